@@ -1,0 +1,200 @@
+//! Storage: opening the SQLite file with kith's pragmas, the append-only migrations
+//! applied by `PRAGMA user_version`, and the connection handling (one writer, a few
+//! readers). All SQL of kith lives below this module; callers get domain types.
+
+pub mod account;
+pub mod posts;
+pub mod tokens;
+
+use crate::error::{Error, Result};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The migrations, in order; the database's `user_version` counts how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// How many idle reader connections are kept open.
+const IDLE_READERS: usize = 2;
+
+/// The database: one serialised writer connection and a small pool of readers.
+pub struct Db {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Db> {
+        let mut writer = open_connection(path)?;
+        migrate(&mut writer)?;
+        Ok(Db {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Opens an in-memory database with the real migrations (tests).
+    pub fn open_in_memory() -> Result<Connection> {
+        let mut conn = Connection::open_in_memory()?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        migrate(&mut conn)?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on a reader connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.take_reader()?;
+        let result = f(&conn);
+        let mut pool = self.readers.lock().map_err(|_| poisoned())?;
+        if pool.len() < IDLE_READERS {
+            pool.push(conn);
+        }
+        result
+    }
+
+    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer; commits on `Ok`.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().map_err(|_| poisoned())?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Whether the database answers a trivial query.
+    pub fn healthy(&self) -> bool {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .is_ok()
+    }
+
+    /// Writes a consistent copy of the database to `dest` (`VACUUM INTO`).
+    pub fn snapshot(&self, dest: &Path) -> Result<()> {
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| Error::Internal("backup path is not UTF-8".into()))?;
+        self.read(|conn| {
+            conn.execute("VACUUM INTO ?1", [dest])?;
+            Ok(())
+        })
+    }
+
+    /// Runs `PRAGMA optimize` before the process exits.
+    pub fn close(&self) {
+        if let Ok(conn) = self.writer.lock() {
+            let _ = conn.execute_batch("PRAGMA optimize;");
+        }
+    }
+
+    fn take_reader(&self) -> Result<Connection> {
+        if let Some(conn) = self.readers.lock().map_err(|_| poisoned())?.pop() {
+            return Ok(conn);
+        }
+        open_connection(&self.path)
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Internal("a database lock was poisoned by a panic".into())
+}
+
+/// Opens one connection with kith's pragmas: busy timeout first, then WAL and the rest.
+fn open_connection(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -2048;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Applies every migration newer than the database's `user_version`, each in its own transaction.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if current > MIGRATIONS.len() {
+        return Err(Error::Config(format!(
+            "the database has schema version {current}, newer than this kith knows ({}); \
+             run a newer kith or restore a backup",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    if current < MIGRATIONS.len() {
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(RESTART);");
+    }
+    Ok(())
+}
+
+/// Current time in milliseconds since the Unix epoch, as stored in every `*_at` column.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_and_set_user_version() {
+        let conn = Db::open_in_memory().unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='account'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1);
+    }
+
+    #[test]
+    fn reopening_runs_nothing_twice_and_refuses_newer_schemas() {
+        let dir = std::env::temp_dir().join(format!("kith-db-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.sqlite3");
+        let _ = std::fs::remove_file(&path);
+        drop(Db::open(&path).unwrap());
+        let db = Db::open(&path).unwrap();
+        assert!(db.healthy());
+        let mode: String = db
+            .read(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        db.write(|tx| {
+            tx.pragma_update(None, "user_version", 999)?;
+            Ok(())
+        })
+        .unwrap();
+        drop(db);
+        match Db::open(&path) {
+            Err(Error::Config(m)) => assert!(m.contains("newer")),
+            other => panic!("expected refusal, got {:?}", other.map(|_| ())),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,119 @@
+//! The one error type of kith. Each variant knows the HTTP status it maps to and the
+//! message that may be shown to the other side; internal causes (SQL, I/O) stay in the
+//! log and are never shown. The router is the only place an `Error` becomes a response.
+
+use std::fmt;
+
+/// Shorthand for results carrying [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in kith.
+#[derive(Debug)]
+pub enum Error {
+    /// The request is malformed (400).
+    BadRequest(String),
+    /// Authentication is missing or did not verify (401).
+    Unauthorized(String),
+    /// Authenticated, but not allowed (403).
+    Forbidden(String),
+    /// No such thing (404).
+    NotFound(String),
+    /// A refusal with its own status: 406, 409, 410, 413, 422 and the like.
+    Status(u16, String),
+    /// Too many requests from one client; seconds until the window resets (429).
+    RateLimited(u64),
+    /// The database stayed locked past the busy timeout (503 with Retry-After).
+    Busy,
+    /// A configuration file or value is wrong (exit code 2 on the command line).
+    Config(String),
+    /// An outbound request failed; `transient` says whether a retry may succeed.
+    Network { message: String, transient: bool },
+    /// SQLite reported an error.
+    Db(rusqlite::Error),
+    /// The file system reported an error.
+    Io(std::io::Error),
+    /// Something that should not happen; the message is for the log only.
+    Internal(String),
+}
+
+impl Error {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::BadRequest(_) => 400,
+            Error::Unauthorized(_) => 401,
+            Error::Forbidden(_) => 403,
+            Error::NotFound(_) => 404,
+            Error::Status(code, _) => *code,
+            Error::RateLimited(_) => 429,
+            Error::Busy => 503,
+            Error::Network { .. } => 502,
+            Error::Config(_) | Error::Db(_) | Error::Io(_) | Error::Internal(_) => 500,
+        }
+    }
+
+    /// The message that may be shown to a client or peer; internal causes are hidden.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::BadRequest(m)
+            | Error::Unauthorized(m)
+            | Error::Forbidden(m)
+            | Error::NotFound(m)
+            | Error::Status(_, m) => m.clone(),
+            Error::RateLimited(_) => "Too many requests".into(),
+            Error::Busy => "The server is busy, try again shortly".into(),
+            Error::Network { message, .. } => message.clone(),
+            Error::Config(_) | Error::Db(_) | Error::Io(_) | Error::Internal(_) => {
+                "Internal server error".into()
+            }
+        }
+    }
+
+    /// Whether trying the same thing again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Busy | Error::RateLimited(_) => true,
+            Error::Network { transient, .. } => *transient,
+            Error::Io(_) => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(m) => write!(f, "{m}"),
+            Error::Db(e) => write!(f, "database: {e}"),
+            Error::Io(e) => write!(f, "{e}"),
+            Error::Internal(m) => write!(f, "internal: {m}"),
+            Error::Network { message, .. } => write!(f, "network: {message}"),
+            other => write!(f, "{} {}", other.status(), other.public_message()),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+                Error::Busy
+            }
+            _ => Error::Db(e),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::BadRequest(format!("invalid JSON: {e}"))
+    }
+}

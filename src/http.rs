@@ -1,0 +1,400 @@
+//! The tiny_http boundary: the listening socket (with the idle timeout that bounds
+//! keep-alive connections), the request threads, turning a tiny_http request into a
+//! capped [`Req`] and a [`Resp`] back into bytes, the access log, and graceful
+//! shutdown. No other module sees tiny_http.
+
+use crate::config::Cidr;
+use crate::error::Result;
+use std::io::Read;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// An HTTP request with its body already read (within the cap).
+#[derive(Debug, Clone)]
+pub struct Req {
+    /// Upper-case method.
+    pub method: String,
+    /// The path exactly as sent, without the query.
+    pub path: String,
+    /// The raw query string, without `?` (empty when none).
+    pub query: String,
+    /// Headers with lower-case names, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+    /// The client's address: the socket peer, or the forwarded address from a trusted proxy.
+    pub client_ip: IpAddr,
+}
+
+impl Req {
+    /// A request with no headers or body (tests and internal dispatch).
+    pub fn new(method: &str, target: &str) -> Req {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        Req {
+            method: method.to_string(),
+            path: path.to_string(),
+            query: query.to_string(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            client_ip: IpAddr::from([127, 0, 0, 1]),
+        }
+    }
+
+    /// The first header with this (lower-case) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The decoded query parameters, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    /// The first query parameter with this name.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// The path and query as sent (`/path?query`).
+    pub fn target(&self) -> String {
+        if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.query)
+        }
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    /// A response with this status, no headers and no body.
+    pub fn empty(status: u16) -> Resp {
+        Resp {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A response with a body of the given content type.
+    pub fn bytes(status: u16, content_type: &str, body: Vec<u8>) -> Resp {
+        Resp::empty(status)
+            .with_header("Content-Type", content_type)
+            .with_body(body)
+    }
+
+    /// A JSON response of the given content type (`application/json`, `application/activity+json` …).
+    pub fn json_as(status: u16, content_type: &str, value: &serde_json::Value) -> Resp {
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+        Resp::bytes(status, content_type, body)
+    }
+
+    /// An `application/json` response.
+    pub fn json(status: u16, value: &serde_json::Value) -> Resp {
+        Resp::json_as(status, "application/json; charset=utf-8", value)
+    }
+
+    /// A `text/html` response.
+    pub fn html(status: u16, body: String) -> Resp {
+        Resp::bytes(status, "text/html; charset=utf-8", body.into_bytes())
+    }
+
+    /// A `text/plain` response.
+    pub fn text(status: u16, body: &str) -> Resp {
+        Resp::bytes(
+            status,
+            "text/plain; charset=utf-8",
+            body.as_bytes().to_vec(),
+        )
+    }
+
+    /// A redirect with this status (301, 302, 303, 307, 308) to `location`.
+    pub fn redirect(status: u16, location: &str) -> Resp {
+        Resp::empty(status).with_header("Location", location)
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Resp {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Replaces the body.
+    pub fn with_body(mut self, body: Vec<u8>) -> Resp {
+        self.body = body;
+        self
+    }
+
+    /// The first header with this name (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the server calls for every request.
+pub trait Handler: Send + Sync + 'static {
+    /// The largest body accepted for this method and path.
+    fn body_limit(&self, method: &str, path: &str) -> u64;
+    /// Answers one request.
+    fn handle(&self, req: Req) -> Resp;
+}
+
+/// Settings of the HTTP layer.
+pub struct HttpOptions {
+    pub threads: usize,
+    pub idle_timeout: Duration,
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+/// A running HTTP server: its address and request threads.
+pub struct HttpServer {
+    server: Arc<tiny_http::Server>,
+    threads: Vec<JoinHandle<()>>,
+    addr: SocketAddr,
+    stopping: Arc<AtomicBool>,
+}
+
+/// Binds `addr` with kith's socket options (idle timeout inherited by accepted sockets).
+pub fn bind(addr: SocketAddr, idle_timeout: Duration) -> Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    // Linux copies these to every accepted socket: an idle keep-alive connection or a
+    // client that stops sending mid-request is closed after `idle_timeout`, which is
+    // what bounds tiny_http's one-thread-per-connection model.
+    socket.set_read_timeout(Some(idle_timeout))?;
+    socket.set_write_timeout(Some(Duration::from_secs(30)))?;
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+impl HttpServer {
+    /// Starts the request threads on an already bound listener.
+    pub fn start(
+        listener: TcpListener,
+        opts: HttpOptions,
+        handler: Arc<dyn Handler>,
+    ) -> Result<HttpServer> {
+        let addr = listener.local_addr()?;
+        let server = tiny_http::Server::from_listener(listener, None).map_err(|e| {
+            crate::error::Error::Internal(format!("cannot start the HTTP server: {e}"))
+        })?;
+        let server = Arc::new(server);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let proxies = Arc::new(opts.trusted_proxies);
+        let mut threads = Vec::new();
+        for i in 0..opts.threads {
+            let server = server.clone();
+            let handler = handler.clone();
+            let proxies = proxies.clone();
+            let stopping = stopping.clone();
+            let t = std::thread::Builder::new()
+                .name(format!("http-{i}"))
+                .stack_size(512 * 1024)
+                .spawn(move || {
+                    while !stopping.load(Ordering::SeqCst) {
+                        match server.recv() {
+                            Ok(rq) => serve_one(rq, handler.as_ref(), &proxies),
+                            Err(_) => break,
+                        }
+                    }
+                })?;
+            threads.push(t);
+        }
+        Ok(HttpServer {
+            server,
+            threads,
+            addr,
+            stopping,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops taking new requests, lets in-flight ones finish, and joins the threads.
+    pub fn shutdown(self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        for _ in 0..self.threads.len() {
+            self.server.unblock();
+        }
+        for t in self.threads {
+            let _ = t.join();
+        }
+        // Dropping the last handle closes the listening socket.
+        drop(self.server);
+    }
+}
+
+/// Reads one request within its body cap, runs the handler, writes the response, logs.
+fn serve_one(mut rq: tiny_http::Request, handler: &dyn Handler, proxies: &[Cidr]) {
+    let started = Instant::now();
+    let method = rq.method().as_str().to_ascii_uppercase();
+    let url = rq.url().to_string();
+    let (path, query) = match url.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (url.clone(), String::new()),
+    };
+    let headers: Vec<(String, String)> = rq
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_ascii_lowercase(),
+                h.value.as_str().to_string(),
+            )
+        })
+        .collect();
+    let peer = rq
+        .remote_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let client_ip = client_address(peer, &headers, proxies);
+    let limit = handler.body_limit(&method, &path);
+    let resp = match read_body(&mut rq, limit) {
+        Ok(body) => {
+            let req = Req {
+                method: method.clone(),
+                path: path.clone(),
+                query,
+                headers,
+                body,
+                client_ip,
+            };
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.handle(req))) {
+                Ok(resp) => resp,
+                Err(_) => {
+                    eprintln!("error: a request handler panicked on {method} {path}");
+                    Resp::json(500, &serde_json::json!({"error": "Internal server error"}))
+                }
+            }
+        }
+        Err(status) => Resp::json(
+            status,
+            &serde_json::json!({"error": if status == 413 { "Request body too large" } else { "Could not read the request body" }}),
+        ),
+    };
+    let status = resp.status;
+    let _ = rq.respond(to_tiny(resp));
+    eprintln!(
+        "{method} {path} {status} {:.1}ms {client_ip}",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+}
+
+/// Reads the body, refusing with 413 past `limit` (on Content-Length or while reading).
+fn read_body(rq: &mut tiny_http::Request, limit: u64) -> std::result::Result<Vec<u8>, u16> {
+    if let Some(len) = rq.body_length() {
+        if len as u64 > limit {
+            return Err(413);
+        }
+    }
+    let mut body = Vec::new();
+    match rq
+        .as_reader()
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut body)
+    {
+        Ok(n) if n as u64 > limit => Err(413),
+        Ok(_) => Ok(body),
+        Err(_) => Err(400),
+    }
+}
+
+/// The client's address: `X-Forwarded-For` is believed only from a trusted proxy, and
+/// then the right-most address that is not itself a trusted proxy is the client.
+pub fn client_address(peer: IpAddr, headers: &[(String, String)], proxies: &[Cidr]) -> IpAddr {
+    if !proxies.iter().any(|c| c.contains(peer)) {
+        return peer;
+    }
+    let forwarded = headers
+        .iter()
+        .filter(|(n, _)| n == "x-forwarded-for")
+        .map(|(_, v)| v.as_str());
+    let hops: Vec<IpAddr> = forwarded
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .collect();
+    hops.iter()
+        .rev()
+        .find(|ip| !proxies.iter().any(|c| c.contains(**ip)))
+        .copied()
+        .unwrap_or(peer)
+}
+
+fn to_tiny(resp: Resp) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let mut out = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
+    for (name, value) in resp.headers {
+        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            out.add_header(h);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let proxies = vec![Cidr::parse("127.0.0.1").unwrap()];
+        let headers = h(&[("x-forwarded-for", "203.0.113.9")]);
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let other: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(
+            client_address(lo, &headers, &proxies),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_address(other, &headers, &proxies), other);
+        // a client-supplied hop in front of the real one is ignored
+        let spoofed = h(&[("x-forwarded-for", "1.1.1.1, 203.0.113.9")]);
+        assert_eq!(
+            client_address(lo, &spoofed, &proxies),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_address(lo, &h(&[("x-forwarded-for", "junk")]), &proxies),
+            lo
+        );
+    }
+
+    #[test]
+    fn query_helpers() {
+        let r = Req::new("GET", "/x?resource=acct%3Ame%40a.b&a=1");
+        assert_eq!(r.path, "/x");
+        assert_eq!(r.query_param("resource").as_deref(), Some("acct:me@a.b"));
+        assert_eq!(r.target(), "/x?resource=acct%3Ame%40a.b&a=1");
+    }
+}

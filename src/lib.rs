@@ -1,0 +1,179 @@
+//! kith: a single-user ActivityPub server in one synchronous binary.
+//!
+//! Reading order: `config` (what the operator says) → `db` (everything kept, one
+//! SQLite file) → `keys`/`password` (identity) → `http` (the tiny_http boundary) →
+//! `router` (the one route table) → the faces it dispatches to: `wellknown`
+//! (discovery), `ap` (ActivityPub), `web` (HTML). [`start`] wires them into a
+//! running [`Server`]; `commands` holds the command-line actions that work beside it.
+
+pub mod ap;
+pub mod commands;
+pub mod config;
+pub mod dates;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod password;
+pub mod ratelimit;
+pub mod router;
+pub mod web;
+pub mod wellknown;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The Mastodon version whose client API kith follows.
+pub const MASTODON_API_VERSION: &str = "4.3.0";
+
+/// Everything a request thread or worker needs, shared behind an `Arc`.
+pub struct Ctx {
+    pub config: Config,
+    pub db: Db,
+    /// The account's signing key.
+    pub key: ring::signature::RsaKeyPair,
+    pub limiter: ratelimit::RateLimiter,
+}
+
+/// A running kith: the HTTP server, its context and the data directory lock.
+pub struct Server {
+    http: http::HttpServer,
+    ctx: Arc<Ctx>,
+    _lock: File,
+    /// The generated login password, when this start created the account.
+    pub first_run_password: Option<String>,
+}
+
+impl Server {
+    /// The address the HTTP server is bound to.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.http.addr()
+    }
+
+    /// The shared context (tests and benchmarks).
+    pub fn ctx(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
+    /// Stops accepting requests, finishes in-flight ones, and closes the database.
+    pub fn shutdown(self) {
+        self.http.shutdown();
+        self.ctx.db.close();
+    }
+}
+
+/// Opens the data directory and database, creating the account on first use.
+/// Returns the database and, when the account was just created, its password.
+pub fn open_storage(config: &Config) -> Result<(Db, Option<String>)> {
+    create_data_dir(config)?;
+    let db = Db::open(&config.db_path())?;
+    let password = ensure_account(&db, config)?;
+    Ok((db, password))
+}
+
+fn create_data_dir(config: &Config) -> Result<()> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Config(format!("data_dir: cannot create {}: {e}", dir.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+/// Creates the account with a new key pair and password unless it exists; checks the
+/// configured user name against the stored one.
+fn ensure_account(db: &Db, config: &Config) -> Result<Option<String>> {
+    if let Some(account) = db.read(db::account::find)? {
+        return check_username(config, &account.username).map(|()| None);
+    }
+    // Slow work (key generation, hashing) happens before the write lock is taken.
+    let key = keys::generate()?;
+    let password = password::generate()?;
+    let hash = password::hash(&password)?;
+    let created = db.write(|tx| {
+        if db::account::find(tx)?.is_some() {
+            return Ok(false);
+        }
+        db::account::insert(
+            tx,
+            &db::account::NewAccount {
+                username: &config.username,
+                private_key_der: &key.private_der,
+                public_key_pem: &key.public_pem,
+                password_hash: &hash,
+                now: db::now_ms(),
+            },
+        )?;
+        Ok(true)
+    })?;
+    if created {
+        Ok(Some(password))
+    } else {
+        ensure_account(db, config)
+    }
+}
+
+fn check_username(config: &Config, stored: &str) -> Result<()> {
+    if stored == config.username {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "username: the database belongs to {stored:?}, but the config says {:?}; \
+         an account's name cannot change once it federates",
+        config.username
+    )))
+}
+
+/// Takes the data directory's lock, so a second `kith serve` cannot share it.
+fn lock_data_dir(config: &Config) -> Result<File> {
+    let path = config.data_dir.join("kith.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Config(format!(
+            "data_dir: {} is in use by another running kith serve; stop it first",
+            config.data_dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(e)),
+    }
+}
+
+/// Starts kith: storage, account, HTTP server. Returns once it is answering.
+pub fn start(config: Config) -> Result<Server> {
+    create_data_dir(&config)?;
+    let lock = lock_data_dir(&config)?;
+    let (db, first_run_password) = open_storage(&config)?;
+    let account = db.read(db::account::get)?;
+    let key = keys::load(&account.private_key_der)?;
+    let listener = http::bind(config.listen, Duration::from_secs(config.idle_timeout_secs))
+        .map_err(|e| Error::Config(format!("listen: cannot bind {}: {e}", config.listen)))?;
+    let ctx = Arc::new(Ctx {
+        limiter: ratelimit::RateLimiter::new(Duration::from_secs(config.limits.window_secs)),
+        key,
+        db,
+        config,
+    });
+    let opts = http::HttpOptions {
+        threads: ctx.config.http_threads,
+        idle_timeout: Duration::from_secs(ctx.config.idle_timeout_secs),
+        trusted_proxies: ctx.config.trusted_proxies.clone(),
+    };
+    let http = http::HttpServer::start(listener, opts, Arc::new(router::Router::new(ctx.clone())))?;
+    Ok(Server {
+        http,
+        ctx,
+        _lock: lock,
+        first_run_password,
+    })
+}

@@ -1,0 +1,154 @@
+//! Fixed-window rate limits per client address and bucket. IPv6 clients are counted
+//! per /64, so rotating addresses inside one allocation does not reset the count.
+//! State is in memory only and bounded: old windows are pruned as the map grows.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The separately counted groups of requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// Federation and discovery: inbox, actors, WebFinger, NodeInfo.
+    Federation,
+    /// The client API.
+    Api,
+    /// Failed logins and other credential checks.
+    Login,
+}
+
+/// The outcome of counting one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the window resets.
+    pub reset_secs: u64,
+}
+
+/// The limiter shared by all request threads.
+pub struct RateLimiter {
+    window: Duration,
+    counts: Mutex<HashMap<(Bucket, u128), (Instant, u32)>>,
+}
+
+const PRUNE_AT: usize = 10_000;
+
+impl RateLimiter {
+    /// A limiter whose windows last `window`.
+    pub fn new(window: Duration) -> RateLimiter {
+        RateLimiter {
+            window,
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request from `ip` in `bucket`, allowing at most `limit` per window.
+    pub fn hit(&self, bucket: Bucket, ip: IpAddr, limit: u32) -> Verdict {
+        self.hit_at(bucket, ip, limit, Instant::now())
+    }
+
+    /// Whether `ip` is already over `limit` in `bucket`, without counting a request.
+    pub fn exceeded(&self, bucket: Bucket, ip: IpAddr, limit: u32) -> Option<Verdict> {
+        let now = Instant::now();
+        let counts = self.counts.lock().ok()?;
+        let (start, count) = *counts.get(&(bucket, key(ip)))?;
+        let elapsed = now.duration_since(start);
+        (elapsed < self.window && count >= limit).then(|| Verdict {
+            allowed: false,
+            limit,
+            remaining: 0,
+            reset_secs: (self.window - elapsed).as_secs().max(1),
+        })
+    }
+
+    fn hit_at(&self, bucket: Bucket, ip: IpAddr, limit: u32, now: Instant) -> Verdict {
+        let Ok(mut counts) = self.counts.lock() else {
+            return Verdict {
+                allowed: true,
+                limit,
+                remaining: limit,
+                reset_secs: 0,
+            };
+        };
+        if counts.len() >= PRUNE_AT {
+            let window = self.window;
+            counts.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = counts.entry((bucket, key(ip))).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        let reset_secs = self
+            .window
+            .saturating_sub(now.duration_since(entry.0))
+            .as_secs()
+            .max(1);
+        Verdict {
+            allowed: entry.1 <= limit,
+            limit,
+            remaining: limit.saturating_sub(entry.1),
+            reset_secs,
+        }
+    }
+}
+
+/// IPv4 addresses count alone; IPv6 addresses by their /64.
+fn key(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => u128::from(u32::from(v4)),
+            None => (u128::from(v6) >> 64) << 64 | 1 << 63,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_window_and_bucket() {
+        let rl = RateLimiter::new(Duration::from_secs(300));
+        let ip: IpAddr = "203.0.113.5".parse().unwrap();
+        let t0 = Instant::now();
+        for i in 0..3 {
+            let v = rl.hit_at(Bucket::Login, ip, 3, t0);
+            assert!(v.allowed);
+            assert_eq!(v.remaining, 2 - i);
+        }
+        assert!(!rl.hit_at(Bucket::Login, ip, 3, t0).allowed);
+        assert!(
+            rl.hit_at(Bucket::Api, ip, 3, t0).allowed,
+            "buckets are separate"
+        );
+        let later = t0 + Duration::from_secs(301);
+        assert!(
+            rl.hit_at(Bucket::Login, ip, 3, later).allowed,
+            "a new window starts fresh"
+        );
+    }
+
+    #[test]
+    fn ipv6_counts_per_64() {
+        let rl = RateLimiter::new(Duration::from_secs(300));
+        let t0 = Instant::now();
+        assert!(
+            rl.hit_at(Bucket::Login, "2001:db8:1:2::1".parse().unwrap(), 1, t0)
+                .allowed
+        );
+        assert!(
+            !rl.hit_at(Bucket::Login, "2001:db8:1:2::ffff".parse().unwrap(), 1, t0)
+                .allowed
+        );
+        assert!(
+            rl.hit_at(Bucket::Login, "2001:db8:1:3::1".parse().unwrap(), 1, t0)
+                .allowed
+        );
+        assert_ne!(key("0.0.0.1".parse().unwrap()), key("::1".parse().unwrap()));
+    }
+}

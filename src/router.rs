@@ -1,0 +1,198 @@
+//! The one route table. It picks the handler for a method and path, applies the rate
+//! limits of each group, negotiates ActivityPub JSON against HTML, and is the only
+//! place where an [`Error`] becomes a response, in the shape of the face that failed.
+
+use crate::error::{Error, Result};
+use crate::http::{Handler, Req, Resp};
+use crate::ratelimit::Bucket;
+use crate::{Ctx, ap, web, wellknown};
+use serde_json::json;
+use std::sync::Arc;
+
+/// The request handler of a running kith.
+pub struct Router {
+    ctx: Arc<Ctx>,
+}
+
+/// Which face of kith answers a path; it decides the shape of errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Face {
+    /// Client API and OAuth: JSON errors.
+    Api,
+    /// ActivityPub and discovery: JSON errors.
+    Federation,
+    /// Web pages: HTML errors.
+    Web,
+}
+
+fn face_of(path: &str) -> Face {
+    if path.starts_with("/api/") || path == "/api" || path.starts_with("/oauth/") {
+        Face::Api
+    } else if path.starts_with("/users/")
+        || path == "/inbox"
+        || path.starts_with("/.well-known/")
+        || path.starts_with("/nodeinfo/")
+    {
+        Face::Federation
+    } else {
+        Face::Web
+    }
+}
+
+impl Router {
+    /// A router over the shared context.
+    pub fn new(ctx: Arc<Ctx>) -> Router {
+        Router { ctx }
+    }
+
+    fn route(&self, req: &Req) -> Result<Resp> {
+        let ctx = &self.ctx;
+        let method = if req.method == "HEAD" {
+            "GET"
+        } else {
+            req.method.as_str()
+        };
+        let path = req.path.as_str();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (method, segments.as_slice()) {
+            ("GET", ["health"]) => health(ctx),
+            ("GET", [".well-known", "webfinger"]) => webfinger(ctx, req),
+            ("GET", [".well-known", "host-meta"]) => Ok(Resp::bytes(
+                200,
+                "application/xrd+xml; charset=utf-8",
+                wellknown::build_host_meta(&ctx.config).into_bytes(),
+            )),
+            ("GET", [".well-known", "nodeinfo"]) => Ok(Resp::json(
+                200,
+                &wellknown::build_nodeinfo_links(&ctx.config),
+            )),
+            ("GET", ["nodeinfo", version @ ("2.0" | "2.1")]) => nodeinfo(ctx, version),
+            ("GET", ["users", name]) => actor(ctx, req, name),
+            ("GET", [""]) => web::profile::show(ctx),
+            ("GET", [at_name]) if at_name.starts_with('@') => {
+                if at_name[1..].eq_ignore_ascii_case(&ctx.config.username) {
+                    web::profile::show(ctx)
+                } else {
+                    Err(Error::NotFound("No such account".into()))
+                }
+            }
+            ("GET", ["static", ..]) => web::assets::serve(req, path.trim_start_matches("/static/"))
+                .ok_or_else(|| Error::NotFound("No such file".into())),
+            _ => Err(Error::NotFound("Not found".into())),
+        }
+    }
+
+    /// Applies the rate limit of the request's group; `Some` is the 429 to send.
+    fn limit(&self, req: &Req, face: Face) -> Option<Resp> {
+        let limits = &self.ctx.config.limits;
+        let (bucket, max) = match face {
+            Face::Federation => (Bucket::Federation, limits.inbox_requests),
+            Face::Api => (Bucket::Api, limits.api_requests),
+            Face::Web => return None,
+        };
+        let verdict = self.ctx.limiter.hit(bucket, req.client_ip, max);
+        if verdict.allowed {
+            return None;
+        }
+        Some(rate_limited(verdict))
+    }
+}
+
+/// The 429 answer with its `X-RateLimit-*` and `Retry-After` headers.
+pub fn rate_limited(v: crate::ratelimit::Verdict) -> Resp {
+    Resp::json(429, &json!({"error": "Too many requests"}))
+        .with_header("X-RateLimit-Limit", &v.limit.to_string())
+        .with_header("X-RateLimit-Remaining", &v.remaining.to_string())
+        .with_header("X-RateLimit-Reset", &v.reset_secs.to_string())
+        .with_header("Retry-After", &v.reset_secs.to_string())
+}
+
+impl Handler for Router {
+    fn body_limit(&self, _method: &str, _path: &str) -> u64 {
+        self.ctx.config.limits.body_max_bytes
+    }
+
+    fn handle(&self, req: Req) -> Resp {
+        let face = face_of(&req.path);
+        if let Some(resp) = self.limit(&req, face) {
+            return resp;
+        }
+        match self.route(&req) {
+            Ok(resp) => resp,
+            Err(e) => error_response(&e, face, &req),
+        }
+    }
+}
+
+/// Turns an error into the response of its face, logging internal causes once.
+fn error_response(e: &Error, face: Face, req: &Req) -> Resp {
+    let status = e.status();
+    if status >= 500 {
+        eprintln!("error: {} {}: {e}", req.method, req.path);
+    }
+    let mut resp = match face {
+        Face::Api | Face::Federation => Resp::json(status, &json!({"error": e.public_message()})),
+        Face::Web => web::layout::error_page(status, &e.public_message()),
+    };
+    match e {
+        Error::Busy => resp = resp.with_header("Retry-After", "5"),
+        Error::RateLimited(secs) => resp = resp.with_header("Retry-After", &secs.to_string()),
+        _ => {}
+    }
+    resp
+}
+
+fn health(ctx: &Ctx) -> Result<Resp> {
+    if ctx.db.healthy() {
+        Ok(Resp::json(200, &json!({"status": "ok"})))
+    } else {
+        Ok(Resp::json(503, &json!({"status": "database unavailable"})))
+    }
+}
+
+fn webfinger(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    let resource = req.query_param("resource");
+    wellknown::match_resource(&ctx.config, resource.as_deref())?;
+    Ok(
+        Resp::json_as(200, wellknown::JRD, &wellknown::build_jrd(&ctx.config))
+            .with_header("Access-Control-Allow-Origin", "*"),
+    )
+}
+
+fn nodeinfo(ctx: &Ctx, version: &str) -> Result<Resp> {
+    let posts = ctx.db.read(crate::db::posts::count_local)?;
+    let doc = wellknown::build_nodeinfo(version, posts);
+    Ok(
+        Resp::json_as(200, &wellknown::nodeinfo_content_type(version), &doc)
+            .with_header("Access-Control-Allow-Origin", "*"),
+    )
+}
+
+fn actor(ctx: &Ctx, req: &Req, name: &str) -> Result<Resp> {
+    if !name.eq_ignore_ascii_case(&ctx.config.username) {
+        return Err(Error::NotFound("No such account".into()));
+    }
+    if !ap::wants_activity_json(req.header("accept")) {
+        let profile = format!("{}/@{}", ctx.config.public_url, ctx.config.username);
+        return Ok(Resp::redirect(302, &profile).with_header("Vary", "Accept"));
+    }
+    let account = ctx.db.read(crate::db::account::get)?;
+    let doc = ap::actor::build_person(&ctx.config, &account);
+    Ok(Resp::json_as(200, ap::CONTENT_TYPE, &doc).with_header("Vary", "Accept"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faces() {
+        assert_eq!(face_of("/api/v1/instance"), Face::Api);
+        assert_eq!(face_of("/oauth/token"), Face::Api);
+        assert_eq!(face_of("/users/me/inbox"), Face::Federation);
+        assert_eq!(face_of("/inbox"), Face::Federation);
+        assert_eq!(face_of("/.well-known/webfinger"), Face::Federation);
+        assert_eq!(face_of("/@me"), Face::Web);
+        assert_eq!(face_of("/apiary"), Face::Web);
+    }
+}
