@@ -37,20 +37,12 @@ pub struct Config {
 /// The `[federation]` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[derive(Default)]
 pub struct Federation {
     /// Allow fetching from and delivering to loopback and private addresses (tests only).
     pub allow_private_addresses: bool,
     /// Delivery worker threads; 0 means two per CPU.
     pub delivery_workers: usize,
-}
-
-impl Default for Federation {
-    fn default() -> Self {
-        Federation {
-            allow_private_addresses: false,
-            delivery_workers: 0,
-        }
-    }
 }
 
 /// The `[limits]` table: caps and rate limits, per client address unless said otherwise.

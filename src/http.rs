@@ -213,14 +213,7 @@ impl HttpServer {
             let t = std::thread::Builder::new()
                 .name(format!("http-{i}"))
                 .stack_size(512 * 1024)
-                .spawn(move || {
-                    while !stopping.load(Ordering::SeqCst) {
-                        match server.recv() {
-                            Ok(rq) => serve_one(rq, handler.as_ref(), &proxies),
-                            Err(_) => break,
-                        }
-                    }
-                })?;
+                .spawn(move || worker_loop(&server, handler.as_ref(), &proxies, &stopping))?;
             threads.push(t);
         }
         Ok(HttpServer {
@@ -239,14 +232,41 @@ impl HttpServer {
     /// Stops taking new requests, lets in-flight ones finish, and joins the threads.
     pub fn shutdown(self) {
         self.stopping.store(true, Ordering::SeqCst);
-        for _ in 0..self.threads.len() {
-            self.server.unblock();
-        }
         for t in self.threads {
             let _ = t.join();
         }
         // Dropping the last handle closes the listening socket.
         drop(self.server);
+    }
+}
+
+/// How long a request thread waits for work before it looks at the stop flag.
+const POLL: Duration = Duration::from_millis(100);
+/// How long shutdown keeps answering requests that are already queued.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// Answers requests until told to stop; then answers what is already queued (until
+/// the queue has been quiet for one poll, at most `DRAIN_LIMIT`) and returns.
+fn worker_loop(
+    server: &tiny_http::Server,
+    handler: &dyn Handler,
+    proxies: &[Cidr],
+    stopping: &AtomicBool,
+) {
+    let mut stop_seen: Option<Instant> = None;
+    loop {
+        match server.recv_timeout(POLL) {
+            Ok(Some(rq)) => serve_one(rq, handler, proxies),
+            Ok(None) if stop_seen.is_some() => return,
+            Ok(None) => {}
+            Err(_) => return,
+        }
+        if stopping.load(Ordering::SeqCst) {
+            let since = *stop_seen.get_or_insert_with(Instant::now);
+            if since.elapsed() > DRAIN_LIMIT {
+                return;
+            }
+        }
     }
 }
 
@@ -308,10 +328,10 @@ fn serve_one(mut rq: tiny_http::Request, handler: &dyn Handler, proxies: &[Cidr]
 
 /// Reads the body, refusing with 413 past `limit` (on Content-Length or while reading).
 fn read_body(rq: &mut tiny_http::Request, limit: u64) -> std::result::Result<Vec<u8>, u16> {
-    if let Some(len) = rq.body_length() {
-        if len as u64 > limit {
-            return Err(413);
-        }
+    if let Some(len) = rq.body_length()
+        && len as u64 > limit
+    {
+        return Err(413);
     }
     let mut body = Vec::new();
     match rq

@@ -210,17 +210,17 @@ fn serve(config: Config) -> Result<(), Error> {
     let public_url = config.public_url.clone();
     let username = config.username.clone();
     let server = kith::start(config)?;
-    eprintln!(
-        "kith {} listening on {}, public address {public_url}",
-        env!("CARGO_PKG_VERSION"),
-        server.addr()
-    );
     if let Some(password) = &server.first_run_password {
         eprintln!(
             "First run: your account @{username} was created.\n  Open {public_url}/ and log in with the password: {password}\n  \
              (shown only this once; change it with `kith passwd`)"
         );
     }
+    eprintln!(
+        "kith {} listening on {}, public address {public_url}",
+        env!("CARGO_PKG_VERSION"),
+        server.addr()
+    );
     if let Some(signal) = signals.forever().next() {
         eprintln!("kith: signal {signal} received, shutting down");
     }

@@ -1,0 +1,5 @@
+//! kith's integration tests: the real binary on loopback ports, real SQLite files in
+//! temporary directories, real HTTP. One binary, one module per area.
+
+mod foundation;
+mod support;
