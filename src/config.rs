@@ -26,6 +26,8 @@ pub struct Config {
     pub http_threads: usize,
     /// Seconds a connection may stay idle (keep-alive or a slow client) before it is closed.
     pub idle_timeout_secs: u64,
+    /// Connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
     /// Addresses (CIDR) whose `X-Forwarded-*` headers are believed.
     pub trusted_proxies: Vec<Cidr>,
     /// The `[federation]` table.
@@ -129,6 +131,7 @@ struct RawConfig {
     data_dir: Option<PathBuf>,
     http_threads: Option<i64>,
     idle_timeout_secs: Option<i64>,
+    max_connections: Option<i64>,
     trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     federation: Federation,
@@ -194,6 +197,12 @@ impl Config {
             1,
             3600,
         )? as u64;
+        let max_connections = in_range(
+            "max_connections",
+            raw.max_connections.unwrap_or(256),
+            1,
+            100_000,
+        )?;
         let trusted_proxies = raw
             .trusted_proxies
             .unwrap_or_else(|| vec!["127.0.0.1/32".into(), "::1/128".into()])
@@ -217,6 +226,7 @@ impl Config {
             data_dir,
             http_threads,
             idle_timeout_secs,
+            max_connections,
             trusted_proxies,
             federation: raw.federation,
             limits: raw.limits,

@@ -1,5 +1,5 @@
-//! The tiny_http boundary: the listening socket (with the idle timeout that bounds
-//! keep-alive connections), the request threads, turning a tiny_http request into a
+//! The tiny_http boundary: the listening socket, the connection bounds (idle timeout
+//! and a cap on open connections, through kith's patch to tiny_http), the request threads, turning a tiny_http request into a
 //! capped [`Req`] and a [`Resp`] back into bytes, the access log, and graceful
 //! shutdown. No other module sees tiny_http.
 
@@ -162,7 +162,10 @@ pub trait Handler: Send + Sync + 'static {
 /// Settings of the HTTP layer.
 pub struct HttpOptions {
     pub threads: usize,
+    /// An idle keep-alive connection, or a client that stops sending, is closed after this.
     pub idle_timeout: Duration,
+    /// Connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
     pub trusted_proxies: Vec<Cidr>,
 }
 
@@ -174,16 +177,11 @@ pub struct HttpServer {
     stopping: Arc<AtomicBool>,
 }
 
-/// Binds `addr` with kith's socket options (idle timeout inherited by accepted sockets).
-pub fn bind(addr: SocketAddr, idle_timeout: Duration) -> Result<TcpListener> {
+/// Binds `addr` for the HTTP server.
+pub fn bind(addr: SocketAddr) -> Result<TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
-    // Linux copies these to every accepted socket: an idle keep-alive connection or a
-    // client that stops sending mid-request is closed after `idle_timeout`, which is
-    // what bounds tiny_http's one-thread-per-connection model.
-    socket.set_read_timeout(Some(idle_timeout))?;
-    socket.set_write_timeout(Some(Duration::from_secs(30)))?;
     socket.set_tcp_nodelay(true)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
@@ -198,9 +196,15 @@ impl HttpServer {
         handler: Arc<dyn Handler>,
     ) -> Result<HttpServer> {
         let addr = listener.local_addr()?;
-        let server = tiny_http::Server::from_listener(listener, None).map_err(|e| {
-            crate::error::Error::Internal(format!("cannot start the HTTP server: {e}"))
-        })?;
+        let limits = tiny_http::ConnectionLimits {
+            read_timeout: Some(opts.idle_timeout),
+            write_timeout: Some(Duration::from_secs(30)),
+            max_connections: opts.max_connections,
+        };
+        let server =
+            tiny_http::Server::from_listener_with_limits(listener, None, limits).map_err(|e| {
+                crate::error::Error::Internal(format!("cannot start the HTTP server: {e}"))
+            })?;
         let server = Arc::new(server);
         let stopping = Arc::new(AtomicBool::new(false));
         let proxies = Arc::new(opts.trusted_proxies);

@@ -156,7 +156,7 @@ pub fn start(config: Config) -> Result<Server> {
     let (db, first_run_password) = open_storage(&config)?;
     let account = db.read(db::account::get)?;
     let key = keys::load(&account.private_key_der)?;
-    let listener = http::bind(config.listen, Duration::from_secs(config.idle_timeout_secs))
+    let listener = http::bind(config.listen)
         .map_err(|e| Error::Config(format!("listen: cannot bind {}: {e}", config.listen)))?;
     let ctx = Arc::new(Ctx {
         limiter: ratelimit::RateLimiter::new(Duration::from_secs(config.limits.window_secs)),
@@ -167,6 +167,7 @@ pub fn start(config: Config) -> Result<Server> {
     let opts = http::HttpOptions {
         threads: ctx.config.http_threads,
         idle_timeout: Duration::from_secs(ctx.config.idle_timeout_secs),
+        max_connections: ctx.config.max_connections,
         trusted_proxies: ctx.config.trusted_proxies.clone(),
     };
     let http = http::HttpServer::start(listener, opts, Arc::new(router::Router::new(ctx.clone())))?;

@@ -13,7 +13,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The migrations, in order; the database's `user_version` counts how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_federation.sql"),
+];
 
 /// How many idle reader connections are kept open.
 const IDLE_READERS: usize = 2;

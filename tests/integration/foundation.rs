@@ -543,3 +543,42 @@ fn kith_config_environment_variable_names_the_file() {
     );
     assert!(dir.path().join("envdata").join("kith.sqlite3").exists());
 }
+
+#[test]
+fn connections_past_the_cap_get_503_and_the_server_keeps_accepting() {
+    let s = TestServer::start("idle_timeout_secs = 1\nmax_connections = 2\n");
+    let open = |port: u16| {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        c
+    };
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = open(s.port);
+        write!(c, "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let mut buf = [0u8; 12];
+        c.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"HTTP/1.1 200");
+        held.push(c);
+    }
+    let mut third = open(s.port);
+    let mut answer = String::new();
+    third.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Retry-After: 5"));
+    // Once the idle timeout has closed the held connections, new ones are served again,
+    // and accept() timing out on a quiet listener does not stop the server.
+    for c in held.iter_mut() {
+        let mut rest = Vec::new();
+        let _ = c.read_to_end(&mut rest);
+    }
+    drop(held);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = get(&s.url("/health"), &[]);
+        if r.status == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never served again: {}", r.status);
+    }
+}

@@ -1,5 +1,5 @@
--- kith schema, version 1: the account, its keys, API clients and tokens, and the
--- post table that the counts on discovery documents read. Times are Unix milliseconds.
+-- kith schema, version 1: the account, its keys, API clients and tokens.
+-- Times are Unix milliseconds everywhere.
 
 CREATE TABLE account (
     id              INTEGER PRIMARY KEY CHECK (id = 1),
@@ -43,12 +43,3 @@ CREATE TABLE tokens (
     revoked_at   INTEGER
 );
 
-CREATE TABLE posts (
-    id           INTEGER PRIMARY KEY,           -- time-ordered, as the client API's ids
-    uri          TEXT    NOT NULL UNIQUE,       -- ActivityPub id
-    local        INTEGER NOT NULL,
-    content_html TEXT    NOT NULL DEFAULT '',
-    visibility   TEXT    NOT NULL CHECK (visibility IN ('public', 'unlisted', 'private', 'direct')),
-    published_at INTEGER NOT NULL,
-    deleted_at   INTEGER
-);

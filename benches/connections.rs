@@ -1,0 +1,153 @@
+//! `cargo bench --bench connections`: what many open keep-alive connections cost.
+//! Starts the release kith binary on a loopback port, measures its idle resident
+//! memory, then holds N keep-alive connections open (each has made one request) and
+//! measures memory, thread count and the latency of fresh requests meanwhile, then
+//! again after the idle timeout has closed them. Prints medians; asserts nothing.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CONNECTIONS: usize = 500;
+const PROBES: usize = 50;
+const IDLE_TIMEOUT: u64 = 5;
+
+fn proc_field(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn request(stream: &mut TcpStream) -> bool {
+    if stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    // Read the head, then exactly Content-Length bytes, leaving the connection open.
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut len = 0usize;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return false;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0u8; len];
+    reader.read_exact(&mut body).is_ok()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn probe_latency(port: u16) -> (f64, f64) {
+    let mut times = Vec::new();
+    for _ in 0..PROBES {
+        let started = Instant::now();
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        assert!(request(&mut s), "probe request failed");
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let max = times.iter().cloned().fold(0.0, f64::max);
+    (median(times), max)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let config = format!(
+        "public_url = \"http://localhost:{port}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"data\"\n\
+         idle_timeout_secs = {IDLE_TIMEOUT}\nmax_connections = 1000\n[limits]\ninbox_requests = 1000000\n"
+    );
+    std::fs::write(dir.path().join("kith.toml"), config).expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["serve", "--config", "kith.toml"])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kith");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        if line.expect("line").contains(" listening on ") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let pid = child.id();
+    let mut warm = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    assert!(request(&mut warm));
+    drop(warm);
+    let idle_rss = proc_field(pid, "VmRSS:");
+    let (idle_p50, idle_max) = probe_latency(port);
+    println!(
+        "kith connections benchmark ({CONNECTIONS} keep-alive connections, idle_timeout_secs = {IDLE_TIMEOUT})"
+    );
+    println!(
+        "idle:            VmRSS {idle_rss} kB, threads {}, fresh request p50 {idle_p50:.2} ms, max {idle_max:.2} ms",
+        proc_field(pid, "Threads:")
+    );
+
+    let started = Instant::now();
+    let mut held = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        assert!(request(&mut s), "request on a held connection failed");
+        held.push(s);
+    }
+    let open_secs = started.elapsed().as_secs_f64();
+    let (p50, max) = probe_latency(port);
+    println!(
+        "{CONNECTIONS} held open:   VmRSS {} kB (peak VmHWM {} kB), threads {}, opened in {open_secs:.2} s, fresh request p50 {p50:.2} ms, max {max:.2} ms",
+        proc_field(pid, "VmRSS:"),
+        proc_field(pid, "VmHWM:"),
+        proc_field(pid, "Threads:")
+    );
+    // Wait for the server to close the idle connections: each read returns EOF.
+    let waited = Instant::now();
+    for s in held.iter_mut() {
+        let mut buf = [0u8; 1];
+        let _ = s.read(&mut buf);
+    }
+    println!(
+        "idle timeout:    all {CONNECTIONS} closed by the server after {:.1} s",
+        waited.elapsed().as_secs_f64()
+    );
+    drop(held);
+    // tiny_http's idle pool threads exit a few seconds after their connection ends.
+    let settle = Instant::now();
+    while proc_field(pid, "Threads:") > 20 && settle.elapsed() < Duration::from_secs(30) {
+        std::thread::park_timeout(Duration::from_millis(200));
+    }
+    let (after_p50, _) = probe_latency(port);
+    println!(
+        "after close:     VmRSS {} kB, threads {}, fresh request p50 {after_p50:.2} ms",
+        proc_field(pid, "VmRSS:"),
+        proc_field(pid, "Threads:")
+    );
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = child.wait();
+}
