@@ -579,6 +579,10 @@ fn connections_past_the_cap_get_503_and_the_server_keeps_accepting() {
         if r.status == 200 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "never served again: {}", r.status);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never served again: {}",
+            r.status
+        );
     }
 }
