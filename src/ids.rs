@@ -48,9 +48,5 @@ mod tests {
         assert_eq!(millis(a), 1_795_687_200_000);
         assert!(now() > b);
         assert!(floor(1_795_687_200_001) > a);
-        assert!(
-            i64::MAX >> 16 > 4_102_444_800_000,
-            "room past the year 2100"
-        );
     }
 }

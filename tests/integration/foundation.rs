@@ -548,7 +548,7 @@ fn kith_config_environment_variable_names_the_file() {
 fn connections_past_the_cap_get_503_and_the_server_keeps_accepting() {
     let s = TestServer::start("idle_timeout_secs = 1\nmax_connections = 2\n");
     let open = |port: u16| {
-        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
         c
     };
