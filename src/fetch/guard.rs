@@ -129,6 +129,9 @@ impl UrlPolicy {
             "http" => return Err(bad("plain http is not allowed")),
             _ => return Err(bad("only http and https URLs are fetched")),
         }
+        if !authority_is_plain(raw) {
+            return Err(bad("empty host, or one not written right after \"//\""));
+        }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(bad("URLs with user-info are not fetched"));
         }
@@ -165,6 +168,17 @@ impl UrlPolicy {
             IpAddr::V6(v6) => format!("[{v6}]"),
         })
     }
+}
+
+/// Whether the host follows `scheme://` directly and no backslash appears: the URL
+/// parser would read `https:///x` as host `x` and `\\` as `/`, and other software may
+/// read such text differently.
+fn authority_is_plain(raw: &str) -> bool {
+    let rest = raw.split_once(':').map_or("", |(_, rest)| rest);
+    !raw.contains('\\')
+        && rest.starts_with("//")
+        && !rest[2..].starts_with('/')
+        && !rest[2..].is_empty()
 }
 
 /// Lower case, without a trailing dot (SECURITY.md 25).
@@ -387,7 +401,11 @@ mod tests {
             ("gopher://example.org/", "only http and https"),
             ("ftp://example.org/x", "only http and https"),
             ("javascript:alert(1)", "only http and https"),
-            ("https:///x", "not a URL"),
+            ("https:///x", "empty host"),
+            ("https:////example.org/", "empty host"),
+            ("https:\\\\example.org\\x", "empty host"),
+            ("https:example.org", "empty host"),
+            ("https://example.org\\@evil.org/", "empty host"),
             ("https://", "not a URL"),
             ("", "empty"),
             ("relative/path", "not a URL"),

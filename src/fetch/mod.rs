@@ -312,9 +312,10 @@ impl Fetcher {
             .get(header::LOCATION)
             .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
             .ok_or_else(|| refused(format!("GET {from}: redirect without a usable Location")))?;
-        if guard::has_forbidden_chars(location) {
+        if guard::has_forbidden_chars(location) || location.contains('\\') {
             return Err(refused(format!(
-                "GET {from}: redirect Location {location:?} holds control characters"
+                "GET {from}: redirect Location {location:?} holds control characters, \
+                 whitespace or a backslash"
             )));
         }
         let next = from
