@@ -809,3 +809,9 @@ fn signer_headers_replace_base_headers() {
     );
     assert_eq!(percent_encode("a.b-c_d~e@f g"), "a.b-c_d~e%40f%20g");
 }
+
+#[test]
+fn fetcher_is_shared_between_threads() {
+    fn shared<T: Send + Sync + Clone>() {}
+    shared::<Fetcher>();
+}
