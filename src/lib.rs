@@ -12,6 +12,7 @@ pub mod config;
 pub mod dates;
 pub mod db;
 pub mod error;
+pub mod fetch;
 pub mod http;
 pub mod ids;
 pub mod keys;
