@@ -39,6 +39,39 @@ pub struct Ctx {
     /// The account's signing key.
     pub key: ring::signature::RsaKeyPair,
     pub limiter: ratelimit::RateLimiter,
+    /// The guarded outbound HTTP client.
+    pub fetcher: fetch::Fetcher,
+    /// Wakes the inbox and delivery workers.
+    pub wake: workers::Wake,
+}
+
+impl Ctx {
+    /// The `keyId` of the account's key.
+    pub fn key_id(&self) -> String {
+        format!("{}#main-key", self.config.actor_url())
+    }
+
+    /// Signature headers for an outbound request to `url` (draft-cavage, fresh `Date`).
+    pub fn sign_headers(&self, method: &str, url: &url::Url, body: Option<&[u8]>) -> Vec<(String, String)> {
+        let outgoing = sig::Outgoing {
+            method,
+            url,
+            accept: (method == "GET").then_some(fetch::ACTIVITY_ACCEPT),
+            content_type: body.map(|_| fetch::ACTIVITY_CONTENT_TYPE),
+            body,
+        };
+        sig::sign(&self.key, &self.key_id(), &outgoing, db::now_ms() / 1000)
+    }
+
+    /// A signed GET of an ActivityPub document.
+    pub fn get_signed(&self, url: &str) -> Result<fetch::Fetched> {
+        self.fetcher.get_activity(url, Some(&|m, u, b| self.sign_headers(m, u, b)))
+    }
+
+    /// A signed POST of an activity to an inbox.
+    pub fn post_signed(&self, inbox: &str, body: &[u8]) -> Result<fetch::Posted> {
+        self.fetcher.post_activity(inbox, body, &|m, u, b| self.sign_headers(m, u, b))
+    }
 }
 
 /// A running kith: the HTTP server, its context and the data directory lock.

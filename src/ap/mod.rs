@@ -2,6 +2,7 @@
 //! JSON shape lives below this module; builders here are pure (no I/O).
 
 pub mod actor;
+pub mod resolve;
 
 /// The content type kith serves ActivityPub documents with.
 pub const CONTENT_TYPE: &str = "application/activity+json";
