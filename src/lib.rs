@@ -19,6 +19,7 @@ pub mod keys;
 pub mod password;
 pub mod ratelimit;
 pub mod router;
+pub mod sig;
 pub mod web;
 pub mod wellknown;
 
