@@ -17,6 +17,7 @@ pub mod keys;
 pub mod password;
 pub mod ratelimit;
 pub mod router;
+pub mod text;
 pub mod web;
 pub mod wellknown;
 
