@@ -20,8 +20,10 @@ pub mod password;
 pub mod ratelimit;
 pub mod router;
 pub mod sig;
+pub mod text;
 pub mod web;
 pub mod wellknown;
+pub mod workers;
 
 use crate::config::Config;
 use crate::db::Db;
@@ -53,7 +55,12 @@ impl Ctx {
     }
 
     /// Signature headers for an outbound request to `url` (draft-cavage, fresh `Date`).
-    pub fn sign_headers(&self, method: &str, url: &url::Url, body: Option<&[u8]>) -> Vec<(String, String)> {
+    pub fn sign_headers(
+        &self,
+        method: &str,
+        url: &url::Url,
+        body: Option<&[u8]>,
+    ) -> Vec<(String, String)> {
         let outgoing = sig::Outgoing {
             method,
             url,
@@ -66,18 +73,21 @@ impl Ctx {
 
     /// A signed GET of an ActivityPub document.
     pub fn get_signed(&self, url: &str) -> Result<fetch::Fetched> {
-        self.fetcher.get_activity(url, Some(&|m, u, b| self.sign_headers(m, u, b)))
+        self.fetcher
+            .get_activity(url, Some(&|m, u, b| self.sign_headers(m, u, b)))
     }
 
     /// A signed POST of an activity to an inbox.
     pub fn post_signed(&self, inbox: &str, body: &[u8]) -> Result<fetch::Posted> {
-        self.fetcher.post_activity(inbox, body, &|m, u, b| self.sign_headers(m, u, b))
+        self.fetcher
+            .post_activity(inbox, body, &|m, u, b| self.sign_headers(m, u, b))
     }
 }
 
 /// A running kith: the HTTP server, its context and the data directory lock.
 pub struct Server {
     http: http::HttpServer,
+    workers: workers::Workers,
     ctx: Arc<Ctx>,
     _lock: File,
     /// The generated login password, when this start created the account.
@@ -98,6 +108,7 @@ impl Server {
     /// Stops accepting requests, finishes in-flight ones, and closes the database.
     pub fn shutdown(self) {
         self.http.shutdown();
+        self.workers.shutdown();
         self.ctx.db.close();
     }
 }
@@ -196,6 +207,8 @@ pub fn start(config: Config) -> Result<Server> {
         .map_err(|e| Error::Config(format!("listen: cannot bind {}: {e}", config.listen)))?;
     let ctx = Arc::new(Ctx {
         limiter: ratelimit::RateLimiter::new(Duration::from_secs(config.limits.window_secs)),
+        fetcher: fetch::Fetcher::new(&config),
+        wake: workers::Wake::default(),
         key,
         db,
         config,
@@ -207,8 +220,10 @@ pub fn start(config: Config) -> Result<Server> {
         trusted_proxies: ctx.config.trusted_proxies.clone(),
     };
     let http = http::HttpServer::start(listener, opts, Arc::new(router::Router::new(ctx.clone())))?;
+    let workers = workers::start(ctx.clone());
     Ok(Server {
         http,
+        workers,
         ctx,
         _lock: lock,
         first_run_password,

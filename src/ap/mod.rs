@@ -2,6 +2,8 @@
 //! JSON shape lives below this module; builders here are pure (no I/O).
 
 pub mod actor;
+pub mod deliver;
+pub mod inbox;
 pub mod resolve;
 
 /// The content type kith serves ActivityPub documents with.

@@ -18,7 +18,11 @@ const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Org
 /// The normalised `host[:port]` of a URL: lower case, no trailing dot, IDNA as ASCII
 /// (the url crate does that for http and https), the port only when not the default.
 pub fn domain_of(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("").trim_end_matches('.').to_ascii_lowercase();
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     match url.port() {
         Some(port) => format!("{host}:{port}"),
         None => host,
@@ -32,7 +36,13 @@ pub fn same_id(a: &Url, b: &Url) -> bool {
         let mut u = u.clone();
         u.set_fragment(None);
         let path = u.path().trim_end_matches('/').to_string();
-        format!("{}://{}{}?{}", u.scheme(), domain_of(&u), path, u.query().unwrap_or(""))
+        format!(
+            "{}://{}{}?{}",
+            u.scheme(),
+            domain_of(&u),
+            path,
+            u.query().unwrap_or("")
+        )
     };
     norm(a) == norm(b)
 }
@@ -47,7 +57,9 @@ pub fn id_of(v: &Value) -> Option<&str> {
 }
 
 fn str_field<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
-    doc.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    doc.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// A URL field that must be http(s); anything else is dropped.
@@ -107,9 +119,12 @@ fn profile_fields(doc: &Value) -> String {
 
 fn aliases(doc: &Value) -> String {
     let list: Vec<String> = match doc.get("alsoKnownAs") {
-        Some(Value::Array(items)) => {
-            items.iter().filter_map(id_of).take(20).map(str::to_string).collect()
-        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(id_of)
+            .take(20)
+            .map(str::to_string)
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     };
@@ -119,7 +134,12 @@ fn aliases(doc: &Value) -> String {
 /// Turns a fetched actor document into a [`RemoteActor`]. `fetched` is the final URL
 /// after redirects; the document's `id` must equal it, and may not be on kith's own
 /// domain (`local_domain`).
-pub fn parse_actor(doc: &Value, fetched: &Url, local_domain: &str, now: i64) -> Result<RemoteActor> {
+pub fn parse_actor(
+    doc: &Value,
+    fetched: &Url,
+    local_domain: &str,
+    now: i64,
+) -> Result<RemoteActor> {
     let bad = |why: &str| Error::Status(422, format!("unusable actor document: {why}"));
     let kind = str_field(doc, "type").ok_or_else(|| bad("no type"))?;
     if !ACTOR_TYPES.contains(&kind) {
@@ -135,7 +155,9 @@ pub fn parse_actor(doc: &Value, fetched: &Url, local_domain: &str, now: i64) -> 
         return Err(bad("a remote document may not claim a local id"));
     }
     let inbox = url_field(doc, "inbox").ok_or_else(|| bad("no inbox"))?;
-    let (key_id, pem) = public_key(doc, id).map(|(k, p)| (Some(k), Some(p))).unwrap_or((None, None));
+    let (key_id, pem) = public_key(doc, id)
+        .map(|(k, p)| (Some(k), Some(p)))
+        .unwrap_or((None, None));
     let endpoints = doc.get("endpoints").cloned().unwrap_or(Value::Null);
     Ok(RemoteActor {
         id: 0,
@@ -156,8 +178,14 @@ pub fn parse_actor(doc: &Value, fetched: &Url, local_domain: &str, now: i64) -> 
         avatar_url: image_url(doc, "icon"),
         header_url: image_url(doc, "image"),
         kind: kind.to_string(),
-        locked: doc.get("manuallyApprovesFollowers").and_then(Value::as_bool).unwrap_or(false),
-        discoverable: doc.get("discoverable").and_then(Value::as_bool).unwrap_or(false),
+        locked: doc
+            .get("manuallyApprovesFollowers")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        discoverable: doc
+            .get("discoverable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         fields_json: profile_fields(doc),
         also_known_as: aliases(doc),
         moved_to: url_field(doc, "movedTo"),
@@ -169,7 +197,9 @@ pub fn parse_actor(doc: &Value, fetched: &Url, local_domain: &str, now: i64) -> 
 
 /// Whether a URL is on kith's own domain.
 pub fn is_local(ctx: &Ctx, uri: &str) -> bool {
-    Url::parse(uri).map(|u| domain_of(&u) == ctx.config.domain).unwrap_or(false)
+    Url::parse(uri)
+        .map(|u| domain_of(&u) == ctx.config.domain)
+        .unwrap_or(false)
 }
 
 /// The actor at `uri`: from the cache when fresh, else fetched (signed GET) and cached.
@@ -194,7 +224,8 @@ pub fn refresh(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
     let fetched = match ctx.get_signed(uri) {
         Err(Error::Status(410, _)) => {
             let domain = Url::parse(uri).map(|u| domain_of(&u)).unwrap_or_default();
-            ctx.db.write(|tx| crate::db::actors::insert_tombstone(tx, uri, &domain, now))?;
+            ctx.db
+                .write(|tx| crate::db::actors::insert_tombstone(tx, uri, &domain, now))?;
             return Err(Error::Status(410, "that account is gone".into()));
         }
         other => other?,
@@ -212,7 +243,10 @@ pub fn by_handle(ctx: &Ctx, user: &str, host: &str) -> Result<RemoteActor> {
     if host == ctx.config.domain {
         return Err(Error::BadRequest("that is the local account".into()));
     }
-    if let Some(cached) = ctx.db.read(|c| crate::db::actors::find_by_acct(c, user, &host))? {
+    if let Some(cached) = ctx
+        .db
+        .read(|c| crate::db::actors::find_by_acct(c, user, &host))?
+    {
         if cached.gone_at.is_none() && crate::db::now_ms() - cached.fetched_at < STALE_AFTER_MS {
             return Ok(cached);
         }
@@ -227,7 +261,8 @@ pub fn by_handle(ctx: &Ctx, user: &str, host: &str) -> Result<RemoteActor> {
             links.iter().find(|l| {
                 l.get("rel").and_then(Value::as_str) == Some("self")
                     && l.get("type").and_then(Value::as_str).is_some_and(|t| {
-                        t.starts_with("application/activity+json") || t.starts_with("application/ld+json")
+                        t.starts_with("application/activity+json")
+                            || t.starts_with("application/ld+json")
                     })
             })
         })
@@ -235,7 +270,10 @@ pub fn by_handle(ctx: &Ctx, user: &str, host: &str) -> Result<RemoteActor> {
         .ok_or_else(|| Error::NotFound(format!("no ActivityPub actor for {user}@{host}")))?;
     let found = actor(ctx, href)?;
     if !found.username.eq_ignore_ascii_case(user) {
-        return Err(Error::Status(422, format!("WebFinger for {user}@{host} points at another account")));
+        return Err(Error::Status(
+            422,
+            format!("WebFinger for {user}@{host} points at another account"),
+        ));
     }
     Ok(found)
 }
@@ -256,8 +294,8 @@ pub fn by_url_or_handle(ctx: &Ctx, target: &str) -> Result<RemoteActor> {
     if target.starts_with("https://") || target.starts_with("http://") {
         return actor(ctx, target);
     }
-    let (user, host) =
-        split_handle(target).ok_or_else(|| Error::BadRequest(format!("{target:?} is neither a URL nor @user@host")))?;
+    let (user, host) = split_handle(target)
+        .ok_or_else(|| Error::BadRequest(format!("{target:?} is neither a URL nor @user@host")))?;
     by_handle(ctx, &user, &host)
 }
 
@@ -289,15 +327,33 @@ mod tests {
 
     #[test]
     fn parses_a_mastodon_shaped_actor() {
-        let a = parse_actor(&doc(), &url("https://remote.example/users/bob"), "kith.example", 7).unwrap();
+        let a = parse_actor(
+            &doc(),
+            &url("https://remote.example/users/bob"),
+            "kith.example",
+            7,
+        )
+        .unwrap();
         assert_eq!(a.username, "bob");
         assert_eq!(a.domain, "remote.example");
-        assert_eq!(a.shared_inbox.as_deref(), Some("https://remote.example/inbox"));
-        assert_eq!(a.key_id.as_deref(), Some("https://remote.example/users/bob#main-key"));
-        assert_eq!(a.avatar_url.as_deref(), Some("https://remote.example/a.png"));
+        assert_eq!(
+            a.shared_inbox.as_deref(),
+            Some("https://remote.example/inbox")
+        );
+        assert_eq!(
+            a.key_id.as_deref(),
+            Some("https://remote.example/users/bob#main-key")
+        );
+        assert_eq!(
+            a.avatar_url.as_deref(),
+            Some("https://remote.example/a.png")
+        );
         assert!(!a.note_html.contains("script"));
         assert!(!a.fields_json.contains("javascript"));
-        assert_eq!(a.aliases(), vec!["https://old.example/users/bob".to_string()]);
+        assert_eq!(
+            a.aliases(),
+            vec!["https://old.example/users/bob".to_string()]
+        );
     }
 
     #[test]
@@ -306,26 +362,65 @@ mod tests {
         // sec_20: id differs from the fetched URL
         assert!(parse_actor(&d, &url("https://remote.example/users/eve"), "k.example", 0).is_err());
         // sec_21: fragment, trailing slash and host case are ignored
-        assert!(parse_actor(&d, &url("https://REMOTE.example/users/bob/#x"), "k.example", 0).is_ok());
+        assert!(
+            parse_actor(
+                &d,
+                &url("https://REMOTE.example/users/bob/#x"),
+                "k.example",
+                0
+            )
+            .is_ok()
+        );
         // sec_22: a remote document claiming a local id
-        assert!(parse_actor(&d, &url("https://remote.example/users/bob"), "remote.example", 0).is_err());
+        assert!(
+            parse_actor(
+                &d,
+                &url("https://remote.example/users/bob"),
+                "remote.example",
+                0
+            )
+            .is_err()
+        );
         // sec_15: a key owned by someone else is not the actor's key
         let mut other = d.clone();
         other["publicKey"]["owner"] = json!("https://remote.example/users/eve");
-        let a = parse_actor(&other, &url("https://remote.example/users/bob"), "k.example", 0).unwrap();
+        let a = parse_actor(
+            &other,
+            &url("https://remote.example/users/bob"),
+            "k.example",
+            0,
+        )
+        .unwrap();
         assert!(a.public_key_pem.is_none());
         let mut note = d;
         note["type"] = json!("Note");
-        assert!(parse_actor(&note, &url("https://remote.example/users/bob"), "k.example", 0).is_err());
+        assert!(
+            parse_actor(
+                &note,
+                &url("https://remote.example/users/bob"),
+                "k.example",
+                0
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn domains_and_handles() {
         assert_eq!(domain_of(&url("https://Example.ORG./x")), "example.org");
         assert_eq!(domain_of(&url("http://localhost:8001/x")), "localhost:8001");
-        assert_eq!(domain_of(&url("https://bücher.example/")), "xn--bcher-kva.example");
-        assert_eq!(split_handle("@bob@Remote.example"), Some(("bob".into(), "remote.example".into())));
-        assert_eq!(split_handle("acct:bob@remote.example"), Some(("bob".into(), "remote.example".into())));
+        assert_eq!(
+            domain_of(&url("https://bücher.example/")),
+            "xn--bcher-kva.example"
+        );
+        assert_eq!(
+            split_handle("@bob@Remote.example"),
+            Some(("bob".into(), "remote.example".into()))
+        );
+        assert_eq!(
+            split_handle("acct:bob@remote.example"),
+            Some(("bob".into(), "remote.example".into()))
+        );
         assert_eq!(split_handle("bob"), None);
         assert_eq!(split_handle("@bob@a@b"), None);
     }

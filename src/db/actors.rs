@@ -89,7 +89,10 @@ fn from_row(r: &Row) -> rusqlite::Result<RemoteActor> {
 /// The actor with this ActivityPub id, if cached.
 pub fn find_by_uri(conn: &Connection, uri: &str) -> Result<Option<RemoteActor>> {
     let sql = format!("SELECT {COLUMNS} FROM actors WHERE uri = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([uri], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([uri], from_row)
+        .optional()?)
 }
 
 /// The actor with this row id.
@@ -102,12 +105,19 @@ pub fn get(conn: &Connection, id: i64) -> Result<RemoteActor> {
 }
 
 /// The actor with this handle, if cached.
-pub fn find_by_acct(conn: &Connection, username: &str, domain: &str) -> Result<Option<RemoteActor>> {
+pub fn find_by_acct(
+    conn: &Connection,
+    username: &str,
+    domain: &str,
+) -> Result<Option<RemoteActor>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM actors WHERE username = ?1 COLLATE NOCASE AND domain = ?2 \
          ORDER BY fetched_at DESC LIMIT 1"
     );
-    Ok(conn.prepare_cached(&sql)?.query_row(params![username, domain], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![username, domain], from_row)
+        .optional()?)
 }
 
 /// Inserts or refreshes an actor by its `uri`; returns the row id. The key is replaced
@@ -167,9 +177,12 @@ pub fn upsert(conn: &Connection, a: &RemoteActor) -> Result<i64> {
 pub fn mark_gone(conn: &Connection, id: i64, now: i64) -> Result<()> {
     conn.prepare_cached("UPDATE actors SET gone_at = ?2, public_key_pem = NULL WHERE id = ?1")?
         .execute(params![id, now])?;
-    conn.prepare_cached("DELETE FROM posts WHERE actor_id = ?1")?.execute([id])?;
-    conn.prepare_cached("DELETE FROM followers WHERE actor_id = ?1")?.execute([id])?;
-    conn.prepare_cached("DELETE FROM following WHERE actor_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM posts WHERE actor_id = ?1")?
+        .execute([id])?;
+    conn.prepare_cached("DELETE FROM followers WHERE actor_id = ?1")?
+        .execute([id])?;
+    conn.prepare_cached("DELETE FROM following WHERE actor_id = ?1")?
+        .execute([id])?;
     Ok(())
 }
 
@@ -185,7 +198,9 @@ pub fn insert_tombstone(conn: &Connection, uri: &str, domain: &str, now: i64) ->
 
 /// Number of distinct remote hosts kith knows actors on (for `instance/peers`).
 pub fn list_domains(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT DISTINCT domain FROM actors WHERE gone_at IS NULL ORDER BY domain")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT domain FROM actors WHERE gone_at IS NULL ORDER BY domain",
+    )?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
 }
@@ -237,7 +252,13 @@ mod tests {
         let got = find_by_uri(&conn, &a.uri).unwrap().unwrap();
         assert_eq!(got.display_name, "Robert");
         assert_eq!(got.delivery_inbox(), "https://remote.example/inbox");
-        assert_eq!(find_by_acct(&conn, "BOB", "remote.example").unwrap().unwrap().id, id);
+        assert_eq!(
+            find_by_acct(&conn, "BOB", "remote.example")
+                .unwrap()
+                .unwrap()
+                .id,
+            id
+        );
         mark_gone(&conn, id, 5).unwrap();
         let gone = get(&conn, id).unwrap();
         assert_eq!(gone.gone_at, Some(5));

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod actors;
 pub mod posts;
+pub mod queue;
 pub mod tokens;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,153 @@
+//! The inbox queue (verified activities waiting for the inbox worker) and the
+//! seen-activity ids that make redeliveries no-ops, plus the "is there work" check
+//! that `workers::settle` uses across both queues.
+
+use crate::error::Result;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// How long accepted activity ids are remembered (7 days, past Mastodon's retry window).
+pub const SEEN_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// A queued inbound activity.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub id: i64,
+    pub activity_id: String,
+    pub signer_uri: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// Queues a verified activity unless its id was seen before; returns whether it was new.
+pub fn enqueue(
+    conn: &Connection,
+    activity_id: &str,
+    signer_uri: &str,
+    body: &str,
+    now: i64,
+) -> Result<bool> {
+    let fresh = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO seen_activities (activity_id, seen_at) VALUES (?1, ?2)",
+        )?
+        .execute(params![activity_id, now])?;
+    if fresh == 0 {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO inbox_queue (activity_id, signer_uri, body, received_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![activity_id, signer_uri, body, now])?;
+    Ok(true)
+}
+
+/// The oldest queued activities, at most `limit`.
+pub fn list_batch(conn: &Connection, limit: i64) -> Result<Vec<Queued>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, activity_id, signer_uri, body, attempts FROM inbox_queue ORDER BY id LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(Queued {
+            id: r.get(0)?,
+            activity_id: r.get(1)?,
+            signer_uri: r.get(2)?,
+            body: r.get(3)?,
+            attempts: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Removes a processed activity from the queue.
+pub fn delete(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM inbox_queue WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// Records a failed attempt to process a queued activity.
+pub fn record_failure(conn: &Connection, id: i64, error: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE inbox_queue SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, error])?;
+    Ok(())
+}
+
+/// Whether an activity id was accepted before.
+pub fn was_seen(conn: &Connection, activity_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM seen_activities WHERE activity_id = ?1")?
+        .query_row([activity_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Forgets activity ids older than the TTL.
+pub fn prune_seen(conn: &Connection, now: i64) -> Result<usize> {
+    Ok(conn
+        .prepare_cached("DELETE FROM seen_activities WHERE seen_at < ?1")?
+        .execute([now - SEEN_TTL_MS])?)
+}
+
+/// Whether any inbound activity is queued or any delivery is due now or in flight.
+pub fn pending_work(conn: &Connection, now: i64) -> Result<bool> {
+    let inbox: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM inbox_queue)")?
+        .query_row([], |r| r.get(0))?;
+    let deliveries: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE next_at <= ?1 OR claimed_until > ?1)",
+        )?
+        .query_row([now], |r| r.get(0))?;
+    Ok(inbox || deliveries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+
+    #[test]
+    fn redelivery_is_a_no_op() {
+        let conn = Db::open_in_memory().unwrap();
+        assert!(
+            enqueue(
+                &conn,
+                "https://r.example/a/1",
+                "https://r.example/u",
+                "{}",
+                1
+            )
+            .unwrap()
+        );
+        assert!(
+            !enqueue(
+                &conn,
+                "https://r.example/a/1",
+                "https://r.example/u",
+                "{}",
+                2
+            )
+            .unwrap()
+        );
+        let batch = list_batch(&conn, 10).unwrap();
+        assert_eq!(batch.len(), 1);
+        assert!(pending_work(&conn, 5).unwrap());
+        delete(&conn, batch[0].id).unwrap();
+        assert!(!pending_work(&conn, 5).unwrap());
+        // Even after processing, the id stays seen for the TTL.
+        assert!(
+            !enqueue(
+                &conn,
+                "https://r.example/a/1",
+                "https://r.example/u",
+                "{}",
+                3
+            )
+            .unwrap()
+        );
+        assert_eq!(prune_seen(&conn, SEEN_TTL_MS + 2).unwrap(), 1);
+        assert!(!was_seen(&conn, "https://r.example/a/1").unwrap());
+    }
+}

@@ -1,0 +1,578 @@
+//! Making remote HTML safe to store and show, and reading its plain text.
+//!
+//! This file owns the allow-list every remote HTML string passes through at ingest
+//! (post content and summaries, bios, profile field values: SECURITY 47, 48) and the
+//! size cap applied before parsing (SECURITY 43). The allow-list is Mastodon's: a few
+//! inline and block tags, links with safe schemes and a forced `rel`/`target`, and the
+//! microformat classes Mastodon's own markup uses. ammonia (html5ever underneath) does
+//! the parsing; this file only configures it and reads its output. It must not do
+//! I/O, and it must never fail: oversized or broken input is cut or dropped, not refused.
+
+use super::compose::LINK_REL;
+use super::truncate_bytes;
+use ammonia::{Builder, UrlRelative};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+/// Tags kept by [`sanitize_html`]; every other tag is removed and its text kept.
+const ALLOWED_TAGS: &[&str] = &[
+    "p",
+    "br",
+    "span",
+    "a",
+    "del",
+    "pre",
+    "code",
+    "em",
+    "strong",
+    "b",
+    "i",
+    "u",
+    "s",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "sub",
+    "sup",
+];
+
+/// Tags removed together with everything inside them.
+const DROPPED_WITH_CONTENT: &[&str] = &[
+    "script", "style", "template", "noscript", "iframe", "frame", "frameset", "object", "embed",
+    "applet", "textarea", "select", "title", "noembed", "noframes", "xmp", "svg", "math",
+];
+
+/// Link schemes kept in `href` (Mastodon's `LINK_PROTOCOLS`); relative links are dropped.
+const LINK_SCHEMES: &[&str] = &[
+    "http", "https", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "xmpp", "magnet", "gemini",
+];
+
+/// Classes kept on `a` and `span`: the ones Mastodon's markup relies on.
+const ALLOWED_CLASSES: &[&str] = &[
+    "h-card",
+    "u-url",
+    "mention",
+    "hashtag",
+    "ellipsis",
+    "invisible",
+];
+
+/// Tags that start a new line in [`html_to_text`], with how many line breaks.
+const BLOCK_TAGS: &[(&str, usize)] = &[
+    ("p", 2),
+    ("div", 2),
+    ("blockquote", 2),
+    ("pre", 2),
+    ("ul", 2),
+    ("ol", 2),
+    ("table", 2),
+    ("h1", 2),
+    ("h2", 2),
+    ("h3", 2),
+    ("h4", 2),
+    ("h5", 2),
+    ("h6", 2),
+    ("li", 1),
+    ("tr", 1),
+];
+
+/// How many times [`sanitize_html`] shrinks its input when the output outgrows the cap.
+const SHRINK_ROUNDS: usize = 8;
+
+static SANITIZER: LazyLock<Builder<'static>> = LazyLock::new(sanitizer);
+static TEXT_EXTRACTOR: LazyLock<Builder<'static>> = LazyLock::new(text_extractor);
+
+fn set<const N: usize>(items: [&'static str; N]) -> HashSet<&'static str> {
+    HashSet::from(items)
+}
+
+fn sanitizer() -> Builder<'static> {
+    let classes: HashSet<&str> = ALLOWED_CLASSES.iter().copied().collect();
+    let translate = || HashMap::from([("translate", set(["no", "yes"]))]);
+    let mut b = Builder::default();
+    b.tags(ALLOWED_TAGS.iter().copied().collect())
+        .clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect())
+        .generic_attributes(HashSet::new())
+        .tag_attributes(HashMap::from([
+            ("a", set(["href"])),
+            ("ol", set(["start", "reversed"])),
+            ("li", set(["value"])),
+        ]))
+        .tag_attribute_values(HashMap::from([("a", translate()), ("span", translate())]))
+        .set_tag_attribute_values(HashMap::from([(
+            "a",
+            HashMap::from([("target", "_blank")]),
+        )]))
+        .allowed_classes(HashMap::from([("a", classes.clone()), ("span", classes)]))
+        .url_schemes(LINK_SCHEMES.iter().copied().collect())
+        .url_relative(UrlRelative::Deny)
+        .link_rel(Some(LINK_REL))
+        .strip_comments(true)
+        .attribute_filter(filter_attribute);
+    b
+}
+
+/// Keeps list numbering attributes only when they are what they claim to be.
+fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
+    match (element, attribute) {
+        ("ol", "start") | ("li", "value") => {
+            let n: i32 = value.trim().parse().ok()?;
+            Some(Cow::Owned(n.to_string()))
+        }
+        ("ol", "reversed") => Some(Cow::Borrowed("")),
+        _ => Some(Cow::Borrowed(value)),
+    }
+}
+
+/// A builder whose output holds only attribute-less block tags and `br`, so that
+/// [`html_to_text`] can read it with a few lines of code.
+fn text_extractor() -> Builder<'static> {
+    let mut b = Builder::empty();
+    b.tags(BLOCK_TAGS.iter().map(|(t, _)| *t).chain(["br"]).collect())
+        .clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect())
+        .generic_attributes(HashSet::new())
+        .tag_attributes(HashMap::new())
+        .link_rel(None)
+        .strip_comments(true);
+    b
+}
+
+/// Sanitizes remote HTML (post content, summaries, bios, profile field values) with Mastodon's allow-list; input over `max_len` bytes is cut at a char boundary before parsing, and the result is never longer than `max_len` bytes.
+pub fn sanitize_html(html: &str, max_len: usize) -> String {
+    let mut input = truncate_bytes(html, max_len);
+    for _ in 0..SHRINK_ROUNDS {
+        let out = SANITIZER.clean(input).to_string();
+        if out.len() <= max_len {
+            return out;
+        }
+        // Forced attributes and escaping made it grow: cut the input in proportion.
+        let target = (input.len() as u128 * max_len as u128 * 9 / 10 / out.len() as u128) as usize;
+        input = truncate_bytes(input, target.min(input.len().saturating_sub(1)));
+    }
+    String::new()
+}
+
+/// Plain text of an HTML fragment (tags stripped, entities decoded, <br>/</p> to newlines) — for notifications, search, page titles, CSV exports.
+pub fn html_to_text(html: &str) -> String {
+    let cleaned = TEXT_EXTRACTOR.clean(html).to_string();
+    let mut writer = TextWriter::default();
+    let mut rest = cleaned.as_str();
+    // The extractor's output escapes every `<` in text, so each `<` opens a tag.
+    while let Some(lt) = rest.find('<') {
+        writer.text(&rest[..lt]);
+        let gt = rest[lt..].find('>').map_or(rest.len(), |g| lt + g);
+        writer.tag(&rest[lt + 1..gt]);
+        rest = rest.get(gt + 1..).unwrap_or("");
+    }
+    writer.text(rest);
+    writer.finish()
+}
+
+/// Builds plain text from the extractor's output: collapses HTML white space outside
+/// `<pre>`, and turns block boundaries into line breaks without leading or doubled ones.
+#[derive(Default)]
+struct TextWriter {
+    out: String,
+    pending_breaks: usize,
+    pending_space: bool,
+    pre_depth: usize,
+}
+
+impl TextWriter {
+    /// Serialized text: the only entities html5ever writes there are these four.
+    fn text(&mut self, raw: &str) {
+        const ENTITIES: &[(&str, char)] = &[
+            ("&amp;", '&'),
+            ("&lt;", '<'),
+            ("&gt;", '>'),
+            ("&nbsp;", '\u{A0}'),
+            ("&quot;", '"'),
+        ];
+        let mut rest = raw;
+        while let Some(c) = rest.chars().next() {
+            let (c, len) = ENTITIES
+                .iter()
+                .find(|(name, _)| rest.starts_with(name))
+                .map_or((c, c.len_utf8()), |(name, c)| (*c, name.len()));
+            rest = &rest[len..];
+            if self.pre_depth == 0 && c.is_ascii_whitespace() {
+                self.pending_space = true;
+            } else {
+                self.push(c);
+            }
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        if !self.out.is_empty() {
+            if self.pending_breaks > 0 {
+                let breaks = self.pending_breaks - usize::from(self.out.ends_with('\n'));
+                self.out.extend(std::iter::repeat_n('\n', breaks));
+            } else if self.pending_space && !self.out.ends_with('\n') {
+                self.out.push(' ');
+            }
+        }
+        self.pending_breaks = 0;
+        self.pending_space = false;
+        self.out.push(c);
+    }
+
+    fn tag(&mut self, tag: &str) {
+        let (closing, name) = match tag.strip_prefix('/') {
+            Some(name) => (true, name),
+            None => (false, tag),
+        };
+        let name = name.trim_end_matches('/').trim();
+        if name == "br" {
+            self.push('\n');
+            return;
+        }
+        if name == "pre" {
+            self.pre_depth = if closing {
+                self.pre_depth.saturating_sub(1)
+            } else {
+                self.pre_depth + 1
+            };
+        }
+        if let Some((_, breaks)) = BLOCK_TAGS.iter().find(|(t, _)| *t == name) {
+            self.pending_breaks = self.pending_breaks.max(*breaks);
+        }
+    }
+
+    fn finish(mut self) -> String {
+        let end = self.out.trim_end().len();
+        self.out.truncate(end);
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAP: usize = super::super::MAX_CONTENT_BYTES;
+
+    fn clean(html: &str) -> String {
+        sanitize_html(html, CAP)
+    }
+
+    /// Every tag in sanitized output, as (name, [(attribute, value)]). Sanitized output
+    /// escapes `<` and `>` in text and attribute values, so splitting on them is exact.
+    fn tags_of(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+        let mut tags = Vec::new();
+        for piece in html.split('<').skip(1) {
+            let inner = piece.split('>').next().unwrap_or_default();
+            let inner = inner.trim_start_matches('/');
+            let (name, mut attrs) = inner.split_once(' ').unwrap_or((inner, ""));
+            let mut parsed = Vec::new();
+            while let Some((key, rest)) = attrs.trim_start().split_once("=\"") {
+                let (value, after) = rest.split_once('"').expect("quoted attribute");
+                parsed.push((key.trim().to_string(), value.to_string()));
+                attrs = after;
+            }
+            assert!(
+                attrs.trim().is_empty(),
+                "unparsed attributes {attrs:?} in {html}"
+            );
+            tags.push((name.to_string(), parsed));
+        }
+        tags
+    }
+
+    /// The allow-list, checked on the output rather than trusted from the configuration.
+    fn assert_safe(input: &str, out: &str) {
+        let lower = out.to_ascii_lowercase();
+        for bad in [
+            "<script",
+            "<iframe",
+            "<style",
+            "<img",
+            "<svg",
+            "<math",
+            "<form",
+            "<object",
+            "<base",
+            "<meta",
+            "<!--",
+            "javascript:",
+            "style=",
+        ] {
+            assert!(!lower.contains(bad), "{bad} survived {input:?}: {out}");
+        }
+        for (name, attrs) in tags_of(out) {
+            assert!(
+                ALLOWED_TAGS.contains(&name.as_str()),
+                "tag {name} from {input:?}: {out}"
+            );
+            for (key, value) in attrs {
+                let allowed = [
+                    "href",
+                    "rel",
+                    "target",
+                    "class",
+                    "translate",
+                    "start",
+                    "reversed",
+                    "value",
+                ];
+                assert!(
+                    allowed.contains(&key.as_str()),
+                    "attribute {key} from {input:?}: {out}"
+                );
+                assert!(!key.starts_with("on"), "{key} from {input:?}: {out}");
+                if key == "href" {
+                    let scheme = url::Url::parse(&value.replace("&amp;", "&"))
+                        .map(|u| u.scheme().to_string());
+                    assert!(
+                        scheme.is_ok_and(|s| LINK_SCHEMES.contains(&s.as_str())),
+                        "href {value} from {input:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    const XSS_VECTORS: &[&str] = &[
+        "<script>alert(1)</script>",
+        "<SCRIPT SRC=https://evil.example/x.js></SCRIPT>",
+        "<img src=x onerror=alert(1)>",
+        "<IMG SRC=\"jav&#x09;ascript:alert('XSS');\">",
+        "<a href=\"javascript:alert(1)\">x</a>",
+        "<a href=\"JaVaScRiPt:alert(1)\">x</a>",
+        "<a href=\"javascript&#58;alert(1)\">x</a>",
+        "<a href=\"&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)\">x</a>",
+        "<a href=\" \tjava\nscript:alert(1)\">x</a>",
+        "<a href=\"vbscript:msgbox(1)\">x</a>",
+        "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">x</a>",
+        "<a href=\"https://ok.example\" onclick=\"alert(1)\" onmouseover=alert(2)>x</a>",
+        "<p onclick=alert(1) style=\"background:url(javascript:alert(1))\">x</p>",
+        "<span style=\"color:red\" class=\"invisible evil\">x</span>",
+        "<iframe src=\"https://evil.example\"></iframe>",
+        "<iframe srcdoc=\"<script>alert(1)</script>\">",
+        "<svg onload=alert(1)><circle r=1 /></svg>",
+        "<svg><script>alert(1)</script></svg>",
+        "<style>body{background:url(javascript:alert(1))}</style>",
+        "<form action=\"https://evil.example\"><input name=p><button>go</button></form>",
+        "<object data=\"javascript:alert(1)\"></object><embed src=x.swf>",
+        "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>",
+        "<math><a xlink:href=\"javascript:alert(1)\">x</a></math>",
+        "<svg><foreignObject><p onclick=alert(1)>x</p></foreignObject></svg>",
+        "<p>unclosed <b>bold <a href=\"https://ok.example\">link",
+        "<scr<script>ipt>alert(1)</scr</script>ipt>",
+        "<<script>script>alert(1)<</script>/script>",
+        "<base href=\"javascript:alert(1)//\">",
+        "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
+        "<!-- <script>alert(1)</script> -->x<!--><img src=x onerror=alert(1)>-->",
+        "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\"></noscript>",
+        "<template><script>alert(1)</script></template>",
+        "<textarea><script>alert(1)</script></textarea>",
+        "<a href=\"/relative\">rel</a><a href=\"//evil.example\">proto-rel</a>",
+        "<div><details open ontoggle=alert(1)>x</details></div>",
+        "<video><source onerror=alert(1)></video><audio src=x onerror=alert(1)>",
+        "<body onload=alert(1)><link rel=stylesheet href=x.css>",
+        "<table background=\"javascript:alert(1)\"><tr><td>x</td></tr></table>",
+        "<a href=\"https://ok.example\" target=\"_self\" rel=\"opener\">x</a>",
+        "<ol start=\"javascript:1\"><li value=\"x\" onclick=alert(1)>a</li></ol>",
+        "<p>\u{0}<script>alert(1)</script></p>",
+        "<xmp><script>alert(1)</script></xmp><plaintext><script>alert(1)</script>",
+    ];
+
+    #[test]
+    fn xss_vectors_are_neutralised() {
+        assert!(XSS_VECTORS.len() >= 25);
+        for input in XSS_VECTORS {
+            let out = clean(input);
+            assert_safe(input, &out);
+            assert_eq!(clean(&out), out, "not idempotent for {input:?}");
+        }
+    }
+
+    #[test]
+    fn script_and_style_text_is_dropped() {
+        assert_eq!(clean("a<script>alert(1)</script>b"), "ab");
+        assert_eq!(clean("a<style>p{}</style>b"), "ab");
+        assert_eq!(clean("<iframe>hidden</iframe>shown"), "shown");
+    }
+
+    #[test]
+    fn unknown_tags_keep_their_text() {
+        assert_eq!(clean("<div>a <font color=red>b</font></div>"), "a b");
+        assert_eq!(clean("<img src=x alt=y>z"), "z");
+    }
+
+    #[test]
+    fn mastodon_content_survives() {
+        let input = r#"<p>Hi <span class="h-card" translate="no"><a href="https://m.example/@bob" class="u-url mention">@<span>bob</span></a></span></p>"#;
+        let expected = r#"<p>Hi <span class="h-card" translate="no"><a href="https://m.example/@bob" class="u-url mention" target="_blank" rel="nofollow noopener noreferrer">@<span>bob</span></a></span></p>"#;
+        assert_eq!(clean(input), expected);
+        assert_eq!(clean(expected), expected);
+    }
+
+    #[test]
+    fn mastodon_link_and_hashtag_survive() {
+        let link = r#"<a href="https://x.org/very/long" target="_blank" rel="nofollow noopener noreferrer" translate="no"><span class="invisible">https://</span><span class="ellipsis">x.org/very</span><span class="invisible">/long</span></a>"#;
+        let tag = r##"<a href="https://m.example/tags/rust" class="mention hashtag" rel="tag">#<span>rust</span></a>"##;
+        let out = clean(&format!("<p>{link} {tag}</p>"));
+        assert!(
+            out.contains(
+                r#"<span class="invisible">https://</span><span class="ellipsis">x.org/very</span>"#
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"href="https://m.example/tags/rust" class="mention hashtag""#),
+            "{out}"
+        );
+        assert!(out.contains(r#"translate="no""#), "{out}");
+        assert_safe("mastodon", &out);
+    }
+
+    #[test]
+    fn links_get_forced_rel_and_target() {
+        let out = clean(r#"<a href="https://x.org" rel="me opener" target="_self">x</a>"#);
+        assert_eq!(
+            out,
+            r#"<a href="https://x.org" target="_blank" rel="nofollow noopener noreferrer">x</a>"#
+        );
+    }
+
+    #[test]
+    fn link_schemes() {
+        for ok in [
+            "https://x.org/",
+            "http://x.org/",
+            "gemini://x.org/",
+            "xmpp:bob@x.org",
+            "magnet:?xt=urn:btih:abc",
+        ] {
+            assert!(
+                clean(&format!(r#"<a href="{ok}">x</a>"#)).contains("href="),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "/local",
+            "//evil.example/",
+            "file:///etc/passwd",
+            "mailto:a@b.org",
+        ] {
+            assert!(
+                !clean(&format!(r#"<a href="{bad}">x</a>"#)).contains("href="),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn classes_are_filtered() {
+        assert_eq!(
+            clean(r#"<span class="h-card evil">x</span>"#),
+            r#"<span class="h-card">x</span>"#
+        );
+        assert_eq!(clean(r#"<p class="h-card">x</p>"#), "<p>x</p>");
+    }
+
+    #[test]
+    fn list_attributes() {
+        assert_eq!(
+            clean(
+                r#"<ol start="3" reversed="yes" type="a"><li value=" 7 ">x</li><li value="x">y</li></ol>"#
+            ),
+            r#"<ol start="3" reversed=""><li value="7">x</li><li>y</li></ol>"#
+        );
+    }
+
+    #[test]
+    fn formatting_tags_survive() {
+        let input = "<h1>T</h1><blockquote><p><strong>b</strong> <em>e</em> <del>d</del> <code>c</code> x<sub>2</sub>y<sup>3</sup></p></blockquote><pre>a\n  b</pre><ul><li><s>s</s> <u>u</u> <i>i</i> <b>b</b></li></ul>";
+        assert_eq!(clean(input), input);
+    }
+
+    #[test]
+    fn truncates_before_parsing() {
+        let big = format!("<p>{}</p>", "é<b>x</b> & ".repeat(100_000));
+        assert!(big.len() > 1_000_000);
+        let out = sanitize_html(&big, CAP);
+        assert!(out.len() <= CAP, "{}", out.len());
+        assert!(out.len() > CAP / 2, "{}", out.len());
+        assert!(out.starts_with("<p>é<b>x</b> &amp; "));
+        assert!(out.ends_with("</p>"), "{}", &out[out.len() - 40..]);
+        assert_eq!(clean(&out), out);
+        assert_safe("big", &out);
+    }
+
+    #[test]
+    fn truncation_inside_a_tag_or_char_is_safe() {
+        let input = r#"<p>héllo <a href="https://x.org/" onclick="alert(1)">x</a></p>"#;
+        for cap in 0..input.len() + 60 {
+            let out = sanitize_html(input, cap);
+            assert!(out.len() <= cap, "cap {cap}: {out}");
+            assert_safe(input, &out);
+        }
+    }
+
+    #[test]
+    fn output_growth_is_capped() {
+        // Each bare `<a>` gains a forced target and rel: the input grows about 18 times.
+        let input = "<a>".repeat(5_000);
+        let out = sanitize_html(&input, 10_000);
+        assert!(out.len() <= 10_000, "{}", out.len());
+        assert!(out.contains("<a target"));
+        let out = sanitize_html(&"<".repeat(100), 150);
+        assert!(out.len() <= 150 && out.len() >= 100, "{out}");
+        assert_eq!(out.replace("&lt;", ""), "");
+    }
+
+    #[test]
+    fn html_to_text_basics() {
+        assert_eq!(
+            html_to_text("<p>Hello <b>world</b></p><p>again</p>"),
+            "Hello world\n\nagain"
+        );
+        assert_eq!(html_to_text("a<br>b<br/><br>c"), "a\nb\n\nc");
+        assert_eq!(
+            html_to_text("<p>Tom &amp; Jerry &lt;3 &quot;hi&quot; &#39;x&#39; &eacute;</p>"),
+            "Tom & Jerry <3 \"hi\" 'x' é"
+        );
+        assert_eq!(
+            html_to_text("x<script>alert(1)</script><style>p{}</style>y"),
+            "xy"
+        );
+        assert_eq!(html_to_text("  <p>\n  spaced \n  out </p>  "), "spaced out");
+        assert_eq!(html_to_text(""), "");
+        assert_eq!(html_to_text("&amp;lt;"), "&lt;");
+    }
+
+    #[test]
+    fn html_to_text_mastodon_shapes() {
+        let content = r#"<p>Hi <span class="h-card"><a href="https://m.example/@bob" class="u-url mention">@<span>bob</span></a></span>, see <a href="https://x.org/very/long"><span class="invisible">https://</span><span class="ellipsis">x.org/very</span><span class="invisible">/long</span></a></p><p>line<br>two</p>"#;
+        assert_eq!(
+            html_to_text(content),
+            "Hi @bob, see https://x.org/very/long\n\nline\ntwo"
+        );
+    }
+
+    #[test]
+    fn html_to_text_blocks() {
+        assert_eq!(
+            html_to_text("intro<ul><li>a</li><li>b</li></ul>end"),
+            "intro\n\na\nb\n\nend"
+        );
+        assert_eq!(html_to_text("<pre>a\n  b</pre>"), "a\n  b");
+        assert_eq!(
+            html_to_text("<blockquote><p>q</p></blockquote><p>r</p>"),
+            "q\n\nr"
+        );
+        assert_eq!(html_to_text("a&nbsp;b"), "a\u{A0}b");
+    }
+}

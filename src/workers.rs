@@ -1,0 +1,172 @@
+//! Background threads: one inbox worker and the delivery workers, each taking one
+//! batch step (`run_once`) at a time, woken by a condition variable when work is
+//! queued and every few seconds anyway (so work queued by another process — the
+//! command line — is picked up). Shutdown lets the current step finish and leaves the
+//! rest queued. `settle` lets tests wait until every queue is drained, without sleeps.
+
+use crate::Ctx;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How often idle workers look at the queues without being woken.
+const POLL: Duration = Duration::from_secs(3);
+
+/// A wake-up signal per queue, plus a signal workers raise after each step.
+#[derive(Default)]
+pub struct Wake {
+    inbox: Signal,
+    delivery: Signal,
+    progress: Signal,
+}
+
+#[derive(Default)]
+struct Signal {
+    generation: Mutex<u64>,
+    cond: Condvar,
+}
+
+impl Signal {
+    fn raise(&self) {
+        if let Ok(mut g) = self.generation.lock() {
+            *g = g.wrapping_add(1);
+            self.cond.notify_all();
+        }
+    }
+
+    fn current(&self) -> u64 {
+        self.generation.lock().map(|g| *g).unwrap_or(0)
+    }
+
+    /// Waits until the generation moves past `seen` or `timeout` passes.
+    fn wait(&self, seen: u64, timeout: Duration) {
+        if let Ok(g) = self.generation.lock() {
+            let _ = self.cond.wait_timeout_while(g, timeout, |g| *g == seen);
+        }
+    }
+}
+
+impl Wake {
+    /// Tells the inbox worker that activities were queued.
+    pub fn inbox(&self) {
+        self.inbox.raise();
+    }
+
+    /// Tells the delivery workers that jobs were queued.
+    pub fn delivery(&self) {
+        self.delivery.raise();
+    }
+
+    fn all(&self) {
+        self.inbox.raise();
+        self.delivery.raise();
+    }
+}
+
+/// The running worker threads.
+pub struct Workers {
+    handles: Vec<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+    ctx: Arc<Ctx>,
+}
+
+/// Starts the inbox worker and `config.delivery_workers()` delivery workers.
+pub fn start(ctx: Arc<Ctx>) -> Workers {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    let inbox = spawn(
+        &ctx,
+        &stop,
+        "inbox".into(),
+        |ctx, _| crate::ap::inbox::run_once(ctx),
+        |w| &w.inbox,
+    );
+    handles.extend(inbox);
+    for slot in 0..ctx.config.delivery_workers() {
+        let name = format!("deliver-{slot}");
+        handles.extend(spawn(
+            &ctx,
+            &stop,
+            name,
+            move |ctx, _| crate::ap::deliver::run_once(ctx, slot),
+            |w| &w.delivery,
+        ));
+    }
+    Workers { handles, stop, ctx }
+}
+
+fn spawn(
+    ctx: &Arc<Ctx>,
+    stop: &Arc<AtomicBool>,
+    name: String,
+    step: impl Fn(&Ctx, usize) -> crate::error::Result<usize> + Send + 'static,
+    signal: fn(&Wake) -> &Signal,
+) -> Option<JoinHandle<()>> {
+    let ctx = ctx.clone();
+    let stop = stop.clone();
+    let thread_name = name.clone();
+    let name = name.clone();
+    std::thread::Builder::new()
+        .name(thread_name.clone())
+        .stack_size(1024 * 1024)
+        .spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let seen = signal(&ctx.wake).current();
+                let done = match step(&ctx, 0) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        eprintln!("{name}: {e}");
+                        0
+                    }
+                };
+                ctx.wake.progress.raise();
+                if done == 0 && !stop.load(Ordering::SeqCst) {
+                    signal(&ctx.wake).wait(seen, POLL);
+                }
+            }
+        })
+        .map_err(|e| eprintln!("cannot start worker {thread_name}: {e}"))
+        .ok()
+}
+
+impl Workers {
+    /// Lets each worker finish its current step, then joins them; queued work stays queued.
+    pub fn shutdown(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.ctx.wake.all();
+        for h in self.handles {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Waits until every given instance has an empty inbox queue and no delivery due now
+/// or in flight, or until `limit` passes; returns whether everything settled.
+pub fn settle(ctxs: &[&Ctx], limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        let seen: Vec<u64> = ctxs.iter().map(|c| c.wake.progress.current()).collect();
+        let busy = ctxs.iter().any(|c| has_work(c));
+        if !busy {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        for c in ctxs {
+            c.wake.all();
+        }
+        // Wait for any worker to report a finished step.
+        if let (Some(c), Some(s)) = (ctxs.first(), seen.first()) {
+            c.wake.progress.wait(*s, Duration::from_millis(50));
+        }
+    }
+}
+
+fn has_work(ctx: &Ctx) -> bool {
+    let now = crate::db::now_ms();
+    ctx.db
+        .read(|c| crate::db::queue::pending_work(c, now))
+        .unwrap_or(true)
+}
