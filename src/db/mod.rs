@@ -4,6 +4,8 @@
 
 pub mod account;
 pub mod actors;
+pub mod blocks;
+pub mod follows;
 pub mod posts;
 pub mod queue;
 pub mod tokens;
