@@ -99,17 +99,19 @@ fn sha256(data: &[u8]) -> Vec<u8> {
         .to_vec()
 }
 
-/// SHA-256 digest header value "SHA-256=<base64>" of a body.
+/// SHA-256 digest header value `SHA-256=<base64>` of a body.
 pub fn digest_header(body: &[u8]) -> String {
     format!("SHA-256={}", STANDARD.encode(sha256(body)))
 }
 
-/// RFC 9530 Content-Digest header value "sha-256=:<base64>:" of a body.
+/// RFC 9530 Content-Digest header value `sha-256=:<base64>:` of a body.
 pub fn content_digest_header(body: &[u8]) -> String {
     format!("sha-256=:{}:", STANDARD.encode(sha256(body)))
 }
 
 /// The key id without its #fragment, i.e. the actor URL to fetch (FEDERATION.md §4 step 7).
+///
+/// A key id that parses as a URL comes back normalised (host lower-cased, IDNA).
 pub fn key_owner_url(key_id: &str) -> String {
     match url::Url::parse(key_id) {
         Ok(mut url) => {
@@ -183,9 +185,11 @@ fn rsa_sign(key: &RsaKeyPair, data: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Signs with draft-cavage rsa-sha256 as Mastodon does. Returns Host, Date, Digest (POST) and Signature headers, in that order.
+/// Signs with draft-cavage rsa-sha256 as Mastodon does; returns the headers to send.
 ///
-/// POST signs `(request-target) host date digest content-type`, GET signs
+/// In this order: Host (with the port when not the default), Date (fresh, from
+/// `now`), Digest (POST only, `SHA-256=` upper case), Signature. POST signs
+/// `(request-target) host date digest content-type`, GET signs
 /// `(request-target) host date accept` (content-type / accept only when given). If
 /// ring cannot sign (a failed system RNG), the signature is empty and the peer
 /// answers 401, which the delivery queue retries.
@@ -226,10 +230,12 @@ pub fn sign(key: &RsaKeyPair, key_id: &str, req: &Outgoing, now: i64) -> Vec<(St
     headers
 }
 
-/// Signs with RFC 9421 rsa-v1_5-sha256 in Mastodon's profile (label `sig1`). Returns Host, Date, Content-Digest (POST), Signature-Input and Signature headers.
+/// Signs with RFC 9421 rsa-v1_5-sha256 in Mastodon's profile; returns the headers to send.
 ///
-/// Covers `@method`, `@target-uri` and on POST `content-digest`, with `created`,
-/// `keyid` and `alg` parameters. An empty signature means ring failed, as in [`sign`].
+/// In this order: Host, Date, Content-Digest (POST only), Signature-Input and
+/// Signature, with the label `sig1`. Covers `@method`, `@target-uri` and on POST
+/// `content-digest`, with `created`, `keyid` and `alg` parameters. An empty signature
+/// means ring failed, as in [`sign`].
 pub fn sign_rfc9421(
     key: &RsaKeyPair,
     key_id: &str,
@@ -268,9 +274,12 @@ pub fn sign_rfc9421(
     headers
 }
 
-/// Checks everything that needs no key: scheme detection, strict parsing, algorithm allow-list, required coverage, time window, Digest/Content-Digest.
+/// Checks everything about an incoming signature that needs no key.
 ///
-/// `public_base` is kith's configured "scheme://domain"; `domain` is its host[:port].
+/// That is: scheme detection, strict parsing, the algorithm allow-list, required
+/// coverage, the signed Host, the time window and Digest/Content-Digest against the
+/// raw body (SECURITY.md cases 1–12). `public_base` is kith's configured
+/// `scheme://domain`; `domain` is its `host[:port]`.
 /// Every failure is `Error::Unauthorized` with a message for the peer.
 pub fn check(req: &Incoming, public_base: &str, domain: &str, now: i64) -> Result<Checked> {
     if let Some(input) = header_value(req.headers, "signature-input") {
@@ -814,7 +823,10 @@ fn check_rfc9421(
 // ---------------------------------------------------------------------------------
 // Public keys
 
-/// Parses a PEM public key to the DER form ring verifies with (PKCS#1 RSAPublicKey), extracting it from SPKI if needed.
+/// Parses a PEM public key to the DER form ring verifies with (PKCS#1 RSAPublicKey).
+///
+/// Accepts SPKI (`BEGIN PUBLIC KEY`, the RSA key is extracted) and PKCS#1 (`BEGIN RSA
+/// PUBLIC KEY`); anything else, including non-RSA keys, is a 401.
 pub fn rsa_public_key_der(pem: &str) -> Result<Vec<u8>> {
     let invalid = || unauthorized("Invalid public key: expected an RSA public key in PEM");
     let (label, der) = pem_decode(pem).ok_or_else(invalid)?;
@@ -2467,6 +2479,19 @@ mod tests {
         lines.remove(lines.len() - 2);
         let truncated = lines.join("\n");
         let mislabelled = KEY_A_PKCS1_PEM.replace("RSA PUBLIC KEY", "PUBLIC KEY");
+        // A valid SPKI with a NULL appended inside its outer SEQUENCE.
+        let body: String = KEY_A_PEM
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let mut der = STANDARD.decode(body).unwrap();
+        assert_eq!(der[..4], [0x30, 0x82, 0x01, 0x22]);
+        der[3] += 2;
+        der.extend([0x05, 0x00]);
+        let trailing = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            STANDARD.encode(der)
+        );
         let garbage = [
             "",
             "hello",
@@ -2478,6 +2503,7 @@ mod tests {
             EC_PEM,
             &truncated,
             &mislabelled,
+            &trailing,
         ];
         for pem in garbage {
             let err = rsa_public_key_der(pem).unwrap_err();
