@@ -2,9 +2,9 @@
 //!
 //! This file owns the allow-list every remote HTML string passes through at ingest
 //! (post content and summaries, bios, profile field values: SECURITY 47, 48) and the
-//! size and tag-count caps applied before parsing (SECURITY 43). The allow-list is Mastodon's: a few
-//! inline and block tags, links with safe schemes and a forced `rel`/`target`, and the
-//! microformat classes Mastodon's own markup uses. ammonia (html5ever underneath) does
+//! size and tag-count caps applied before parsing (SECURITY 43). The allow-list is
+//! Mastodon's: a few inline and block tags, links with safe schemes and a forced
+//! `rel`/`target`, and the microformat classes Mastodon's own markup uses. ammonia (html5ever underneath) does
 //! the parsing; this file only configures it and reads its output. It must not do
 //! I/O, and it must never fail: oversized or broken input is cut or dropped, not refused.
 
@@ -16,32 +16,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// Tags kept by [`sanitize_html`]; every other tag is removed and its text kept.
+#[rustfmt::skip]
 const ALLOWED_TAGS: &[&str] = &[
-    "p",
-    "br",
-    "span",
-    "a",
-    "del",
-    "pre",
-    "code",
-    "em",
-    "strong",
-    "b",
-    "i",
-    "u",
-    "s",
-    "ul",
-    "ol",
-    "li",
-    "blockquote",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "sub",
-    "sup",
+    "p", "br", "span", "a", "del", "pre", "code", "em", "strong", "b", "i", "u", "s",
+    "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "sub", "sup",
 ];
 
 /// Tags removed together with everything inside them.
@@ -56,32 +34,14 @@ const LINK_SCHEMES: &[&str] = &[
 ];
 
 /// Classes kept on `a` and `span`: the ones Mastodon's markup relies on.
-const ALLOWED_CLASSES: &[&str] = &[
-    "h-card",
-    "u-url",
-    "mention",
-    "hashtag",
-    "ellipsis",
-    "invisible",
-];
+#[rustfmt::skip]
+const ALLOWED_CLASSES: &[&str] = &["h-card", "u-url", "mention", "hashtag", "ellipsis", "invisible"];
 
 /// Tags that start a new line in [`html_to_text`], with how many line breaks.
+#[rustfmt::skip]
 const BLOCK_TAGS: &[(&str, usize)] = &[
-    ("p", 2),
-    ("div", 2),
-    ("blockquote", 2),
-    ("pre", 2),
-    ("ul", 2),
-    ("ol", 2),
-    ("table", 2),
-    ("h1", 2),
-    ("h2", 2),
-    ("h3", 2),
-    ("h4", 2),
-    ("h5", 2),
-    ("h6", 2),
-    ("li", 1),
-    ("tr", 1),
+    ("p", 2), ("div", 2), ("blockquote", 2), ("pre", 2), ("ul", 2), ("ol", 2), ("table", 2),
+    ("h1", 2), ("h2", 2), ("h3", 2), ("h4", 2), ("h5", 2), ("h6", 2), ("li", 1), ("tr", 1),
 ];
 
 /// The most tags (`<` then a letter or `/`) parsed from one input; the rest is cut.
@@ -148,16 +108,22 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
     }
 }
 
-/// A builder whose output holds only attribute-less block tags and `br`, so that
+/// A builder whose output holds only attribute-less block tags, `br` and table cells, so that
 /// [`html_to_text`] can read it with a few lines of code.
 fn text_extractor() -> Builder<'static> {
     let mut b = Builder::empty();
-    b.tags(BLOCK_TAGS.iter().map(|(t, _)| *t).chain(["br"]).collect())
-        .clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect())
-        .generic_attributes(HashSet::new())
-        .tag_attributes(HashMap::new())
-        .link_rel(None)
-        .strip_comments(true);
+    b.tags(
+        BLOCK_TAGS
+            .iter()
+            .map(|(t, _)| *t)
+            .chain(["br", "td", "th"])
+            .collect(),
+    )
+    .clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect())
+    .generic_attributes(HashSet::new())
+    .tag_attributes(HashMap::new())
+    .link_rel(None)
+    .strip_comments(true);
     b
 }
 
@@ -233,7 +199,8 @@ struct TextWriter {
 }
 
 impl TextWriter {
-    /// Serialized text: the only entities html5ever writes there are these four.
+    /// Serialized text: html5ever writes only the first four entities in text; `&quot;`
+    /// is decoded too in case that ever changes.
     fn text(&mut self, raw: &str) {
         const ENTITIES: &[(&str, char)] = &[
             ("&amp;", '&'),
@@ -280,6 +247,9 @@ impl TextWriter {
         if name == "br" {
             self.push('\n');
             return;
+        }
+        if matches!(name, "td" | "th") {
+            self.pending_space = true;
         }
         if name == "pre" {
             self.pre_depth = if closing {
@@ -654,5 +624,7 @@ mod tests {
             "q\n\nr"
         );
         assert_eq!(html_to_text("a&nbsp;b"), "a\u{A0}b");
+        let table = "<table><tr><th>k</th><th>v</th></tr><tr><td>a</td><td>b</td></tr></table>";
+        assert_eq!(html_to_text(table), "k v\na b");
     }
 }
