@@ -53,7 +53,7 @@ pub fn clean_plain(s: &str, max_chars: usize) -> String {
             c if c.is_control() || is_bidi_control(c) => continue,
             c => c,
         };
-        if c == ' ' && out.ends_with(' ') {
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
             continue;
         }
         out.push(c);
@@ -103,6 +103,7 @@ mod tests {
         assert_eq!(clean_plain("a\nb\tc\r\nd", 100), "a b c d");
         assert_eq!(clean_plain("\u{202E}evil\u{202C} \u{2067}x", 100), "evil x");
         assert_eq!(clean_plain("\u{1b}[31mred", 100), "[31mred");
+        assert_eq!(clean_plain("\u{7} \u{202E} a \u{0}", 100), "a");
     }
 
     #[test]

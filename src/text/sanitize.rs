@@ -2,9 +2,9 @@
 //!
 //! This file owns the allow-list every remote HTML string passes through at ingest
 //! (post content and summaries, bios, profile field values: SECURITY 47, 48) and the
-//! size cap applied before parsing (SECURITY 43). The allow-list is Mastodon's: a few
-//! inline and block tags, links with safe schemes and a forced `rel`/`target`, and the
-//! microformat classes Mastodon's own markup uses. ammonia (html5ever underneath) does
+//! size and tag-count caps applied before parsing (SECURITY 43). The allow-list is
+//! Mastodon's: a few inline and block tags, links with safe schemes and a forced
+//! `rel`/`target`, and the microformat classes Mastodon's own markup uses. ammonia (html5ever underneath) does
 //! the parsing; this file only configures it and reads its output. It must not do
 //! I/O, and it must never fail: oversized or broken input is cut or dropped, not refused.
 
@@ -16,32 +16,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// Tags kept by [`sanitize_html`]; every other tag is removed and its text kept.
+#[rustfmt::skip]
 const ALLOWED_TAGS: &[&str] = &[
-    "p",
-    "br",
-    "span",
-    "a",
-    "del",
-    "pre",
-    "code",
-    "em",
-    "strong",
-    "b",
-    "i",
-    "u",
-    "s",
-    "ul",
-    "ol",
-    "li",
-    "blockquote",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "sub",
-    "sup",
+    "p", "br", "span", "a", "del", "pre", "code", "em", "strong", "b", "i", "u", "s",
+    "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "sub", "sup",
 ];
 
 /// Tags removed together with everything inside them.
@@ -56,32 +34,30 @@ const LINK_SCHEMES: &[&str] = &[
 ];
 
 /// Classes kept on `a` and `span`: the ones Mastodon's markup relies on.
-const ALLOWED_CLASSES: &[&str] = &[
-    "h-card",
-    "u-url",
-    "mention",
-    "hashtag",
-    "ellipsis",
-    "invisible",
-];
+#[rustfmt::skip]
+const ALLOWED_CLASSES: &[&str] = &["h-card", "u-url", "mention", "hashtag", "ellipsis", "invisible"];
 
 /// Tags that start a new line in [`html_to_text`], with how many line breaks.
+#[rustfmt::skip]
 const BLOCK_TAGS: &[(&str, usize)] = &[
-    ("p", 2),
-    ("div", 2),
-    ("blockquote", 2),
-    ("pre", 2),
-    ("ul", 2),
-    ("ol", 2),
-    ("table", 2),
-    ("h1", 2),
-    ("h2", 2),
-    ("h3", 2),
-    ("h4", 2),
-    ("h5", 2),
-    ("h6", 2),
-    ("li", 1),
-    ("tr", 1),
+    ("p", 2), ("div", 2), ("blockquote", 2), ("pre", 2), ("ul", 2), ("ol", 2), ("table", 2),
+    ("h1", 2), ("h2", 2), ("h3", 2), ("h4", 2), ("h5", 2), ("h6", 2), ("li", 1), ("tr", 1),
+];
+
+/// The most tags (`<` then a letter or `/`) parsed from one input; the rest is cut.
+/// html5ever's work grows with tags times nesting depth (its open-element and
+/// formatting lists are walked for each tag), so this bounds the parsing time of a
+/// hostile input, while a 100 kB article rarely has this many.
+const MAX_TAGS: usize = 5_000;
+
+/// The most formatting start tags (`<b>`, `<a>`, ...) parsed from one input: each one
+/// left open is compared with all the others (the HTML spec's "Noah's Ark" clause),
+/// which makes them the costliest tags to parse.
+const MAX_FORMATTING_TAGS: usize = 1_000;
+
+/// The HTML spec's formatting elements.
+const FORMATTING_TAGS: &[&str] = &[
+    "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u",
 ];
 
 /// How many times [`sanitize_html`] shrinks its input when the output outgrows the cap.
@@ -132,22 +108,28 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
     }
 }
 
-/// A builder whose output holds only attribute-less block tags and `br`, so that
+/// A builder whose output holds only attribute-less block tags, `br` and table cells, so that
 /// [`html_to_text`] can read it with a few lines of code.
 fn text_extractor() -> Builder<'static> {
     let mut b = Builder::empty();
-    b.tags(BLOCK_TAGS.iter().map(|(t, _)| *t).chain(["br"]).collect())
-        .clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect())
-        .generic_attributes(HashSet::new())
-        .tag_attributes(HashMap::new())
-        .link_rel(None)
-        .strip_comments(true);
+    b.tags(
+        BLOCK_TAGS
+            .iter()
+            .map(|(t, _)| *t)
+            .chain(["br", "td", "th"])
+            .collect(),
+    )
+    .clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect())
+    .generic_attributes(HashSet::new())
+    .tag_attributes(HashMap::new())
+    .link_rel(None)
+    .strip_comments(true);
     b
 }
 
-/// Sanitizes remote HTML (post content, summaries, bios, profile field values) with Mastodon's allow-list; input over `max_len` bytes is cut at a char boundary before parsing, and the result is never longer than `max_len` bytes.
+/// Sanitizes remote HTML (post content, summaries, bios, profile field values) with Mastodon's allow-list; input over `max_len` bytes (or past the tag caps) is cut at a char boundary before parsing, and the result is never longer than `max_len` bytes.
 pub fn sanitize_html(html: &str, max_len: usize) -> String {
-    let mut input = truncate_bytes(html, max_len);
+    let mut input = cap_tags(truncate_bytes(html, max_len));
     for _ in 0..SHRINK_ROUNDS {
         let out = SANITIZER.clean(input).to_string();
         if out.len() <= max_len {
@@ -162,7 +144,7 @@ pub fn sanitize_html(html: &str, max_len: usize) -> String {
 
 /// Plain text of an HTML fragment (tags stripped, entities decoded, <br>/</p> to newlines) — for notifications, search, page titles, CSV exports.
 pub fn html_to_text(html: &str) -> String {
-    let cleaned = TEXT_EXTRACTOR.clean(html).to_string();
+    let cleaned = TEXT_EXTRACTOR.clean(cap_tags(html)).to_string();
     let mut writer = TextWriter::default();
     let mut rest = cleaned.as_str();
     // The extractor's output escapes every `<` in text, so each `<` opens a tag.
@@ -176,6 +158,36 @@ pub fn html_to_text(html: &str) -> String {
     writer.finish()
 }
 
+/// The longest prefix of `html` with at most [`MAX_TAGS`] tags, of which at most
+/// [`MAX_FORMATTING_TAGS`] formatting start tags.
+fn cap_tags(html: &str) -> &str {
+    let (mut tags, mut formatting) = (0, 0);
+    for (i, _) in html.match_indices('<') {
+        let rest = &html.as_bytes()[i + 1..];
+        let is_end = rest.first() == Some(&b'/');
+        if !is_end && !rest.first().is_some_and(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        tags += 1;
+        let name_len = rest
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        let name = &rest[..name_len];
+        if FORMATTING_TAGS
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t.as_bytes()))
+        {
+            formatting += 1;
+        }
+        if tags > MAX_TAGS || formatting > MAX_FORMATTING_TAGS {
+            // `<` is ASCII, so `i` is a char boundary.
+            return &html[..i];
+        }
+    }
+    html
+}
+
 /// Builds plain text from the extractor's output: collapses HTML white space outside
 /// `<pre>`, and turns block boundaries into line breaks without leading or doubled ones.
 #[derive(Default)]
@@ -187,7 +199,8 @@ struct TextWriter {
 }
 
 impl TextWriter {
-    /// Serialized text: the only entities html5ever writes there are these four.
+    /// Serialized text: html5ever writes only the first four entities in text; `&quot;`
+    /// is decoded too in case that ever changes.
     fn text(&mut self, raw: &str) {
         const ENTITIES: &[(&str, char)] = &[
             ("&amp;", '&'),
@@ -234,6 +247,9 @@ impl TextWriter {
         if name == "br" {
             self.push('\n');
             return;
+        }
+        if matches!(name, "td" | "th") {
+            self.pending_space = true;
         }
         if name == "pre" {
             self.pre_depth = if closing {
@@ -500,12 +516,14 @@ mod tests {
 
     #[test]
     fn truncates_before_parsing() {
-        let big = format!("<p>{}</p>", "é<b>x</b> & ".repeat(100_000));
+        // About one formatting tag per 120 bytes, like prose: under the tag caps.
+        let chunk = format!("é & {} <b>x</b> ", "a".repeat(100));
+        let big = format!("<p>{}</p>", chunk.repeat(10_000));
         assert!(big.len() > 1_000_000);
         let out = sanitize_html(&big, CAP);
         assert!(out.len() <= CAP, "{}", out.len());
         assert!(out.len() > CAP / 2, "{}", out.len());
-        assert!(out.starts_with("<p>é<b>x</b> &amp; "));
+        assert!(out.starts_with("<p>é &amp; aaa"));
         assert!(out.ends_with("</p>"), "{}", &out[out.len() - 40..]);
         assert_eq!(clean(&out), out);
         assert_safe("big", &out);
@@ -531,6 +549,38 @@ mod tests {
         let out = sanitize_html(&"<".repeat(100), 150);
         assert!(out.len() <= 150 && out.len() >= 100, "{out}");
         assert_eq!(out.replace("&lt;", ""), "");
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let tags = [
+            ("span", MAX_TAGS),
+            ("b", MAX_FORMATTING_TAGS),
+            ("div", MAX_TAGS),
+        ];
+        for (tag, depth) in tags
+            .into_iter()
+            .chain([("blockquote", MAX_TAGS), ("ul", MAX_TAGS)])
+        {
+            let deep = format!("<{tag}>").repeat(depth) + "x";
+            assert!(clean(&deep).len() <= CAP);
+            assert!(html_to_text(&deep).ends_with('x'), "{tag}");
+        }
+    }
+
+    #[test]
+    fn tag_count_is_capped() {
+        let uls = "<ul>".repeat(2 * MAX_TAGS);
+        assert_eq!(cap_tags(&uls).len(), 4 * MAX_TAGS);
+        let mixed = "<p>x</p>".repeat(MAX_TAGS);
+        assert_eq!(cap_tags(&mixed).len(), 4 * MAX_TAGS);
+        let bold = "<B>".repeat(2 * MAX_FORMATTING_TAGS);
+        assert_eq!(cap_tags(&bold).len(), 3 * MAX_FORMATTING_TAGS);
+        let not_tags = "< <1 <!-- a<=b".repeat(MAX_TAGS);
+        assert_eq!(cap_tags(&not_tags).len(), 14 * MAX_TAGS);
+        // html_to_text applies the same cap.
+        let items = "<li>x".repeat(2 * MAX_TAGS);
+        assert_eq!(html_to_text(&items).lines().count(), MAX_TAGS);
     }
 
     #[test]
@@ -574,5 +624,7 @@ mod tests {
             "q\n\nr"
         );
         assert_eq!(html_to_text("a&nbsp;b"), "a\u{A0}b");
+        let table = "<table><tr><th>k</th><th>v</th></tr><tr><td>a</td><td>b</td></tr></table>";
+        assert_eq!(html_to_text(table), "k v\na b");
     }
 }

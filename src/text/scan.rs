@@ -8,6 +8,9 @@
 
 use super::{MAX_HASHTAG_CHARS, MAX_HASHTAGS, MAX_LINKS, MAX_MENTIONS};
 
+/// Longest URL that becomes a link; it also bounds the work spent on each `http`.
+const MAX_URL_BYTES: usize = 8_192;
+
 /// A mention found in composed text, before resolution: `@user` (local or unknown host → host None) or `@user@host`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MentionRef {
@@ -51,11 +54,14 @@ fn push_link(links: &mut Vec<String>, url: &str) {
 }
 
 fn push_mention(mentions: &mut Vec<MentionRef>, m: &Mention<'_>) {
+    if mentions.len() >= MAX_MENTIONS {
+        return;
+    }
     let host = m.host.map(str::to_lowercase);
     let seen = mentions
         .iter()
         .any(|x| x.username.eq_ignore_ascii_case(m.username) && x.host == host);
-    if mentions.len() < MAX_MENTIONS && !seen {
+    if !seen {
         mentions.push(MentionRef {
             username: m.username.to_string(),
             host,
@@ -97,10 +103,13 @@ pub(super) fn tokenize(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::new();
     let mut plain_start = 0;
     let mut i = 0;
+    let mut url_stop = None;
     while let Some(c) = text[i..].chars().next() {
         let prev = text[..i].chars().next_back();
         let found = match c {
-            'h' | 'H' => url_at(text, i, prev).map(|end| (Token::Url(&text[i..end]), end)),
+            'h' | 'H' => {
+                url_at(text, i, prev, &mut url_stop).map(|end| (Token::Url(&text[i..end]), end))
+            }
             '@' => mention_at(text, i, prev).map(|m| (Token::Mention(m), i + m.text.len())),
             '#' => hashtag_at(text, i, prev).map(|t| (Token::Hashtag(t), i + 1 + t.len())),
             _ => None,
@@ -133,8 +142,15 @@ fn is_combining_mark(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
 
-/// The end of an http(s) URL starting at `i`, if one starts there.
-fn url_at(text: &str, i: usize, prev: Option<char>) -> Option<usize> {
+/// The end of an http(s) URL starting at `i`, if one starts there. `next_stop` caches
+/// the first URL-stopping character at or after the last position looked at, so a
+/// text full of `http` costs linear time, not quadratic.
+fn url_at(
+    text: &str,
+    i: usize,
+    prev: Option<char>,
+    next_stop: &mut Option<usize>,
+) -> Option<usize> {
     if prev.is_some_and(|p| is_word(p) || matches!(p, '@' | '/' | '#' | '$' | '=')) {
         return None;
     }
@@ -146,7 +162,15 @@ fn url_at(text: &str, i: usize, prev: Option<char>) -> Option<usize> {
                 .is_some_and(|r| r.eq_ignore_ascii_case(s))
         })?
         .len();
-    let run = rest.find(is_url_stop).unwrap_or(rest.len());
+    let stop = match *next_stop {
+        Some(stop) if stop >= i => stop,
+        _ => i + rest.find(is_url_stop).unwrap_or(rest.len()),
+    };
+    *next_stop = Some(stop);
+    let run = stop - i;
+    if run > MAX_URL_BYTES {
+        return None;
+    }
     let url = trim_url_end(&rest[..run]);
     if url.len() <= scheme_len {
         return None;
@@ -160,7 +184,11 @@ fn url_at(text: &str, i: usize, prev: Option<char>) -> Option<usize> {
 fn is_url_stop(c: char) -> bool {
     c.is_whitespace()
         || c.is_control()
-        || matches!(c, '<' | '>' | '"' | '`' | '\u{3000}'..='\u{303F}')
+        || matches!(
+            c,
+            '<' | '>' | '"' | '`' | '«' | '»' | '\u{2018}'..='\u{201F}'
+        )
+        || matches!(c, '\u{3000}'..='\u{303F}')
         || matches!(
             c,
             '\u{FF01}'
@@ -174,22 +202,30 @@ fn is_url_stop(c: char) -> bool {
 }
 
 /// Drops trailing punctuation and unbalanced closing brackets, as Mastodon does.
-fn trim_url_end(mut url: &str) -> &str {
-    while let Some(last) = url.chars().next_back() {
-        let unbalanced = |open: char| url.matches(open).count() < url.matches(last).count();
-        let drop = match last {
-            '.' | ',' | ':' | ';' | '!' | '?' | '\'' | '*' => true,
-            ')' => unbalanced('('),
-            ']' => unbalanced('['),
-            '}' => unbalanced('{'),
-            _ => false,
+fn trim_url_end(url: &str) -> &str {
+    let count = |c: char| url.matches(c).count();
+    // Opening and closing counts of (), [] and {}; kept up to date as characters go.
+    let mut brackets =
+        [('(', ')'), ('[', ']'), ('{', '}')].map(|(o, c)| (o, c, count(o), count(c)));
+    let mut end = url.len();
+    while let Some(last) = url[..end].chars().next_back() {
+        let drop = match brackets.iter_mut().find(|b| b.1 == last) {
+            Some((_, _, opened, closed)) if *opened < *closed => {
+                *closed -= 1;
+                true
+            }
+            Some(_) => false,
+            None => matches!(
+                last,
+                '.' | ',' | ':' | ';' | '!' | '?' | '\'' | '*' | '\u{2026}'
+            ),
         };
         if !drop {
             break;
         }
-        url = &url[..url.len() - last.len_utf8()];
+        end -= last.len_utf8();
     }
-    url
+    &url[..end]
 }
 
 /// The mention starting at the `@` at `i`, if one starts there.
@@ -357,6 +393,13 @@ mod tests {
         assert_eq!(links("'https://x.org/'"), vec!["https://x.org/"]);
         assert_eq!(links("<https://x.org/a>"), vec!["https://x.org/a"]);
         assert_eq!(links("見て https://x.org/a。"), vec!["https://x.org/a"]);
+        assert_eq!(
+            links("“https://x.org/a” «https://x.org/b»"),
+            vec!["https://x.org/a", "https://x.org/b"]
+        );
+        assert_eq!(links("https://x.org/a…"), vec!["https://x.org/a"]);
+        assert_eq!(links("[https://x.org/[a]]"), vec!["https://x.org/[a]"]);
+        assert_eq!(links("https://x.org/a(b)c)"), vec!["https://x.org/a(b)c"]);
     }
 
     #[test]
@@ -382,6 +425,20 @@ mod tests {
             })
             .collect();
         assert_eq!(joined, text);
+    }
+
+    #[test]
+    fn pathological_input_is_linear() {
+        let parens = format!("https://x.org/{}", ")".repeat(MAX_URL_BYTES - 20));
+        assert_eq!(links(&parens), vec!["https://x.org/"]);
+        let failing = ".https://.".repeat(20_000);
+        assert!(links(&failing).len() <= 1);
+        let long = format!("https://x.org/{}", "a".repeat(MAX_URL_BYTES));
+        assert!(links(&long).is_empty());
+        let ats = "@".repeat(200_000);
+        assert!(scan(&ats).mentions.is_empty());
+        let hashes = "#a".repeat(100_000);
+        assert_eq!(tags(&hashes), vec!["a"]);
     }
 
     #[test]
