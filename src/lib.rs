@@ -17,6 +17,7 @@ pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod password;
+pub mod publish;
 pub mod ratelimit;
 pub mod router;
 pub mod sig;
@@ -46,6 +47,8 @@ pub struct Ctx {
     pub fetcher: fetch::Fetcher,
     /// Wakes the inbox and delivery workers.
     pub wake: workers::Wake,
+    /// Client addresses whose signer key could not be fetched lately.
+    pub inbox_cooloff: ap::inbox::KeyFetchCooloff,
 }
 
 impl Ctx {
@@ -209,6 +212,7 @@ pub fn start(config: Config) -> Result<Server> {
         limiter: ratelimit::RateLimiter::new(Duration::from_secs(config.limits.window_secs)),
         fetcher: fetch::Fetcher::new(&config),
         wake: workers::Wake::default(),
+        inbox_cooloff: ap::inbox::KeyFetchCooloff::default(),
         key,
         db,
         config,

@@ -68,6 +68,35 @@ impl Router {
             )),
             ("GET", ["nodeinfo", version @ ("2.0" | "2.1")]) => nodeinfo(ctx, version),
             ("GET", ["users", name]) => actor(ctx, req, name),
+            ("POST", ["inbox"]) => ap::inbox::receive(ctx, req),
+            ("POST", ["users", name, "inbox"]) => {
+                self.own(name)?;
+                ap::inbox::receive(ctx, req)
+            }
+            ("GET", ["users", name, "outbox"]) => {
+                self.own(name)?;
+                ap::serve::outbox(ctx, req)
+            }
+            ("GET", ["users", name, which @ ("followers" | "following")]) => {
+                self.own(name)?;
+                ap::serve::follow_collection(ctx, req, *which == "following")
+            }
+            ("GET", ["users", name, "collections", "featured"]) => {
+                self.own(name)?;
+                ap::serve::featured(ctx)
+            }
+            ("GET", ["users", name, "statuses", id]) => {
+                self.own(name)?;
+                if ap::wants_activity_json(req.header("accept")) {
+                    ap::serve::status(ctx, req, id, false)
+                } else {
+                    Ok(ap::serve::status_page_redirect(ctx, id))
+                }
+            }
+            ("GET", ["users", name, "statuses", id, "activity"]) => {
+                self.own(name)?;
+                ap::serve::status(ctx, req, id, true)
+            }
             ("GET", [""]) => web::profile::show(ctx),
             ("GET", [at_name]) if at_name.starts_with('@') => {
                 if at_name[1..].eq_ignore_ascii_case(&ctx.config.username) {
@@ -79,6 +108,15 @@ impl Router {
             ("GET", ["static", ..]) => web::assets::serve(req, path.trim_start_matches("/static/"))
                 .ok_or_else(|| Error::NotFound("No such file".into())),
             _ => Err(Error::NotFound("Not found".into())),
+        }
+    }
+
+    /// Refuses paths naming another account than the local one.
+    fn own(&self, name: &str) -> Result<()> {
+        if name.eq_ignore_ascii_case(&self.ctx.config.username) {
+            Ok(())
+        } else {
+            Err(Error::NotFound("No such account".into()))
         }
     }
 

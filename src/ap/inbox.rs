@@ -1,10 +1,228 @@
-//! The inbox: receiving (the verification checklist) and the worker step that
-//! processes queued activities.
+//! The inbox: `receive` runs the verification checklist of FEDERATION.md §4 on a POST
+//! to `/inbox` or `/users/NAME/inbox` and queues the activity before answering 202;
+//! `run_once` is the inbox worker's step that hands queued activities to `process`.
+//! Both inboxes share this one handler and its checks.
 
 use crate::Ctx;
-use crate::error::Result;
+use crate::ap::resolve;
+use crate::db::actors::RemoteActor;
+use crate::error::{Error, Result};
+use crate::http::{Req, Resp};
+use crate::sig;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-/// Takes one batch step of inbox work; returns how many activities it handled.
-pub fn run_once(_ctx: &Ctx) -> Result<usize> {
-    Ok(0)
+/// After a failed key fetch, key fetches for that client address pause this long (SECURITY.md 18).
+const KEY_FETCH_COOLOFF: Duration = Duration::from_secs(300);
+/// Activities handled per worker step.
+const BATCH: i64 = 16;
+/// Attempts at processing one queued activity before it is dropped.
+const MAX_ATTEMPTS: i64 = 5;
+
+/// Client addresses whose last key fetch failed, and when.
+#[derive(Default)]
+pub struct KeyFetchCooloff {
+    failed: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+impl KeyFetchCooloff {
+    fn blocked(&self, ip: IpAddr) -> bool {
+        let Ok(mut map) = self.failed.lock() else { return false };
+        map.retain(|_, at| at.elapsed() < KEY_FETCH_COOLOFF);
+        map.contains_key(&ip)
+    }
+
+    fn record(&self, ip: IpAddr) {
+        if let Ok(mut map) = self.failed.lock() {
+            map.insert(ip, Instant::now());
+        }
+    }
+}
+
+/// Whether a Content-Type names ActivityPub JSON (SECURITY.md 31).
+pub fn is_activity_content_type(value: &str) -> bool {
+    let media = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    media == "application/activity+json" || media == "application/ld+json"
+}
+
+/// Checks the shape every activity must have (SECURITY.md 30).
+fn check_shape(activity: &Value) -> Result<()> {
+    let malformed = || Error::BadRequest("malformed incoming activity".into());
+    let kind = activity.get("type").and_then(Value::as_str).ok_or_else(malformed)?;
+    if !crate::ap::process::KNOWN_TYPES.contains(&kind) {
+        return Err(malformed());
+    }
+    activity.get("actor").and_then(resolve::id_of).ok_or_else(malformed)?;
+    let needs_object = !matches!(kind, "Delete" | "Update" | "Move" | "Flag") || activity.get("object").is_none();
+    if needs_object && activity.get("object").is_none_or(Value::is_null) {
+        return Err(malformed());
+    }
+    Ok(())
+}
+
+/// Handles an inbox POST: verify synchronously, queue, answer 202.
+pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    let content_type = req.header("content-type").unwrap_or("");
+    if !is_activity_content_type(content_type) {
+        return Err(Error::Status(406, "Content-Type must be application/activity+json".into()));
+    }
+    let activity: Value = serde_json::from_slice(&req.body)
+        .map_err(|_| Error::BadRequest("malformed incoming activity".into()))?;
+    check_shape(&activity)?;
+    let now = crate::db::now_ms();
+    let incoming = sig::Incoming {
+        method: &req.method,
+        path: &req.path,
+        query: &req.query,
+        headers: &req.headers,
+        body: &req.body,
+    };
+    let checked = sig::check(&incoming, &ctx.config.public_url, &ctx.config.domain, now / 1000)?;
+    let owner_url = sig::key_owner_url(&checked.key_id);
+    let key_host = url::Url::parse(&owner_url)
+        .map(|u| resolve::domain_of(&u))
+        .map_err(|_| Error::Unauthorized("keyId is not a URL".into()))?;
+    if ctx.db.read(|c| crate::db::blocks::is_domain_blocked(c, &key_host))? {
+        return Err(Error::Forbidden("Domain is blocked".into()));
+    }
+    let signer = match verified_signer(ctx, req.client_ip, &checked, &owner_url) {
+        Ok(signer) => signer,
+        Err(Error::Status(410, _)) => return Ok(accepted()),
+        Err(e) => return Err(e),
+    };
+    if activity.get("actor").and_then(resolve::id_of) != Some(signer.uri.as_str()) {
+        // The signer may not speak for another actor (SECURITY.md 16): drop.
+        return Ok(accepted());
+    }
+    if ctx.db.read(|c| crate::db::blocks::is_blocked(c, signer.id))? {
+        return Err(Error::Forbidden("Actor is blocked".into()));
+    }
+    let Some(activity_id) = activity.get("id").and_then(Value::as_str) else {
+        // A transient activity without an id is not stored (SECURITY.md 29).
+        return Ok(accepted());
+    };
+    let body = String::from_utf8_lossy(&req.body);
+    let fresh = ctx.db.write(|tx| {
+        crate::db::deliveries::mark_host_alive(tx, &signer.domain, now)?;
+        crate::db::queue::enqueue(tx, activity_id, &signer.uri, &body, now)
+    })?;
+    if fresh {
+        ctx.wake.inbox();
+    }
+    Ok(accepted())
+}
+
+/// Verifies the signature of any request (a signed GET of a private note) and
+/// returns the signer.
+pub fn verify_request(ctx: &Ctx, req: &Req) -> Result<RemoteActor> {
+    let incoming = sig::Incoming {
+        method: &req.method,
+        path: &req.path,
+        query: &req.query,
+        headers: &req.headers,
+        body: &req.body,
+    };
+    let checked = sig::check(&incoming, &ctx.config.public_url, &ctx.config.domain, crate::db::now_ms() / 1000)?;
+    let owner_url = sig::key_owner_url(&checked.key_id);
+    verified_signer(ctx, req.client_ip, &checked, &owner_url)
+}
+
+fn accepted() -> Resp {
+    Resp::json(202, &json!({}))
+}
+
+/// Finds the signer's key (cache, else a signed fetch) and verifies; refetches once
+/// when a cached key fails, since the actor may have rotated it.
+fn verified_signer(ctx: &Ctx, ip: IpAddr, checked: &sig::Checked, owner_url: &str) -> Result<RemoteActor> {
+    let cached = ctx.db.read(|c| crate::db::actors::find_by_uri(c, owner_url))?;
+    if let Some(actor) = &cached {
+        if actor.gone_at.is_some() {
+            return Err(Error::Status(410, "gone".into()));
+        }
+        if let (Some(pem), Some(key_id)) = (&actor.public_key_pem, &actor.key_id) {
+            if key_id == &checked.key_id && sig::verify(checked, pem).is_ok() {
+                return Ok(actor.clone());
+            }
+        }
+    }
+    if ctx.inbox_cooloff.blocked(ip) {
+        return Err(Error::Unauthorized(format!("Unable to fetch key JSON at {owner_url}")));
+    }
+    let actor = match resolve::refresh(ctx, owner_url) {
+        Ok(actor) => actor,
+        Err(Error::Status(410, m)) => return Err(Error::Status(410, m)),
+        Err(e) => {
+            ctx.inbox_cooloff.record(ip);
+            let why = match e {
+                Error::Network { message, .. } => message,
+                other => other.public_message(),
+            };
+            return Err(Error::Unauthorized(format!("Unable to fetch key JSON at {owner_url}: {why}")));
+        }
+    };
+    match (&actor.public_key_pem, &actor.key_id) {
+        (Some(pem), Some(key_id)) if key_id == &checked.key_id => {
+            sig::verify(checked, pem)?;
+            Ok(actor)
+        }
+        _ => Err(Error::Unauthorized("key mismatch: the key's owner does not carry that key".into())),
+    }
+}
+
+/// One inbox worker step: processes up to a batch of queued activities.
+pub fn run_once(ctx: &Ctx) -> Result<usize> {
+    let batch = ctx.db.read(|c| crate::db::queue::list_batch(c, BATCH))?;
+    for item in &batch {
+        let outcome = serde_json::from_str::<Value>(&item.body)
+            .map_err(Error::from)
+            .and_then(|activity| crate::ap::process::process(ctx, &item.signer_uri, &activity));
+        match outcome {
+            Ok(()) => ctx.db.write(|tx| crate::db::queue::delete(tx, item.id))?,
+            Err(e) if e.is_transient() && item.attempts + 1 < MAX_ATTEMPTS => {
+                let msg = e.to_string();
+                ctx.db.write(|tx| crate::db::queue::record_failure(tx, item.id, &msg))?;
+            }
+            Err(e) => {
+                eprintln!("inbox: dropped {} after an error: {e}", item.activity_id);
+                ctx.db.write(|tx| crate::db::queue::delete(tx, item.id))?;
+            }
+        }
+    }
+    if batch.is_empty() {
+        ctx.db.write(|tx| crate::db::queue::prune_seen(tx, crate::db::now_ms()))?;
+    }
+    Ok(batch.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert!(is_activity_content_type("application/activity+json"));
+        assert!(is_activity_content_type("application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\""));
+        assert!(is_activity_content_type("Application/Activity+JSON; charset=utf-8"));
+        assert!(!is_activity_content_type("application/json"));
+        assert!(!is_activity_content_type("text/html"));
+    }
+
+    #[test]
+    fn shapes() {
+        let ok = json!({"type": "Follow", "actor": "https://r.example/u", "object": "https://k.example/users/me"});
+        assert!(check_shape(&ok).is_ok());
+        for bad in [
+            json!({"type": "Follow", "actor": "https://r.example/u"}),
+            json!({"type": "Create", "actor": "https://r.example/u", "object": null}),
+            json!({"type": "Dance", "actor": "https://r.example/u", "object": "x"}),
+            json!({"actor": "https://r.example/u", "object": "x"}),
+            json!({"type": "Like", "object": "x"}),
+            json!(["not", "an", "object"]),
+        ] {
+            assert_eq!(check_shape(&bad).unwrap_err().status(), 400, "{bad}");
+        }
+    }
 }

@@ -4,6 +4,12 @@
 pub mod actor;
 pub mod deliver;
 pub mod inbox;
+pub mod note;
+pub mod notes;
+pub mod process;
+pub mod reactions;
+pub mod serve;
+pub mod outbox;
 pub mod resolve;
 
 /// The content type kith serves ActivityPub documents with.

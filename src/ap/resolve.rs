@@ -13,7 +13,7 @@ use url::Url;
 pub const STALE_AFTER_MS: i64 = 24 * 3600 * 1000;
 
 /// Actor types kith accepts.
-const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
+pub const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
 
 /// The normalised `host[:port]` of a URL: lower case, no trailing dot, IDNA as ASCII
 /// (the url crate does that for http and https), the port only when not the default.

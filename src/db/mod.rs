@@ -5,7 +5,11 @@
 pub mod account;
 pub mod actors;
 pub mod blocks;
+pub mod deliveries;
+pub mod favourites;
 pub mod follows;
+pub mod notifications;
+pub mod polls;
 pub mod posts;
 pub mod queue;
 pub mod tokens;

@@ -1,11 +1,422 @@
-//! Posts, local and remote.
+//! Posts, local (`actor_id` NULL) and remote, with their mentions, hashtags,
+//! attachments, polls and edit history. A boost is a post whose `reblog_of_id` is set.
 
-use crate::error::Result;
-use rusqlite::Connection;
+use crate::error::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+/// A stored post.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Post {
+    pub id: i64,
+    pub uri: String,
+    pub url: Option<String>,
+    pub actor_id: Option<i64>,
+    pub kind: String,
+    pub content_html: String,
+    pub source_text: Option<String>,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub visibility: String,
+    pub language: Option<String>,
+    pub in_reply_to_uri: Option<String>,
+    pub reblog_of_id: Option<i64>,
+    pub audience_json: String,
+    pub published_at: i64,
+    pub edited_at: Option<i64>,
+    pub pinned_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+}
+
+impl Post {
+    /// Whether the post is the owner's.
+    pub fn is_local(&self) -> bool {
+        self.actor_id.is_none()
+    }
+
+    /// The `to` and `cc` URIs the post was addressed to.
+    pub fn audience(&self) -> Vec<String> {
+        serde_json::from_str(&self.audience_json).unwrap_or_default()
+    }
+}
+
+/// A mention inside a post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    pub actor_uri: String,
+    pub username: String,
+    pub domain: String,
+    pub href: Option<String>,
+}
+
+/// A media attachment of a post.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Attachment {
+    pub id: i64,
+    pub remote_url: Option<String>,
+    pub media_type: String,
+    pub description: String,
+    pub blurhash: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+}
+
+/// A poll attached to a post.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Poll {
+    pub multiple: bool,
+    /// Option titles with their vote counts.
+    pub options: Vec<(String, i64)>,
+    pub voters_count: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+/// Everything that hangs off a post, as written together.
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    pub mentions: Vec<Mention>,
+    pub tags: Vec<String>,
+    pub attachments: Vec<Attachment>,
+    pub poll: Option<Poll>,
+}
+
+const COLUMNS: &str = "id, uri, url, actor_id, kind, content_html, source_text, spoiler_text, sensitive, \
+    visibility, language, in_reply_to_uri, reblog_of_id, audience_json, published_at, edited_at, pinned_at, deleted_at";
+
+/// Reads a post from a row selected with `COLUMNS`.
+pub fn from_row(r: &Row) -> rusqlite::Result<Post> {
+    Ok(Post {
+        id: r.get(0)?,
+        uri: r.get(1)?,
+        url: r.get(2)?,
+        actor_id: r.get(3)?,
+        kind: r.get(4)?,
+        content_html: r.get(5)?,
+        source_text: r.get(6)?,
+        spoiler_text: r.get(7)?,
+        sensitive: r.get(8)?,
+        visibility: r.get(9)?,
+        language: r.get(10)?,
+        in_reply_to_uri: r.get(11)?,
+        reblog_of_id: r.get(12)?,
+        audience_json: r.get(13)?,
+        published_at: r.get(14)?,
+        edited_at: r.get(15)?,
+        pinned_at: r.get(16)?,
+        deleted_at: r.get(17)?,
+    })
+}
+
+/// Inserts a post with its parts; returns `false` (and writes nothing) when its `uri` exists.
+pub fn insert(conn: &Connection, post: &Post, parts: &Parts) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO posts (id, uri, url, actor_id, kind, content_html, source_text, spoiler_text,
+                sensitive, visibility, language, in_reply_to_uri, reblog_of_id, audience_json, published_at,
+                edited_at, pinned_at, deleted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )?
+        .execute(params![
+            post.id,
+            post.uri,
+            post.url,
+            post.actor_id,
+            post.kind,
+            post.content_html,
+            post.source_text,
+            post.spoiler_text,
+            post.sensitive,
+            post.visibility,
+            post.language,
+            post.in_reply_to_uri,
+            post.reblog_of_id,
+            post.audience_json,
+            post.published_at,
+            post.edited_at,
+            post.pinned_at,
+            post.deleted_at
+        ])?;
+    if n == 0 {
+        return Ok(false);
+    }
+    insert_parts(conn, post.id, parts, post.published_at)?;
+    Ok(true)
+}
+
+fn insert_parts(conn: &Connection, post_id: i64, parts: &Parts, now: i64) -> Result<()> {
+    for m in &parts.mentions {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO mentions (post_id, actor_uri, username, domain, href) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![post_id, m.actor_uri, m.username, m.domain, m.href])?;
+    }
+    for tag in &parts.tags {
+        conn.prepare_cached("INSERT OR IGNORE INTO post_tags (post_id, tag) VALUES (?1, ?2)")?
+            .execute(params![post_id, tag.to_lowercase()])?;
+    }
+    for (position, a) in parts.attachments.iter().enumerate() {
+        conn.prepare_cached(
+            "INSERT INTO attachments (post_id, position, remote_url, media_type, description, blurhash, width, height, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![post_id, position as i64, a.remote_url, a.media_type, a.description, a.blurhash, a.width, a.height, now])?;
+    }
+    if let Some(poll) = &parts.poll {
+        let options: Vec<serde_json::Value> =
+            poll.options.iter().map(|(t, v)| serde_json::json!({"title": t, "votes": v})).collect();
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO polls (post_id, multiple, options_json, voters_count, expires_at, closed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            post_id,
+            poll.multiple,
+            serde_json::Value::Array(options).to_string(),
+            poll.voters_count,
+            poll.expires_at,
+            poll.closed_at
+        ])?;
+    }
+    Ok(())
+}
+
+fn delete_parts(conn: &Connection, post_id: i64) -> Result<()> {
+    for sql in [
+        "DELETE FROM mentions WHERE post_id = ?1",
+        "DELETE FROM post_tags WHERE post_id = ?1",
+        "DELETE FROM attachments WHERE post_id = ?1",
+    ] {
+        conn.prepare_cached(sql)?.execute([post_id])?;
+    }
+    Ok(())
+}
+
+/// The post with this ActivityPub id.
+pub fn find_by_uri(conn: &Connection, uri: &str) -> Result<Option<Post>> {
+    let sql = format!("SELECT {COLUMNS} FROM posts WHERE uri = ?1");
+    Ok(conn.prepare_cached(&sql)?.query_row([uri], from_row).optional()?)
+}
+
+/// The post with this id, if any.
+pub fn find(conn: &Connection, id: i64) -> Result<Option<Post>> {
+    let sql = format!("SELECT {COLUMNS} FROM posts WHERE id = ?1");
+    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+}
+
+/// The post with this id; `NotFound` otherwise.
+pub fn get(conn: &Connection, id: i64) -> Result<Post> {
+    find(conn, id)?.ok_or_else(|| Error::NotFound("Record not found".into()))
+}
+
+/// The boost of `reblog_of_id` by `actor_id` (None: the owner), if any.
+pub fn find_reblog(conn: &Connection, actor_id: Option<i64>, reblog_of_id: i64) -> Result<Option<Post>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM posts WHERE reblog_of_id = ?1 AND ifnull(actor_id, 0) = ifnull(?2, 0) AND deleted_at IS NULL"
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row(params![reblog_of_id, actor_id], from_row).optional()?)
+}
+
+/// Replaces a post's content after an edit, keeping the previous version as history.
+pub fn update_content(conn: &Connection, new: &Post, parts: &Parts) -> Result<()> {
+    let old = get(conn, new.id)?;
+    let old_poll = find_poll(conn, new.id)?.map(|p| poll_json(&p));
+    conn.prepare_cached(
+        "INSERT INTO post_edits (post_id, content_html, spoiler_text, sensitive, poll_json, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        old.id,
+        old.content_html,
+        old.spoiler_text,
+        old.sensitive,
+        old_poll,
+        old.edited_at.unwrap_or(old.published_at)
+    ])?;
+    conn.prepare_cached(
+        "UPDATE posts SET content_html = ?2, source_text = ?3, spoiler_text = ?4, sensitive = ?5, language = ?6,
+            edited_at = ?7 WHERE id = ?1",
+    )?
+    .execute(params![new.id, new.content_html, new.source_text, new.spoiler_text, new.sensitive, new.language, new.edited_at])?;
+    delete_parts(conn, new.id)?;
+    insert_parts(conn, new.id, parts, new.edited_at.unwrap_or(new.published_at))
+}
+
+fn poll_json(p: &Poll) -> String {
+    let options: Vec<serde_json::Value> = p.options.iter().map(|(t, v)| serde_json::json!({"title": t, "votes": v})).collect();
+    serde_json::Value::Array(options).to_string()
+}
+
+/// Deletes a remote post (and, by cascade, what hangs off it).
+pub fn delete(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM posts WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+/// Turns a local post into a tombstone: content gone, the row kept so its URL answers 410.
+pub fn tombstone(conn: &Connection, id: i64, now: i64) -> Result<()> {
+    delete_parts(conn, id)?;
+    conn.prepare_cached("DELETE FROM polls WHERE post_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM posts WHERE reblog_of_id = ?1")?.execute([id])?;
+    conn.prepare_cached(
+        "UPDATE posts SET deleted_at = ?2, content_html = '', source_text = NULL, spoiler_text = '', pinned_at = NULL
+         WHERE id = ?1",
+    )?
+    .execute(params![id, now])?;
+    Ok(())
+}
+
+/// The mentions of a post.
+pub fn list_mentions(conn: &Connection, post_id: i64) -> Result<Vec<Mention>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT actor_uri, username, domain, href FROM mentions WHERE post_id = ?1 ORDER BY rowid")?;
+    let rows = stmt.query_map([post_id], |r| {
+        Ok(Mention { actor_uri: r.get(0)?, username: r.get(1)?, domain: r.get(2)?, href: r.get(3)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The hashtags of a post.
+pub fn list_tags(conn: &Connection, post_id: i64) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT tag FROM post_tags WHERE post_id = ?1 ORDER BY rowid")?;
+    let rows = stmt.query_map([post_id], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+}
+
+/// The attachments of a post, in order.
+pub fn list_attachments(conn: &Connection, post_id: i64) -> Result<Vec<Attachment>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, remote_url, media_type, description, blurhash, width, height FROM attachments
+         WHERE post_id = ?1 ORDER BY position",
+    )?;
+    let rows = stmt.query_map([post_id], |r| {
+        Ok(Attachment {
+            id: r.get(0)?,
+            remote_url: r.get(1)?,
+            media_type: r.get(2)?,
+            description: r.get(3)?,
+            blurhash: r.get(4)?,
+            width: r.get(5)?,
+            height: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The poll of a post, if any.
+pub fn find_poll(conn: &Connection, post_id: i64) -> Result<Option<Poll>> {
+    let row = conn
+        .prepare_cached("SELECT multiple, options_json, voters_count, expires_at, closed_at FROM polls WHERE post_id = ?1")?
+        .query_row([post_id], |r| {
+            Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    Ok(row.map(|(multiple, options, voters_count, expires_at, closed_at)| {
+        let options: Vec<serde_json::Value> = serde_json::from_str(&options).unwrap_or_default();
+        Poll {
+            multiple,
+            options: options
+                .iter()
+                .map(|o| (o["title"].as_str().unwrap_or("").to_string(), o["votes"].as_i64().unwrap_or(0)))
+                .collect(),
+            voters_count,
+            expires_at,
+            closed_at,
+        }
+    }))
+}
+
+/// Sets the vote counts of a poll.
+pub fn update_poll_counts(conn: &Connection, post_id: i64, poll: &Poll) -> Result<()> {
+    conn.prepare_cached("UPDATE polls SET options_json = ?2, voters_count = ?3 WHERE post_id = ?1")?
+        .execute(params![post_id, poll_json(poll), poll.voters_count])?;
+    Ok(())
+}
 
 /// How many posts the local account has written (not deleted, boosts excluded).
 pub fn count_local(conn: &Connection) -> Result<i64> {
     Ok(conn
         .prepare_cached("SELECT count(*) FROM posts WHERE actor_id IS NULL AND reblog_of_id IS NULL AND deleted_at IS NULL")?
         .query_row([], |r| r.get(0))?)
+}
+
+/// Local public and unlisted posts and boosts, newest first, with ids below `max_id`.
+pub fn list_local_public(conn: &Connection, max_id: Option<i64>, limit: i64) -> Result<Vec<Post>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM posts WHERE actor_id IS NULL AND deleted_at IS NULL
+         AND visibility IN ('public', 'unlisted') AND id < ?1 ORDER BY id DESC LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![max_id.unwrap_or(i64::MAX), limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Number of local public and unlisted posts and boosts (the outbox's `totalItems`).
+pub fn count_local_public(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM posts WHERE actor_id IS NULL AND deleted_at IS NULL AND visibility IN ('public', 'unlisted')",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// The owner's pinned posts, most recently pinned first.
+pub fn list_pinned(conn: &Connection) -> Result<Vec<Post>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM posts WHERE actor_id IS NULL AND pinned_at IS NOT NULL AND deleted_at IS NULL
+         ORDER BY pinned_at DESC"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+#[cfg(test)]
+pub(crate) fn sample(id: i64, uri: &str) -> Post {
+    Post {
+        id,
+        uri: uri.into(),
+        kind: "Note".into(),
+        content_html: "<p>hi</p>".into(),
+        visibility: "public".into(),
+        audience_json: "[]".into(),
+        published_at: 1000,
+        ..Post::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+
+    #[test]
+    fn insert_edit_and_tombstone() {
+        let conn = Db::open_in_memory().unwrap();
+        let post = sample(10, "https://k.example/users/me/statuses/10");
+        let parts = Parts {
+            mentions: vec![Mention { actor_uri: "https://r.example/u/bob".into(), username: "bob".into(), domain: "r.example".into(), href: None }],
+            tags: vec!["Rust".into()],
+            attachments: vec![Attachment { remote_url: Some("https://r.example/a.png".into()), media_type: "image/png".into(), ..Default::default() }],
+            poll: Some(Poll { options: vec![("a".into(), 0), ("b".into(), 2)], ..Default::default() }),
+        };
+        assert!(insert(&conn, &post, &parts).unwrap());
+        assert!(!insert(&conn, &post, &parts).unwrap(), "the same uri twice stores one row");
+        assert_eq!(count_local(&conn).unwrap(), 1);
+        assert_eq!(list_tags(&conn, 10).unwrap(), vec!["rust".to_string()]);
+        assert_eq!(find_poll(&conn, 10).unwrap().unwrap().options[1], ("b".to_string(), 2));
+        let mut edited = post.clone();
+        edited.content_html = "<p>edited</p>".into();
+        edited.edited_at = Some(2000);
+        update_content(&conn, &edited, &Parts::default()).unwrap();
+        let got = get(&conn, 10).unwrap();
+        assert_eq!(got.content_html, "<p>edited</p>");
+        assert_eq!(got.published_at, 1000);
+        assert!(list_mentions(&conn, 10).unwrap().is_empty());
+        let history: i64 = conn.query_row("SELECT count(*) FROM post_edits WHERE post_id = 10", [], |r| r.get(0)).unwrap();
+        assert_eq!(history, 1);
+        tombstone(&conn, 10, 3000).unwrap();
+        assert_eq!(get(&conn, 10).unwrap().deleted_at, Some(3000));
+        assert_eq!(count_local(&conn).unwrap(), 0);
+        assert!(list_local_public(&conn, None, 10).unwrap().is_empty());
+    }
 }

@@ -1,0 +1,263 @@
+//! Inbound `Create`, `Update` and `Delete`: storing remote posts (with their missing
+//! ancestors, fetched within a fixed budget and never recursively), edits kept as
+//! history, deletions, and actor updates and deletions. Network work happens before
+//! each write transaction.
+
+use crate::Ctx;
+use crate::ap::note::{NOTE_TYPES, ParsedNote, parse_note};
+use crate::ap::process::object_id;
+use crate::ap::resolve::{self, id_of, same_id};
+use crate::db::actors::RemoteActor;
+use crate::db::{self, follows, notifications, posts};
+use crate::error::{Error, Result};
+use serde_json::Value;
+use url::Url;
+
+/// At most this many ancestors are fetched for one inbound post (SECURITY.md 42).
+pub const MAX_ANCESTORS: usize = 10;
+/// At most this many fetches are made for one inbound activity (SECURITY.md 42).
+pub const MAX_FETCHES: usize = 50;
+
+/// What one inbound activity may still fetch.
+pub struct Budget {
+    pub fetches: usize,
+}
+
+impl Budget {
+    /// A fresh budget of `MAX_FETCHES`.
+    pub fn new() -> Budget {
+        Budget { fetches: MAX_FETCHES }
+    }
+
+    fn spend(&mut self) -> Result<()> {
+        if self.fetches == 0 {
+            return Err(Error::Status(422, "fetch budget exhausted".into()));
+        }
+        self.fetches -= 1;
+        Ok(())
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::new()
+    }
+}
+
+/// The object of a `Create`/`Update`: embedded when it comes from the signer's own
+/// host, otherwise fetched from its id (whose answer must carry that id).
+fn trusted_object(ctx: &Ctx, signer: &RemoteActor, activity: &Value, budget: &mut Budget) -> Result<Value> {
+    let object = activity.get("object").cloned().unwrap_or(Value::Null);
+    let id = id_of(&object).ok_or_else(|| Error::BadRequest("object without id".into()))?.to_string();
+    let id_url = Url::parse(&id).map_err(|_| Error::BadRequest("object id is not a URL".into()))?;
+    if object.is_object() && resolve::domain_of(&id_url) == signer.domain {
+        return Ok(object);
+    }
+    fetch_object(ctx, &id, budget)
+}
+
+/// Fetches an object by id with a signed GET; the answer's `id` must be the final URL.
+pub fn fetch_object(ctx: &Ctx, id: &str, budget: &mut Budget) -> Result<Value> {
+    if resolve::is_local(ctx, id) {
+        return Err(Error::BadRequest("will not fetch a local id".into()));
+    }
+    budget.spend()?;
+    let fetched = ctx.get_signed(id)?;
+    let doc: Value = serde_json::from_slice(&fetched.body)?;
+    let doc_id = doc.get("id").and_then(Value::as_str).and_then(|s| Url::parse(s).ok());
+    match doc_id {
+        Some(doc_id) if same_id(&doc_id, &fetched.final_url) => Ok(doc),
+        _ => Err(Error::Status(422, "fetched object's id does not match its URL (SECURITY.md 20)".into())),
+    }
+}
+
+/// The author of a parsed note, fetched if needed (counted against the budget).
+fn author_of(ctx: &Ctx, author_uri: &str, budget: &mut Budget) -> Result<RemoteActor> {
+    if let Some(a) = ctx.db.read(|c| db::actors::find_by_uri(c, author_uri))? {
+        if a.gone_at.is_none() {
+            return Ok(a);
+        }
+    }
+    budget.spend()?;
+    resolve::actor(ctx, author_uri)
+}
+
+/// Whether the owner has reason to keep this post: its author is followed, it
+/// addresses or mentions the owner, or it replies to the owner's post.
+fn is_relevant(ctx: &Ctx, author: &RemoteActor, note: &ParsedNote) -> Result<bool> {
+    let me = ctx.config.actor_url();
+    if note.post.audience().iter().any(|u| u == &me) || note.parts.mentions.iter().any(|m| m.actor_uri == me) {
+        return Ok(true);
+    }
+    if note.post.in_reply_to_uri.as_deref().is_some_and(|r| resolve::is_local(ctx, r)) {
+        return Ok(true);
+    }
+    Ok(ctx.db.read(|c| follows::find(c, true, author.id))?.is_some())
+}
+
+/// `Create` of a note.
+pub fn handle_create(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
+    let mut budget = Budget::new();
+    let object = trusted_object(ctx, signer, activity, &mut budget)?;
+    let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
+    if !NOTE_TYPES.contains(&kind) {
+        return Ok(());
+    }
+    let note = parse_note(&object, signer.followers_url.as_deref(), db::now_ms())?;
+    if note.author_uri != signer.uri {
+        return Ok(()); // Only the author may create their post.
+    }
+    if let Some(choice) = poll_vote(&object) {
+        return record_vote(ctx, signer, &note, &choice);
+    }
+    if !is_relevant(ctx, signer, &note)? {
+        return Ok(());
+    }
+    if let Some(parent) = &note.post.in_reply_to_uri {
+        // Ancestors are a nicety: a failure to fetch them never loses the post itself.
+        if let Err(e) = fetch_ancestors(ctx, parent, &mut budget) {
+            eprintln!("inbox: ancestors of {} not fetched: {e}", note.post.uri);
+        }
+    }
+    store_note(ctx, signer, note, true)
+}
+
+/// A vote in a poll arrives as a note with a `name` (the option) and no content.
+fn poll_vote(object: &Value) -> Option<String> {
+    let name = object.get("name").and_then(Value::as_str)?;
+    let content = object.get("content").and_then(Value::as_str).unwrap_or("");
+    (content.is_empty() && object.get("inReplyTo").is_some()).then(|| name.to_string())
+}
+
+/// Counts a remote vote in the owner's poll (once per voter, and per option).
+fn record_vote(ctx: &Ctx, voter: &RemoteActor, note: &ParsedNote, choice: &str) -> Result<()> {
+    let Some(poll_uri) = note.post.in_reply_to_uri.as_deref() else { return Ok(()) };
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        let Some(post) = posts::find_by_uri(tx, poll_uri)?.filter(|p| p.is_local()) else { return Ok(()) };
+        let Some(mut poll) = posts::find_poll(tx, post.id)? else { return Ok(()) };
+        if poll.expires_at.is_some_and(|e| e <= now) || poll.closed_at.is_some() {
+            return Ok(());
+        }
+        let Some(index) = poll.options.iter().position(|(title, _)| title == choice) else { return Ok(()) };
+        let voted_before = db::polls::has_voted(tx, post.id, voter.id)?;
+        if !poll.multiple && voted_before {
+            return Ok(());
+        }
+        if db::polls::insert(tx, post.id, Some(voter.id), index as i64, &note.post.uri, now)? {
+            poll.options[index].1 += 1;
+            if !voted_before {
+                poll.voters_count = Some(poll.voters_count.unwrap_or(0) + 1);
+            }
+            posts::update_poll_counts(tx, post.id, &poll)?;
+        }
+        Ok(())
+    })
+}
+
+/// Stores a parsed note by `author`; with `notify`, tells the owner about mentions and replies.
+fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: bool) -> Result<()> {
+    let me = ctx.config.actor_url();
+    let now = db::now_ms();
+    note.post.actor_id = Some(author.id);
+    note.post.id = crate::ids::at(note.post.published_at);
+    let mentions_me = note.parts.mentions.iter().any(|m| m.actor_uri == me) || note.post.audience().contains(&me);
+    let replies_to_me = note.post.in_reply_to_uri.as_deref().is_some_and(|r| resolve::is_local(ctx, r));
+    ctx.db.write(|tx| {
+        if !posts::insert(tx, &note.post, &note.parts)? || !notify {
+            return Ok(());
+        }
+        let kind = if mentions_me {
+            Some("mention")
+        } else if replies_to_me {
+            Some("reply")
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            notifications::insert(tx, kind, author.id, Some(note.post.id), None, now)?;
+        }
+        Ok(())
+    })
+}
+
+/// Fetches missing ancestors of a post, up to `MAX_ANCESTORS`, iteratively.
+pub fn fetch_ancestors(ctx: &Ctx, first_parent: &str, budget: &mut Budget) -> Result<()> {
+    let mut next = Some(first_parent.to_string());
+    for _ in 0..MAX_ANCESTORS {
+        let Some(uri) = next.take() else { return Ok(()) };
+        if resolve::is_local(ctx, &uri) || ctx.db.read(|c| posts::find_by_uri(c, &uri))?.is_some() {
+            return Ok(());
+        }
+        let object = fetch_object(ctx, &uri, budget)?;
+        let now = db::now_ms();
+        let author = author_of(ctx, &parse_note(&object, None, now)?.author_uri, budget)?;
+        // Parsed again now that the author's followers collection is known.
+        let note = parse_note(&object, author.followers_url.as_deref(), now)?;
+        next = note.post.in_reply_to_uri.clone();
+        store_note(ctx, &author, note, false)?;
+    }
+    Ok(())
+}
+
+/// `Update` of a note (an edit) or of the signer's own actor.
+pub fn handle_update(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
+    let object = activity.get("object").cloned().unwrap_or(Value::Null);
+    let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
+    if crate::ap::resolve::ACTOR_TYPES.contains(&kind) {
+        // Only the signer's own profile, and only as fetched from its own URL (SECURITY.md 17).
+        if id_of(&object) == Some(signer.uri.as_str()) {
+            resolve::refresh(ctx, &signer.uri)?;
+        }
+        return Ok(());
+    }
+    if !NOTE_TYPES.contains(&kind) {
+        return Ok(());
+    }
+    let mut budget = Budget::new();
+    let object = trusted_object(ctx, signer, activity, &mut budget)?;
+    let note = parse_note(&object, signer.followers_url.as_deref(), db::now_ms())?;
+    let Some(stored) = ctx.db.read(|c| posts::find_by_uri(c, &note.post.uri))? else { return Ok(()) };
+    // The stored owner decides, not fields inside the activity (SECURITY.md 26).
+    if stored.actor_id != Some(signer.id) || note.author_uri != signer.uri {
+        return Ok(());
+    }
+    // An edit may not move a post in time (SECURITY.md 27).
+    if object.get("published").is_some() && (note.post.published_at - stored.published_at).abs() >= 1000 {
+        return Ok(());
+    }
+    let edited_at = note.updated_at.unwrap_or_else(db::now_ms);
+    if stored.edited_at.is_some_and(|e| e >= edited_at) {
+        return Ok(()); // An older or repeated edit.
+    }
+    let mut updated = stored.clone();
+    updated.content_html = note.post.content_html.clone();
+    updated.spoiler_text = note.post.spoiler_text.clone();
+    updated.sensitive = note.post.sensitive;
+    updated.language = note.post.language.clone();
+    updated.edited_at = Some(edited_at);
+    let followed = ctx.db.read(|c| follows::find(c, true, signer.id))?.is_some();
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        posts::update_content(tx, &updated, &note.parts)?;
+        if followed {
+            notifications::insert(tx, "update", signer.id, Some(stored.id), None, now)?;
+        }
+        Ok(())
+    })
+}
+
+/// `Delete` of a note (by its author) or of the signer's own actor.
+pub fn handle_delete(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
+    let Some(target) = object_id(activity) else { return Ok(()) };
+    let now = db::now_ms();
+    if target == signer.uri {
+        return ctx.db.write(|tx| db::actors::mark_gone(tx, signer.id, now));
+    }
+    ctx.db.write(|tx| {
+        match posts::find_by_uri(tx, target)? {
+            Some(post) if post.actor_id == Some(signer.id) => posts::delete(tx, post.id),
+            _ => Ok(()),
+        }
+    })
+}

@@ -1,0 +1,181 @@
+//! Inbound `Like`, `EmojiReact`, `Announce` and `Flag`, and their `Undo`s. Likes and
+//! reactions count only on the owner's posts; boosts of the owner's posts are counted
+//! and notified, boosts by followed accounts are stored for the home timeline.
+
+use crate::Ctx;
+use crate::ap::notes::{Budget, fetch_object};
+use crate::ap::process::object_id;
+use crate::ap::resolve::{self, id_of};
+use crate::db::actors::RemoteActor;
+use crate::db::{self, favourites, follows, notifications, posts};
+use crate::error::Result;
+use serde_json::Value;
+
+/// The owner's post an activity points at, if it is one.
+fn local_post(ctx: &Ctx, activity: &Value) -> Result<Option<posts::Post>> {
+    let Some(uri) = object_id(activity) else { return Ok(None) };
+    if !resolve::is_local(ctx, uri) {
+        return Ok(None);
+    }
+    Ok(ctx.db.read(|c| posts::find_by_uri(c, uri))?.filter(|p| p.is_local() && p.deleted_at.is_none()))
+}
+
+/// The emoji of a reaction: `EmojiReact`, or a Misskey-style `Like` with `content`.
+fn reaction_emoji(activity: &Value) -> Option<String> {
+    let content = activity.get("content").and_then(Value::as_str)?;
+    let emoji = crate::text::clean_plain(content, 64);
+    (!emoji.is_empty()).then_some(emoji)
+}
+
+/// `Like` or `EmojiReact` of the owner's post.
+pub fn handle_like(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
+    let Some(post) = local_post(ctx, activity)? else { return Ok(()) };
+    let Some(activity_id) = activity.get("id").and_then(Value::as_str) else { return Ok(()) };
+    let now = db::now_ms();
+    let kind = activity.get("type").and_then(Value::as_str).unwrap_or("Like");
+    let emoji = reaction_emoji(activity);
+    ctx.db.write(|tx| {
+        let (fresh, notice) = match (kind, emoji) {
+            ("EmojiReact", Some(e)) | ("Like", Some(e)) if kind == "EmojiReact" || e != "❤" => {
+                (favourites::insert_reaction(tx, post.id, signer.id, &e, activity_id, now)?, "reaction")
+            }
+            ("EmojiReact", None) => return Ok(()),
+            _ => (favourites::insert(tx, post.id, Some(signer.id), activity_id, now)?, "favourite"),
+        };
+        if fresh {
+            notifications::insert(tx, notice, signer.id, Some(post.id), None, now)?;
+        }
+        Ok(())
+    })
+}
+
+/// `Undo` of a like or reaction; only the signer's own.
+pub fn undo_like(ctx: &Ctx, signer: &RemoteActor, inner: &Value) -> Result<()> {
+    match id_of(inner) {
+        Some(id) => undo_by_id(ctx, signer, id),
+        None => Ok(()),
+    }
+}
+
+/// `Announce`: a boost of the owner's post is counted; a boost by a followed account
+/// is stored with the boosted post (fetched within the budget).
+pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
+    let Some(activity_id) = activity.get("id").and_then(Value::as_str) else { return Ok(()) };
+    let Some(object_uri) = object_id(activity).map(str::to_string) else { return Ok(()) };
+    let local = local_post(ctx, activity)?;
+    let target = match local {
+        Some(post) => post,
+        None => {
+            if ctx.db.read(|c| follows::find(c, true, signer.id))?.is_none() {
+                return Ok(());
+            }
+            match boosted_remote(ctx, &object_uri)? {
+                Some(post) => post,
+                None => return Ok(()),
+            }
+        }
+    };
+    let now = db::now_ms();
+    let published = activity
+        .get("published")
+        .and_then(Value::as_str)
+        .and_then(crate::dates::parse_rfc3339)
+        .unwrap_or(now)
+        .min(now);
+    let to = ids(activity.get("to"));
+    let cc = ids(activity.get("cc"));
+    let visibility = crate::ap::note::visibility(&to, &cc, signer.followers_url.as_deref());
+    if visibility == "direct" || (visibility == "private" && !target.is_local()) {
+        return Ok(());
+    }
+    let boost = posts::Post {
+        id: crate::ids::at(published),
+        uri: activity_id.to_string(),
+        actor_id: Some(signer.id),
+        kind: "Announce".into(),
+        visibility: visibility.to_string(),
+        reblog_of_id: Some(target.id),
+        audience_json: serde_json::to_string(&[to, cc].concat()).unwrap_or_else(|_| "[]".into()),
+        published_at: published,
+        ..posts::Post::default()
+    };
+    ctx.db.write(|tx| {
+        if posts::find_reblog(tx, Some(signer.id), target.id)?.is_some() {
+            return Ok(());
+        }
+        if posts::insert(tx, &boost, &posts::Parts::default())? && target.is_local() {
+            notifications::insert(tx, "reblog", signer.id, Some(target.id), None, now)?;
+        }
+        Ok(())
+    })
+}
+
+fn ids(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(items)) => items.iter().filter_map(id_of).take(200).map(str::to_string).collect(),
+        Some(other) => id_of(other).map(|s| vec![s.to_string()]).unwrap_or_default(),
+        None => Vec::new(),
+    }
+}
+
+/// The remote post a boost points at: stored already, or fetched and stored (public only).
+fn boosted_remote(ctx: &Ctx, uri: &str) -> Result<Option<posts::Post>> {
+    if let Some(p) = ctx.db.read(|c| posts::find_by_uri(c, uri))? {
+        return Ok(Some(p));
+    }
+    let mut budget = Budget::new();
+    let object = fetch_object(ctx, uri, &mut budget)?;
+    let now = db::now_ms();
+    let first = crate::ap::note::parse_note(&object, None, now)?;
+    let author = resolve::actor(ctx, &first.author_uri)?;
+    let mut note = crate::ap::note::parse_note(&object, author.followers_url.as_deref(), now)?;
+    if !matches!(note.post.visibility.as_str(), "public" | "unlisted") {
+        return Ok(None);
+    }
+    note.post.actor_id = Some(author.id);
+    note.post.id = crate::ids::at(note.post.published_at);
+    ctx.db.write(|tx| posts::insert(tx, &note.post, &note.parts))?;
+    ctx.db.read(|c| posts::find_by_uri(c, uri))
+}
+
+/// `Undo` of a boost; only the signer's own.
+pub fn undo_announce(ctx: &Ctx, signer: &RemoteActor, inner: &Value) -> Result<()> {
+    match id_of(inner) {
+        Some(id) => undo_by_id(ctx, signer, id),
+        None => Ok(()),
+    }
+}
+
+/// Undoes whatever the signer did with this activity id: a like, a reaction or a boost.
+pub fn undo_by_id(ctx: &Ctx, signer: &RemoteActor, activity_id: &str) -> Result<()> {
+    ctx.db.write(|tx| {
+        if let Some(post_id) = favourites::delete_by_activity(tx, activity_id, signer.id)? {
+            return notifications::delete_matching(tx, "favourite", signer.id, Some(post_id));
+        }
+        if let Some(post_id) = favourites::delete_reaction(tx, activity_id, signer.id)? {
+            return notifications::delete_matching(tx, "reaction", signer.id, Some(post_id));
+        }
+        if let Some(boost) = posts::find_by_uri(tx, activity_id)? {
+            if boost.actor_id == Some(signer.id) && boost.reblog_of_id.is_some() {
+                notifications::delete_matching(tx, "reblog", signer.id, boost.reblog_of_id)?;
+                posts::delete(tx, boost.id)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `Flag`: kept as a report for the owner.
+pub fn handle_flag(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
+    let Some(activity_id) = activity.get("id").and_then(Value::as_str) else { return Ok(()) };
+    let objects = ids(activity.get("object"));
+    let content = crate::text::clean_plain(activity.get("content").and_then(Value::as_str).unwrap_or(""), 5000);
+    let now = db::now_ms();
+    let objects_json = serde_json::to_string(&objects).unwrap_or_else(|_| "[]".into());
+    ctx.db.write(|tx| {
+        if favourites::insert_report(tx, signer.id, activity_id, &content, &objects_json, now)?.is_some() {
+            notifications::insert(tx, "report", signer.id, None, Some(activity_id), now)?;
+        }
+        Ok(())
+    })
+}
