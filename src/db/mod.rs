@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod actors;
+pub mod deliveries;
 pub mod posts;
 pub mod queue;
 pub mod tokens;
