@@ -4,7 +4,8 @@
 //! SQLite file) → `keys`/`password` (identity) → `http` (the tiny_http boundary) →
 //! `router` (the one route table) → the faces it dispatches to: `wellknown`
 //! (discovery), `ap` (ActivityPub), `web` (HTML). [`start`] wires them into a
-//! running [`Server`]; `commands` holds the command-line actions that work beside it.
+//! running [`Server`]; `commands` and `queue_cli` hold the command-line actions that
+//! work beside it.
 
 pub mod ap;
 pub mod commands;
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod keys;
 pub mod password;
 pub mod publish;
+pub mod queue_cli;
 pub mod ratelimit;
 pub mod router;
 pub mod sig;

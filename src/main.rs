@@ -1,9 +1,9 @@
 //! The `kith` command line: parse arguments, load the config, call into the library,
 //! print errors, choose the exit code (2 for usage and configuration errors).
 
-use kith::commands;
 use kith::config::Config;
 use kith::error::Error;
+use kith::{commands, queue_cli};
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +18,9 @@ Usage:
   kith passwd [--config PATH]     set the login password (read from stdin when it is not a terminal)
   kith token  [--config PATH] [--scopes \"read write follow push\"]
                                   print a new API access token for scripts and bots
+  kith queue  [--config PATH]     list queued deliveries and unavailable or paused hosts
+  kith queue retry HOST [--config PATH]
+                                  clear HOST's failure marks and make its deliveries due now
   kith --help | --version
 
 The config file is --config PATH, else $KITH_CONFIG, else ./kith.toml.
@@ -35,6 +38,10 @@ enum Command {
     Passwd,
     Token {
         scopes: String,
+    },
+    Queue {
+        /// `kith queue retry HOST`: the host to reset.
+        retry: Option<String>,
     },
     Help,
     Version,
@@ -58,7 +65,12 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut scopes = None;
     let mut help = false;
     let mut version = false;
+    let mut words = Vec::new();
     while let Some(arg) = iter.next() {
+        if !arg.starts_with('-') {
+            words.push(arg.clone());
+            continue;
+        }
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (arg.as_str(), None),
@@ -83,8 +95,14 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         None | Some("serve") | Some("passwd") => &["config"],
         Some("init") => &["config", "public-url", "username"],
         Some("token") => &["config", "scopes"],
+        Some("queue") => &["config"],
         Some(other) => return Err(format!("unknown command {other:?}")),
     };
+    if command_word != Some("queue")
+        && let Some(word) = words.first()
+    {
+        return Err(format!("unexpected argument {word:?}"));
+    }
     for (name, given) in [
         ("public-url", public_url.is_some()),
         ("username", username.is_some()),
@@ -105,6 +123,9 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             Some("token") => Command::Token {
                 scopes: scopes.unwrap_or_else(|| commands::DEFAULT_TOKEN_SCOPES.into()),
             },
+            Some("queue") => Command::Queue {
+                retry: queue_words(&words)?,
+            },
             Some("init") => Command::Init {
                 public_url: public_url.ok_or("init needs --public-url URL")?,
                 username: username.ok_or("init needs --username NAME")?,
@@ -113,6 +134,17 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         }
     };
     Ok(Args { command, config })
+}
+
+/// The host of `kith queue retry HOST`, or `None` for plain `kith queue`.
+fn queue_words(words: &[String]) -> Result<Option<String>, String> {
+    match words {
+        [] => Ok(None),
+        [retry, host] if retry == "retry" => Ok(Some(host.clone())),
+        [retry] if retry == "retry" => Err("queue retry needs a HOST".into()),
+        [retry, _, extra, ..] if retry == "retry" => Err(format!("unexpected argument {extra:?}")),
+        [other, ..] => Err(format!("unknown queue command {other:?}")),
+    }
 }
 
 /// The config path and whether a missing file may fall back to the defaults.
@@ -185,6 +217,14 @@ fn run(args: Args) -> Result<(), Error> {
         Command::Token { scopes } => {
             let config = Config::load(&path, optional)?;
             println!("{}", commands::token(&config, &scopes)?);
+            Ok(())
+        }
+        Command::Queue { retry } => {
+            let config = Config::load(&path, optional)?;
+            match retry {
+                None => print!("{}", queue_cli::show(&config)?),
+                Some(host) => println!("{}", queue_cli::retry(&config, &host)?),
+            }
             Ok(())
         }
     }
@@ -271,6 +311,30 @@ mod tests {
         );
         assert_eq!(parse("--version").unwrap().command, Command::Version);
         assert_eq!(parse("passwd --help").unwrap().command, Command::Help);
+        assert_eq!(
+            parse("queue --config /q.toml").unwrap(),
+            Args {
+                command: Command::Queue { retry: None },
+                config: Some(PathBuf::from("/q.toml"))
+            }
+        );
+        assert_eq!(
+            parse("queue retry example.org --config /q.toml").unwrap(),
+            Args {
+                command: Command::Queue {
+                    retry: Some("example.org".into())
+                },
+                config: Some(PathBuf::from("/q.toml"))
+            }
+        );
+        assert_eq!(
+            parse("queue --config=/q.toml retry 127.0.0.1:8080")
+                .unwrap()
+                .command,
+            Command::Queue {
+                retry: Some("127.0.0.1:8080".into())
+            }
+        );
     }
 
     #[test]
@@ -280,5 +344,11 @@ mod tests {
         assert!(parse("serve --config").is_err());
         assert!(parse("init --username me").is_err());
         assert!(parse("serve --scopes read").is_err());
+        assert!(parse("queue retry").is_err());
+        assert!(parse("queue flush").is_err());
+        assert!(parse("queue retry a.example b.example").is_err());
+        assert!(parse("queue --scopes read").is_err());
+        assert!(parse("serve retry").is_err());
+        assert!(parse("token extra").is_err());
     }
 }
