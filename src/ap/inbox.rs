@@ -30,7 +30,9 @@ pub struct KeyFetchCooloff {
 
 impl KeyFetchCooloff {
     fn blocked(&self, ip: IpAddr) -> bool {
-        let Ok(mut map) = self.failed.lock() else { return false };
+        let Ok(mut map) = self.failed.lock() else {
+            return false;
+        };
         map.retain(|_, at| at.elapsed() < KEY_FETCH_COOLOFF);
         map.contains_key(&ip)
     }
@@ -44,19 +46,31 @@ impl KeyFetchCooloff {
 
 /// Whether a Content-Type names ActivityPub JSON (SECURITY.md 31).
 pub fn is_activity_content_type(value: &str) -> bool {
-    let media = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     media == "application/activity+json" || media == "application/ld+json"
 }
 
 /// Checks the shape every activity must have (SECURITY.md 30).
 fn check_shape(activity: &Value) -> Result<()> {
     let malformed = || Error::BadRequest("malformed incoming activity".into());
-    let kind = activity.get("type").and_then(Value::as_str).ok_or_else(malformed)?;
+    let kind = activity
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(malformed)?;
     if !crate::ap::process::KNOWN_TYPES.contains(&kind) {
         return Err(malformed());
     }
-    activity.get("actor").and_then(resolve::id_of).ok_or_else(malformed)?;
-    let needs_object = !matches!(kind, "Delete" | "Update" | "Move" | "Flag") || activity.get("object").is_none();
+    activity
+        .get("actor")
+        .and_then(resolve::id_of)
+        .ok_or_else(malformed)?;
+    let needs_object =
+        !matches!(kind, "Delete" | "Update" | "Move" | "Flag") || activity.get("object").is_none();
     if needs_object && activity.get("object").is_none_or(Value::is_null) {
         return Err(malformed());
     }
@@ -67,7 +81,10 @@ fn check_shape(activity: &Value) -> Result<()> {
 pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let content_type = req.header("content-type").unwrap_or("");
     if !is_activity_content_type(content_type) {
-        return Err(Error::Status(406, "Content-Type must be application/activity+json".into()));
+        return Err(Error::Status(
+            406,
+            "Content-Type must be application/activity+json".into(),
+        ));
     }
     let activity: Value = serde_json::from_slice(&req.body)
         .map_err(|_| Error::BadRequest("malformed incoming activity".into()))?;
@@ -80,12 +97,20 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         headers: &req.headers,
         body: &req.body,
     };
-    let checked = sig::check(&incoming, &ctx.config.public_url, &ctx.config.domain, now / 1000)?;
+    let checked = sig::check(
+        &incoming,
+        &ctx.config.public_url,
+        &ctx.config.domain,
+        now / 1000,
+    )?;
     let owner_url = sig::key_owner_url(&checked.key_id);
     let key_host = url::Url::parse(&owner_url)
         .map(|u| resolve::domain_of(&u))
         .map_err(|_| Error::Unauthorized("keyId is not a URL".into()))?;
-    if ctx.db.read(|c| crate::db::blocks::is_domain_blocked(c, &key_host))? {
+    if ctx
+        .db
+        .read(|c| crate::db::blocks::is_domain_blocked(c, &key_host))?
+    {
         return Err(Error::Forbidden("Domain is blocked".into()));
     }
     let signer = match verified_signer(ctx, req.client_ip, &checked, &owner_url) {
@@ -97,7 +122,10 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         // The signer may not speak for another actor (SECURITY.md 16): drop.
         return Ok(accepted());
     }
-    if ctx.db.read(|c| crate::db::blocks::is_blocked(c, signer.id))? {
+    if ctx
+        .db
+        .read(|c| crate::db::blocks::is_blocked(c, signer.id))?
+    {
         return Err(Error::Forbidden("Actor is blocked".into()));
     }
     let Some(activity_id) = activity.get("id").and_then(Value::as_str) else {
@@ -125,7 +153,12 @@ pub fn verify_request(ctx: &Ctx, req: &Req) -> Result<RemoteActor> {
         headers: &req.headers,
         body: &req.body,
     };
-    let checked = sig::check(&incoming, &ctx.config.public_url, &ctx.config.domain, crate::db::now_ms() / 1000)?;
+    let checked = sig::check(
+        &incoming,
+        &ctx.config.public_url,
+        &ctx.config.domain,
+        crate::db::now_ms() / 1000,
+    )?;
     let owner_url = sig::key_owner_url(&checked.key_id);
     verified_signer(ctx, req.client_ip, &checked, &owner_url)
 }
@@ -136,8 +169,15 @@ fn accepted() -> Resp {
 
 /// Finds the signer's key (cache, else a signed fetch) and verifies; refetches once
 /// when a cached key fails, since the actor may have rotated it.
-fn verified_signer(ctx: &Ctx, ip: IpAddr, checked: &sig::Checked, owner_url: &str) -> Result<RemoteActor> {
-    let cached = ctx.db.read(|c| crate::db::actors::find_by_uri(c, owner_url))?;
+fn verified_signer(
+    ctx: &Ctx,
+    ip: IpAddr,
+    checked: &sig::Checked,
+    owner_url: &str,
+) -> Result<RemoteActor> {
+    let cached = ctx
+        .db
+        .read(|c| crate::db::actors::find_by_uri(c, owner_url))?;
     if let Some(actor) = &cached {
         if actor.gone_at.is_some() {
             return Err(Error::Status(410, "gone".into()));
@@ -149,7 +189,9 @@ fn verified_signer(ctx: &Ctx, ip: IpAddr, checked: &sig::Checked, owner_url: &st
         }
     }
     if ctx.inbox_cooloff.blocked(ip) {
-        return Err(Error::Unauthorized(format!("Unable to fetch key JSON at {owner_url}")));
+        return Err(Error::Unauthorized(format!(
+            "Unable to fetch key JSON at {owner_url}"
+        )));
     }
     let actor = match resolve::refresh(ctx, owner_url) {
         Ok(actor) => actor,
@@ -160,7 +202,9 @@ fn verified_signer(ctx: &Ctx, ip: IpAddr, checked: &sig::Checked, owner_url: &st
                 Error::Network { message, .. } => message,
                 other => other.public_message(),
             };
-            return Err(Error::Unauthorized(format!("Unable to fetch key JSON at {owner_url}: {why}")));
+            return Err(Error::Unauthorized(format!(
+                "Unable to fetch key JSON at {owner_url}: {why}"
+            )));
         }
     };
     match (&actor.public_key_pem, &actor.key_id) {
@@ -168,7 +212,9 @@ fn verified_signer(ctx: &Ctx, ip: IpAddr, checked: &sig::Checked, owner_url: &st
             sig::verify(checked, pem)?;
             Ok(actor)
         }
-        _ => Err(Error::Unauthorized("key mismatch: the key's owner does not carry that key".into())),
+        _ => Err(Error::Unauthorized(
+            "key mismatch: the key's owner does not carry that key".into(),
+        )),
     }
 }
 
@@ -183,7 +229,8 @@ pub fn run_once(ctx: &Ctx) -> Result<usize> {
             Ok(()) => ctx.db.write(|tx| crate::db::queue::delete(tx, item.id))?,
             Err(e) if e.is_transient() && item.attempts + 1 < MAX_ATTEMPTS => {
                 let msg = e.to_string();
-                ctx.db.write(|tx| crate::db::queue::record_failure(tx, item.id, &msg))?;
+                ctx.db
+                    .write(|tx| crate::db::queue::record_failure(tx, item.id, &msg))?;
             }
             Err(e) => {
                 eprintln!("inbox: dropped {} after an error: {e}", item.activity_id);
@@ -192,7 +239,8 @@ pub fn run_once(ctx: &Ctx) -> Result<usize> {
         }
     }
     if batch.is_empty() {
-        ctx.db.write(|tx| crate::db::queue::prune_seen(tx, crate::db::now_ms()))?;
+        ctx.db
+            .write(|tx| crate::db::queue::prune_seen(tx, crate::db::now_ms()))?;
     }
     Ok(batch.len())
 }
@@ -204,8 +252,12 @@ mod tests {
     #[test]
     fn content_types() {
         assert!(is_activity_content_type("application/activity+json"));
-        assert!(is_activity_content_type("application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\""));
-        assert!(is_activity_content_type("Application/Activity+JSON; charset=utf-8"));
+        assert!(is_activity_content_type(
+            "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\""
+        ));
+        assert!(is_activity_content_type(
+            "Application/Activity+JSON; charset=utf-8"
+        ));
         assert!(!is_activity_content_type("application/json"));
         assert!(!is_activity_content_type("text/html"));
     }

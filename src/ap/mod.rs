@@ -6,11 +6,11 @@ pub mod deliver;
 pub mod inbox;
 pub mod note;
 pub mod notes;
+pub mod outbox;
 pub mod process;
 pub mod reactions;
-pub mod serve;
-pub mod outbox;
 pub mod resolve;
+pub mod serve;
 
 /// The content type kith serves ActivityPub documents with.
 pub const CONTENT_TYPE: &str = "application/activity+json";

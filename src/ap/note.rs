@@ -29,8 +29,15 @@ pub struct ParsedNote {
 
 fn ids(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(items)) => items.iter().filter_map(id_of).take(200).map(str::to_string).collect(),
-        Some(other) => id_of(other).map(|s| vec![s.to_string()]).unwrap_or_default(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(id_of)
+            .take(200)
+            .map(str::to_string)
+            .collect(),
+        Some(other) => id_of(other)
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default(),
         None => Vec::new(),
     }
 }
@@ -64,7 +71,11 @@ fn language(obj: &Value) -> Option<String> {
 
 fn content_html(obj: &Value) -> String {
     let raw = first_str(obj, "content")
-        .or_else(|| obj.get("contentMap").and_then(Value::as_object).and_then(|m| m.values().next()?.as_str()))
+        .or_else(|| {
+            obj.get("contentMap")
+                .and_then(Value::as_object)
+                .and_then(|m| m.values().next()?.as_str())
+        })
         .unwrap_or("");
     let mut html = text::sanitize_html(raw, text::MAX_CONTENT_BYTES);
     if first_str(obj, "type") != Some("Note") {
@@ -122,19 +133,32 @@ fn attachments(obj: &Value) -> Vec<Attachment> {
         .filter_map(|a| {
             let url = match a.get("url") {
                 Some(Value::String(s)) => s.clone(),
-                Some(Value::Array(items)) => items.iter().find_map(|i| first_str(i, "href").or(i.as_str()))?.to_string(),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .find_map(|i| first_str(i, "href").or(i.as_str()))?
+                    .to_string(),
                 Some(obj @ Value::Object(_)) => first_str(obj, "href")?.to_string(),
                 _ => return None,
             };
-            let parsed = Url::parse(&url).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
+            let parsed = Url::parse(&url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))?;
             Some(Attachment {
                 id: 0,
                 remote_url: Some(parsed.to_string()),
                 media_type: text::clean_plain(first_str(a, "mediaType").unwrap_or(""), 100),
                 description: text::clean_plain(first_str(a, "name").unwrap_or(""), 1500),
-                blurhash: first_str(a, "blurhash").filter(|b| b.len() <= 100).map(str::to_string),
-                width: a.get("width").and_then(Value::as_i64).filter(|w| (1..=100_000).contains(w)),
-                height: a.get("height").and_then(Value::as_i64).filter(|h| (1..=100_000).contains(h)),
+                blurhash: first_str(a, "blurhash")
+                    .filter(|b| b.len() <= 100)
+                    .map(str::to_string),
+                width: a
+                    .get("width")
+                    .and_then(Value::as_i64)
+                    .filter(|w| (1..=100_000).contains(w)),
+                height: a
+                    .get("height")
+                    .and_then(Value::as_i64)
+                    .filter(|h| (1..=100_000).contains(h)),
             })
         })
         .take(MAX_ATTACHMENTS)
@@ -155,7 +179,11 @@ fn poll(obj: &Value) -> Option<Poll> {
         .take(MAX_POLL_OPTIONS)
         .map(|o| {
             let title = text::clean_plain(first_str(o, "name").unwrap_or(""), 200);
-            let votes = o.get("replies").and_then(|r| r.get("totalItems")).and_then(Value::as_i64).unwrap_or(0);
+            let votes = o
+                .get("replies")
+                .and_then(|r| r.get("totalItems"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             (title, votes.max(0))
         })
         .collect();
@@ -164,7 +192,9 @@ fn poll(obj: &Value) -> Option<Poll> {
         multiple,
         options,
         voters_count: obj.get("votersCount").and_then(Value::as_i64),
-        expires_at: first_str(obj, "endTime").and_then(crate::dates::parse_rfc3339).or(closed),
+        expires_at: first_str(obj, "endTime")
+            .and_then(crate::dates::parse_rfc3339)
+            .or(closed),
         closed_at: closed,
     })
 }
@@ -186,27 +216,38 @@ pub fn parse_note(obj: &Value, author_followers: Option<&str>, now: i64) -> Resu
     let author = author.ok_or_else(|| bad("no attributedTo"))?;
     let author_url = Url::parse(author).map_err(|_| bad("attributedTo is not a URL"))?;
     if domain_of(&author_url) != domain_of(&id_url) {
-        return Err(bad("the author is on another host than the object (SECURITY.md 23)"));
+        return Err(bad(
+            "the author is on another host than the object (SECURITY.md 23)",
+        ));
     }
     let to = ids(obj.get("to"));
     let cc = ids(obj.get("cc"));
     let (mentions, tags) = mentions_and_tags(obj);
-    let published = first_str(obj, "published").and_then(crate::dates::parse_rfc3339).unwrap_or(now).min(now + 3_600_000);
+    let published = first_str(obj, "published")
+        .and_then(crate::dates::parse_rfc3339)
+        .unwrap_or(now)
+        .min(now + 3_600_000);
     let mut audience = to.clone();
     audience.extend(cc.iter().cloned());
     let post = Post {
         id: 0,
         uri: id.to_string(),
-        url: obj.get("url").and_then(|u| match u {
-            Value::Array(items) => items.iter().find_map(id_of).map(str::to_string),
-            other => id_of(other).map(str::to_string),
-        }).filter(|u| Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))),
+        url: obj
+            .get("url")
+            .and_then(|u| match u {
+                Value::Array(items) => items.iter().find_map(id_of).map(str::to_string),
+                other => id_of(other).map(str::to_string),
+            })
+            .filter(|u| Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))),
         actor_id: None,
         kind: kind.to_string(),
         content_html: content_html(obj),
         source_text: None,
         spoiler_text: text::clean_plain(first_str(obj, "summary").unwrap_or(""), 1000),
-        sensitive: obj.get("sensitive").and_then(Value::as_bool).unwrap_or(false),
+        sensitive: obj
+            .get("sensitive")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         visibility: visibility(&to, &cc, author_followers).to_string(),
         language: language(obj),
         in_reply_to_uri: obj.get("inReplyTo").and_then(id_of).map(str::to_string),
@@ -219,7 +260,12 @@ pub fn parse_note(obj: &Value, author_followers: Option<&str>, now: i64) -> Resu
     };
     Ok(ParsedNote {
         post,
-        parts: Parts { mentions, tags, attachments: attachments(obj), poll: poll(obj) },
+        parts: Parts {
+            mentions,
+            tags,
+            attachments: attachments(obj),
+            poll: poll(obj),
+        },
         author_uri: author.to_string(),
         updated_at: first_str(obj, "updated").and_then(crate::dates::parse_rfc3339),
     })
@@ -231,7 +277,12 @@ pub fn local_url(config: &Config, post_id: i64) -> String {
 }
 
 /// Renders a local post as a `Note` (or `Question` when it has a poll).
-pub fn build_note(config: &Config, post: &Post, parts: &Parts, in_reply_to_author: Option<&str>) -> Value {
+pub fn build_note(
+    config: &Config,
+    post: &Post,
+    parts: &Parts,
+    in_reply_to_author: Option<&str>,
+) -> Value {
     let audience = post.audience();
     let (to, cc) = split_audience(config, &post.visibility, &audience, in_reply_to_author);
     let tag: Vec<Value> = parts
@@ -303,7 +354,12 @@ fn add_poll(note: &mut Value, poll: &Poll) {
 }
 
 /// The stored audience split back into `to` and `cc` by the visibility rules.
-fn split_audience(config: &Config, visibility: &str, audience: &[String], reply_author: Option<&str>) -> (Vec<String>, Vec<String>) {
+fn split_audience(
+    config: &Config,
+    visibility: &str,
+    audience: &[String],
+    reply_author: Option<&str>,
+) -> (Vec<String>, Vec<String>) {
     let mentioned: Vec<String> = audience
         .iter()
         .filter(|u| !is_public(u) && !u.ends_with("/followers"))
@@ -346,11 +402,16 @@ mod tests {
         let now = 1_795_700_000_000;
         let p = parse_note(&note(), Some("https://r.example/users/bob/followers"), now).unwrap();
         assert_eq!(p.post.visibility, "public");
-        assert!(!p.post.content_html.contains("script") && !p.post.content_html.contains("javascript"));
+        assert!(
+            !p.post.content_html.contains("script") && !p.post.content_html.contains("javascript")
+        );
         assert_eq!(p.parts.mentions[0].actor_uri, "https://k.example/users/me");
         assert_eq!(p.parts.tags, vec!["rust".to_string()]);
         assert_eq!(p.parts.attachments[0].width, Some(10));
-        assert_eq!(p.post.in_reply_to_uri.as_deref(), Some("https://k.example/users/me/statuses/9"));
+        assert_eq!(
+            p.post.in_reply_to_uri.as_deref(),
+            Some("https://k.example/users/me/statuses/9")
+        );
         assert_eq!(p.post.published_at, 1_795_687_200_000);
     }
 
@@ -358,13 +419,19 @@ mod tests {
     fn origin_and_visibility() {
         let mut n = note();
         n["attributedTo"] = json!("https://evil.example/users/eve");
-        assert!(parse_note(&n, None, 0).is_err(), "sec_23: cross-host author");
+        assert!(
+            parse_note(&n, None, 0).is_err(),
+            "sec_23: cross-host author"
+        );
         let f = "https://r.example/users/bob/followers".to_string();
         let p = PUBLIC.to_string();
         assert_eq!(visibility(&[p.clone()], &[], None), "public");
         assert_eq!(visibility(&[f.clone()], &[p], Some(&f)), "unlisted");
         assert_eq!(visibility(&[f.clone()], &[], Some(&f)), "private");
-        assert_eq!(visibility(&["https://k.example/users/me".into()], &[], Some(&f)), "direct");
+        assert_eq!(
+            visibility(&["https://k.example/users/me".into()], &[], Some(&f)),
+            "direct"
+        );
         assert_eq!(visibility(&["as:Public".into()], &[], None), "public");
     }
 
@@ -377,7 +444,10 @@ mod tests {
         let p = parse_note(&n, None, 0).unwrap();
         let poll = p.parts.poll.unwrap();
         assert!(!poll.multiple);
-        assert_eq!(poll.options, vec![("yes".to_string(), 3), ("no".to_string(), 0)]);
+        assert_eq!(
+            poll.options,
+            vec![("yes".to_string(), 3), ("no".to_string(), 0)]
+        );
         assert!(poll.expires_at.is_some());
     }
 
@@ -394,7 +464,10 @@ mod tests {
             published_at: 0,
             ..Post::default()
         };
-        let parts = Parts { tags: vec!["rust".into()], ..Parts::default() };
+        let parts = Parts {
+            tags: vec!["rust".into()],
+            ..Parts::default()
+        };
         let n = build_note(&c, &post, &parts, None);
         assert_eq!(n["type"], "Note");
         assert_eq!(n["to"][0], PUBLIC);

@@ -26,7 +26,9 @@ pub struct Budget {
 impl Budget {
     /// A fresh budget of `MAX_FETCHES`.
     pub fn new() -> Budget {
-        Budget { fetches: MAX_FETCHES }
+        Budget {
+            fetches: MAX_FETCHES,
+        }
     }
 
     fn spend(&mut self) -> Result<()> {
@@ -46,9 +48,16 @@ impl Default for Budget {
 
 /// The object of a `Create`/`Update`: embedded when it comes from the signer's own
 /// host, otherwise fetched from its id (whose answer must carry that id).
-fn trusted_object(ctx: &Ctx, signer: &RemoteActor, activity: &Value, budget: &mut Budget) -> Result<Value> {
+fn trusted_object(
+    ctx: &Ctx,
+    signer: &RemoteActor,
+    activity: &Value,
+    budget: &mut Budget,
+) -> Result<Value> {
     let object = activity.get("object").cloned().unwrap_or(Value::Null);
-    let id = id_of(&object).ok_or_else(|| Error::BadRequest("object without id".into()))?.to_string();
+    let id = id_of(&object)
+        .ok_or_else(|| Error::BadRequest("object without id".into()))?
+        .to_string();
     let id_url = Url::parse(&id).map_err(|_| Error::BadRequest("object id is not a URL".into()))?;
     if object.is_object() && resolve::domain_of(&id_url) == signer.domain {
         return Ok(object);
@@ -64,10 +73,16 @@ pub fn fetch_object(ctx: &Ctx, id: &str, budget: &mut Budget) -> Result<Value> {
     budget.spend()?;
     let fetched = ctx.get_signed(id)?;
     let doc: Value = serde_json::from_slice(&fetched.body)?;
-    let doc_id = doc.get("id").and_then(Value::as_str).and_then(|s| Url::parse(s).ok());
+    let doc_id = doc
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| Url::parse(s).ok());
     match doc_id {
         Some(doc_id) if same_id(&doc_id, &fetched.final_url) => Ok(doc),
-        _ => Err(Error::Status(422, "fetched object's id does not match its URL (SECURITY.md 20)".into())),
+        _ => Err(Error::Status(
+            422,
+            "fetched object's id does not match its URL (SECURITY.md 20)".into(),
+        )),
     }
 }
 
@@ -86,13 +101,23 @@ fn author_of(ctx: &Ctx, author_uri: &str, budget: &mut Budget) -> Result<RemoteA
 /// addresses or mentions the owner, or it replies to the owner's post.
 fn is_relevant(ctx: &Ctx, author: &RemoteActor, note: &ParsedNote) -> Result<bool> {
     let me = ctx.config.actor_url();
-    if note.post.audience().iter().any(|u| u == &me) || note.parts.mentions.iter().any(|m| m.actor_uri == me) {
+    if note.post.audience().iter().any(|u| u == &me)
+        || note.parts.mentions.iter().any(|m| m.actor_uri == me)
+    {
         return Ok(true);
     }
-    if note.post.in_reply_to_uri.as_deref().is_some_and(|r| resolve::is_local(ctx, r)) {
+    if note
+        .post
+        .in_reply_to_uri
+        .as_deref()
+        .is_some_and(|r| resolve::is_local(ctx, r))
+    {
         return Ok(true);
     }
-    Ok(ctx.db.read(|c| follows::find(c, true, author.id))?.is_some())
+    Ok(ctx
+        .db
+        .read(|c| follows::find(c, true, author.id))?
+        .is_some())
 }
 
 /// `Create` of a note.
@@ -131,20 +156,35 @@ fn poll_vote(object: &Value) -> Option<String> {
 
 /// Counts a remote vote in the owner's poll (once per voter, and per option).
 fn record_vote(ctx: &Ctx, voter: &RemoteActor, note: &ParsedNote, choice: &str) -> Result<()> {
-    let Some(poll_uri) = note.post.in_reply_to_uri.as_deref() else { return Ok(()) };
+    let Some(poll_uri) = note.post.in_reply_to_uri.as_deref() else {
+        return Ok(());
+    };
     let now = db::now_ms();
     ctx.db.write(|tx| {
-        let Some(post) = posts::find_by_uri(tx, poll_uri)?.filter(|p| p.is_local()) else { return Ok(()) };
-        let Some(mut poll) = posts::find_poll(tx, post.id)? else { return Ok(()) };
+        let Some(post) = posts::find_by_uri(tx, poll_uri)?.filter(|p| p.is_local()) else {
+            return Ok(());
+        };
+        let Some(mut poll) = posts::find_poll(tx, post.id)? else {
+            return Ok(());
+        };
         if poll.expires_at.is_some_and(|e| e <= now) || poll.closed_at.is_some() {
             return Ok(());
         }
-        let Some(index) = poll.options.iter().position(|(title, _)| title == choice) else { return Ok(()) };
+        let Some(index) = poll.options.iter().position(|(title, _)| title == choice) else {
+            return Ok(());
+        };
         let voted_before = db::polls::has_voted(tx, post.id, voter.id)?;
         if !poll.multiple && voted_before {
             return Ok(());
         }
-        if db::polls::insert(tx, post.id, Some(voter.id), index as i64, &note.post.uri, now)? {
+        if db::polls::insert(
+            tx,
+            post.id,
+            Some(voter.id),
+            index as i64,
+            &note.post.uri,
+            now,
+        )? {
             poll.options[index].1 += 1;
             if !voted_before {
                 poll.voters_count = Some(poll.voters_count.unwrap_or(0) + 1);
@@ -161,8 +201,13 @@ fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: boo
     let now = db::now_ms();
     note.post.actor_id = Some(author.id);
     note.post.id = crate::ids::at(note.post.published_at);
-    let mentions_me = note.parts.mentions.iter().any(|m| m.actor_uri == me) || note.post.audience().contains(&me);
-    let replies_to_me = note.post.in_reply_to_uri.as_deref().is_some_and(|r| resolve::is_local(ctx, r));
+    let mentions_me =
+        note.parts.mentions.iter().any(|m| m.actor_uri == me) || note.post.audience().contains(&me);
+    let replies_to_me = note
+        .post
+        .in_reply_to_uri
+        .as_deref()
+        .is_some_and(|r| resolve::is_local(ctx, r));
     ctx.db.write(|tx| {
         if !posts::insert(tx, &note.post, &note.parts)? || !notify {
             return Ok(());
@@ -185,7 +230,9 @@ fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: boo
 pub fn fetch_ancestors(ctx: &Ctx, first_parent: &str, budget: &mut Budget) -> Result<()> {
     let mut next = Some(first_parent.to_string());
     for _ in 0..MAX_ANCESTORS {
-        let Some(uri) = next.take() else { return Ok(()) };
+        let Some(uri) = next.take() else {
+            return Ok(());
+        };
         if resolve::is_local(ctx, &uri) || ctx.db.read(|c| posts::find_by_uri(c, &uri))?.is_some() {
             return Ok(());
         }
@@ -217,13 +264,17 @@ pub fn handle_update(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
     let mut budget = Budget::new();
     let object = trusted_object(ctx, signer, activity, &mut budget)?;
     let note = parse_note(&object, signer.followers_url.as_deref(), db::now_ms())?;
-    let Some(stored) = ctx.db.read(|c| posts::find_by_uri(c, &note.post.uri))? else { return Ok(()) };
+    let Some(stored) = ctx.db.read(|c| posts::find_by_uri(c, &note.post.uri))? else {
+        return Ok(());
+    };
     // The stored owner decides, not fields inside the activity (SECURITY.md 26).
     if stored.actor_id != Some(signer.id) || note.author_uri != signer.uri {
         return Ok(());
     }
     // An edit may not move a post in time (SECURITY.md 27).
-    if object.get("published").is_some() && (note.post.published_at - stored.published_at).abs() >= 1000 {
+    if object.get("published").is_some()
+        && (note.post.published_at - stored.published_at).abs() >= 1000
+    {
         return Ok(());
     }
     let edited_at = note.updated_at.unwrap_or_else(db::now_ms);
@@ -236,7 +287,10 @@ pub fn handle_update(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
     updated.sensitive = note.post.sensitive;
     updated.language = note.post.language.clone();
     updated.edited_at = Some(edited_at);
-    let followed = ctx.db.read(|c| follows::find(c, true, signer.id))?.is_some();
+    let followed = ctx
+        .db
+        .read(|c| follows::find(c, true, signer.id))?
+        .is_some();
     let now = db::now_ms();
     ctx.db.write(|tx| {
         posts::update_content(tx, &updated, &note.parts)?;
@@ -249,15 +303,15 @@ pub fn handle_update(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
 
 /// `Delete` of a note (by its author) or of the signer's own actor.
 pub fn handle_delete(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
-    let Some(target) = object_id(activity) else { return Ok(()) };
+    let Some(target) = object_id(activity) else {
+        return Ok(());
+    };
     let now = db::now_ms();
     if target == signer.uri {
         return ctx.db.write(|tx| db::actors::mark_gone(tx, signer.id, now));
     }
-    ctx.db.write(|tx| {
-        match posts::find_by_uri(tx, target)? {
-            Some(post) if post.actor_id == Some(signer.id) => posts::delete(tx, post.id),
-            _ => Ok(()),
-        }
+    ctx.db.write(|tx| match posts::find_by_uri(tx, target)? {
+        Some(post) if post.actor_id == Some(signer.id) => posts::delete(tx, post.id),
+        _ => Ok(()),
     })
 }

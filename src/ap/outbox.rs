@@ -40,7 +40,13 @@ pub fn audience(config: &Config, visibility: &str, mentioned: &[String]) -> Audi
 }
 
 /// An activity wrapping `object`, with the owner as actor.
-pub fn build_activity(config: &Config, kind: &str, id: &str, object: Value, audience: Option<&Audience>) -> Value {
+pub fn build_activity(
+    config: &Config,
+    kind: &str,
+    id: &str,
+    object: Value,
+    audience: Option<&Audience>,
+) -> Value {
     let mut a = json!({
         "@context": context(),
         "id": id,
@@ -63,8 +69,15 @@ pub fn build_follow(config: &Config, id: &str, target: &str) -> Value {
 }
 
 /// `Accept` or `Reject` (`kind`) of a received `Follow`.
-pub fn build_follow_answer(config: &Config, kind: &str, id: &str, follow_id: &str, follower: &str) -> Value {
-    let object = json!({"id": follow_id, "type": "Follow", "actor": follower, "object": config.actor_url()});
+pub fn build_follow_answer(
+    config: &Config,
+    kind: &str,
+    id: &str,
+    follow_id: &str,
+    follower: &str,
+) -> Value {
+    let object =
+        json!({"id": follow_id, "type": "Follow", "actor": follower, "object": config.actor_url()});
     let mut a = build_activity(config, kind, id, object, None);
     a["to"] = json!([follower]);
     a
@@ -88,7 +101,13 @@ pub fn build_like(config: &Config, id: &str, object: &str, author: &str) -> Valu
 }
 
 /// `Announce` (boost) of a post, public.
-pub fn build_announce(config: &Config, id: &str, object: &str, author: &str, published: &str) -> Value {
+pub fn build_announce(
+    config: &Config,
+    id: &str,
+    object: &str,
+    author: &str,
+    published: &str,
+) -> Value {
     let followers = format!("{}/followers", config.actor_url());
     let mut a = build_activity(config, "Announce", id, json!(object), None);
     a["to"] = json!([PUBLIC]);
@@ -106,7 +125,13 @@ pub fn build_block(config: &Config, id: &str, target: &str) -> Value {
 
 /// `Delete` of a post, with a `Tombstone`.
 pub fn build_delete(config: &Config, id: &str, object_id: &str, audience: &Audience) -> Value {
-    build_activity(config, "Delete", id, json!({"id": object_id, "type": "Tombstone"}), Some(audience))
+    build_activity(
+        config,
+        "Delete",
+        id,
+        json!({"id": object_id, "type": "Tombstone"}),
+        Some(audience),
+    )
 }
 
 /// `Tombstone` answered for a deleted post.
@@ -124,7 +149,8 @@ pub fn build_move(config: &Config, id: &str, target: &str) -> Value {
 
 /// An `OrderedCollection` with only `totalItems` and a `first` page link.
 pub fn build_collection(id: &str, total: i64, first: Option<String>) -> Value {
-    let mut c = json!({"@context": context(), "id": id, "type": "OrderedCollection", "totalItems": total});
+    let mut c =
+        json!({"@context": context(), "id": id, "type": "OrderedCollection", "totalItems": total});
     if let Some(first) = first {
         c["first"] = json!(first);
     }
@@ -132,7 +158,12 @@ pub fn build_collection(id: &str, total: i64, first: Option<String>) -> Value {
 }
 
 /// An `OrderedCollectionPage` of `items`.
-pub fn build_collection_page(id: &str, part_of: &str, items: Vec<Value>, next: Option<String>) -> Value {
+pub fn build_collection_page(
+    id: &str,
+    part_of: &str,
+    items: Vec<Value>,
+    next: Option<String>,
+) -> Value {
     let mut p = json!({
         "@context": context(), "id": id, "type": "OrderedCollectionPage",
         "partOf": part_of, "orderedItems": items,
@@ -156,9 +187,27 @@ mod tests {
         let c = cfg();
         let m = vec!["https://r.example/users/bob".to_string()];
         let f = "https://k.example/users/me/followers".to_string();
-        assert_eq!(audience(&c, "public", &m), Audience { to: vec![PUBLIC.into()], cc: vec![f.clone(), m[0].clone()] });
-        assert_eq!(audience(&c, "unlisted", &[]), Audience { to: vec![f.clone()], cc: vec![PUBLIC.into()] });
-        assert_eq!(audience(&c, "private", &m), Audience { to: vec![f], cc: m.clone() });
+        assert_eq!(
+            audience(&c, "public", &m),
+            Audience {
+                to: vec![PUBLIC.into()],
+                cc: vec![f.clone(), m[0].clone()]
+            }
+        );
+        assert_eq!(
+            audience(&c, "unlisted", &[]),
+            Audience {
+                to: vec![f.clone()],
+                cc: vec![PUBLIC.into()]
+            }
+        );
+        assert_eq!(
+            audience(&c, "private", &m),
+            Audience {
+                to: vec![f],
+                cc: m.clone()
+            }
+        );
         assert_eq!(audience(&c, "direct", &m), Audience { to: m, cc: vec![] });
     }
 
@@ -169,10 +218,21 @@ mod tests {
         assert_eq!(f["type"], "Follow");
         assert_eq!(f["actor"], "https://k.example/users/me");
         assert_eq!(f["object"], "https://r.example/users/bob");
-        let u = build_undo(&c, "https://k.example/f/1#undo", f.clone(), &["https://r.example/users/bob".into()]);
+        let u = build_undo(
+            &c,
+            "https://k.example/f/1#undo",
+            f.clone(),
+            &["https://r.example/users/bob".into()],
+        );
         assert_eq!(u["object"]["type"], "Follow");
         assert!(u["object"].get("@context").is_none());
-        let acc = build_follow_answer(&c, "Accept", "https://k.example/users/me#accepts/1", "https://r.example/f/9", "https://r.example/users/bob");
+        let acc = build_follow_answer(
+            &c,
+            "Accept",
+            "https://k.example/users/me#accepts/1",
+            "https://r.example/f/9",
+            "https://r.example/users/bob",
+        );
         assert_eq!(acc["object"]["id"], "https://r.example/f/9");
         assert_eq!(acc["object"]["object"], "https://k.example/users/me");
         let mv = build_move(&c, "https://k.example/m/1", "https://new.example/users/me");

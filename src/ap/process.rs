@@ -13,8 +13,21 @@ use serde_json::Value;
 
 /// Activity types the inbox accepts (others are refused with 400).
 pub const KNOWN_TYPES: &[&str] = &[
-    "Create", "Update", "Delete", "Follow", "Accept", "Reject", "Undo", "Like", "Announce", "EmojiReact", "Block",
-    "Flag", "Move", "Add", "Remove",
+    "Create",
+    "Update",
+    "Delete",
+    "Follow",
+    "Accept",
+    "Reject",
+    "Undo",
+    "Like",
+    "Announce",
+    "EmojiReact",
+    "Block",
+    "Flag",
+    "Move",
+    "Add",
+    "Remove",
 ];
 
 /// Handles one verified activity from `signer_uri`.
@@ -50,20 +63,36 @@ fn handle_follow(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()
     if object_id(activity) != Some(ctx.config.actor_url().as_str()) {
         return Ok(());
     }
-    let follow_id = activity.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let follow_id = activity
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let account = ctx.db.read(db::account::get)?;
     let now = db::now_ms();
     let blocked = ctx.db.read(|c| blocks::is_blocked(c, signer.id))?;
     ctx.db.write(|tx| {
         if blocked {
-            let reject = outbox::build_follow_answer(&ctx.config, "Reject", &answer_id(ctx, "rejects"), &follow_id, &signer.uri);
+            let reject = outbox::build_follow_answer(
+                &ctx.config,
+                "Reject",
+                &answer_id(ctx, "rejects"),
+                &follow_id,
+                &signer.uri,
+            );
             return crate::publish::queue(tx, &reject, &[signer.inbox.clone()], false, now);
         }
         let existing = follows::find(tx, false, signer.id)?;
         let accepted = !account.locked || existing.as_ref().is_some_and(|f| f.accepted);
         follows::upsert(tx, false, signer.id, &follow_id, accepted, now)?;
         if accepted {
-            let accept = outbox::build_follow_answer(&ctx.config, "Accept", &answer_id(ctx, "accepts"), &follow_id, &signer.uri);
+            let accept = outbox::build_follow_answer(
+                &ctx.config,
+                "Accept",
+                &answer_id(ctx, "accepts"),
+                &follow_id,
+                &signer.uri,
+            );
             crate::publish::queue(tx, &accept, &[signer.inbox.clone()], false, now)?;
         }
         if existing.is_none() {
@@ -86,7 +115,9 @@ fn handle_accept(ctx: &Ctx, signer: &RemoteActor, activity: &Value, accepted: bo
     let object = activity.get("object").cloned().unwrap_or(Value::Null);
     let follow_id = id_of(&object).map(str::to_string);
     ctx.db.write(|tx| {
-        let Some(follow) = follows::find(tx, true, signer.id)? else { return Ok(()) };
+        let Some(follow) = follows::find(tx, true, signer.id)? else {
+            return Ok(());
+        };
         // Mastodon names our Follow by id; some servers send only the object's shape.
         let matches = follow_id.as_deref() == Some(follow.activity_uri.as_str())
             || (object.get("type").and_then(Value::as_str) == Some("Follow")
@@ -114,15 +145,13 @@ fn handle_undo(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> 
         }
     }
     match inner_kind {
-        "Follow" => {
-            ctx.db.write(|tx| {
-                if follows::delete(tx, false, signer.id)?.is_some() {
-                    notifications::delete_matching(tx, "follow", signer.id, None)?;
-                    notifications::delete_matching(tx, "follow_request", signer.id, None)?;
-                }
-                Ok(())
-            })
-        }
+        "Follow" => ctx.db.write(|tx| {
+            if follows::delete(tx, false, signer.id)?.is_some() {
+                notifications::delete_matching(tx, "follow", signer.id, None)?;
+                notifications::delete_matching(tx, "follow_request", signer.id, None)?;
+            }
+            Ok(())
+        }),
         "Like" | "EmojiReact" => reactions::undo_like(ctx, signer, &inner),
         "Announce" => reactions::undo_announce(ctx, signer, &inner),
         "Block" => handle_block(ctx, signer, &inner, false),
@@ -154,7 +183,9 @@ fn handle_block(ctx: &Ctx, signer: &RemoteActor, activity: &Value, blocked: bool
 /// `alsoKnownAs`, follow the new one (and stop following the old).
 fn handle_move(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
     let old = object_id(activity).unwrap_or(&signer.uri);
-    let Some(target) = activity.get("target").and_then(id_of) else { return Ok(()) };
+    let Some(target) = activity.get("target").and_then(id_of) else {
+        return Ok(());
+    };
     if old != signer.uri || target == signer.uri || resolve::is_local(ctx, target) {
         return Ok(());
     }
@@ -170,5 +201,7 @@ fn handle_move(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> 
     crate::publish::follow_actor(ctx, &new_actor)?;
     crate::publish::unfollow_actor(ctx, signer)?;
     let now = db::now_ms();
-    ctx.db.write(|tx| notifications::insert(tx, "move", signer.id, None, Some(&new_actor.uri), now).map(|_| ()))
+    ctx.db.write(|tx| {
+        notifications::insert(tx, "move", signer.id, None, Some(&new_actor.uri), now).map(|_| ())
+    })
 }

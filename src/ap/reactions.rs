@@ -13,11 +13,16 @@ use serde_json::Value;
 
 /// The owner's post an activity points at, if it is one.
 fn local_post(ctx: &Ctx, activity: &Value) -> Result<Option<posts::Post>> {
-    let Some(uri) = object_id(activity) else { return Ok(None) };
+    let Some(uri) = object_id(activity) else {
+        return Ok(None);
+    };
     if !resolve::is_local(ctx, uri) {
         return Ok(None);
     }
-    Ok(ctx.db.read(|c| posts::find_by_uri(c, uri))?.filter(|p| p.is_local() && p.deleted_at.is_none()))
+    Ok(ctx
+        .db
+        .read(|c| posts::find_by_uri(c, uri))?
+        .filter(|p| p.is_local() && p.deleted_at.is_none()))
 }
 
 /// The emoji of a reaction: `EmojiReact`, or a Misskey-style `Like` with `content`.
@@ -29,18 +34,29 @@ fn reaction_emoji(activity: &Value) -> Option<String> {
 
 /// `Like` or `EmojiReact` of the owner's post.
 pub fn handle_like(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
-    let Some(post) = local_post(ctx, activity)? else { return Ok(()) };
-    let Some(activity_id) = activity.get("id").and_then(Value::as_str) else { return Ok(()) };
+    let Some(post) = local_post(ctx, activity)? else {
+        return Ok(());
+    };
+    let Some(activity_id) = activity.get("id").and_then(Value::as_str) else {
+        return Ok(());
+    };
     let now = db::now_ms();
-    let kind = activity.get("type").and_then(Value::as_str).unwrap_or("Like");
+    let kind = activity
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("Like");
     let emoji = reaction_emoji(activity);
     ctx.db.write(|tx| {
         let (fresh, notice) = match (kind, emoji) {
-            ("EmojiReact", Some(e)) | ("Like", Some(e)) if kind == "EmojiReact" || e != "❤" => {
-                (favourites::insert_reaction(tx, post.id, signer.id, &e, activity_id, now)?, "reaction")
-            }
+            ("EmojiReact", Some(e)) | ("Like", Some(e)) if kind == "EmojiReact" || e != "❤" => (
+                favourites::insert_reaction(tx, post.id, signer.id, &e, activity_id, now)?,
+                "reaction",
+            ),
             ("EmojiReact", None) => return Ok(()),
-            _ => (favourites::insert(tx, post.id, Some(signer.id), activity_id, now)?, "favourite"),
+            _ => (
+                favourites::insert(tx, post.id, Some(signer.id), activity_id, now)?,
+                "favourite",
+            ),
         };
         if fresh {
             notifications::insert(tx, notice, signer.id, Some(post.id), None, now)?;
@@ -60,13 +76,21 @@ pub fn undo_like(ctx: &Ctx, signer: &RemoteActor, inner: &Value) -> Result<()> {
 /// `Announce`: a boost of the owner's post is counted; a boost by a followed account
 /// is stored with the boosted post (fetched within the budget).
 pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
-    let Some(activity_id) = activity.get("id").and_then(Value::as_str) else { return Ok(()) };
-    let Some(object_uri) = object_id(activity).map(str::to_string) else { return Ok(()) };
+    let Some(activity_id) = activity.get("id").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let Some(object_uri) = object_id(activity).map(str::to_string) else {
+        return Ok(());
+    };
     let local = local_post(ctx, activity)?;
     let target = match local {
         Some(post) => post,
         None => {
-            if ctx.db.read(|c| follows::find(c, true, signer.id))?.is_none() {
+            if ctx
+                .db
+                .read(|c| follows::find(c, true, signer.id))?
+                .is_none()
+            {
                 return Ok(());
             }
             match boosted_remote(ctx, &object_uri)? {
@@ -112,8 +136,15 @@ pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Res
 
 fn ids(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(items)) => items.iter().filter_map(id_of).take(200).map(str::to_string).collect(),
-        Some(other) => id_of(other).map(|s| vec![s.to_string()]).unwrap_or_default(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(id_of)
+            .take(200)
+            .map(str::to_string)
+            .collect(),
+        Some(other) => id_of(other)
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default(),
         None => Vec::new(),
     }
 }
@@ -134,7 +165,8 @@ fn boosted_remote(ctx: &Ctx, uri: &str) -> Result<Option<posts::Post>> {
     }
     note.post.actor_id = Some(author.id);
     note.post.id = crate::ids::at(note.post.published_at);
-    ctx.db.write(|tx| posts::insert(tx, &note.post, &note.parts))?;
+    ctx.db
+        .write(|tx| posts::insert(tx, &note.post, &note.parts))?;
     ctx.db.read(|c| posts::find_by_uri(c, uri))
 }
 
@@ -167,13 +199,23 @@ pub fn undo_by_id(ctx: &Ctx, signer: &RemoteActor, activity_id: &str) -> Result<
 
 /// `Flag`: kept as a report for the owner.
 pub fn handle_flag(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
-    let Some(activity_id) = activity.get("id").and_then(Value::as_str) else { return Ok(()) };
+    let Some(activity_id) = activity.get("id").and_then(Value::as_str) else {
+        return Ok(());
+    };
     let objects = ids(activity.get("object"));
-    let content = crate::text::clean_plain(activity.get("content").and_then(Value::as_str).unwrap_or(""), 5000);
+    let content = crate::text::clean_plain(
+        activity
+            .get("content")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+        5000,
+    );
     let now = db::now_ms();
     let objects_json = serde_json::to_string(&objects).unwrap_or_else(|_| "[]".into());
     ctx.db.write(|tx| {
-        if favourites::insert_report(tx, signer.id, activity_id, &content, &objects_json, now)?.is_some() {
+        if favourites::insert_report(tx, signer.id, activity_id, &content, &objects_json, now)?
+            .is_some()
+        {
             notifications::insert(tx, "report", signer.id, None, Some(activity_id), now)?;
         }
         Ok(())

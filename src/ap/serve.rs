@@ -34,7 +34,13 @@ pub fn note_json(ctx: &Ctx, conn: &rusqlite::Connection, post: &posts::Post) -> 
 fn activity_json(ctx: &Ctx, conn: &rusqlite::Connection, post: &posts::Post) -> Result<Value> {
     if let Some(original_id) = post.reblog_of_id {
         let original = posts::get(conn, original_id)?;
-        let mut a = build_activity(&ctx.config, "Announce", &post.uri, json!(original.uri), None);
+        let mut a = build_activity(
+            &ctx.config,
+            "Announce",
+            &post.uri,
+            json!(original.uri),
+            None,
+        );
         a["to"] = json!([PUBLIC]);
         a["cc"] = json!([format!("{}/followers", ctx.config.actor_url())]);
         a["published"] = json!(crate::dates::iso8601(post.published_at));
@@ -46,7 +52,13 @@ fn activity_json(ctx: &Ctx, conn: &rusqlite::Connection, post: &posts::Post) -> 
     if let Some(o) = note.as_object_mut() {
         o.remove("@context");
     }
-    let mut a = build_activity(&ctx.config, "Create", &format!("{}/activity", post.uri), note, None);
+    let mut a = build_activity(
+        &ctx.config,
+        "Create",
+        &format!("{}/activity", post.uri),
+        note,
+        None,
+    );
     a["to"] = to;
     a["cc"] = cc;
     a["published"] = json!(crate::dates::iso8601(post.published_at));
@@ -58,17 +70,36 @@ pub fn outbox(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let base = format!("{}/outbox", ctx.config.actor_url());
     if req.query_param("page").is_none() {
         let total = ctx.db.read(posts::count_local_public)?;
-        return Ok(ap(&build_collection(&base, total, Some(format!("{base}?page=true")))));
+        return Ok(ap(&build_collection(
+            &base,
+            total,
+            Some(format!("{base}?page=true")),
+        )));
     }
-    let max_id = req.query_param("max_id").and_then(|v| v.parse::<i64>().ok());
+    let max_id = req
+        .query_param("max_id")
+        .and_then(|v| v.parse::<i64>().ok());
     ctx.db.read(|c| {
-        let list: Vec<posts::Post> =
-            posts::list_local_public(c, max_id, PAGE_SIZE)?.into_iter().filter(|p| p.visibility == "public").collect();
-        let items = list.iter().map(|p| activity_json(ctx, c, p)).collect::<Result<Vec<_>>>()?;
+        let list: Vec<posts::Post> = posts::list_local_public(c, max_id, PAGE_SIZE)?
+            .into_iter()
+            .filter(|p| p.visibility == "public")
+            .collect();
+        let items = list
+            .iter()
+            .map(|p| activity_json(ctx, c, p))
+            .collect::<Result<Vec<_>>>()?;
         let next = (list.len() as i64 == PAGE_SIZE)
-            .then(|| list.last().map(|p| format!("{base}?page=true&max_id={}", p.id)))
+            .then(|| {
+                list.last()
+                    .map(|p| format!("{base}?page=true&max_id={}", p.id))
+            })
             .flatten();
-        Ok(ap(&build_collection_page(&req_url(ctx, req), &base, items, next)))
+        Ok(ap(&build_collection_page(
+            &req_url(ctx, req),
+            &base,
+            items,
+            next,
+        )))
     })
 }
 
@@ -78,17 +109,36 @@ fn req_url(ctx: &Ctx, req: &Req) -> String {
 
 /// `GET /users/NAME/followers` or `/following`: counts, and pages of actor ids.
 pub fn follow_collection(ctx: &Ctx, req: &Req, outgoing: bool) -> Result<Resp> {
-    let base = format!("{}/{}", ctx.config.actor_url(), if outgoing { "following" } else { "followers" });
+    let base = format!(
+        "{}/{}",
+        ctx.config.actor_url(),
+        if outgoing { "following" } else { "followers" }
+    );
     let (followers, following) = ctx.db.read(follows::counts)?;
     let total = if outgoing { following } else { followers };
-    let Some(page) = req.query_param("page").and_then(|p| p.parse::<i64>().ok()).filter(|p| *p >= 1) else {
-        return Ok(ap(&build_collection(&base, total, Some(format!("{base}?page=1")))));
+    let Some(page) = req
+        .query_param("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| *p >= 1)
+    else {
+        return Ok(ap(&build_collection(
+            &base,
+            total,
+            Some(format!("{base}?page=1")),
+        )));
     };
-    let before = req.query_param("before").and_then(|v| v.parse::<i64>().ok());
-    let rows = ctx.db.read(|c| follows::list(c, outgoing, true, before, PAGE_SIZE))?;
+    let before = req
+        .query_param("before")
+        .and_then(|v| v.parse::<i64>().ok());
+    let rows = ctx
+        .db
+        .read(|c| follows::list(c, outgoing, true, before, PAGE_SIZE))?;
     let items: Vec<Value> = rows.iter().map(|(_, a)| json!(a.uri)).collect();
     let next = (rows.len() as i64 == PAGE_SIZE)
-        .then(|| rows.last().map(|(f, _)| format!("{base}?page={}&before={}", page + 1, f.created_at)))
+        .then(|| {
+            rows.last()
+                .map(|(f, _)| format!("{base}?page={}&before={}", page + 1, f.created_at))
+        })
         .flatten();
     let mut doc = build_collection_page(&req_url(ctx, req), &base, items, next);
     doc["totalItems"] = json!(total);
@@ -99,9 +149,14 @@ pub fn follow_collection(ctx: &Ctx, req: &Req, outgoing: bool) -> Result<Resp> {
 pub fn featured(ctx: &Ctx) -> Result<Resp> {
     let id = format!("{}/collections/featured", ctx.config.actor_url());
     ctx.db.read(|c| {
-        let pinned: Vec<posts::Post> =
-            posts::list_pinned(c)?.into_iter().filter(|p| matches!(p.visibility.as_str(), "public" | "unlisted")).collect();
-        let items = pinned.iter().map(|p| note_json(ctx, c, p)).collect::<Result<Vec<_>>>()?;
+        let pinned: Vec<posts::Post> = posts::list_pinned(c)?
+            .into_iter()
+            .filter(|p| matches!(p.visibility.as_str(), "public" | "unlisted"))
+            .collect();
+        let items = pinned
+            .iter()
+            .map(|p| note_json(ctx, c, p))
+            .collect::<Result<Vec<_>>>()?;
         let mut doc = build_collection(&id, items.len() as i64, None);
         doc["orderedItems"] = json!(items);
         Ok(ap(&doc))
@@ -116,11 +171,16 @@ fn may_see(ctx: &Ctx, req: &Req, post: &posts::Post) -> Result<bool> {
     if req.header("signature").is_none() && req.header("signature-input").is_none() {
         return Ok(false);
     }
-    let Ok(signer) = crate::ap::inbox::verify_request(ctx, req) else { return Ok(false) };
+    let Ok(signer) = crate::ap::inbox::verify_request(ctx, req) else {
+        return Ok(false);
+    };
     ctx.db.read(|c| {
-        let mentioned = posts::list_mentions(c, post.id)?.iter().any(|m| m.actor_uri == signer.uri)
+        let mentioned = posts::list_mentions(c, post.id)?
+            .iter()
+            .any(|m| m.actor_uri == signer.uri)
             || post.audience().contains(&signer.uri);
-        let follower = post.visibility == "private" && follows::find(c, false, signer.id)?.is_some_and(|f| f.accepted);
+        let follower = post.visibility == "private"
+            && follows::find(c, false, signer.id)?.is_some_and(|f| f.accepted);
         Ok(mentioned || follower)
     })
 }
@@ -129,7 +189,11 @@ fn may_see(ctx: &Ctx, req: &Req, post: &posts::Post) -> Result<bool> {
 pub fn status(ctx: &Ctx, req: &Req, id: &str, activity: bool) -> Result<Resp> {
     let not_found = || Error::NotFound("Record not found".into());
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    let post = ctx.db.read(|c| posts::find(c, id))?.filter(|p| p.is_local()).ok_or_else(not_found)?;
+    let post = ctx
+        .db
+        .read(|c| posts::find(c, id))?
+        .filter(|p| p.is_local())
+        .ok_or_else(not_found)?;
     if let Some(deleted) = post.deleted_at {
         let doc = build_tombstone(&post.uri, &crate::dates::iso8601(deleted));
         return Ok(Resp::json_as(410, CONTENT_TYPE, &doc));
@@ -141,13 +205,21 @@ pub fn status(ctx: &Ctx, req: &Req, id: &str, activity: bool) -> Result<Resp> {
     if !may_see(ctx, req, &post)? {
         return Err(not_found());
     }
-    let doc = ctx.db.read(|c| if activity { activity_json(ctx, c, &post) } else { note_json(ctx, c, &post) })?;
+    let doc = ctx.db.read(|c| {
+        if activity {
+            activity_json(ctx, c, &post)
+        } else {
+            note_json(ctx, c, &post)
+        }
+    })?;
     let resp = ap(&doc);
-    Ok(if post.visibility == "public" || post.visibility == "unlisted" {
-        resp.with_header("Cache-Control", "max-age=60, public")
-    } else {
-        resp.with_header("Cache-Control", "private, no-store")
-    })
+    Ok(
+        if post.visibility == "public" || post.visibility == "unlisted" {
+            resp.with_header("Cache-Control", "max-age=60, public")
+        } else {
+            resp.with_header("Cache-Control", "private, no-store")
+        },
+    )
 }
 
 /// The web address of a post for a browser asking for a post's ActivityPub URL.

@@ -5,7 +5,12 @@ use rusqlite::{Connection, params};
 
 /// Whether `host` (without port) or any parent domain of it is blocked.
 pub fn is_domain_blocked(conn: &Connection, host: &str) -> Result<bool> {
-    let host = host.split(':').next().unwrap_or(host).trim_end_matches('.').to_ascii_lowercase();
+    let host = host
+        .split(':')
+        .next()
+        .unwrap_or(host)
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     let mut candidate = host.as_str();
     loop {
         let hit = conn
@@ -23,8 +28,13 @@ pub fn is_domain_blocked(conn: &Connection, host: &str) -> Result<bool> {
 
 /// Blocks a domain.
 pub fn insert_domain_block(conn: &Connection, domain: &str, now: i64) -> Result<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO domain_blocks (domain, created_at) VALUES (?1, ?2)")?
-        .execute(params![domain.trim_end_matches('.').to_ascii_lowercase(), now])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO domain_blocks (domain, created_at) VALUES (?1, ?2)",
+    )?
+    .execute(params![
+        domain.trim_end_matches('.').to_ascii_lowercase(),
+        now
+    ])?;
     Ok(())
 }
 
@@ -60,8 +70,10 @@ pub fn is_blocked_uri(conn: &Connection, uri: &str) -> Result<bool> {
 
 /// Records the owner's block of an actor.
 pub fn insert_block(conn: &Connection, actor_id: i64, activity_uri: &str, now: i64) -> Result<()> {
-    conn.prepare_cached("INSERT OR REPLACE INTO blocks (actor_id, activity_uri, created_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![actor_id, activity_uri, now])?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO blocks (actor_id, activity_uri, created_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![actor_id, activity_uri, now])?;
     Ok(())
 }
 
@@ -77,10 +89,13 @@ pub fn delete_block(conn: &Connection, actor_id: i64) -> Result<Option<String>> 
 /// Records or clears that a remote actor blocks the owner.
 pub fn set_blocked_by(conn: &Connection, actor_id: i64, blocked: bool, now: i64) -> Result<()> {
     if blocked {
-        conn.prepare_cached("INSERT OR IGNORE INTO blocked_by (actor_id, created_at) VALUES (?1, ?2)")?
-            .execute(params![actor_id, now])?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO blocked_by (actor_id, created_at) VALUES (?1, ?2)",
+        )?
+        .execute(params![actor_id, now])?;
     } else {
-        conn.prepare_cached("DELETE FROM blocked_by WHERE actor_id = ?1")?.execute([actor_id])?;
+        conn.prepare_cached("DELETE FROM blocked_by WHERE actor_id = ?1")?
+            .execute([actor_id])?;
     }
     Ok(())
 }

@@ -19,23 +19,39 @@ fn table(outgoing: bool) -> &'static str {
 }
 
 /// Records a follow (outgoing: the owner follows `actor_id`; incoming: they follow the owner).
-pub fn upsert(conn: &Connection, outgoing: bool, actor_id: i64, activity_uri: &str, accepted: bool, now: i64) -> Result<()> {
+pub fn upsert(
+    conn: &Connection,
+    outgoing: bool,
+    actor_id: i64,
+    activity_uri: &str,
+    accepted: bool,
+    now: i64,
+) -> Result<()> {
     let sql = format!(
         "INSERT INTO {} (actor_id, activity_uri, accepted, created_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(actor_id) DO UPDATE SET activity_uri = excluded.activity_uri, accepted = excluded.accepted",
         table(outgoing)
     );
-    conn.prepare_cached(&sql)?.execute(params![actor_id, activity_uri, accepted, now])?;
+    conn.prepare_cached(&sql)?
+        .execute(params![actor_id, activity_uri, accepted, now])?;
     Ok(())
 }
 
 /// The follow with this actor, if any.
 pub fn find(conn: &Connection, outgoing: bool, actor_id: i64) -> Result<Option<Follow>> {
-    let sql = format!("SELECT actor_id, activity_uri, accepted, created_at FROM {} WHERE actor_id = ?1", table(outgoing));
+    let sql = format!(
+        "SELECT actor_id, activity_uri, accepted, created_at FROM {} WHERE actor_id = ?1",
+        table(outgoing)
+    );
     Ok(conn
         .prepare_cached(&sql)?
         .query_row([actor_id], |r| {
-            Ok(Follow { actor_id: r.get(0)?, activity_uri: r.get(1)?, accepted: r.get(2)?, created_at: r.get(3)? })
+            Ok(Follow {
+                actor_id: r.get(0)?,
+                activity_uri: r.get(1)?,
+                accepted: r.get(2)?,
+                created_at: r.get(3)?,
+            })
         })
         .optional()?)
 }
@@ -52,13 +68,17 @@ pub fn find_outgoing_by_activity(conn: &Connection, activity_uri: &str) -> Resul
 
 /// Marks a follow accepted.
 pub fn accept(conn: &Connection, outgoing: bool, actor_id: i64) -> Result<bool> {
-    let sql = format!("UPDATE {} SET accepted = 1 WHERE actor_id = ?1", table(outgoing));
+    let sql = format!(
+        "UPDATE {} SET accepted = 1 WHERE actor_id = ?1",
+        table(outgoing)
+    );
     Ok(conn.prepare_cached(&sql)?.execute([actor_id])? > 0)
 }
 
 /// Marks an incoming follow as having arrived through a `Move`.
 pub fn mark_via_move(conn: &Connection, actor_id: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE followers SET via_move = 1 WHERE actor_id = ?1")?.execute([actor_id])?;
+    conn.prepare_cached("UPDATE followers SET via_move = 1 WHERE actor_id = ?1")?
+        .execute([actor_id])?;
     Ok(())
 }
 
@@ -84,7 +104,13 @@ pub fn counts(conn: &Connection) -> Result<(i64, i64)> {
 }
 
 /// Accepted follows in one direction with their actors, newest first, paged by `created_at`.
-pub fn list(conn: &Connection, outgoing: bool, accepted: bool, before: Option<i64>, limit: i64) -> Result<Vec<(Follow, RemoteActor)>> {
+pub fn list(
+    conn: &Connection,
+    outgoing: bool,
+    accepted: bool,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<(Follow, RemoteActor)>> {
     let sql = format!(
         "SELECT actor_id, activity_uri, accepted, created_at FROM {} WHERE accepted = ?1 AND created_at < ?2
          ORDER BY created_at DESC, actor_id DESC LIMIT ?3",
@@ -92,7 +118,12 @@ pub fn list(conn: &Connection, outgoing: bool, accepted: bool, before: Option<i6
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![accepted, before.unwrap_or(i64::MAX), limit], |r| {
-        Ok(Follow { actor_id: r.get(0)?, activity_uri: r.get(1)?, accepted: r.get(2)?, created_at: r.get(3)? })
+        Ok(Follow {
+            actor_id: r.get(0)?,
+            activity_uri: r.get(1)?,
+            accepted: r.get(2)?,
+            created_at: r.get(3)?,
+        })
     })?;
     let follows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     follows
@@ -129,15 +160,25 @@ mod tests {
     fn follow_lifecycle() {
         let conn = Db::open_in_memory().unwrap();
         let a = actors::upsert(&conn, &actors::sample("https://remote.example/users/bob")).unwrap();
-        let b = actors::upsert(&conn, &actors::sample("https://remote.example/users/carol")).unwrap();
+        let b =
+            actors::upsert(&conn, &actors::sample("https://remote.example/users/carol")).unwrap();
         upsert(&conn, false, a, "https://remote.example/f/1", false, 1).unwrap();
         upsert(&conn, false, b, "https://remote.example/f/2", true, 2).unwrap();
         assert_eq!(counts(&conn).unwrap(), (1, 0));
         assert!(accept(&conn, false, a).unwrap());
         assert_eq!(counts(&conn).unwrap(), (2, 0));
-        assert_eq!(follower_inboxes(&conn).unwrap(), vec!["https://remote.example/inbox".to_string()]);
+        assert_eq!(
+            follower_inboxes(&conn).unwrap(),
+            vec!["https://remote.example/inbox".to_string()]
+        );
         upsert(&conn, true, a, "https://kith.example/f/9", false, 3).unwrap();
-        assert_eq!(find_outgoing_by_activity(&conn, "https://kith.example/f/9").unwrap().unwrap().actor_id, a);
+        assert_eq!(
+            find_outgoing_by_activity(&conn, "https://kith.example/f/9")
+                .unwrap()
+                .unwrap()
+                .actor_id,
+            a
+        );
         let listed = list(&conn, false, true, None, 10).unwrap();
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].1.uri, "https://remote.example/users/carol");

@@ -17,7 +17,14 @@ pub struct Notification {
 
 /// Records a notification of `kind` (follow, follow_request, mention, reply, favourite,
 /// reblog, reaction, report, update, move); returns its id.
-pub fn insert(conn: &Connection, kind: &str, actor_id: i64, post_id: Option<i64>, extra: Option<&str>, now: i64) -> Result<i64> {
+pub fn insert(
+    conn: &Connection,
+    kind: &str,
+    actor_id: i64,
+    post_id: Option<i64>,
+    extra: Option<&str>,
+    now: i64,
+) -> Result<i64> {
     let id = crate::ids::at(now);
     conn.prepare_cached(
         "INSERT INTO notifications (id, kind, actor_id, post_id, extra, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -27,7 +34,12 @@ pub fn insert(conn: &Connection, kind: &str, actor_id: i64, post_id: Option<i64>
 }
 
 /// Removes notifications of `kind` from an actor about a post (after an Undo).
-pub fn delete_matching(conn: &Connection, kind: &str, actor_id: i64, post_id: Option<i64>) -> Result<()> {
+pub fn delete_matching(
+    conn: &Connection,
+    kind: &str,
+    actor_id: i64,
+    post_id: Option<i64>,
+) -> Result<()> {
     conn.prepare_cached(
         "DELETE FROM notifications WHERE kind = ?1 AND actor_id = ?2 AND ifnull(post_id, 0) = ifnull(?3, 0)",
     )?
@@ -36,24 +48,38 @@ pub fn delete_matching(conn: &Connection, kind: &str, actor_id: i64, post_id: Op
 }
 
 /// Notifications newest first, ids below `max_id` and above `min_id`, optionally of some kinds only.
-pub fn list(conn: &Connection, max_id: Option<i64>, min_id: Option<i64>, kinds: Option<&[String]>, limit: i64) -> Result<Vec<Notification>> {
+pub fn list(
+    conn: &Connection,
+    max_id: Option<i64>,
+    min_id: Option<i64>,
+    kinds: Option<&[String]>,
+    limit: i64,
+) -> Result<Vec<Notification>> {
     let kinds_json = kinds.map(|k| serde_json::to_string(k).unwrap_or_else(|_| "[]".into()));
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, actor_id, post_id, extra, created_at, read_at FROM notifications
          WHERE id < ?1 AND id > ?2 AND (?3 IS NULL OR kind IN (SELECT value FROM json_each(?3)))
          ORDER BY id DESC LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![max_id.unwrap_or(i64::MAX), min_id.unwrap_or(0), kinds_json, limit], |r| {
-        Ok(Notification {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            actor_id: r.get(2)?,
-            post_id: r.get(3)?,
-            extra: r.get(4)?,
-            created_at: r.get(5)?,
-            read_at: r.get(6)?,
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![
+            max_id.unwrap_or(i64::MAX),
+            min_id.unwrap_or(0),
+            kinds_json,
+            limit
+        ],
+        |r| {
+            Ok(Notification {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                actor_id: r.get(2)?,
+                post_id: r.get(3)?,
+                extra: r.get(4)?,
+                created_at: r.get(5)?,
+                read_at: r.get(6)?,
+            })
+        },
+    )?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 

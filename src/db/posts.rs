@@ -162,8 +162,11 @@ fn insert_parts(conn: &Connection, post_id: i64, parts: &Parts, now: i64) -> Res
         .execute(params![post_id, position as i64, a.remote_url, a.media_type, a.description, a.blurhash, a.width, a.height, now])?;
     }
     if let Some(poll) = &parts.poll {
-        let options: Vec<serde_json::Value> =
-            poll.options.iter().map(|(t, v)| serde_json::json!({"title": t, "votes": v})).collect();
+        let options: Vec<serde_json::Value> = poll
+            .options
+            .iter()
+            .map(|(t, v)| serde_json::json!({"title": t, "votes": v}))
+            .collect();
         conn.prepare_cached(
             "INSERT OR REPLACE INTO polls (post_id, multiple, options_json, voters_count, expires_at, closed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -194,13 +197,19 @@ fn delete_parts(conn: &Connection, post_id: i64) -> Result<()> {
 /// The post with this ActivityPub id.
 pub fn find_by_uri(conn: &Connection, uri: &str) -> Result<Option<Post>> {
     let sql = format!("SELECT {COLUMNS} FROM posts WHERE uri = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([uri], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([uri], from_row)
+        .optional()?)
 }
 
 /// The post with this id, if any.
 pub fn find(conn: &Connection, id: i64) -> Result<Option<Post>> {
     let sql = format!("SELECT {COLUMNS} FROM posts WHERE id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], from_row)
+        .optional()?)
 }
 
 /// The post with this id; `NotFound` otherwise.
@@ -209,11 +218,18 @@ pub fn get(conn: &Connection, id: i64) -> Result<Post> {
 }
 
 /// The boost of `reblog_of_id` by `actor_id` (None: the owner), if any.
-pub fn find_reblog(conn: &Connection, actor_id: Option<i64>, reblog_of_id: i64) -> Result<Option<Post>> {
+pub fn find_reblog(
+    conn: &Connection,
+    actor_id: Option<i64>,
+    reblog_of_id: i64,
+) -> Result<Option<Post>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM posts WHERE reblog_of_id = ?1 AND ifnull(actor_id, 0) = ifnull(?2, 0) AND deleted_at IS NULL"
     );
-    Ok(conn.prepare_cached(&sql)?.query_row(params![reblog_of_id, actor_id], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![reblog_of_id, actor_id], from_row)
+        .optional()?)
 }
 
 /// Replaces a post's content after an edit, keeping the previous version as history.
@@ -238,25 +254,37 @@ pub fn update_content(conn: &Connection, new: &Post, parts: &Parts) -> Result<()
     )?
     .execute(params![new.id, new.content_html, new.source_text, new.spoiler_text, new.sensitive, new.language, new.edited_at])?;
     delete_parts(conn, new.id)?;
-    insert_parts(conn, new.id, parts, new.edited_at.unwrap_or(new.published_at))
+    insert_parts(
+        conn,
+        new.id,
+        parts,
+        new.edited_at.unwrap_or(new.published_at),
+    )
 }
 
 fn poll_json(p: &Poll) -> String {
-    let options: Vec<serde_json::Value> = p.options.iter().map(|(t, v)| serde_json::json!({"title": t, "votes": v})).collect();
+    let options: Vec<serde_json::Value> = p
+        .options
+        .iter()
+        .map(|(t, v)| serde_json::json!({"title": t, "votes": v}))
+        .collect();
     serde_json::Value::Array(options).to_string()
 }
 
 /// Deletes a remote post (and, by cascade, what hangs off it).
 pub fn delete(conn: &Connection, id: i64) -> Result<()> {
-    conn.prepare_cached("DELETE FROM posts WHERE id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM posts WHERE id = ?1")?
+        .execute([id])?;
     Ok(())
 }
 
 /// Turns a local post into a tombstone: content gone, the row kept so its URL answers 410.
 pub fn tombstone(conn: &Connection, id: i64, now: i64) -> Result<()> {
     delete_parts(conn, id)?;
-    conn.prepare_cached("DELETE FROM polls WHERE post_id = ?1")?.execute([id])?;
-    conn.prepare_cached("DELETE FROM posts WHERE reblog_of_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM polls WHERE post_id = ?1")?
+        .execute([id])?;
+    conn.prepare_cached("DELETE FROM posts WHERE reblog_of_id = ?1")?
+        .execute([id])?;
     conn.prepare_cached(
         "UPDATE posts SET deleted_at = ?2, content_html = '', source_text = NULL, spoiler_text = '', pinned_at = NULL
          WHERE id = ?1",
@@ -267,17 +295,24 @@ pub fn tombstone(conn: &Connection, id: i64, now: i64) -> Result<()> {
 
 /// The mentions of a post.
 pub fn list_mentions(conn: &Connection, post_id: i64) -> Result<Vec<Mention>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT actor_uri, username, domain, href FROM mentions WHERE post_id = ?1 ORDER BY rowid")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT actor_uri, username, domain, href FROM mentions WHERE post_id = ?1 ORDER BY rowid",
+    )?;
     let rows = stmt.query_map([post_id], |r| {
-        Ok(Mention { actor_uri: r.get(0)?, username: r.get(1)?, domain: r.get(2)?, href: r.get(3)? })
+        Ok(Mention {
+            actor_uri: r.get(0)?,
+            username: r.get(1)?,
+            domain: r.get(2)?,
+            href: r.get(3)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// The hashtags of a post.
 pub fn list_tags(conn: &Connection, post_id: i64) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT tag FROM post_tags WHERE post_id = ?1 ORDER BY rowid")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT tag FROM post_tags WHERE post_id = ?1 ORDER BY rowid")?;
     let rows = stmt.query_map([post_id], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
 }
@@ -310,25 +345,35 @@ pub fn find_poll(conn: &Connection, post_id: i64) -> Result<Option<Poll>> {
             Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?;
-    Ok(row.map(|(multiple, options, voters_count, expires_at, closed_at)| {
-        let options: Vec<serde_json::Value> = serde_json::from_str(&options).unwrap_or_default();
-        Poll {
-            multiple,
-            options: options
-                .iter()
-                .map(|o| (o["title"].as_str().unwrap_or("").to_string(), o["votes"].as_i64().unwrap_or(0)))
-                .collect(),
-            voters_count,
-            expires_at,
-            closed_at,
-        }
-    }))
+    Ok(
+        row.map(|(multiple, options, voters_count, expires_at, closed_at)| {
+            let options: Vec<serde_json::Value> =
+                serde_json::from_str(&options).unwrap_or_default();
+            Poll {
+                multiple,
+                options: options
+                    .iter()
+                    .map(|o| {
+                        (
+                            o["title"].as_str().unwrap_or("").to_string(),
+                            o["votes"].as_i64().unwrap_or(0),
+                        )
+                    })
+                    .collect(),
+                voters_count,
+                expires_at,
+                closed_at,
+            }
+        }),
+    )
 }
 
 /// Sets the vote counts of a poll.
 pub fn update_poll_counts(conn: &Connection, post_id: i64, poll: &Poll) -> Result<()> {
-    conn.prepare_cached("UPDATE polls SET options_json = ?2, voters_count = ?3 WHERE post_id = ?1")?
-        .execute(params![post_id, poll_json(poll), poll.voters_count])?;
+    conn.prepare_cached(
+        "UPDATE polls SET options_json = ?2, voters_count = ?3 WHERE post_id = ?1",
+    )?
+    .execute(params![post_id, poll_json(poll), poll.voters_count])?;
     Ok(())
 }
 
@@ -394,16 +439,34 @@ mod tests {
         let conn = Db::open_in_memory().unwrap();
         let post = sample(10, "https://k.example/users/me/statuses/10");
         let parts = Parts {
-            mentions: vec![Mention { actor_uri: "https://r.example/u/bob".into(), username: "bob".into(), domain: "r.example".into(), href: None }],
+            mentions: vec![Mention {
+                actor_uri: "https://r.example/u/bob".into(),
+                username: "bob".into(),
+                domain: "r.example".into(),
+                href: None,
+            }],
             tags: vec!["Rust".into()],
-            attachments: vec![Attachment { remote_url: Some("https://r.example/a.png".into()), media_type: "image/png".into(), ..Default::default() }],
-            poll: Some(Poll { options: vec![("a".into(), 0), ("b".into(), 2)], ..Default::default() }),
+            attachments: vec![Attachment {
+                remote_url: Some("https://r.example/a.png".into()),
+                media_type: "image/png".into(),
+                ..Default::default()
+            }],
+            poll: Some(Poll {
+                options: vec![("a".into(), 0), ("b".into(), 2)],
+                ..Default::default()
+            }),
         };
         assert!(insert(&conn, &post, &parts).unwrap());
-        assert!(!insert(&conn, &post, &parts).unwrap(), "the same uri twice stores one row");
+        assert!(
+            !insert(&conn, &post, &parts).unwrap(),
+            "the same uri twice stores one row"
+        );
         assert_eq!(count_local(&conn).unwrap(), 1);
         assert_eq!(list_tags(&conn, 10).unwrap(), vec!["rust".to_string()]);
-        assert_eq!(find_poll(&conn, 10).unwrap().unwrap().options[1], ("b".to_string(), 2));
+        assert_eq!(
+            find_poll(&conn, 10).unwrap().unwrap().options[1],
+            ("b".to_string(), 2)
+        );
         let mut edited = post.clone();
         edited.content_html = "<p>edited</p>".into();
         edited.edited_at = Some(2000);
@@ -412,7 +475,13 @@ mod tests {
         assert_eq!(got.content_html, "<p>edited</p>");
         assert_eq!(got.published_at, 1000);
         assert!(list_mentions(&conn, 10).unwrap().is_empty());
-        let history: i64 = conn.query_row("SELECT count(*) FROM post_edits WHERE post_id = 10", [], |r| r.get(0)).unwrap();
+        let history: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM post_edits WHERE post_id = 10",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
         assert_eq!(history, 1);
         tombstone(&conn, 10, 3000).unwrap();
         assert_eq!(get(&conn, 10).unwrap().deleted_at, Some(3000));

@@ -6,10 +6,12 @@
 pub mod posts;
 pub mod social;
 
-pub use posts::{Draft, DraftPoll, boost, create_post, delete_post, edit_post, like, unboost, unlike, vote};
+pub use posts::{
+    Draft, DraftPoll, boost, create_post, delete_post, edit_post, like, unboost, unlike, vote,
+};
 pub use social::{
-    accept_follow_request, block, follow, follow_actor, reject_follow_request, remove_follower, unblock, unfollow,
-    unfollow_actor, update_profile,
+    accept_follow_request, block, follow, follow_actor, reject_follow_request, remove_follower,
+    unblock, unfollow, unfollow_actor, update_profile,
 };
 
 use crate::error::Result;
@@ -18,7 +20,13 @@ use serde_json::Value;
 
 /// Queues `activity` for delivery to `inboxes` inside the caller's transaction.
 /// The JSON is serialised once here; the exact bytes are what gets signed and sent.
-pub fn queue(tx: &Connection, activity: &Value, inboxes: &[String], is_follow: bool, now: i64) -> Result<()> {
+pub fn queue(
+    tx: &Connection,
+    activity: &Value,
+    inboxes: &[String],
+    is_follow: bool,
+    now: i64,
+) -> Result<()> {
     if inboxes.is_empty() {
         return Ok(());
     }

@@ -39,21 +39,33 @@ pub struct DraftPoll {
 
 fn check_draft(d: &Draft) -> Result<()> {
     let invalid = |m: &str| Error::Status(422, format!("Validation failed: {m}"));
-    if !matches!(d.visibility.as_str(), "public" | "unlisted" | "private" | "direct") {
-        return Err(invalid("visibility must be public, unlisted, private or direct"));
+    if !matches!(
+        d.visibility.as_str(),
+        "public" | "unlisted" | "private" | "direct"
+    ) {
+        return Err(invalid(
+            "visibility must be public, unlisted, private or direct",
+        ));
     }
     let chars = d.text.chars().count() + d.spoiler_text.chars().count();
     if chars > MAX_CHARS {
-        return Err(invalid(&format!("text is longer than {MAX_CHARS} characters")));
+        return Err(invalid(&format!(
+            "text is longer than {MAX_CHARS} characters"
+        )));
     }
     if d.text.trim().is_empty() && d.poll.is_none() {
         return Err(invalid("text can't be blank"));
     }
     if let Some(p) = &d.poll {
         if p.options.len() < 2 || p.options.len() > MAX_POLL_OPTIONS {
-            return Err(invalid(&format!("a poll needs 2 to {MAX_POLL_OPTIONS} options")));
+            return Err(invalid(&format!(
+                "a poll needs 2 to {MAX_POLL_OPTIONS} options"
+            )));
         }
-        if p.options.iter().any(|o| o.trim().is_empty() || o.chars().count() > 50) {
+        if p.options
+            .iter()
+            .any(|o| o.trim().is_empty() || o.chars().count() > 50)
+        {
             return Err(invalid("poll options must be 1 to 50 characters"));
         }
         if !(300..=2_629_746).contains(&p.expires_in_secs) {
@@ -64,14 +76,24 @@ fn check_draft(d: &Draft) -> Result<()> {
 }
 
 /// Resolves the mentions of a text on the network (no lock held); unknown ones stay text.
-fn resolve_mentions(ctx: &Ctx, source: &str) -> Vec<(text::ResolvedMention, crate::db::actors::RemoteActor)> {
+fn resolve_mentions(
+    ctx: &Ctx,
+    source: &str,
+) -> Vec<(text::ResolvedMention, crate::db::actors::RemoteActor)> {
     let mut out = Vec::new();
     for m in text::scan(source).mentions {
-        let Some(host) = m.host.as_deref() else { continue };
+        let Some(host) = m.host.as_deref() else {
+            continue;
+        };
         match resolve::by_handle(ctx, &m.username, host) {
             Ok(actor) => {
                 let href = actor.url.clone().unwrap_or_else(|| actor.uri.clone());
-                let rm = text::ResolvedMention { username: actor.username.clone(), host: actor.domain.clone(), href, actor_uri: actor.uri.clone() };
+                let rm = text::ResolvedMention {
+                    username: actor.username.clone(),
+                    host: actor.domain.clone(),
+                    href,
+                    actor_uri: actor.uri.clone(),
+                };
                 out.push((rm, actor));
             }
             Err(e) => eprintln!("publish: mention {} not resolved: {e}", m.text),
@@ -88,44 +110,86 @@ struct Rendered {
     mention_inboxes: Vec<String>,
 }
 
-fn render(ctx: &Ctx, draft: &Draft, parent_author: Option<&crate::db::actors::RemoteActor>) -> Rendered {
+fn render(
+    ctx: &Ctx,
+    draft: &Draft,
+    parent_author: Option<&crate::db::actors::RemoteActor>,
+) -> Rendered {
     let resolved = resolve_mentions(ctx, &draft.text);
     let tag_base = format!("{}/tags", ctx.config.public_url);
     let rms: Vec<text::ResolvedMention> = resolved.iter().map(|(m, _)| m.clone()).collect();
     let html = text::render_plain(&draft.text, &rms, &tag_base);
     let mut mentions: Vec<Mention> = resolved
         .iter()
-        .map(|(m, a)| Mention { actor_uri: a.uri.clone(), username: a.username.clone(), domain: a.domain.clone(), href: Some(m.href.clone()) })
+        .map(|(m, a)| Mention {
+            actor_uri: a.uri.clone(),
+            username: a.username.clone(),
+            domain: a.domain.clone(),
+            href: Some(m.href.clone()),
+        })
         .collect();
     let mut inboxes: Vec<String> = resolved.iter().map(|(_, a)| a.inbox.clone()).collect();
     if let Some(parent) = parent_author {
         if !mentions.iter().any(|m| m.actor_uri == parent.uri) {
-            mentions.push(Mention { actor_uri: parent.uri.clone(), username: parent.username.clone(), domain: parent.domain.clone(), href: parent.url.clone() });
+            mentions.push(Mention {
+                actor_uri: parent.uri.clone(),
+                username: parent.username.clone(),
+                domain: parent.domain.clone(),
+                href: parent.url.clone(),
+            });
             inboxes.push(parent.inbox.clone());
         }
     }
     let audience = mentions.iter().map(|m| m.actor_uri.clone()).collect();
-    let tags = text::scan(&draft.text).hashtags.iter().map(|t| t.to_lowercase()).collect();
+    let tags = text::scan(&draft.text)
+        .hashtags
+        .iter()
+        .map(|t| t.to_lowercase())
+        .collect();
     let poll = draft.poll.as_ref().map(|p| Poll {
         multiple: p.multiple,
-        options: p.options.iter().map(|o| (o.trim().to_string(), 0)).collect(),
+        options: p
+            .options
+            .iter()
+            .map(|o| (o.trim().to_string(), 0))
+            .collect(),
         voters_count: Some(0),
         expires_at: Some(db::now_ms() + p.expires_in_secs * 1000),
         closed_at: None,
     });
-    Rendered { html, parts: Parts { mentions, tags, attachments: Vec::new(), poll }, audience, mention_inboxes: inboxes }
+    Rendered {
+        html,
+        parts: Parts {
+            mentions,
+            tags,
+            attachments: Vec::new(),
+            poll,
+        },
+        audience,
+        mention_inboxes: inboxes,
+    }
 }
 
 /// Who receives a post: followers (shared inboxes) unless direct, plus everyone mentioned.
-fn recipients(tx: &Connection, visibility: &str, mention_inboxes: &[String]) -> Result<Vec<String>> {
-    let mut inboxes = if visibility == "direct" { Vec::new() } else { follows::follower_inboxes(tx)? };
+fn recipients(
+    tx: &Connection,
+    visibility: &str,
+    mention_inboxes: &[String],
+) -> Result<Vec<String>> {
+    let mut inboxes = if visibility == "direct" {
+        Vec::new()
+    } else {
+        follows::follower_inboxes(tx)?
+    };
     inboxes.extend(mention_inboxes.iter().cloned());
     Ok(inboxes)
 }
 
 /// The author of a post, if remote.
 fn author_of(conn: &Connection, post: &Post) -> Result<Option<crate::db::actors::RemoteActor>> {
-    post.actor_id.map(|id| db::actors::get(conn, id)).transpose()
+    post.actor_id
+        .map(|id| db::actors::get(conn, id))
+        .transpose()
 }
 
 /// Publishes a new post; returns it as stored.
@@ -166,16 +230,37 @@ pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
     ctx.db.write(|tx| {
         posts::insert(tx, &post, &rendered.parts)?;
         let note = build_note(&ctx.config, &post, &rendered.parts, None);
-        let aud = outbox::Audience { to: json_list(&note["to"]), cc: json_list(&note["cc"]) };
-        let create = outbox::build_activity(&ctx.config, "Create", &format!("{uri}/activity"), strip_context(note), Some(&aud));
-        queue(tx, &create, &recipients(tx, &post.visibility, &rendered.mention_inboxes)?, false, now)
+        let aud = outbox::Audience {
+            to: json_list(&note["to"]),
+            cc: json_list(&note["cc"]),
+        };
+        let create = outbox::build_activity(
+            &ctx.config,
+            "Create",
+            &format!("{uri}/activity"),
+            strip_context(note),
+            Some(&aud),
+        );
+        queue(
+            tx,
+            &create,
+            &recipients(tx, &post.visibility, &rendered.mention_inboxes)?,
+            false,
+            now,
+        )
     })?;
     ctx.wake.delivery();
     Ok(post)
 }
 
 fn json_list(v: &serde_json::Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn strip_context(mut v: serde_json::Value) -> serde_json::Value {
@@ -196,8 +281,14 @@ fn own_post(conn: &Connection, post_id: i64) -> Result<Post> {
 /// Edits an own post (text, content warning, sensitivity, language); keeps history.
 pub fn edit_post(ctx: &Ctx, post_id: i64, draft: &Draft) -> Result<Post> {
     let old = ctx.db.read(|c| own_post(c, post_id))?;
-    let draft = Draft { visibility: old.visibility.clone(), ..draft.clone() };
-    check_draft(&Draft { poll: None, ..draft.clone() })?;
+    let draft = Draft {
+        visibility: old.visibility.clone(),
+        ..draft.clone()
+    };
+    check_draft(&Draft {
+        poll: None,
+        ..draft.clone()
+    })?;
     let rendered = render(ctx, &draft, None);
     let now = db::now_ms();
     let mut post = old.clone();
@@ -209,15 +300,34 @@ pub fn edit_post(ctx: &Ctx, post_id: i64, draft: &Draft) -> Result<Post> {
     post.edited_at = Some(now);
     ctx.db.write(|tx| {
         let mut parts = rendered.parts.clone();
-        parts.mentions.extend(posts::list_mentions(tx, post_id)?.into_iter().filter(|m| !rendered.parts.mentions.contains(m)));
+        parts.mentions.extend(
+            posts::list_mentions(tx, post_id)?
+                .into_iter()
+                .filter(|m| !rendered.parts.mentions.contains(m)),
+        );
         parts.attachments = posts::list_attachments(tx, post_id)?;
         parts.poll = None;
         posts::update_content(tx, &post, &parts)?;
         let note = build_note(&ctx.config, &post, &parts, None);
-        let aud = outbox::Audience { to: json_list(&note["to"]), cc: json_list(&note["cc"]) };
-        let update = outbox::build_activity(&ctx.config, "Update", &format!("{}#updates/{now}", post.uri), strip_context(note), Some(&aud));
+        let aud = outbox::Audience {
+            to: json_list(&note["to"]),
+            cc: json_list(&note["cc"]),
+        };
+        let update = outbox::build_activity(
+            &ctx.config,
+            "Update",
+            &format!("{}#updates/{now}", post.uri),
+            strip_context(note),
+            Some(&aud),
+        );
         let mention_inboxes = mention_inboxes(tx, &parts.mentions)?;
-        queue(tx, &update, &recipients(tx, &post.visibility, &mention_inboxes)?, false, now)
+        queue(
+            tx,
+            &update,
+            &recipients(tx, &post.visibility, &mention_inboxes)?,
+            false,
+            now,
+        )
     })?;
     ctx.wake.delivery();
     ctx.db.read(|c| posts::get(c, post_id))
@@ -249,7 +359,12 @@ pub fn delete_post(ctx: &Ctx, post_id: i64) -> Result<Post> {
         let inboxes = recipients(tx, &post.visibility, &mention_inboxes(tx, &mentions)?)?;
         let uris: Vec<String> = mentions.iter().map(|m| m.actor_uri.clone()).collect();
         let aud = outbox::audience(&ctx.config, &post.visibility, &uris);
-        let delete = outbox::build_delete(&ctx.config, &format!("{}#delete", post.uri), &post.uri, &aud);
+        let delete = outbox::build_delete(
+            &ctx.config,
+            &format!("{}#delete", post.uri),
+            &post.uri,
+            &aud,
+        );
         posts::tombstone(tx, post_id, now)?;
         queue(tx, &delete, &inboxes, false, now)
     })?;
@@ -267,7 +382,13 @@ pub fn like(ctx: &Ctx, post_id: i64) -> Result<()> {
             return Ok(());
         }
         if let Some(author) = author_of(tx, &post)? {
-            queue(tx, &outbox::build_like(&ctx.config, &id, &post.uri, &author.uri), &[author.inbox.clone()], false, now)?;
+            queue(
+                tx,
+                &outbox::build_like(&ctx.config, &id, &post.uri, &author.uri),
+                &[author.inbox.clone()],
+                false,
+                now,
+            )?;
         }
         Ok(())
     })?;
@@ -280,10 +401,17 @@ pub fn unlike(ctx: &Ctx, post_id: i64) -> Result<()> {
     let now = db::now_ms();
     ctx.db.write(|tx| {
         let post = posts::get(tx, post_id)?;
-        let Some(like_id) = favourites::delete(tx, post_id, None)? else { return Ok(()) };
+        let Some(like_id) = favourites::delete(tx, post_id, None)? else {
+            return Ok(());
+        };
         if let Some(author) = author_of(tx, &post)? {
             let inner = outbox::build_like(&ctx.config, &like_id, &post.uri, &author.uri);
-            let undo = outbox::build_undo(&ctx.config, &format!("{like_id}/undo"), inner, &[author.uri.clone()]);
+            let undo = outbox::build_undo(
+                &ctx.config,
+                &format!("{like_id}/undo"),
+                inner,
+                &[author.uri.clone()],
+            );
             queue(tx, &undo, &[author.inbox.clone()], false, now)?;
         }
         Ok(())
@@ -297,7 +425,10 @@ pub fn boost(ctx: &Ctx, post_id: i64) -> Result<Post> {
     let now = db::now_ms();
     let boost = ctx.db.write(|tx| {
         let post = posts::get(tx, post_id)?;
-        if post.deleted_at.is_some() || !matches!(post.visibility.as_str(), "public" | "unlisted") || post.reblog_of_id.is_some() {
+        if post.deleted_at.is_some()
+            || !matches!(post.visibility.as_str(), "public" | "unlisted")
+            || post.reblog_of_id.is_some()
+        {
             return Err(Error::Status(422, "this post cannot be boosted".into()));
         }
         if let Some(existing) = posts::find_reblog(tx, None, post_id)? {
@@ -305,8 +436,16 @@ pub fn boost(ctx: &Ctx, post_id: i64) -> Result<Post> {
         }
         let id = crate::ids::at(now);
         let uri = format!("{}/statuses/{id}/activity", ctx.config.actor_url());
-        let author_uri = author_of(tx, &post)?.map(|a| a.uri).unwrap_or_else(|| ctx.config.actor_url());
-        let announce = outbox::build_announce(&ctx.config, &uri, &post.uri, &author_uri, &crate::dates::iso8601(now));
+        let author_uri = author_of(tx, &post)?
+            .map(|a| a.uri)
+            .unwrap_or_else(|| ctx.config.actor_url());
+        let announce = outbox::build_announce(
+            &ctx.config,
+            &uri,
+            &post.uri,
+            &author_uri,
+            &crate::dates::iso8601(now),
+        );
         let boost = Post {
             id,
             uri,
@@ -340,11 +479,26 @@ pub fn unboost(ctx: &Ctx, post_id: i64) -> Result<()> {
 fn unboost_post(ctx: &Ctx, boost: &Post) -> Result<()> {
     let now = db::now_ms();
     ctx.db.write(|tx| {
-        let Some(original_id) = boost.reblog_of_id else { return Ok(()) };
+        let Some(original_id) = boost.reblog_of_id else {
+            return Ok(());
+        };
         let original = posts::get(tx, original_id)?;
-        let author_uri = author_of(tx, &original)?.map(|a| a.uri).unwrap_or_else(|| ctx.config.actor_url());
-        let inner = outbox::build_announce(&ctx.config, &boost.uri, &original.uri, &author_uri, &crate::dates::iso8601(boost.published_at));
-        let undo = outbox::build_undo(&ctx.config, &format!("{}/undo", boost.uri), inner, &[crate::ap::PUBLIC.to_string()]);
+        let author_uri = author_of(tx, &original)?
+            .map(|a| a.uri)
+            .unwrap_or_else(|| ctx.config.actor_url());
+        let inner = outbox::build_announce(
+            &ctx.config,
+            &boost.uri,
+            &original.uri,
+            &author_uri,
+            &crate::dates::iso8601(boost.published_at),
+        );
+        let undo = outbox::build_undo(
+            &ctx.config,
+            &format!("{}/undo", boost.uri),
+            inner,
+            &[crate::ap::PUBLIC.to_string()],
+        );
         let mut inboxes = follows::follower_inboxes(tx)?;
         if let Some(author) = author_of(tx, &original)? {
             inboxes.push(author.inbox);

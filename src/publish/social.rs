@@ -18,7 +18,10 @@ pub fn follow(ctx: &Ctx, target: &str) -> Result<RemoteActor> {
 /// Sends a `Follow` to `actor` (again, when a follow exists but is not accepted yet).
 pub fn follow_actor(ctx: &Ctx, actor: &RemoteActor) -> Result<()> {
     if ctx.db.read(|c| blocks::is_blocked(c, actor.id))? {
-        return Err(Error::Status(422, "unblock this account before following it".into()));
+        return Err(Error::Status(
+            422,
+            "unblock this account before following it".into(),
+        ));
     }
     let now = db::now_ms();
     let sent = ctx.db.write(|tx| {
@@ -48,9 +51,16 @@ pub fn unfollow(ctx: &Ctx, target: &str) -> Result<RemoteActor> {
 pub fn unfollow_actor(ctx: &Ctx, actor: &RemoteActor) -> Result<()> {
     let now = db::now_ms();
     ctx.db.write(|tx| {
-        let Some(follow) = follows::delete(tx, true, actor.id)? else { return Ok(()) };
+        let Some(follow) = follows::delete(tx, true, actor.id)? else {
+            return Ok(());
+        };
         let inner = outbox::build_follow(&ctx.config, &follow.activity_uri, &actor.uri);
-        let undo = outbox::build_undo(&ctx.config, &format!("{}/undo", follow.activity_uri), inner, &[actor.uri.clone()]);
+        let undo = outbox::build_undo(
+            &ctx.config,
+            &format!("{}/undo", follow.activity_uri),
+            inner,
+            &[actor.uri.clone()],
+        );
         queue(tx, &undo, &[actor.inbox.clone()], false, now)
     })?;
     ctx.wake.delivery();
@@ -60,11 +70,13 @@ pub fn unfollow_actor(ctx: &Ctx, actor: &RemoteActor) -> Result<()> {
 fn answer_follow(ctx: &Ctx, actor_id: i64, accept: bool) -> Result<()> {
     let now = db::now_ms();
     ctx.db.write(|tx| {
-        let follow = follows::find(tx, false, actor_id)?.ok_or_else(|| Error::NotFound("No such follow request".into()))?;
+        let follow = follows::find(tx, false, actor_id)?
+            .ok_or_else(|| Error::NotFound("No such follow request".into()))?;
         let actor = db::actors::get(tx, actor_id)?;
         let kind = if accept { "Accept" } else { "Reject" };
         let id = activity_id(ctx, if accept { "accepts" } else { "rejects" });
-        let answer = outbox::build_follow_answer(&ctx.config, kind, &id, &follow.activity_uri, &actor.uri);
+        let answer =
+            outbox::build_follow_answer(&ctx.config, kind, &id, &follow.activity_uri, &actor.uri);
         if accept {
             follows::accept(tx, false, actor_id)?;
         } else {
@@ -107,11 +119,22 @@ pub fn block(ctx: &Ctx, actor_id: i64) -> Result<()> {
         blocks::insert_block(tx, actor_id, &id, now)?;
         if let Some(f) = follows::delete(tx, true, actor_id)? {
             let inner = outbox::build_follow(&ctx.config, &f.activity_uri, &actor.uri);
-            let undo = outbox::build_undo(&ctx.config, &format!("{}/undo", f.activity_uri), inner, &[actor.uri.clone()]);
+            let undo = outbox::build_undo(
+                &ctx.config,
+                &format!("{}/undo", f.activity_uri),
+                inner,
+                &[actor.uri.clone()],
+            );
             queue(tx, &undo, &[actor.inbox.clone()], false, now)?;
         }
         follows::delete(tx, false, actor_id)?;
-        queue(tx, &outbox::build_block(&ctx.config, &id, &actor.uri), &[actor.inbox.clone()], false, now)
+        queue(
+            tx,
+            &outbox::build_block(&ctx.config, &id, &actor.uri),
+            &[actor.inbox.clone()],
+            false,
+            now,
+        )
     })?;
     ctx.wake.delivery();
     Ok(())
@@ -122,9 +145,16 @@ pub fn unblock(ctx: &Ctx, actor_id: i64) -> Result<()> {
     let now = db::now_ms();
     ctx.db.write(|tx| {
         let actor = db::actors::get(tx, actor_id)?;
-        let Some(block_id) = blocks::delete_block(tx, actor_id)? else { return Ok(()) };
+        let Some(block_id) = blocks::delete_block(tx, actor_id)? else {
+            return Ok(());
+        };
         let inner = outbox::build_block(&ctx.config, &block_id, &actor.uri);
-        let undo = outbox::build_undo(&ctx.config, &format!("{block_id}/undo"), inner, &[actor.uri.clone()]);
+        let undo = outbox::build_undo(
+            &ctx.config,
+            &format!("{block_id}/undo"),
+            inner,
+            &[actor.uri.clone()],
+        );
         queue(tx, &undo, &[actor.inbox.clone()], false, now)
     })?;
     ctx.wake.delivery();
@@ -141,8 +171,17 @@ pub fn update_profile(ctx: &Ctx) -> Result<()> {
         if let Some(o) = inner.as_object_mut() {
             o.remove("@context");
         }
-        let aud = outbox::Audience { to: vec![crate::ap::PUBLIC.into()], cc: vec![format!("{}/followers", ctx.config.actor_url())] };
-        let update = outbox::build_activity(&ctx.config, "Update", &activity_id(ctx, "updates"), inner, Some(&aud));
+        let aud = outbox::Audience {
+            to: vec![crate::ap::PUBLIC.into()],
+            cc: vec![format!("{}/followers", ctx.config.actor_url())],
+        };
+        let update = outbox::build_activity(
+            &ctx.config,
+            "Update",
+            &activity_id(ctx, "updates"),
+            inner,
+            Some(&aud),
+        );
         queue(tx, &update, &follows::follower_inboxes(tx)?, false, now)
     })?;
     ctx.wake.delivery();

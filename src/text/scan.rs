@@ -245,6 +245,13 @@ fn mention_at(text: &str, i: usize, prev: Option<char>) -> Option<Mention<'_>> {
     if let Some(after) = text[end..].strip_prefix('@') {
         let h = name_run(after, |c| is_word(c) || matches!(c, '.' | '-'));
         if h.starts_with(|c: char| c.is_alphanumeric()) {
+            // A port belongs to the host (`@bob@localhost:8003`) when digits follow the colon.
+            let port = after[h.len()..]
+                .strip_prefix(':')
+                .map(|p| p.len() - p.trim_start_matches(|c: char| c.is_ascii_digit()).len())
+                .filter(|n| (1..=5).contains(n))
+                .map_or(0, |n| n + 1);
+            let h = &after[..h.len() + port];
             host = Some(h);
             end += 1 + h.len();
         }
@@ -323,6 +330,14 @@ mod tests {
         );
         assert_eq!(s.hashtags, vec!["Tag"]);
         assert_eq!(s.links, vec!["https://x.org"]);
+    }
+
+    #[test]
+    fn mention_hosts_keep_their_port() {
+        let s = scan("hi @bob@localhost:8003 and @carol@b.org: there");
+        assert_eq!(s.mentions[0].host.as_deref(), Some("localhost:8003"));
+        assert_eq!(s.mentions[0].text, "@bob@localhost:8003");
+        assert_eq!(s.mentions[1].host.as_deref(), Some("b.org"));
     }
 
     #[test]
