@@ -182,10 +182,11 @@ fn verified_signer(
         if actor.gone_at.is_some() {
             return Err(Error::Status(410, "gone".into()));
         }
-        if let (Some(pem), Some(key_id)) = (&actor.public_key_pem, &actor.key_id) {
-            if key_id == &checked.key_id && sig::verify(checked, pem).is_ok() {
-                return Ok(actor.clone());
-            }
+        if let (Some(pem), Some(key_id)) = (&actor.public_key_pem, &actor.key_id)
+            && key_id == &checked.key_id
+            && sig::verify(checked, pem).is_ok()
+        {
+            return Ok(actor.clone());
         }
     }
     if ctx.inbox_cooloff.blocked(ip) {

@@ -78,12 +78,12 @@ fn content_html(obj: &Value) -> String {
         })
         .unwrap_or("");
     let mut html = text::sanitize_html(raw, text::MAX_CONTENT_BYTES);
-    if first_str(obj, "type") != Some("Note") {
-        if let Some(name) = first_str(obj, "name").filter(|n| !n.is_empty()) {
-            // Articles and pages carry a title: show it first, as Mastodon does.
-            let title = maud::html! { p { strong { (text::clean_plain(name, 200)) } } };
-            html = format!("{}{html}", title.into_string());
-        }
+    if first_str(obj, "type") != Some("Note")
+        && let Some(name) = first_str(obj, "name").filter(|n| !n.is_empty())
+    {
+        // Articles and pages carry a title: show it first, as Mastodon does.
+        let title = maud::html! { p { strong { (text::clean_plain(name, 200)) } } };
+        html = format!("{}{html}", title.into_string());
     }
     html
 }
@@ -425,9 +425,15 @@ mod tests {
         );
         let f = "https://r.example/users/bob/followers".to_string();
         let p = PUBLIC.to_string();
-        assert_eq!(visibility(&[p.clone()], &[], None), "public");
-        assert_eq!(visibility(&[f.clone()], &[p], Some(&f)), "unlisted");
-        assert_eq!(visibility(&[f.clone()], &[], Some(&f)), "private");
+        assert_eq!(visibility(std::slice::from_ref(&p), &[], None), "public");
+        assert_eq!(
+            visibility(std::slice::from_ref(&f), &[p], Some(&f)),
+            "unlisted"
+        );
+        assert_eq!(
+            visibility(std::slice::from_ref(&f), &[], Some(&f)),
+            "private"
+        );
         assert_eq!(
             visibility(&["https://k.example/users/me".into()], &[], Some(&f)),
             "direct"

@@ -88,10 +88,10 @@ pub fn fetch_object(ctx: &Ctx, id: &str, budget: &mut Budget) -> Result<Value> {
 
 /// The author of a parsed note, fetched if needed (counted against the budget).
 fn author_of(ctx: &Ctx, author_uri: &str, budget: &mut Budget) -> Result<RemoteActor> {
-    if let Some(a) = ctx.db.read(|c| db::actors::find_by_uri(c, author_uri))? {
-        if a.gone_at.is_none() {
-            return Ok(a);
-        }
+    if let Some(a) = ctx.db.read(|c| db::actors::find_by_uri(c, author_uri))?
+        && a.gone_at.is_none()
+    {
+        return Ok(a);
     }
     budget.spend()?;
     resolve::actor(ctx, author_uri)

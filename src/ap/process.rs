@@ -80,7 +80,13 @@ fn handle_follow(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()
                 &follow_id,
                 &signer.uri,
             );
-            return crate::publish::queue(tx, &reject, &[signer.inbox.clone()], false, now);
+            return crate::publish::queue(
+                tx,
+                &reject,
+                std::slice::from_ref(&signer.inbox),
+                false,
+                now,
+            );
         }
         let existing = follows::find(tx, false, signer.id)?;
         let accepted = !account.locked || existing.as_ref().is_some_and(|f| f.accepted);
@@ -93,7 +99,7 @@ fn handle_follow(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()
                 &follow_id,
                 &signer.uri,
             );
-            crate::publish::queue(tx, &accept, &[signer.inbox.clone()], false, now)?;
+            crate::publish::queue(tx, &accept, std::slice::from_ref(&signer.inbox), false, now)?;
         }
         if existing.is_none() {
             let kind = if accepted { "follow" } else { "follow_request" };
@@ -139,10 +145,10 @@ fn handle_undo(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> 
     let inner = activity.get("object").cloned().unwrap_or(Value::Null);
     let inner_kind = inner.get("type").and_then(Value::as_str).unwrap_or("");
     // The undone activity must be the signer's own (SECURITY.md 26).
-    if let Some(actor) = inner.get("actor").and_then(id_of) {
-        if actor != signer.uri {
-            return Ok(());
-        }
+    if let Some(actor) = inner.get("actor").and_then(id_of)
+        && actor != signer.uri
+    {
+        return Ok(());
     }
     match inner_kind {
         "Follow" => ctx.db.write(|tx| {

@@ -187,11 +187,12 @@ pub fn undo_by_id(ctx: &Ctx, signer: &RemoteActor, activity_id: &str) -> Result<
         if let Some(post_id) = favourites::delete_reaction(tx, activity_id, signer.id)? {
             return notifications::delete_matching(tx, "reaction", signer.id, Some(post_id));
         }
-        if let Some(boost) = posts::find_by_uri(tx, activity_id)? {
-            if boost.actor_id == Some(signer.id) && boost.reblog_of_id.is_some() {
-                notifications::delete_matching(tx, "reblog", signer.id, boost.reblog_of_id)?;
-                posts::delete(tx, boost.id)?;
-            }
+        if let Some(boost) = posts::find_by_uri(tx, activity_id)?
+            && boost.actor_id == Some(signer.id)
+            && boost.reblog_of_id.is_some()
+        {
+            notifications::delete_matching(tx, "reblog", signer.id, boost.reblog_of_id)?;
+            posts::delete(tx, boost.id)?;
         }
         Ok(())
     })

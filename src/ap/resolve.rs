@@ -246,10 +246,10 @@ pub fn by_handle(ctx: &Ctx, user: &str, host: &str) -> Result<RemoteActor> {
     if let Some(cached) = ctx
         .db
         .read(|c| crate::db::actors::find_by_acct(c, user, &host))?
+        && cached.gone_at.is_none()
+        && crate::db::now_ms() - cached.fetched_at < STALE_AFTER_MS
     {
-        if cached.gone_at.is_none() && crate::db::now_ms() - cached.fetched_at < STALE_AFTER_MS {
-            return Ok(cached);
-        }
+        return Ok(cached);
     }
     let url = ctx.fetcher.webfinger_url(user, &host)?;
     let jrd: Value = serde_json::from_slice(&ctx.fetcher.get_json(url.as_str())?.body)

@@ -129,16 +129,16 @@ fn render(
         })
         .collect();
     let mut inboxes: Vec<String> = resolved.iter().map(|(_, a)| a.inbox.clone()).collect();
-    if let Some(parent) = parent_author {
-        if !mentions.iter().any(|m| m.actor_uri == parent.uri) {
-            mentions.push(Mention {
-                actor_uri: parent.uri.clone(),
-                username: parent.username.clone(),
-                domain: parent.domain.clone(),
-                href: parent.url.clone(),
-            });
-            inboxes.push(parent.inbox.clone());
-        }
+    if let Some(parent) = parent_author
+        && !mentions.iter().any(|m| m.actor_uri == parent.uri)
+    {
+        mentions.push(Mention {
+            actor_uri: parent.uri.clone(),
+            username: parent.username.clone(),
+            domain: parent.domain.clone(),
+            href: parent.url.clone(),
+        });
+        inboxes.push(parent.inbox.clone());
     }
     let audience = mentions.iter().map(|m| m.actor_uri.clone()).collect();
     let tags = text::scan(&draft.text)
@@ -385,7 +385,7 @@ pub fn like(ctx: &Ctx, post_id: i64) -> Result<()> {
             queue(
                 tx,
                 &outbox::build_like(&ctx.config, &id, &post.uri, &author.uri),
-                &[author.inbox.clone()],
+                std::slice::from_ref(&author.inbox),
                 false,
                 now,
             )?;
@@ -410,9 +410,9 @@ pub fn unlike(ctx: &Ctx, post_id: i64) -> Result<()> {
                 &ctx.config,
                 &format!("{like_id}/undo"),
                 inner,
-                &[author.uri.clone()],
+                std::slice::from_ref(&author.uri),
             );
-            queue(tx, &undo, &[author.inbox.clone()], false, now)?;
+            queue(tx, &undo, std::slice::from_ref(&author.inbox), false, now)?;
         }
         Ok(())
     })?;
@@ -536,7 +536,7 @@ pub fn vote(ctx: &Ctx, post_id: i64, choices: &[usize]) -> Result<()> {
             });
             let aud = outbox::Audience { to: vec![author.uri.clone()], cc: vec![] };
             let create = outbox::build_activity(&ctx.config, "Create", &format!("{id}/activity"), note, Some(&aud));
-            queue(tx, &create, &[author.inbox.clone()], false, now)?;
+            queue(tx, &create, std::slice::from_ref(&author.inbox), false, now)?;
         }
         poll.voters_count = Some(poll.voters_count.unwrap_or(0) + 1);
         posts::update_poll_counts(tx, post_id, &poll)

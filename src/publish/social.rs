@@ -31,7 +31,7 @@ pub fn follow_actor(ctx: &Ctx, actor: &RemoteActor) -> Result<()> {
         let id = activity_id(ctx, "follows");
         let activity = outbox::build_follow(&ctx.config, &id, &actor.uri);
         follows::upsert(tx, true, actor.id, &id, false, now)?;
-        queue(tx, &activity, &[actor.inbox.clone()], true, now)?;
+        queue(tx, &activity, std::slice::from_ref(&actor.inbox), true, now)?;
         Ok(true)
     })?;
     if sent {
@@ -59,9 +59,9 @@ pub fn unfollow_actor(ctx: &Ctx, actor: &RemoteActor) -> Result<()> {
             &ctx.config,
             &format!("{}/undo", follow.activity_uri),
             inner,
-            &[actor.uri.clone()],
+            std::slice::from_ref(&actor.uri),
         );
-        queue(tx, &undo, &[actor.inbox.clone()], false, now)
+        queue(tx, &undo, std::slice::from_ref(&actor.inbox), false, now)
     })?;
     ctx.wake.delivery();
     Ok(())
@@ -86,7 +86,7 @@ fn answer_follow(ctx: &Ctx, actor_id: i64, accept: bool) -> Result<()> {
         if accept {
             notifications::insert(tx, "follow", actor_id, None, None, now)?;
         }
-        queue(tx, &answer, &[actor.inbox.clone()], false, now)
+        queue(tx, &answer, std::slice::from_ref(&actor.inbox), false, now)
     })?;
     ctx.wake.delivery();
     Ok(())
@@ -123,15 +123,15 @@ pub fn block(ctx: &Ctx, actor_id: i64) -> Result<()> {
                 &ctx.config,
                 &format!("{}/undo", f.activity_uri),
                 inner,
-                &[actor.uri.clone()],
+                std::slice::from_ref(&actor.uri),
             );
-            queue(tx, &undo, &[actor.inbox.clone()], false, now)?;
+            queue(tx, &undo, std::slice::from_ref(&actor.inbox), false, now)?;
         }
         follows::delete(tx, false, actor_id)?;
         queue(
             tx,
             &outbox::build_block(&ctx.config, &id, &actor.uri),
-            &[actor.inbox.clone()],
+            std::slice::from_ref(&actor.inbox),
             false,
             now,
         )
@@ -153,9 +153,9 @@ pub fn unblock(ctx: &Ctx, actor_id: i64) -> Result<()> {
             &ctx.config,
             &format!("{block_id}/undo"),
             inner,
-            &[actor.uri.clone()],
+            std::slice::from_ref(&actor.uri),
         );
-        queue(tx, &undo, &[actor.inbox.clone()], false, now)
+        queue(tx, &undo, std::slice::from_ref(&actor.inbox), false, now)
     })?;
     ctx.wake.delivery();
     Ok(())

@@ -345,7 +345,7 @@ mod tests {
     fn mention_href_must_be_web_url() {
         let mut evil = bob_at("a.org");
         evil.href = "javascript:alert(1)".into();
-        let out = render_plain("@bob@a.org", &[evil.clone()], TAGS);
+        let out = render_plain("@bob@a.org", std::slice::from_ref(&evil), TAGS);
         assert_eq!(
             out,
             format!("<p>{}</p>", hcard("https://a.org/users/bob", "bob"))
