@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod favourites;
 pub mod follows;
 pub mod notifications;
+pub mod oauth;
 pub mod polls;
 pub mod posts;
 pub mod queue;
@@ -24,6 +25,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_federation.sql"),
+    include_str!("migrations/0003_client_api.sql"),
 ];
 
 /// How many idle reader connections are kept open.
