@@ -683,7 +683,10 @@ mod tests {
             !h.unavailable,
             "ten failures on one day do not make a host unavailable"
         );
-        assert_eq!(list_unavailable_hosts(&conn, T0 + 10).unwrap(), vec![h.clone()]);
+        assert_eq!(
+            list_unavailable_hosts(&conn, T0 + 10).unwrap(),
+            vec![h.clone()]
+        );
         assert!(claim_all(&conn, T0 + 10).is_empty());
         assert!(claim_all(&conn, T0 + 8 + BREAKER_PAUSE_MS).is_empty());
         // After the pause: one probe at a time, though two jobs are due.
