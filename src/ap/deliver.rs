@@ -95,7 +95,7 @@ pub fn run_once(ctx: &Ctx, _slot: usize) -> Result<usize> {
     })?;
     for job in &expired {
         eprintln!(
-            "deliver: gave up on {} after {} attempts: still queued after 7 days",
+            "deliver: gave up on {} ({} failed attempts): still queued after 7 days",
             job.inbox, job.attempts
         );
     }
@@ -159,10 +159,11 @@ fn keep_lease(ctx: &Ctx, job: &deliveries::Job) -> Result<bool> {
 }
 
 fn give_up(job: &deliveries::Job, failure: &deliveries::Failure) {
+    let attempts = job.attempts + 1;
+    let noun = if attempts == 1 { "attempt" } else { "attempts" };
     eprintln!(
-        "deliver: gave up on {} after {} attempts: {}",
+        "deliver: gave up on {} after {attempts} {noun}: {}",
         job.inbox,
-        job.attempts + 1,
         describe(failure)
     );
 }

@@ -1,6 +1,7 @@
 //! kith's integration tests: the real binary on loopback ports, real SQLite files in
 //! temporary directories, real HTTP. One binary, one module per area.
 
+mod delivery;
 mod federation;
 mod foundation;
 mod support;
