@@ -17,6 +17,8 @@ pub mod fetch;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod mastodon;
+pub mod media;
 pub mod password;
 pub mod publish;
 pub mod queue_cli;
@@ -51,6 +53,10 @@ pub struct Ctx {
     pub wake: workers::Wake,
     /// Client addresses whose signer key could not be fetched lately.
     pub inbox_cooloff: ap::inbox::KeyFetchCooloff,
+    /// Failed logins counted for the account as a whole (hourly window).
+    pub account_logins: ratelimit::RateLimiter,
+    /// Key for the MACs of CSRF tokens, derived from the account's private key.
+    pub mac_key: ring::hmac::Key,
 }
 
 impl Ctx {
@@ -80,6 +86,27 @@ impl Ctx {
     pub fn get_signed(&self, url: &str) -> Result<fetch::Fetched> {
         self.fetcher
             .get_activity(url, Some(&|m, u, b| self.sign_headers(m, u, b)))
+    }
+
+    /// A MAC of `data` (hex), with a key only this server knows; for CSRF tokens.
+    pub fn mac(&self, data: &str) -> String {
+        let tag = ring::hmac::sign(&self.mac_key, data.as_bytes());
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `mac` is the MAC of `data` (constant time).
+    pub fn mac_ok(&self, data: &str, mac: &str) -> bool {
+        let Some(bytes) = (0..mac.len())
+            .step_by(2)
+            .map(|i| {
+                mac.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+        else {
+            return false;
+        };
+        ring::hmac::verify(&self.mac_key, data.as_bytes(), &bytes).is_ok()
     }
 
     /// A signed POST of an activity to an inbox.
@@ -215,6 +242,11 @@ pub fn start(config: Config) -> Result<Server> {
         fetcher: fetch::Fetcher::new(&config),
         wake: workers::Wake::default(),
         inbox_cooloff: ap::inbox::KeyFetchCooloff::default(),
+        account_logins: ratelimit::RateLimiter::new(Duration::from_secs(3600)),
+        mac_key: ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            ring::digest::digest(&ring::digest::SHA256, &account.private_key_der).as_ref(),
+        ),
         key,
         db,
         config,

@@ -53,6 +53,9 @@ impl Router {
             req.method.as_str()
         };
         let path = req.path.as_str();
+        if face_of(path) == Face::Api {
+            return crate::mastodon::route(ctx, req);
+        }
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
             ("GET", ["health"]) => health(ctx),
@@ -146,8 +149,17 @@ pub fn rate_limited(v: crate::ratelimit::Verdict) -> Resp {
 }
 
 impl Handler for Router {
-    fn body_limit(&self, _method: &str, _path: &str) -> u64 {
-        self.ctx.config.limits.body_max_bytes
+    fn body_limit(&self, _method: &str, path: &str) -> u64 {
+        let uploads = [
+            "/api/v1/media",
+            "/api/v2/media",
+            "/api/v1/accounts/update_credentials",
+        ];
+        if uploads.iter().any(|u| path.starts_with(u)) {
+            self.ctx.config.limits.upload_max_bytes
+        } else {
+            self.ctx.config.limits.body_max_bytes
+        }
     }
 
     fn handle(&self, req: Req) -> Resp {

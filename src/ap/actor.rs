@@ -39,11 +39,8 @@ pub fn build_person(config: &Config, account: &Account) -> Value {
             "owner": actor,
             "publicKeyPem": account.public_key_pem,
         },
-        "icon": {
-            "type": "Image",
-            "mediaType": "image/png",
-            "url": format!("{}/static/avatar.png", config.public_url),
-        },
+        "icon": image(config, account.avatar_path.as_deref(), "avatar.png"),
+        "image": image(config, account.header_path.as_deref(), "header.png"),
         "manuallyApprovesFollowers": account.locked,
         "discoverable": account.discoverable,
         "indexable": account.discoverable,
@@ -56,6 +53,34 @@ pub fn build_person(config: &Config, account: &Account) -> Value {
         doc["movedTo"] = json!(moved);
     }
     doc
+}
+
+/// An `Image` for the avatar or header: the uploaded file, or the built-in placeholder.
+fn image(config: &Config, uploaded: Option<&str>, placeholder: &str) -> Value {
+    let (url, media_type) = match uploaded {
+        Some(name) => (
+            format!("{}/media/{name}", config.public_url),
+            media_type_of(name),
+        ),
+        None => (
+            format!(
+                "{}{}",
+                config.public_url,
+                crate::web::assets::url(placeholder)
+            ),
+            "image/png",
+        ),
+    };
+    json!({"type": "Image", "mediaType": media_type, "url": url})
+}
+
+fn media_type_of(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("jpg") | Some("jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        _ => "image/png",
+    }
 }
 
 #[cfg(test)]
@@ -75,6 +100,9 @@ mod tests {
             fields_json: "[]".into(),
             also_known_as: "[\"https://old.example/users/me\"]".into(),
             moved_to: None,
+            avatar_path: None,
+            header_path: None,
+            note_source: String::new(),
             created_at: 0,
             updated_at: 0,
         }

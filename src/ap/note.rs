@@ -145,6 +145,7 @@ fn attachments(obj: &Value) -> Vec<Attachment> {
                 .filter(|u| matches!(u.scheme(), "http" | "https"))?;
             Some(Attachment {
                 id: 0,
+                media_id: None,
                 remote_url: Some(parsed.to_string()),
                 media_type: text::clean_plain(first_str(a, "mediaType").unwrap_or(""), 100),
                 description: text::clean_plain(first_str(a, "name").unwrap_or(""), 1500),

@@ -226,6 +226,17 @@ fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: boo
     })
 }
 
+/// Stores a fetched public or unlisted note (a search by URL); its author is fetched if needed.
+pub fn store_fetched(ctx: &Ctx, object: &Value, budget: &mut Budget) -> Result<()> {
+    let now = db::now_ms();
+    let author = author_of(ctx, &parse_note(object, None, now)?.author_uri, budget)?;
+    let note = parse_note(object, author.followers_url.as_deref(), now)?;
+    if !matches!(note.post.visibility.as_str(), "public" | "unlisted") {
+        return Err(Error::NotFound("Record not found".into()));
+    }
+    store_note(ctx, &author, note, false)
+}
+
 /// Fetches missing ancestors of a post, up to `MAX_ANCESTORS`, iteratively.
 pub fn fetch_ancestors(ctx: &Ctx, first_parent: &str, budget: &mut Budget) -> Result<()> {
     let mut next = Some(first_parent.to_string());

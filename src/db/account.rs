@@ -17,6 +17,9 @@ pub struct Account {
     pub fields_json: String,
     pub also_known_as: String,
     pub moved_to: Option<String>,
+    pub avatar_path: Option<String>,
+    pub header_path: Option<String>,
+    pub note_source: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -31,7 +34,8 @@ pub struct NewAccount<'a> {
 }
 
 const COLUMNS: &str = "username, display_name, note_html, private_key_der, public_key_pem, \
-    locked, discoverable, bot, fields_json, also_known_as, moved_to, created_at, updated_at";
+    locked, discoverable, bot, fields_json, also_known_as, moved_to, created_at, updated_at, \
+    avatar_path, header_path, note_source";
 
 fn from_row(r: &Row) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -48,6 +52,9 @@ fn from_row(r: &Row) -> rusqlite::Result<Account> {
         moved_to: r.get(10)?,
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
+        avatar_path: r.get(13)?,
+        header_path: r.get(14)?,
+        note_source: r.get(15)?,
     })
 }
 
@@ -132,4 +139,56 @@ mod tests {
         );
         assert!(second.is_err(), "only one account may exist");
     }
+}
+
+/// The editable profile of the account.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub display_name: String,
+    pub note_source: String,
+    pub note_html: String,
+    pub locked: bool,
+    pub bot: bool,
+    pub discoverable: bool,
+    pub fields_json: String,
+}
+
+/// Saves the editable profile.
+pub fn update_profile(conn: &Connection, p: &Profile, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE account SET display_name = ?1, note_source = ?2, note_html = ?3, locked = ?4, bot = ?5,
+            discoverable = ?6, fields_json = ?7, updated_at = ?8 WHERE id = 1",
+    )?
+    .execute(params![p.display_name, p.note_source, p.note_html, p.locked, p.bot, p.discoverable, p.fields_json, now])?;
+    Ok(())
+}
+
+/// Sets the avatar or header file (`which` is `avatar` or `header`).
+pub fn update_image(
+    conn: &Connection,
+    which: &str,
+    file_name: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let sql = match which {
+        "avatar" => "UPDATE account SET avatar_path = ?1, updated_at = ?2 WHERE id = 1",
+        "header" => "UPDATE account SET header_path = ?1, updated_at = ?2 WHERE id = 1",
+        other => return Err(Error::Internal(format!("no such profile image: {other}"))),
+    };
+    conn.prepare_cached(sql)?.execute(params![file_name, now])?;
+    Ok(())
+}
+
+/// Replaces the `alsoKnownAs` list (JSON array of actor URLs).
+pub fn update_aliases(conn: &Connection, aliases_json: &str, now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE account SET also_known_as = ?1, updated_at = ?2 WHERE id = 1")?
+        .execute(params![aliases_json, now])?;
+    Ok(())
+}
+
+/// Sets or clears `movedTo`.
+pub fn update_moved_to(conn: &Connection, moved_to: Option<&str>, now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE account SET moved_to = ?1, updated_at = ?2 WHERE id = 1")?
+        .execute(params![moved_to, now])?;
+    Ok(())
 }

@@ -237,6 +237,18 @@ pub(crate) fn sample(uri: &str) -> RemoteActor {
     }
 }
 
+/// Cached actors whose handle or name contains `q`, most recently fetched first.
+pub fn search(conn: &Connection, q: &str, limit: i64) -> Result<Vec<RemoteActor>> {
+    let pattern = format!("%{}%", q.replace(['%', '_'], ""));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM actors WHERE gone_at IS NULL AND inbox != ''
+         AND (username LIKE ?1 OR display_name LIKE ?1 OR domain LIKE ?1) ORDER BY fetched_at DESC LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![pattern, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,6 +107,39 @@ pub fn is_blocked_by(conn: &Connection, actor_id: i64) -> Result<bool> {
         .query_row([actor_id], |r| r.get(0))?)
 }
 
+/// Mutes an actor.
+pub fn insert_mute(conn: &Connection, actor_id: i64, now: i64) -> Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO mutes (actor_id, created_at) VALUES (?1, ?2)")?
+        .execute(params![actor_id, now])?;
+    Ok(())
+}
+
+/// Unmutes an actor.
+pub fn delete_mute(conn: &Connection, actor_id: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM mutes WHERE actor_id = ?1")?
+        .execute([actor_id])?;
+    Ok(())
+}
+
+/// Whether the owner mutes this actor.
+pub fn is_muted(conn: &Connection, actor_id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM mutes WHERE actor_id = ?1)")?
+        .query_row([actor_id], |r| r.get(0))?)
+}
+
+/// Ids of blocked (`blocks`) or muted (`mutes`) actors, newest first.
+pub fn list_ids(conn: &Connection, muted: bool, limit: i64) -> Result<Vec<i64>> {
+    let sql = if muted {
+        "SELECT actor_id FROM mutes ORDER BY created_at DESC LIMIT ?1"
+    } else {
+        "SELECT actor_id FROM blocks ORDER BY created_at DESC LIMIT ?1"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([limit], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

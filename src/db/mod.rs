@@ -8,11 +8,15 @@ pub mod blocks;
 pub mod deliveries;
 pub mod favourites;
 pub mod follows;
+pub mod lists;
+pub mod markers;
+pub mod media;
 pub mod notifications;
 pub mod oauth;
 pub mod polls;
 pub mod posts;
 pub mod queue;
+pub mod timelines;
 pub mod tokens;
 
 use crate::error::{Error, Result};

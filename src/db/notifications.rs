@@ -83,6 +83,55 @@ pub fn list(
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// One notification.
+pub fn find(conn: &Connection, id: i64) -> Result<Option<Notification>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT id, kind, actor_id, post_id, extra, created_at, read_at FROM notifications WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok(Notification {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                actor_id: r.get(2)?,
+                post_id: r.get(3)?,
+                extra: r.get(4)?,
+                created_at: r.get(5)?,
+                read_at: r.get(6)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Dismisses one notification.
+pub fn delete(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM notifications WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// Dismisses every notification.
+pub fn clear(conn: &Connection) -> Result<()> {
+    conn.prepare_cached("DELETE FROM notifications")?
+        .execute([])?;
+    Ok(())
+}
+
+/// Marks notifications up to `id` as read.
+pub fn mark_read(conn: &Connection, up_to: i64, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE notifications SET read_at = ?2 WHERE id <= ?1 AND read_at IS NULL",
+    )?
+    .execute(params![up_to, now])?;
+    Ok(())
+}
+
+/// Number of unread notifications.
+pub fn count_unread(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM notifications WHERE read_at IS NULL")?
+        .query_row([], |r| r.get(0))?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,8 @@ pub struct Code {
     pub expires_at: i64,
 }
 
-const APP_COLUMNS: &str = "id, name, website, redirect_uris, scopes, client_id, client_secret, created_at";
+const APP_COLUMNS: &str =
+    "id, name, website, redirect_uris, scopes, client_id, client_secret, created_at";
 
 fn app_from_row(r: &Row) -> rusqlite::Result<App> {
     Ok(App {
@@ -62,13 +63,19 @@ pub fn insert_app(conn: &Connection, app: &App) -> Result<i64> {
 /// The app with this client id.
 pub fn find_app_by_client_id(conn: &Connection, client_id: &str) -> Result<Option<App>> {
     let sql = format!("SELECT {APP_COLUMNS} FROM oauth_apps WHERE client_id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([client_id], app_from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([client_id], app_from_row)
+        .optional()?)
 }
 
 /// The app with this row id.
 pub fn get_app(conn: &Connection, id: i64) -> Result<App> {
     let sql = format!("SELECT {APP_COLUMNS} FROM oauth_apps WHERE id = ?1");
-    conn.prepare_cached(&sql)?.query_row([id], app_from_row).optional()?.ok_or_else(|| Error::NotFound("Record not found".into()))
+    conn.prepare_cached(&sql)?
+        .query_row([id], app_from_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound("Record not found".into()))
 }
 
 /// Apps that hold at least one live token, with the newest token's time.
@@ -106,7 +113,8 @@ pub fn take_code(conn: &Connection, code_sha256: &str) -> Result<Option<Code>> {
 
 /// Removes expired codes.
 pub fn prune_codes(conn: &Connection, now: i64) -> Result<()> {
-    conn.prepare_cached("DELETE FROM oauth_codes WHERE expires_at < ?1")?.execute([now])?;
+    conn.prepare_cached("DELETE FROM oauth_codes WHERE expires_at < ?1")?
+        .execute([now])?;
     Ok(())
 }
 
@@ -130,7 +138,13 @@ mod tests {
         };
         let id = insert_app(&conn, &app).unwrap();
         assert_eq!(find_app_by_client_id(&conn, "cid").unwrap().unwrap().id, id);
-        let code = Code { app_id: id, redirect_uri: "urn:ietf:wg:oauth:2.0:oob".into(), scopes: "read".into(), code_challenge: None, expires_at: 10 };
+        let code = Code {
+            app_id: id,
+            redirect_uri: "urn:ietf:wg:oauth:2.0:oob".into(),
+            scopes: "read".into(),
+            code_challenge: None,
+            expires_at: 10,
+        };
         insert_code(&conn, "h", &code).unwrap();
         assert_eq!(take_code(&conn, "h").unwrap(), Some(code));
         assert_eq!(take_code(&conn, "h").unwrap(), None, "a code works once");

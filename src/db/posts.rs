@@ -58,6 +58,8 @@ pub struct Attachment {
     pub blurhash: Option<String>,
     pub width: Option<i64>,
     pub height: Option<i64>,
+    /// The local upload this attachment shows, for the owner's posts.
+    pub media_id: Option<i64>,
 }
 
 /// A poll attached to a post.
@@ -156,10 +158,22 @@ fn insert_parts(conn: &Connection, post_id: i64, parts: &Parts, now: i64) -> Res
     }
     for (position, a) in parts.attachments.iter().enumerate() {
         conn.prepare_cached(
-            "INSERT INTO attachments (post_id, position, remote_url, media_type, description, blurhash, width, height, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO attachments (post_id, position, remote_url, media_type, description, blurhash, width, height,
+                media_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?
-        .execute(params![post_id, position as i64, a.remote_url, a.media_type, a.description, a.blurhash, a.width, a.height, now])?;
+        .execute(params![
+            post_id,
+            position as i64,
+            a.remote_url,
+            a.media_type,
+            a.description,
+            a.blurhash,
+            a.width,
+            a.height,
+            a.media_id,
+            now
+        ])?;
     }
     if let Some(poll) = &parts.poll {
         let options: Vec<serde_json::Value> = poll
@@ -320,7 +334,7 @@ pub fn list_tags(conn: &Connection, post_id: i64) -> Result<Vec<String>> {
 /// The attachments of a post, in order.
 pub fn list_attachments(conn: &Connection, post_id: i64) -> Result<Vec<Attachment>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, remote_url, media_type, description, blurhash, width, height FROM attachments
+        "SELECT id, remote_url, media_type, description, blurhash, width, height, media_id FROM attachments
          WHERE post_id = ?1 ORDER BY position",
     )?;
     let rows = stmt.query_map([post_id], |r| {
@@ -332,6 +346,7 @@ pub fn list_attachments(conn: &Connection, post_id: i64) -> Result<Vec<Attachmen
             blurhash: r.get(4)?,
             width: r.get(5)?,
             height: r.get(6)?,
+            media_id: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -427,6 +442,130 @@ pub(crate) fn sample(id: i64, uri: &str) -> Post {
         published_at: 1000,
         ..Post::default()
     }
+}
+
+/// Counts shown on a status: (replies, boosts, likes).
+pub fn counts(conn: &Connection, post: &Post) -> Result<(i64, i64, i64)> {
+    let replies = conn
+        .prepare_cached(
+            "SELECT count(*) FROM posts WHERE in_reply_to_uri = ?1 AND deleted_at IS NULL",
+        )?
+        .query_row([&post.uri], |r| r.get(0))?;
+    let boosts = conn
+        .prepare_cached(
+            "SELECT count(*) FROM posts WHERE reblog_of_id = ?1 AND deleted_at IS NULL",
+        )?
+        .query_row([post.id], |r| r.get(0))?;
+    let likes = conn
+        .prepare_cached("SELECT count(*) FROM favourites WHERE post_id = ?1")?
+        .query_row([post.id], |r| r.get(0))?;
+    Ok((replies, boosts, likes))
+}
+
+/// The owner's relation to a post: (liked, boosted, bookmarked).
+pub fn owner_flags(conn: &Connection, post_id: i64) -> Result<(bool, bool, bool)> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM favourites WHERE post_id = ?1 AND actor_id IS NULL),
+                    EXISTS (SELECT 1 FROM posts WHERE reblog_of_id = ?1 AND actor_id IS NULL AND deleted_at IS NULL),
+                    EXISTS (SELECT 1 FROM bookmarks WHERE post_id = ?1)",
+        )?
+        .query_row([post_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
+}
+
+/// The time of the owner's latest post, if any.
+pub fn last_local_at(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT max(published_at) FROM posts WHERE actor_id IS NULL AND deleted_at IS NULL",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Pins (`Some(time)`) or unpins (`None`) one of the owner's posts.
+pub fn set_pinned(conn: &Connection, id: i64, pinned_at: Option<i64>) -> Result<()> {
+    conn.prepare_cached("UPDATE posts SET pinned_at = ?2 WHERE id = ?1 AND actor_id IS NULL")?
+        .execute(params![id, pinned_at])?;
+    Ok(())
+}
+
+/// Bookmarks or un-bookmarks a post.
+pub fn set_bookmarked(conn: &Connection, id: i64, on: bool, now: i64) -> Result<()> {
+    if on {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO bookmarks (post_id, created_at) VALUES (?1, ?2)",
+        )?
+        .execute(params![id, now])?;
+    } else {
+        conn.prepare_cached("DELETE FROM bookmarks WHERE post_id = ?1")?
+            .execute([id])?;
+    }
+    Ok(())
+}
+
+/// Earlier versions of a post, oldest first: (content, spoiler, sensitive, from time).
+pub fn list_edits(conn: &Connection, post_id: i64) -> Result<Vec<(String, String, bool, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT content_html, spoiler_text, sensitive, created_at FROM post_edits WHERE post_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([post_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Actors who liked (`boosts` false) or boosted a post.
+pub fn list_reactors(conn: &Connection, post_id: i64, boosts: bool) -> Result<Vec<i64>> {
+    let sql = if boosts {
+        "SELECT actor_id FROM posts WHERE reblog_of_id = ?1 AND actor_id IS NOT NULL AND deleted_at IS NULL ORDER BY id DESC LIMIT 80"
+    } else {
+        "SELECT actor_id FROM favourites WHERE post_id = ?1 AND actor_id IS NOT NULL ORDER BY id DESC LIMIT 80"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([post_id], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+}
+
+/// Posts whose text contains `q` (public ones, or any of the owner's), newest first.
+pub fn search(conn: &Connection, q: &str, limit: i64) -> Result<Vec<Post>> {
+    let pattern = format!("%{}%", q.replace(['%', '_'], ""));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM posts WHERE deleted_at IS NULL AND reblog_of_id IS NULL
+         AND (visibility = 'public' OR actor_id IS NULL AND visibility != 'direct')
+         AND (content_html LIKE ?1 OR spoiler_text LIKE ?1) ORDER BY id DESC LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![pattern, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Hashtags in use that start with `q`.
+pub fn search_tags(conn: &Connection, q: &str, limit: i64) -> Result<Vec<String>> {
+    let pattern = format!("{}%", q.to_lowercase().replace(['%', '_'], ""));
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT tag FROM post_tags WHERE tag LIKE ?1 ORDER BY tag LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![pattern, limit], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+}
+
+/// The post made earlier with this Idempotency-Key (within a day).
+pub fn find_idempotent(conn: &Connection, key: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT post_id FROM idempotency_keys WHERE key = ?1 AND created_at > ?2")?
+        .query_row(params![key, crate::db::now_ms() - 86_400_000], |r| r.get(0))
+        .optional()?)
+}
+
+/// Remembers the post an Idempotency-Key made.
+pub fn remember_idempotent(conn: &Connection, key: &str, post_id: i64, now: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM idempotency_keys WHERE created_at < ?1")?
+        .execute([now - 86_400_000])?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO idempotency_keys (key, post_id, created_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![key, post_id, now])?;
+    Ok(())
 }
 
 #[cfg(test)]

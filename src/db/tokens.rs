@@ -14,12 +14,25 @@ pub struct Token {
 }
 
 /// Stores a token hash with its scopes; returns the row id.
-pub fn insert(conn: &Connection, app_id: Option<i64>, token_sha256: &str, scopes: &str, now: i64) -> Result<i64> {
+pub fn insert(
+    conn: &Connection,
+    app_id: Option<i64>,
+    token_sha256: &str,
+    scopes: &str,
+    now: i64,
+) -> Result<i64> {
     insert_kind(conn, app_id, token_sha256, scopes, false, now)
 }
 
 /// Stores a token hash, for the owner or (`app_only`) for the app alone.
-pub fn insert_kind(conn: &Connection, app_id: Option<i64>, token_sha256: &str, scopes: &str, app_only: bool, now: i64) -> Result<i64> {
+pub fn insert_kind(
+    conn: &Connection,
+    app_id: Option<i64>,
+    token_sha256: &str,
+    scopes: &str,
+    app_only: bool,
+    now: i64,
+) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO tokens (app_id, token_sha256, scopes, app_only, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -47,8 +60,9 @@ pub fn revoke(conn: &Connection, token_sha256: &str, app_id: i64, now: i64) -> R
 
 /// Revokes every token of an app (the owner revoking an authorized app); returns their ids.
 pub fn revoke_app(conn: &Connection, app_id: i64, now: i64) -> Result<Vec<i64>> {
-    let mut stmt =
-        conn.prepare_cached("UPDATE tokens SET revoked_at = ?2 WHERE app_id = ?1 AND revoked_at IS NULL RETURNING id")?;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE tokens SET revoked_at = ?2 WHERE app_id = ?1 AND revoked_at IS NULL RETURNING id",
+    )?;
     let rows = stmt.query_map(params![app_id, now], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
 }
@@ -78,7 +92,11 @@ mod tests {
         assert!(find_live(&conn, "abd").unwrap().is_none());
         conn.execute("INSERT INTO oauth_apps (id, name, redirect_uris, scopes, client_id, client_secret, created_at) VALUES (7, 'a', 'x', 'read', 'c', 's', 1)", []).unwrap();
         insert(&conn, Some(7), "t7", "read", 1).unwrap();
-        assert_eq!(revoke(&conn, "t7", 8, 2).unwrap(), None, "another app cannot revoke it");
+        assert_eq!(
+            revoke(&conn, "t7", 8, 2).unwrap(),
+            None,
+            "another app cannot revoke it"
+        );
         assert!(revoke(&conn, "t7", 7, 2).unwrap().is_some());
         assert!(find_live(&conn, "t7").unwrap().is_none());
     }

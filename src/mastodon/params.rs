@@ -9,12 +9,15 @@ use crate::error::{Error, Result};
 use crate::http::Req;
 use serde_json::{Map, Value};
 
+/// An uploaded file: (field name, file name, content type, bytes).
+pub type UploadedFile = (String, Option<String>, Option<String>, Vec<u8>);
+
 /// All parameters of one request.
 #[derive(Debug, Default, Clone)]
 pub struct Params {
     map: Map<String, Value>,
     /// Uploaded files: (field name, file name, content type, bytes).
-    pub files: Vec<(String, Option<String>, Option<String>, Vec<u8>)>,
+    pub files: Vec<UploadedFile>,
 }
 
 fn invalid(key: &str, what: &str) -> Error {
@@ -49,7 +52,11 @@ fn insert(map: &mut Map<String, Value>, key: &str, value: Value) {
         if !slot.is_object() {
             *slot = Value::Object(Map::new());
         }
-        slot = slot.as_object_mut().expect("just made an object").entry(segment.to_string()).or_insert(Value::Null);
+        slot = slot
+            .as_object_mut()
+            .expect("just made an object")
+            .entry(segment.to_string())
+            .or_insert(Value::Null);
     }
     *slot = value;
 }
@@ -64,7 +71,10 @@ impl Params {
         if req.body.is_empty() {
             return Ok(p);
         }
-        let content_type = req.header("content-type").unwrap_or("").to_ascii_lowercase();
+        let content_type = req
+            .header("content-type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if content_type.starts_with("application/json") {
             match serde_json::from_slice::<Value>(&req.body) {
                 Ok(Value::Object(obj)) => p.map.extend(obj),
@@ -76,7 +86,12 @@ impl Params {
                 .ok_or_else(|| Error::BadRequest("multipart body without a boundary".into()))?;
             for part in multipart::parse(&req.body, &boundary)? {
                 if part.filename.is_some() {
-                    p.files.push((part.name, part.filename, part.content_type, part.data.to_vec()));
+                    p.files.push((
+                        part.name,
+                        part.filename,
+                        part.content_type,
+                        part.data.to_vec(),
+                    ));
                 } else {
                     let text = String::from_utf8_lossy(part.data).into_owned();
                     insert(&mut p.map, &part.name, Value::String(text));
@@ -93,7 +108,10 @@ impl Params {
     /// Parameters from a JSON object (tests and nested values).
     pub fn from_value(v: Value) -> Params {
         match v {
-            Value::Object(map) => Params { map, files: Vec::new() },
+            Value::Object(map) => Params {
+                map,
+                files: Vec::new(),
+            },
             _ => Params::default(),
         }
     }
@@ -105,7 +123,9 @@ impl Params {
 
     /// A nested object parameter (`poll`, `source`) as its own `Params`.
     pub fn nested(&self, key: &str) -> Option<Params> {
-        self.get(key).filter(|v| v.is_object()).map(|v| Params::from_value(v.clone()))
+        self.get(key)
+            .filter(|v| v.is_object())
+            .map(|v| Params::from_value(v.clone()))
     }
 
     /// A string parameter; numbers are given as their text.
@@ -121,7 +141,9 @@ impl Params {
 
     /// A required string parameter.
     pub fn required(&self, key: &str) -> Result<String> {
-        self.str(key)?.filter(|s| !s.is_empty()).ok_or_else(|| invalid(key, "is missing"))
+        self.str(key)?
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| invalid(key, "is missing"))
     }
 
     /// A boolean parameter: true/false, "true"/"false", "1"/"0", 1/0.
@@ -129,7 +151,9 @@ impl Params {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => Ok(Some(n.as_i64() == Some(1))),
+            Some(Value::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
+                Ok(Some(n.as_i64() == Some(1)))
+            }
             Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
                 "true" | "1" | "on" => Ok(Some(true)),
                 "false" | "0" | "off" | "" => Ok(Some(false)),
@@ -143,9 +167,16 @@ impl Params {
     pub fn int(&self, key: &str) -> Result<Option<i64>> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| invalid(key, "must be an integer")),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| invalid(key, "must be an integer")),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| invalid(key, "must be an integer")),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| invalid(key, "must be an integer")),
             Some(_) => Err(invalid(key, "must be an integer")),
         }
     }
@@ -156,8 +187,10 @@ impl Params {
             None => return Ok(Vec::new()),
             Some(Value::Array(items)) => items.clone(),
             Some(Value::Object(obj)) => {
-                let mut entries: Vec<(i64, Value)> =
-                    obj.iter().filter_map(|(k, v)| Some((k.parse().ok()?, v.clone()))).collect();
+                let mut entries: Vec<(i64, Value)> = obj
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.parse().ok()?, v.clone())))
+                    .collect();
                 entries.sort_by_key(|(i, _)| *i);
                 entries.into_iter().map(|(_, v)| v).collect()
             }
@@ -176,11 +209,20 @@ impl Params {
     /// A list of objects (`fields_attributes`), from an array or an index-keyed object.
     pub fn objects(&self, key: &str) -> Vec<Params> {
         match self.get(key) {
-            Some(Value::Array(items)) => items.iter().map(|v| Params::from_value(v.clone())).collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| Params::from_value(v.clone()))
+                .collect(),
             Some(Value::Object(obj)) => {
-                let mut entries: Vec<(i64, &Value)> = obj.iter().filter_map(|(k, v)| Some((k.parse().ok()?, v))).collect();
+                let mut entries: Vec<(i64, &Value)> = obj
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+                    .collect();
                 entries.sort_by_key(|(i, _)| *i);
-                entries.into_iter().map(|(_, v)| Params::from_value(v.clone())).collect()
+                entries
+                    .into_iter()
+                    .map(|(_, v)| Params::from_value(v.clone()))
+                    .collect()
             }
             _ => Vec::new(),
         }
@@ -191,7 +233,10 @@ impl Params {
         match self.str(key)? {
             None => Ok(None),
             Some(s) if s.is_empty() => Ok(None),
-            Some(s) => s.parse().map(Some).map_err(|_| invalid(key, "is not a valid id")),
+            Some(s) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| invalid(key, "is not a valid id")),
         }
     }
 }
@@ -202,14 +247,19 @@ mod tests {
 
     fn form(body: &str) -> Params {
         let mut req = Req::new("POST", "/api/v1/statuses?limit=5");
-        req.headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+        req.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
         req.body = body.as_bytes().to_vec();
         Params::from_request(&req).unwrap()
     }
 
     #[test]
     fn rails_style_forms() {
-        let p = form("status=hi&sensitive=0&media_ids[]=1&media_ids[]=2&poll[options][]=a&poll[options][]=b&poll[expires_in]=300&fields_attributes[1][name]=y&fields_attributes[0][name]=x");
+        let p = form(
+            "status=hi&sensitive=0&media_ids[]=1&media_ids[]=2&poll[options][]=a&poll[options][]=b&poll[expires_in]=300&fields_attributes[1][name]=y&fields_attributes[0][name]=x",
+        );
         assert_eq!(p.str("status").unwrap().as_deref(), Some("hi"));
         assert_eq!(p.bool("sensitive").unwrap(), Some(false));
         assert_eq!(p.list("media_ids").unwrap(), vec!["1", "2"]);
@@ -218,18 +268,28 @@ mod tests {
         assert_eq!(poll.int("expires_in").unwrap(), Some(300));
         let fields = p.objects("fields_attributes");
         assert_eq!(fields[0].str("name").unwrap().as_deref(), Some("x"));
-        assert_eq!(p.int("limit").unwrap(), Some(5), "query parameters count too");
+        assert_eq!(
+            p.int("limit").unwrap(),
+            Some(5),
+            "query parameters count too"
+        );
     }
 
     #[test]
     fn json_bodies_and_types() {
         let mut req = Req::new("POST", "/api/v1/statuses");
-        req.headers.push(("content-type".into(), "application/json; charset=utf-8".into()));
+        req.headers.push((
+            "content-type".into(),
+            "application/json; charset=utf-8".into(),
+        ));
         req.body = br#"{"status":"x","sensitive":"true","media_ids":[3,"4"],"poll":{"options":["a","b"],"expires_in":"600"},"bad":{"a":1}}"#.to_vec();
         let p = Params::from_request(&req).unwrap();
         assert_eq!(p.bool("sensitive").unwrap(), Some(true));
         assert_eq!(p.list("media_ids").unwrap(), vec!["3", "4"]);
-        assert_eq!(p.nested("poll").unwrap().int("expires_in").unwrap(), Some(600));
+        assert_eq!(
+            p.nested("poll").unwrap().int("expires_in").unwrap(),
+            Some(600)
+        );
         assert_eq!(p.str("bad").unwrap_err().status(), 422);
         assert!(p.bool("status").is_err());
         req.body = b"[1,2]".to_vec();
@@ -241,7 +301,10 @@ mod tests {
     #[test]
     fn multipart_fields_and_files() {
         let mut req = Req::new("POST", "/api/v2/media");
-        req.headers.push(("content-type".into(), "multipart/form-data; boundary=b0".into()));
+        req.headers.push((
+            "content-type".into(),
+            "multipart/form-data; boundary=b0".into(),
+        ));
         req.body = b"--b0\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nalt\r\n--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\nContent-Type: image/png\r\n\r\nPNGDATA\r\n--b0--\r\n".to_vec();
         let p = Params::from_request(&req).unwrap();
         assert_eq!(p.str("description").unwrap().as_deref(), Some("alt"));

@@ -27,6 +27,8 @@ pub struct Draft {
     pub language: Option<String>,
     pub in_reply_to_id: Option<i64>,
     pub poll: Option<DraftPoll>,
+    /// Uploaded media to attach, in order (at most 4).
+    pub media_ids: Vec<i64>,
 }
 
 /// A poll in a draft.
@@ -53,7 +55,13 @@ fn check_draft(d: &Draft) -> Result<()> {
             "text is longer than {MAX_CHARS} characters"
         )));
     }
-    if d.text.trim().is_empty() && d.poll.is_none() {
+    if d.media_ids.len() > 4 {
+        return Err(invalid("a post can have at most 4 media attachments"));
+    }
+    if d.poll.is_some() && !d.media_ids.is_empty() {
+        return Err(invalid("a post cannot have both media and a poll"));
+    }
+    if d.text.trim().is_empty() && d.poll.is_none() && d.media_ids.is_empty() {
         return Err(invalid("text can't be blank"));
     }
     if let Some(p) = &d.poll {
@@ -203,7 +211,8 @@ pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
         Some(p) => ctx.db.read(|c| author_of(c, p))?,
         None => None,
     };
-    let rendered = render(ctx, draft, parent_author.as_ref());
+    let mut rendered = render(ctx, draft, parent_author.as_ref());
+    rendered.parts.attachments = ctx.db.read(|c| attachments_for(ctx, c, &draft.media_ids))?;
     let now = db::now_ms();
     let id = crate::ids::at(now);
     let uri = format!("{}/statuses/{id}", ctx.config.actor_url());
@@ -229,6 +238,9 @@ pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
     };
     ctx.db.write(|tx| {
         posts::insert(tx, &post, &rendered.parts)?;
+        for media_id in &draft.media_ids {
+            db::media::attach(tx, *media_id, post.id)?;
+        }
         let note = build_note(&ctx.config, &post, &rendered.parts, None);
         let aud = outbox::Audience {
             to: json_list(&note["to"]),
@@ -251,6 +263,36 @@ pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
     })?;
     ctx.wake.delivery();
     Ok(post)
+}
+
+/// The attachments of uploads about to be posted; uploads already posted are refused.
+fn attachments_for(
+    ctx: &Ctx,
+    conn: &Connection,
+    ids: &[i64],
+) -> Result<Vec<crate::db::posts::Attachment>> {
+    ids.iter()
+        .map(|id| {
+            let m = db::media::get(conn, *id)
+                .map_err(|_| Error::Status(422, format!("Validation failed: no media {id}")))?;
+            if m.post_id.is_some() {
+                return Err(Error::Status(
+                    422,
+                    format!("Validation failed: media {id} is already attached"),
+                ));
+            }
+            Ok(crate::db::posts::Attachment {
+                id: 0,
+                remote_url: Some(crate::media::local_url(ctx, &m.file_name)),
+                media_type: m.media_type,
+                description: m.description,
+                blurhash: m.blurhash,
+                width: m.width,
+                height: m.height,
+                media_id: Some(m.id),
+            })
+        })
+        .collect()
 }
 
 fn json_list(v: &serde_json::Value) -> Vec<String> {

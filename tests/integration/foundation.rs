@@ -94,9 +94,20 @@ fn actor_document_and_content_negotiation() {
         404
     );
     // The icon the actor points at is served.
-    let icon = get(&s.url("/static/avatar.png"), &[]);
+    let icon_url = a_icon(&s);
+    let icon = get(&s.url(&icon_url), &[]);
     assert_eq!(icon.status, 200);
     assert_eq!(icon.header("content-type"), Some("image/png"));
+}
+
+fn a_icon(s: &TestServer) -> String {
+    let a = get(
+        &s.url("/users/alice"),
+        &[("Accept", "application/activity+json")],
+    )
+    .json();
+    let url = a["icon"]["url"].as_str().unwrap().to_string();
+    url.strip_prefix(&s.public()).unwrap().to_string()
 }
 
 #[test]

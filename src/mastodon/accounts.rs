@@ -1,0 +1,423 @@
+//! Accounts: the owner's credentials and profile edits, looking accounts up, their
+//! posts and follow lists, following, blocking and muting, relationships, follow
+//! requests, and the block, mute and domain-block lists.
+
+use super::entities::{self, AccountRef, parse_account_id};
+use super::params::Params;
+use super::{auth, ok, page, paged, views};
+use crate::Ctx;
+use crate::ap::resolve;
+use crate::db::timelines::{self, Timeline};
+use crate::db::{self, blocks, follows};
+use crate::error::{Error, Result};
+use crate::http::{Req, Resp};
+use crate::publish;
+use serde_json::{Value, json};
+
+/// Routes under `/api/v1/accounts`, `follow_requests`, `blocks`, `mutes` and `domain_blocks`.
+pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
+    match (method, rest) {
+        ("GET", ["accounts", "verify_credentials"]) => verify_credentials(ctx, req),
+        ("PATCH" | "PUT" | "POST", ["accounts", "update_credentials"]) => {
+            update_credentials(ctx, req)
+        }
+        ("GET", ["accounts", "relationships"]) => relationships(ctx, req),
+        ("GET", ["accounts", "lookup"]) => lookup(ctx, req),
+        ("GET", ["accounts", "search"]) => search(ctx, req),
+        ("GET", ["accounts", id]) => show(ctx, req, id),
+        ("GET", ["accounts", id, "statuses"]) => statuses(ctx, req, id),
+        ("GET", ["accounts", id, which @ ("followers" | "following")]) => {
+            follow_list(ctx, req, id, *which == "following")
+        }
+        ("GET", ["accounts", _, "featured_tags" | "lists" | "identity_proofs"]) => {
+            auth::optional(ctx, req)?;
+            ok(json!([]))
+        }
+        ("POST", ["accounts", id, action]) => act(ctx, req, id, action),
+        ("GET", ["follow_requests"]) => follow_requests(ctx, req),
+        ("POST", ["follow_requests", id, answer @ ("authorize" | "reject")]) => {
+            answer_request(ctx, req, id, answer)
+        }
+        ("GET", ["blocks"]) => listed(ctx, req, false),
+        ("GET", ["mutes"]) => listed(ctx, req, true),
+        ("GET", ["domain_blocks"]) => {
+            auth::require(ctx, req, "read:blocks")?;
+            ok(json!(ctx.db.read(blocks::list_domain_blocks)?))
+        }
+        ("POST" | "DELETE", ["domain_blocks"]) => domain_block(ctx, req, method == "POST"),
+        _ => Err(Error::NotFound("Not found".into())),
+    }
+}
+
+fn verify_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    let caller = auth::optional(ctx, req)?
+        .ok_or_else(|| Error::Unauthorized("The access token is invalid".into()))?;
+    if !auth::covers(&caller.scopes, "read:accounts") && !auth::covers(&caller.scopes, "profile") {
+        return Err(Error::Forbidden(
+            "This action is outside the authorized scopes".into(),
+        ));
+    }
+    auth::require(
+        ctx,
+        req,
+        if auth::covers(&caller.scopes, "profile") {
+            "profile"
+        } else {
+            "read:accounts"
+        },
+    )?;
+    ctx.db.read(|c| {
+        let mut me = views::local_account(ctx, c)?;
+        let account = db::account::get(c)?;
+        let requests = follows::list(c, false, false, None, 1000)?.len() as i64;
+        me["source"] = entities::account_source(&account, &account.note_source, requests);
+        ok(me)
+    })
+}
+
+fn update_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    auth::require(ctx, req, "write:accounts")?;
+    let p = Params::from_request(req)?;
+    let account = ctx.db.read(db::account::get)?;
+    let mut profile = db::account::Profile {
+        display_name: account.display_name.clone(),
+        note_source: account.note_source.clone(),
+        note_html: account.note_html.clone(),
+        locked: account.locked,
+        bot: account.bot,
+        discoverable: account.discoverable,
+        fields_json: account.fields_json.clone(),
+    };
+    if let Some(name) = p.str("display_name")? {
+        if name.chars().count() > 30 {
+            return Err(Error::Status(
+                422,
+                "Validation failed: Display name is too long (maximum is 30 characters)".into(),
+            ));
+        }
+        profile.display_name = crate::text::clean_plain(&name, 30);
+    }
+    if let Some(note) = p.str("note")? {
+        if note.chars().count() > 500 {
+            return Err(Error::Status(
+                422,
+                "Validation failed: Note is too long (maximum is 500 characters)".into(),
+            ));
+        }
+        profile.note_html =
+            crate::text::render_plain(&note, &[], &format!("{}/tags", ctx.config.public_url));
+        profile.note_source = note;
+    }
+    profile.locked = p.bool("locked")?.unwrap_or(profile.locked);
+    profile.bot = p.bool("bot")?.unwrap_or(profile.bot);
+    profile.discoverable = p.bool("discoverable")?.unwrap_or(profile.discoverable);
+    if p.get("fields_attributes").is_some() {
+        profile.fields_json = fields_json(ctx, &p)?;
+    }
+    let avatar = super::media::profile_image(ctx, &p, "avatar")?;
+    let header = super::media::profile_image(ctx, &p, "header")?;
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        db::account::update_profile(tx, &profile, now)?;
+        if let Some(name) = &avatar {
+            db::account::update_image(tx, "avatar", Some(name), now)?;
+        }
+        if let Some(name) = &header {
+            db::account::update_image(tx, "header", Some(name), now)?;
+        }
+        Ok(())
+    })?;
+    publish::update_profile(ctx)?;
+    verify_credentials(ctx, req)
+}
+
+fn fields_json(ctx: &Ctx, p: &Params) -> Result<String> {
+    let fields = p.objects("fields_attributes");
+    if fields.len() > 4 {
+        return Err(Error::Status(
+            422,
+            "Validation failed: at most 4 profile fields".into(),
+        ));
+    }
+    let tag_base = format!("{}/tags", ctx.config.public_url);
+    let list: Vec<Value> = fields
+        .iter()
+        .filter_map(|f| {
+            let name = crate::text::clean_plain(&f.str("name").ok()??, 255);
+            let value = f.str("value").ok().flatten().unwrap_or_default();
+            (!name.is_empty()).then(|| {
+                json!({"name": name, "value": value, "value_html": crate::text::render_plain(&value, &[], &tag_base)})
+            })
+        })
+        .collect();
+    Ok(Value::Array(list).to_string())
+}
+
+fn account_ref(id: &str) -> Result<AccountRef> {
+    parse_account_id(id).ok_or_else(|| Error::NotFound("Record not found".into()))
+}
+
+fn remote_id(id: &str) -> Result<i64> {
+    match account_ref(id)? {
+        AccountRef::Remote(actor_id) => Ok(actor_id),
+        AccountRef::Local => Err(Error::Status(422, "That is your own account".into())),
+    }
+}
+
+fn show(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
+    auth::optional(ctx, req)?;
+    let r = account_ref(id)?;
+    ok(ctx.db.read(|c| views::account_by_ref(ctx, c, r))?)
+}
+
+fn lookup(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    auth::optional(ctx, req)?;
+    let p = Params::from_request(req)?;
+    let acct = p.required("acct")?;
+    let acct = acct.trim_start_matches('@');
+    let (user, host) = match acct.split_once('@') {
+        Some((u, h)) => (u.to_string(), h.to_ascii_lowercase()),
+        None => (acct.to_string(), ctx.config.domain.clone()),
+    };
+    if host == ctx.config.domain {
+        if user.eq_ignore_ascii_case(&ctx.config.username) {
+            return ok(ctx.db.read(|c| views::local_account(ctx, c))?);
+        }
+        return Err(Error::NotFound("Record not found".into()));
+    }
+    let actor = ctx.db.read(|c| db::actors::find_by_acct(c, &user, &host))?;
+    match actor {
+        Some(a) if a.gone_at.is_none() => ok(views::remote_account(ctx, &a)),
+        _ => Err(Error::NotFound("Record not found".into())),
+    }
+}
+
+/// Accounts matching a query: cached actors, the owner, and with `resolve` a WebFinger look-up.
+pub fn find_accounts(ctx: &Ctx, q: &str, resolve_remote: bool, limit: usize) -> Result<Vec<Value>> {
+    let q = q.trim().trim_start_matches('@');
+    let mut out = Vec::new();
+    if ctx
+        .config
+        .username
+        .contains(&q.split('@').next().unwrap_or(q).to_lowercase())
+        && !q.is_empty()
+    {
+        out.push(ctx.db.read(|c| views::local_account(ctx, c))?);
+    }
+    if let Some((user, host)) = resolve::split_handle(q) {
+        let found = if resolve_remote {
+            resolve::by_handle(ctx, &user, &host).ok()
+        } else {
+            ctx.db.read(|c| db::actors::find_by_acct(c, &user, &host))?
+        };
+        if let Some(a) = found {
+            out.push(views::remote_account(ctx, &a));
+        }
+    } else if q.starts_with("https://") || q.starts_with("http://") {
+        if let Ok(a) = if resolve_remote {
+            resolve::actor(ctx, q)
+        } else {
+            Err(Error::NotFound(String::new()))
+        } {
+            out.push(views::remote_account(ctx, &a));
+        }
+    } else if !q.is_empty() {
+        let like = ctx.db.read(|c| db::actors::search(c, q, limit as i64))?;
+        out.extend(like.iter().map(|a| views::remote_account(ctx, a)));
+    }
+    out.truncate(limit);
+    Ok(out)
+}
+
+fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    auth::require(ctx, req, "read:accounts")?;
+    let p = Params::from_request(req)?;
+    let q = p.required("q")?;
+    let limit = p.int("limit")?.unwrap_or(40).clamp(1, 80) as usize;
+    ok(Value::Array(find_accounts(
+        ctx,
+        &q,
+        p.bool("resolve")?.unwrap_or(false),
+        limit,
+    )?))
+}
+
+fn statuses(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
+    auth::optional(ctx, req)?;
+    let p = Params::from_request(req)?;
+    let r = account_ref(id)?;
+    let actor_id = match r {
+        AccountRef::Local => None,
+        AccountRef::Remote(a) => Some(a),
+    };
+    let with_private = match actor_id {
+        None => auth::optional(ctx, req)?.is_some_and(|a| auth::covers(&a.scopes, "read:statuses")),
+        Some(a) => ctx
+            .db
+            .read(|c| follows::find(c, true, a))?
+            .is_some_and(|f| f.accepted),
+    };
+    let t = Timeline::Account {
+        actor_id,
+        with_private,
+        exclude_replies: p.bool("exclude_replies")?.unwrap_or(false),
+        only_media: p.bool("only_media")?.unwrap_or(false),
+        pinned: p.bool("pinned")?.unwrap_or(false),
+    };
+    let pg = page(&p, super::MAX_LIMIT)?;
+    let me = ctx.config.actor_url();
+    ctx.db.read(|c| {
+        let list = timelines::list(c, &t, pg, &me)?;
+        let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
+        Ok(paged(ctx, req, views::statuses(ctx, c, &list)?, &ids))
+    })
+}
+
+fn follow_list(ctx: &Ctx, req: &Req, id: &str, outgoing: bool) -> Result<Resp> {
+    auth::optional(ctx, req)?;
+    if account_ref(id)? != AccountRef::Local {
+        return ok(json!([]));
+    }
+    let p = Params::from_request(req)?;
+    let limit = p.int("limit")?.unwrap_or(40).clamp(1, 80);
+    let before = p.id("max_id")?;
+    ctx.db.read(|c| {
+        let rows = follows::list(c, outgoing, true, before, limit)?;
+        let items = rows
+            .iter()
+            .map(|(_, a)| views::remote_account(ctx, a))
+            .collect();
+        let ids: Vec<i64> = rows.iter().map(|(f, _)| f.created_at).collect();
+        Ok(paged(ctx, req, items, &ids))
+    })
+}
+
+/// The `Relationship` with a remote actor.
+pub fn relationship(ctx: &Ctx, actor_id: i64) -> Result<Value> {
+    ctx.db.read(|c| {
+        let out = follows::find(c, true, actor_id)?;
+        let inc = follows::find(c, false, actor_id)?;
+        Ok(entities::relationship(
+            &entities::remote_account_id(actor_id),
+            out.as_ref().is_some_and(|f| f.accepted),
+            out.as_ref().is_some_and(|f| !f.accepted),
+            inc.as_ref().is_some_and(|f| f.accepted),
+            blocks::is_blocked(c, actor_id)?,
+            blocks::is_blocked_by(c, actor_id)?,
+            blocks::is_muted(c, actor_id)?,
+            inc.as_ref().is_some_and(|f| !f.accepted),
+        ))
+    })
+}
+
+fn relationships(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    auth::require(ctx, req, "read:follows")?;
+    let p = Params::from_request(req)?;
+    let mut out = Vec::new();
+    for id in p.list("id")? {
+        match parse_account_id(&id) {
+            Some(AccountRef::Remote(a)) if ctx.db.read(|c| db::actors::get(c, a)).is_ok() => {
+                out.push(relationship(ctx, a)?)
+            }
+            Some(AccountRef::Local) => out.push(entities::relationship(
+                &id, false, false, false, false, false, false, false,
+            )),
+            _ => {}
+        }
+    }
+    ok(Value::Array(out))
+}
+
+fn act(ctx: &Ctx, req: &Req, id: &str, action: &str) -> Result<Resp> {
+    let scope = match action {
+        "follow" | "unfollow" | "remove_from_followers" => "write:follows",
+        "block" | "unblock" => "write:blocks",
+        "mute" | "unmute" => "write:mutes",
+        "note" | "pin" | "unpin" => "write:accounts",
+        _ => return Err(Error::NotFound("Not found".into())),
+    };
+    auth::require(ctx, req, scope)?;
+    let actor_id = remote_id(id)?;
+    let actor = ctx.db.read(|c| db::actors::get(c, actor_id))?;
+    let now = db::now_ms();
+    match action {
+        "follow" => publish::follow_actor(ctx, &actor)?,
+        "unfollow" => publish::unfollow_actor(ctx, &actor)?,
+        "remove_from_followers" => publish::remove_follower(ctx, actor_id)?,
+        "block" => publish::block(ctx, actor_id)?,
+        "unblock" => publish::unblock(ctx, actor_id)?,
+        "mute" => ctx.db.write(|tx| blocks::insert_mute(tx, actor_id, now))?,
+        "unmute" => ctx.db.write(|tx| blocks::delete_mute(tx, actor_id))?,
+        _ => {}
+    }
+    ok(relationship(ctx, actor_id)?)
+}
+
+fn follow_requests(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    auth::require(ctx, req, "read:follows")?;
+    let p = Params::from_request(req)?;
+    let limit = p.int("limit")?.unwrap_or(40).clamp(1, 80);
+    ctx.db.read(|c| {
+        let rows = follows::list(c, false, false, p.id("max_id")?, limit)?;
+        let ids: Vec<i64> = rows.iter().map(|(f, _)| f.created_at).collect();
+        Ok(paged(
+            ctx,
+            req,
+            rows.iter()
+                .map(|(_, a)| views::remote_account(ctx, a))
+                .collect(),
+            &ids,
+        ))
+    })
+}
+
+fn answer_request(ctx: &Ctx, req: &Req, id: &str, answer: &str) -> Result<Resp> {
+    auth::require(ctx, req, "write:follows")?;
+    let actor_id = remote_id(id)?;
+    if answer == "authorize" {
+        publish::accept_follow_request(ctx, actor_id)?;
+    } else {
+        publish::reject_follow_request(ctx, actor_id)?;
+    }
+    ok(relationship(ctx, actor_id)?)
+}
+
+fn listed(ctx: &Ctx, req: &Req, muted: bool) -> Result<Resp> {
+    auth::require(ctx, req, if muted { "read:mutes" } else { "read:blocks" })?;
+    let p = Params::from_request(req)?;
+    let limit = p.int("limit")?.unwrap_or(40).clamp(1, 80);
+    ctx.db.read(|c| {
+        let ids = blocks::list_ids(c, muted, limit)?;
+        let items = ids
+            .iter()
+            .map(|id| Ok(views::remote_account(ctx, &db::actors::get(c, *id)?)))
+            .collect::<Result<Vec<_>>>()?;
+        ok(Value::Array(items))
+    })
+}
+
+fn domain_block(ctx: &Ctx, req: &Req, add: bool) -> Result<Resp> {
+    auth::require(ctx, req, "write:blocks")?;
+    let p = Params::from_request(req)?;
+    let domain = p
+        .required("domain")?
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    if domain.is_empty()
+        || domain.contains('/')
+        || domain.contains(' ')
+        || domain == ctx.config.domain
+    {
+        return Err(Error::Status(422, "Validation failed: not a domain".into()));
+    }
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        if add {
+            blocks::insert_domain_block(tx, &domain, now)
+        } else {
+            blocks::delete_domain_block(tx, &domain)
+        }
+    })?;
+    ok(json!({}))
+}

@@ -1,0 +1,598 @@
+//! OAuth 2 for the client API: app registration, the login-and-consent page of
+//! `/oauth/authorize` (a plain HTML form, no JavaScript), authorization codes with
+//! PKCE (S256 only), the token endpoint (authorization_code and client_credentials),
+//! revocation, and the server metadata document.
+
+use super::auth;
+use super::params::Params;
+use crate::Ctx;
+use crate::db::{self, oauth, tokens};
+use crate::error::{Error, Result};
+use crate::http::{Req, Resp};
+use crate::keys;
+use crate::ratelimit::Bucket;
+use crate::web::layout;
+use base64::Engine;
+use maud::html;
+use serde_json::{Value, json};
+
+/// The out-of-band redirect URI: the code is shown on a page.
+pub const OOB: &str = "urn:ietf:wg:oauth:2.0:oob";
+/// Scopes kith knows; children such as `read:statuses` are accepted too.
+const TOP_SCOPES: &[&str] = &["read", "write", "follow", "push", "profile"];
+/// How long an authorization code stays valid.
+const CODE_TTL_MS: i64 = 10 * 60 * 1000;
+/// How long the authorize form may be submitted after it was shown.
+const FORM_TTL_MS: i64 = 60 * 60 * 1000;
+
+fn unprocessable(m: &str) -> Error {
+    Error::Status(422, m.to_string())
+}
+
+/// Checks and normalises a scope list; an empty one is `read`, as Mastodon's default.
+pub fn parse_scopes(raw: Option<&str>) -> Result<String> {
+    let raw = raw.map(|s| s.replace('+', " ")).unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    for s in raw.split_whitespace() {
+        let parent = s.split(':').next().unwrap_or(s);
+        let ok = TOP_SCOPES.contains(&s)
+            || (s.contains(':') && ["read", "write", "admin"].contains(&parent) && s.len() <= 64);
+        if !ok {
+            return Err(unprocessable(&format!(
+                "Validation failed: unknown scope {s}"
+            )));
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    }
+    if out.is_empty() {
+        out.push("read".into());
+    }
+    Ok(out.join(" "))
+}
+
+/// Whether every scope in `asked` is covered by `allowed`.
+fn scopes_within(asked: &str, allowed: &str) -> bool {
+    asked.split_whitespace().all(|s| auth::covers(allowed, s))
+}
+
+/// Checks one redirect URI: the out-of-band URI or an absolute URI of a harmless scheme.
+fn check_redirect_uri(uri: &str) -> Result<()> {
+    if uri == OOB {
+        return Ok(());
+    }
+    let parsed = url::Url::parse(uri)
+        .map_err(|_| unprocessable("Validation failed: Redirect URI must be an absolute URI."))?;
+    let scheme = parsed.scheme().to_ascii_lowercase();
+    if ["javascript", "data", "vbscript", "file", "blob", "about"].contains(&scheme.as_str()) {
+        return Err(unprocessable(
+            "Validation failed: Redirect URI is forbidden by the server.",
+        ));
+    }
+    if parsed.fragment().is_some() || uri.len() > 2000 {
+        return Err(unprocessable(
+            "Validation failed: Redirect URI cannot contain a fragment.",
+        ));
+    }
+    Ok(())
+}
+
+fn app_json(app: &oauth::App, with_secret: bool) -> Value {
+    let uris = app.redirect_list();
+    let mut v = json!({
+        "id": app.id.to_string(),
+        "name": app.name,
+        "website": app.website,
+        "scopes": app.scopes.split_whitespace().collect::<Vec<_>>(),
+        "redirect_uri": uris.join("\n"),
+        "redirect_uris": uris,
+        "vapid_key": "",
+    });
+    if with_secret {
+        v["client_id"] = json!(app.client_id);
+        v["client_secret"] = json!(app.client_secret);
+        v["client_secret_expires_at"] = json!(0);
+    }
+    v
+}
+
+/// `POST /api/v1/apps`.
+pub fn create_app(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    let p = Params::from_request(req)?;
+    let name = crate::text::clean_plain(&p.required("client_name")?, 100);
+    let uris = match p.get("redirect_uris") {
+        Some(Value::Array(_)) => p.list("redirect_uris")?,
+        _ => p
+            .required("redirect_uris")?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    };
+    if uris.is_empty() || uris.len() > 10 {
+        return Err(unprocessable(
+            "Validation failed: Redirect URI must be an absolute URI.",
+        ));
+    }
+    uris.iter().try_for_each(|u| check_redirect_uri(u))?;
+    let scopes = parse_scopes(p.str("scopes")?.as_deref())?;
+    let website = p
+        .str("website")?
+        .filter(|w| w.starts_with("https://") || w.starts_with("http://"));
+    let mut app = oauth::App {
+        id: 0,
+        name,
+        website,
+        redirect_uris: uris.join("\n"),
+        scopes,
+        client_id: keys::random_token(32)?,
+        client_secret: keys::random_token(32)?,
+        created_at: db::now_ms(),
+    };
+    app.id = ctx.db.write(|tx| oauth::insert_app(tx, &app))?;
+    Ok(Resp::json(200, &app_json(&app, true)))
+}
+
+/// `GET /api/v1/apps/verify_credentials`.
+pub fn verify_app(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    let caller = auth::optional(ctx, req)?
+        .ok_or_else(|| Error::Unauthorized("The access token is invalid".into()))?;
+    let app_id = caller
+        .app_id
+        .ok_or_else(|| Error::NotFound("This token belongs to no app".into()))?;
+    let app = ctx.db.read(|c| oauth::get_app(c, app_id))?;
+    Ok(Resp::json(200, &app_json(&app, false)))
+}
+
+/// The validated request of an authorize page.
+struct AuthorizeRequest {
+    app: oauth::App,
+    redirect_uri: String,
+    scopes: String,
+    state: Option<String>,
+    challenge: Option<String>,
+}
+
+fn authorize_request(ctx: &Ctx, p: &Params) -> Result<AuthorizeRequest> {
+    let client_id = p.required("client_id")?;
+    let app = ctx
+        .db
+        .read(|c| oauth::find_app_by_client_id(c, &client_id))?
+        .ok_or_else(|| {
+            Error::Unauthorized("Client authentication failed due to unknown client".into())
+        })?;
+    let redirect_uri = match p.str("redirect_uri")?.filter(|s| !s.is_empty()) {
+        Some(u) => u,
+        None => app.redirect_list().into_iter().next().unwrap_or_default(),
+    };
+    if !app.redirect_list().contains(&redirect_uri) {
+        return Err(Error::BadRequest(
+            "The redirect uri included is not valid.".into(),
+        ));
+    }
+    if let Some(rt) = p.str("response_type")?
+        && rt != "code"
+    {
+        return Err(Error::BadRequest(
+            "The authorization server does not support this response type.".into(),
+        ));
+    }
+    let scopes = parse_scopes(p.str("scope")?.as_deref())?;
+    if !scopes_within(&scopes, &app.scopes) {
+        return Err(Error::BadRequest(
+            "The requested scope is invalid, unknown, or malformed.".into(),
+        ));
+    }
+    let challenge = p.str("code_challenge")?.filter(|c| !c.is_empty());
+    if challenge.is_some() && p.str("code_challenge_method")?.as_deref() != Some("S256") {
+        return Err(Error::BadRequest(
+            "Only the S256 code challenge method is supported.".into(),
+        ));
+    }
+    // Mastodon.py sends the literal string "None" for an absent state.
+    let state = p.str("state")?.filter(|s| !s.is_empty() && s != "None");
+    Ok(AuthorizeRequest {
+        app,
+        redirect_uri,
+        scopes,
+        state,
+        challenge,
+    })
+}
+
+fn csrf_token(ctx: &Ctx, client_id: &str) -> String {
+    let issued = db::now_ms();
+    format!(
+        "{issued}.{}",
+        ctx.mac(&format!("authorize:{client_id}:{issued}"))
+    )
+}
+
+fn csrf_ok(ctx: &Ctx, client_id: &str, token: &str) -> bool {
+    let Some((issued, mac)) = token.split_once('.') else {
+        return false;
+    };
+    let Ok(issued_ms) = issued.parse::<i64>() else {
+        return false;
+    };
+    db::now_ms() - issued_ms < FORM_TTL_MS
+        && ctx.mac_ok(&format!("authorize:{client_id}:{issued}"), mac)
+}
+
+fn scope_label(scope: &str) -> &'static str {
+    match scope.split(':').next().unwrap_or(scope) {
+        "read" => "read your posts, timelines, notifications and settings",
+        "write" => "post, edit and delete, and change your settings",
+        "follow" => "follow, block and mute accounts",
+        "push" => "receive push notifications",
+        "profile" => "see your profile",
+        _ => "do things as you",
+    }
+}
+
+fn authorize_page(ctx: &Ctx, r: &AuthorizeRequest, p: &Params, error: Option<&str>) -> Resp {
+    let hidden = [
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+    ];
+    let body = html! {
+        h1 { "Authorize " (r.app.name) }
+        @if let Some(w) = &r.app.website { p { "From " a href=(w) rel="noopener noreferrer" { (w) } } }
+        p { (r.app.name) " asks to use your account @" (ctx.config.username) "@" (ctx.config.domain) " to:" }
+        ul { @for s in r.scopes.split_whitespace() { li { strong { (s) } " — " (scope_label(s)) } } }
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        form method="post" action="/oauth/authorize" {
+            @for name in hidden {
+                @if let Ok(Some(v)) = p.str(name) { input type="hidden" name=(name) value=(v); }
+            }
+            input type="hidden" name="csrf_token" value=(csrf_token(ctx, &r.app.client_id));
+            label for="password" { "Password" }
+            input #password type="password" name="password" autocomplete="current-password" required autofocus;
+            button type="submit" { "Authorize" }
+        }
+    };
+    layout::respond(
+        if error.is_some() { 401 } else { 200 },
+        layout::page("Authorize an app", html! {}, body),
+    )
+}
+
+fn html_error(e: &Error) -> Resp {
+    layout::error_page(e.status(), &e.public_message())
+}
+
+/// `GET /oauth/authorize`: the login and consent form.
+pub fn authorize_form(ctx: &Ctx, req: &Req) -> Resp {
+    let result = Params::from_request(req).and_then(|p| authorize_request(ctx, &p).map(|r| (p, r)));
+    match result {
+        Ok((p, r)) => authorize_page(ctx, &r, &p, None),
+        Err(e) => html_error(&e),
+    }
+}
+
+/// `POST /oauth/authorize`: checks the password and issues a code.
+pub fn authorize_submit(ctx: &Ctx, req: &Req) -> Resp {
+    match authorize_submit_inner(ctx, req) {
+        Ok(resp) => resp,
+        Err(Error::RateLimited(secs)) => crate::router::rate_limited(crate::ratelimit::Verdict {
+            allowed: false,
+            limit: ctx.config.limits.login_attempts,
+            remaining: 0,
+            reset_secs: secs,
+        }),
+        Err(e) => html_error(&e),
+    }
+}
+
+/// Refuses with 429 when this client address or the account has too many failed logins.
+pub fn check_login_limits(ctx: &Ctx, req: &Req) -> Result<()> {
+    let limit = ctx.config.limits.login_attempts;
+    if let Some(v) = ctx.limiter.exceeded(Bucket::Login, req.client_ip, limit) {
+        return Err(Error::RateLimited(v.reset_secs));
+    }
+    let account_key = std::net::IpAddr::from([0, 0, 0, 0]);
+    if let Some(v) = ctx
+        .account_logins
+        .exceeded(Bucket::Login, account_key, limit)
+    {
+        return Err(Error::RateLimited(v.reset_secs));
+    }
+    Ok(())
+}
+
+/// Counts a failed login against the client address and the account.
+pub fn record_failed_login(ctx: &Ctx, req: &Req) {
+    let limit = ctx.config.limits.login_attempts;
+    ctx.limiter.hit(Bucket::Login, req.client_ip, limit);
+    ctx.account_logins
+        .hit(Bucket::Login, std::net::IpAddr::from([0, 0, 0, 0]), limit);
+}
+
+/// Whether `password` is the owner's.
+pub fn password_ok(ctx: &Ctx, password: &str) -> Result<bool> {
+    let hash = ctx.db.read(db::account::get_password_hash)?;
+    Ok(crate::password::verify(password, &hash))
+}
+
+fn authorize_submit_inner(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    check_login_limits(ctx, req)?;
+    let p = Params::from_request(req)?;
+    let r = authorize_request(ctx, &p)?;
+    if !csrf_ok(
+        ctx,
+        &r.app.client_id,
+        &p.str("csrf_token")?.unwrap_or_default(),
+    ) {
+        return Err(Error::Forbidden(
+            "The form has expired; open the authorization page again".into(),
+        ));
+    }
+    if !password_ok(ctx, &p.str("password")?.unwrap_or_default())? {
+        record_failed_login(ctx, req);
+        return Ok(authorize_page(
+            ctx,
+            &r,
+            &p,
+            Some("That password is not right."),
+        ));
+    }
+    let code = keys::random_token(32)?;
+    let now = db::now_ms();
+    let stored = oauth::Code {
+        app_id: r.app.id,
+        redirect_uri: r.redirect_uri.clone(),
+        scopes: r.scopes.clone(),
+        code_challenge: r.challenge.clone(),
+        expires_at: now + CODE_TTL_MS,
+    };
+    ctx.db.write(|tx| {
+        oauth::prune_codes(tx, now)?;
+        oauth::insert_code(tx, &keys::sha256_hex(code.as_bytes()), &stored)
+    })?;
+    if r.redirect_uri == OOB {
+        let body = html! {
+            h1 { "Authorization code" }
+            p { "Copy this code into " (r.app.name) ":" }
+            p { code #authorization-code { (code) } }
+        };
+        return Ok(layout::respond(
+            200,
+            layout::page("Authorization code", html! {}, body),
+        ));
+    }
+    let mut target = url::Url::parse(&r.redirect_uri)
+        .map_err(|_| Error::BadRequest("bad redirect URI".into()))?;
+    target.query_pairs_mut().append_pair("code", &code);
+    if let Some(state) = &r.state {
+        target.query_pairs_mut().append_pair("state", state);
+    }
+    Ok(Resp::redirect(302, target.as_str()))
+}
+
+/// The client credentials of a token or revoke request: body fields or HTTP Basic.
+fn client(ctx: &Ctx, req: &Req, p: &Params) -> Result<oauth::App> {
+    let (id, secret) = match (p.str("client_id")?, p.str("client_secret")?) {
+        (Some(id), Some(secret)) => (id, secret),
+        _ => basic_credentials(req)
+            .ok_or_else(|| Error::Unauthorized("Client authentication failed".into()))?,
+    };
+    let app = ctx.db.read(|c| oauth::find_app_by_client_id(c, &id))?;
+    match app {
+        Some(app) if keys::secure_eq(app.client_secret.as_bytes(), secret.as_bytes()) => Ok(app),
+        _ => Err(Error::Unauthorized("Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.".into())),
+    }
+}
+
+fn basic_credentials(req: &Req) -> Option<(String, String)> {
+    let value = req.header("authorization")?;
+    let (scheme, data) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+fn pkce_ok(challenge: &str, verifier: &str) -> bool {
+    let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
+    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
+    keys::secure_eq(computed.as_bytes(), challenge.as_bytes())
+}
+
+fn invalid_grant() -> Error {
+    Error::BadRequest("The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.".into())
+}
+
+/// `POST /oauth/token`.
+pub fn token(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    check_login_limits(ctx, req)?;
+    let p = Params::from_request(req)?;
+    let app = match client(ctx, req, &p) {
+        Ok(app) => app,
+        Err(e) => {
+            record_failed_login(ctx, req);
+            return Err(e);
+        }
+    };
+    let now = db::now_ms();
+    let (scopes, app_only) = match p.str("grant_type")?.as_deref() {
+        Some("authorization_code") => (code_grant(ctx, req, &p, &app, now)?, false),
+        Some("client_credentials") => {
+            let scopes = parse_scopes(p.str("scope")?.as_deref())?;
+            if !scopes_within(&scopes, &app.scopes) {
+                return Err(Error::BadRequest(
+                    "The requested scope is invalid, unknown, or malformed.".into(),
+                ));
+            }
+            (scopes, true)
+        }
+        _ => {
+            return Err(Error::BadRequest(
+                "The authorization grant type is not supported by the authorization server.".into(),
+            ));
+        }
+    };
+    let token = keys::random_token(32)?;
+    let hash = keys::sha256_hex(token.as_bytes());
+    ctx.db
+        .write(|tx| tokens::insert_kind(tx, Some(app.id), &hash, &scopes, app_only, now))?;
+    Ok(Resp::json(200, &json!({"access_token": token, "token_type": "Bearer", "scope": scopes, "created_at": now / 1000}))
+        .with_header("Cache-Control", "no-store"))
+}
+
+fn code_grant(ctx: &Ctx, req: &Req, p: &Params, app: &oauth::App, now: i64) -> Result<String> {
+    let code = p.required("code")?;
+    let stored = ctx
+        .db
+        .write(|tx| oauth::take_code(tx, &keys::sha256_hex(code.as_bytes())))?;
+    let Some(stored) = stored.filter(|c| c.app_id == app.id && c.expires_at > now) else {
+        record_failed_login(ctx, req);
+        return Err(invalid_grant());
+    };
+    if let Some(uri) = p.str("redirect_uri")?.filter(|u| !u.is_empty())
+        && uri != stored.redirect_uri
+    {
+        return Err(invalid_grant());
+    }
+    if let Some(challenge) = &stored.code_challenge {
+        let verifier = p.str("code_verifier")?.unwrap_or_default();
+        if !pkce_ok(challenge, &verifier) {
+            return Err(invalid_grant());
+        }
+    }
+    match p.str("scope")?.filter(|s| !s.trim().is_empty()) {
+        Some(asked) => {
+            let asked = parse_scopes(Some(&asked))?;
+            if scopes_within(&asked, &stored.scopes) {
+                Ok(asked)
+            } else {
+                Err(invalid_grant())
+            }
+        }
+        None => Ok(stored.scopes),
+    }
+}
+
+/// `POST /oauth/revoke`: revokes a token of the calling app and closes its streams.
+pub fn revoke(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    let p = Params::from_request(req)?;
+    let app = client(ctx, req, &p)?;
+    let token = p.required("token")?;
+    let now = db::now_ms();
+    let revoked = ctx
+        .db
+        .write(|tx| tokens::revoke(tx, &keys::sha256_hex(token.as_bytes()), app.id, now))?;
+    if let Some(id) = revoked {
+        super::streaming::close_token(ctx, id);
+    }
+    Ok(Resp::json(200, &json!({})))
+}
+
+/// `GET /.well-known/oauth-authorization-server`.
+pub fn metadata(ctx: &Ctx) -> Resp {
+    let base = &ctx.config.public_url;
+    let scopes: Vec<&str> = vec![
+        "read",
+        "write",
+        "follow",
+        "push",
+        "profile",
+        "read:accounts",
+        "read:blocks",
+        "read:bookmarks",
+        "read:favourites",
+        "read:filters",
+        "read:follows",
+        "read:lists",
+        "read:mutes",
+        "read:notifications",
+        "read:search",
+        "read:statuses",
+        "write:accounts",
+        "write:blocks",
+        "write:bookmarks",
+        "write:conversations",
+        "write:favourites",
+        "write:filters",
+        "write:follows",
+        "write:lists",
+        "write:media",
+        "write:mutes",
+        "write:notifications",
+        "write:reports",
+        "write:statuses",
+    ];
+    Resp::json(
+        200,
+        &json!({
+            "issuer": format!("{base}/"),
+            "service_documentation": "https://docs.joinmastodon.org/",
+            "authorization_endpoint": format!("{base}/oauth/authorize"),
+            "token_endpoint": format!("{base}/oauth/token"),
+            "revocation_endpoint": format!("{base}/oauth/revoke"),
+            "app_registration_endpoint": format!("{base}/api/v1/apps"),
+            "scopes_supported": scopes,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_and_redirects() {
+        assert_eq!(parse_scopes(None).unwrap(), "read");
+        assert_eq!(
+            parse_scopes(Some("read+write+follow")).unwrap(),
+            "read write follow"
+        );
+        assert_eq!(
+            parse_scopes(Some("read:statuses write")).unwrap(),
+            "read:statuses write"
+        );
+        assert!(parse_scopes(Some("root")).is_err());
+        assert!(scopes_within("read:statuses", "read write"));
+        assert!(!scopes_within("write", "read"));
+        assert!(check_redirect_uri(OOB).is_ok());
+        assert!(check_redirect_uri("https://app.example/cb").is_ok());
+        assert!(check_redirect_uri("tusky://oauth").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "VBScript:x",
+            "file:///etc/passwd",
+            "not a uri",
+            "https://a.example/#frag",
+        ] {
+            assert_eq!(check_redirect_uri(bad).unwrap_err().status(), 422, "{bad}");
+        }
+    }
+
+    #[test]
+    fn pkce_s256() {
+        // RFC 7636 appendix B.
+        assert!(pkce_ok(
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        ));
+        assert!(!pkce_ok(
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "wrong"
+        ));
+    }
+}

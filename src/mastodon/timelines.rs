@@ -1,0 +1,259 @@
+//! Timelines (home, public, hashtag, list, direct conversations), notifications
+//! (with type filters, one, dismiss, clear) and markers.
+
+use super::params::Params;
+use super::{auth, entities, ok, page, paged, path_id, views};
+use crate::Ctx;
+use crate::db::timelines::{self, Timeline};
+use crate::db::{self, markers, notifications};
+use crate::error::{Error, Result};
+use crate::http::{Req, Resp};
+use serde_json::{Value, json};
+
+/// Routes under `/api/v1/timelines`, `notifications`, `markers` and `conversations`.
+pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
+    match (method, rest) {
+        ("GET", ["timelines", "home"]) => timeline(ctx, req, Timeline::Home, true),
+        ("GET", ["timelines", "public"]) => {
+            let p = Params::from_request(req)?;
+            let local = if p.bool("local")?.unwrap_or(false) {
+                Some(true)
+            } else if p.bool("remote")?.unwrap_or(false) {
+                Some(false)
+            } else {
+                None
+            };
+            timeline(ctx, req, Timeline::Public(local), false)
+        }
+        ("GET", ["timelines", "tag", tag]) => {
+            timeline(ctx, req, Timeline::Tag(tag.to_string()), false)
+        }
+        ("GET", ["timelines", "list", id]) => {
+            timeline(ctx, req, Timeline::List(path_id(id)?), true)
+        }
+        ("GET", ["timelines", "direct"]) | ("GET", ["conversations"]) => {
+            conversations(ctx, req, rest[0] == "timelines")
+        }
+        ("GET", ["notifications"]) => notifications_list(ctx, req),
+        ("GET", ["notifications", "unread_count"]) => {
+            auth::require(ctx, req, "read:notifications")?;
+            ok(json!({"count": ctx.db.read(notifications::count_unread)?}))
+        }
+        ("GET", ["notifications", id]) => notification(ctx, req, id),
+        ("POST", ["notifications", "clear"]) => {
+            auth::require(ctx, req, "write:notifications")?;
+            ctx.db.write(|tx| notifications::clear(tx))?;
+            ok(json!({}))
+        }
+        ("POST", ["notifications", id, "dismiss"]) => {
+            auth::require(ctx, req, "write:notifications")?;
+            let id = path_id(id)?;
+            ctx.db.write(|tx| notifications::delete(tx, id))?;
+            ok(json!({}))
+        }
+        ("GET", ["markers"]) => get_markers(ctx, req),
+        ("POST", ["markers"]) => set_markers(ctx, req),
+        _ => Err(Error::NotFound("Not found".into())),
+    }
+}
+
+fn filter_context(t: &Timeline) -> &'static str {
+    match t {
+        Timeline::Home | Timeline::List(_) => "home",
+        Timeline::Account { .. } => "account",
+        _ => "public",
+    }
+}
+
+fn timeline(ctx: &Ctx, req: &Req, t: Timeline, private: bool) -> Result<Resp> {
+    if private {
+        auth::require(ctx, req, "read:statuses")?;
+    } else {
+        auth::optional(ctx, req)?;
+    }
+    let p = Params::from_request(req)?;
+    let pg = page(&p, super::MAX_LIMIT)?;
+    let me = ctx.config.actor_url();
+    let (statuses, ids) = ctx.db.read(|c| {
+        let list = timelines::list(c, &t, pg, &me)?;
+        let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
+        Ok((views::statuses(ctx, c, &list)?, ids))
+    })?;
+    let shown = super::lists::apply(ctx, filter_context(&t), statuses)?;
+    Ok(paged(ctx, req, shown, &ids))
+}
+
+fn conversations(ctx: &Ctx, req: &Req, as_timeline: bool) -> Result<Resp> {
+    auth::require(ctx, req, "read:statuses")?;
+    let p = Params::from_request(req)?;
+    let pg = page(&p, super::MAX_LIMIT)?;
+    let me = ctx.config.actor_url();
+    ctx.db.read(|c| {
+        let list = timelines::list(c, &Timeline::Direct, pg, &me)?;
+        let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
+        let statuses = views::statuses(ctx, c, &list)?;
+        if as_timeline {
+            return Ok(paged(ctx, req, statuses, &ids));
+        }
+        let items = statuses
+            .into_iter()
+            .map(|s| {
+                let accounts = if s["account"]["id"] == entities::LOCAL_ACCOUNT_ID {
+                    json!([])
+                } else {
+                    json!([s["account"]])
+                };
+                json!({"id": s["id"], "unread": false, "accounts": accounts, "last_status": s})
+            })
+            .collect();
+        Ok(paged(ctx, req, items, &ids))
+    })
+}
+
+/// The stored kinds matching Mastodon notification types.
+fn kinds_for(types: &[String]) -> Vec<String> {
+    let all = [
+        "follow",
+        "follow_request",
+        "mention",
+        "reply",
+        "favourite",
+        "reaction",
+        "reblog",
+        "report",
+        "update",
+        "move",
+        "poll",
+    ];
+    all.iter()
+        .filter(|k| types.iter().any(|t| t == entities::notification_type(k)))
+        .map(|k| k.to_string())
+        .collect()
+}
+
+fn notifications_list(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    auth::require(ctx, req, "read:notifications")?;
+    let p = Params::from_request(req)?;
+    let pg = page(&p, 80)?;
+    let types = p.list("types")?;
+    let exclude = p.list("exclude_types")?;
+    let mut kinds: Option<Vec<String>> = (!types.is_empty()).then(|| kinds_for(&types));
+    if !exclude.is_empty() {
+        let excluded = kinds_for(&exclude);
+        let base = kinds.unwrap_or_else(|| {
+            kinds_for(
+                &[
+                    "follow",
+                    "follow_request",
+                    "mention",
+                    "favourite",
+                    "reblog",
+                    "admin.report",
+                    "update",
+                    "move",
+                    "poll",
+                ]
+                .map(String::from),
+            )
+        });
+        kinds = Some(base.into_iter().filter(|k| !excluded.contains(k)).collect());
+    }
+    ctx.db.read(|c| {
+        let min = pg.min_id.or(pg.since_id);
+        let list = notifications::list(c, pg.max_id, min, kinds.as_deref(), pg.limit)?;
+        let items = list
+            .iter()
+            .map(|n| views::notification(ctx, c, n))
+            .collect::<Result<Vec<_>>>()?;
+        let ids: Vec<i64> = list.iter().map(|n| n.id).collect();
+        Ok(paged(ctx, req, items, &ids))
+    })
+}
+
+/// `GET /api/v2/notifications`: each notification as its own group.
+pub fn notifications_v2(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    auth::require(ctx, req, "read:notifications")?;
+    let p = Params::from_request(req)?;
+    let pg = page(&p, 80)?;
+    ctx.db.read(|c| {
+        let list = notifications::list(c, pg.max_id, pg.min_id.or(pg.since_id), None, pg.limit)?;
+        let mut accounts: Vec<Value> = Vec::new();
+        let mut statuses: Vec<Value> = Vec::new();
+        let mut groups = Vec::new();
+        for n in &list {
+            let full = views::notification(ctx, c, n)?;
+            let account_id = full["account"]["id"].clone();
+            if !accounts.iter().any(|a| a["id"] == account_id) {
+                accounts.push(full["account"].clone());
+            }
+            if !full["status"].is_null() {
+                statuses.push(full["status"].clone());
+            }
+            groups.push(json!({
+                "group_key": full["group_key"], "notifications_count": 1, "type": full["type"],
+                "most_recent_notification_id": full["id"], "page_min_id": full["id"], "page_max_id": full["id"],
+                "latest_page_notification_at": full["created_at"], "sample_account_ids": [account_id],
+                "status_id": full["status"]["id"],
+            }));
+        }
+        let ids: Vec<i64> = list.iter().map(|n| n.id).collect();
+        let body = json!({"accounts": accounts, "statuses": statuses, "notification_groups": groups});
+        let resp = Resp::json(200, &body);
+        Ok(match super::link_header(ctx, req, ids.iter().copied().max(), ids.iter().copied().min()) {
+            Some(link) => resp.with_header("Link", &link),
+            None => resp,
+        })
+    })
+}
+
+fn notification(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
+    auth::require(ctx, req, "read:notifications")?;
+    let id = path_id(id)?;
+    ctx.db.read(|c| {
+        let n = notifications::find(c, id)?
+            .ok_or_else(|| Error::NotFound("Record not found".into()))?;
+        ok(views::notification(ctx, c, &n)?)
+    })
+}
+
+fn marker_json(m: &markers::Marker) -> Value {
+    json!({"last_read_id": m.1, "version": m.2, "updated_at": crate::dates::mastodon(m.3)})
+}
+
+fn get_markers(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    auth::require(ctx, req, "read:statuses")?;
+    let p = Params::from_request(req)?;
+    let mut wanted = p.list("timeline")?;
+    if wanted.is_empty() {
+        wanted = vec!["home".into(), "notifications".into()];
+    }
+    let found = ctx.db.read(|c| markers::list(c, &wanted))?;
+    let mut out = serde_json::Map::new();
+    for m in &found {
+        out.insert(m.0.clone(), marker_json(m));
+    }
+    ok(Value::Object(out))
+}
+
+fn set_markers(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    auth::require(ctx, req, "write:statuses")?;
+    let p = Params::from_request(req)?;
+    let now = db::now_ms();
+    for timeline in ["home", "notifications"] {
+        let Some(inner) = p.nested(timeline) else {
+            continue;
+        };
+        let id = inner.required("last_read_id")?;
+        let numeric: i64 = id
+            .parse()
+            .map_err(|_| Error::Status(422, "Validation failed: last_read_id".into()))?;
+        ctx.db.write(|tx| {
+            markers::set(tx, timeline, &id, now)?;
+            if timeline == "notifications" {
+                notifications::mark_read(tx, numeric, now)?;
+            }
+            Ok(())
+        })?;
+    }
+    get_markers(ctx, req)
+}

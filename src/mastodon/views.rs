@@ -1,0 +1,196 @@
+//! Loading what the entities need: accounts, statuses (with their boosted original,
+//! media, mentions, counts and the owner's flags) and notifications, read in one
+//! connection and handed to the pure builders in `entities`.
+
+use super::entities::{self, AccountRef, LocalCounts, StatusParts};
+use crate::Ctx;
+use crate::db::actors::RemoteActor;
+use crate::db::posts::{self, Post};
+use crate::db::{self, follows, notifications, polls};
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+use serde_json::Value;
+
+/// The URL kith serves a remote image or file at (through its media cache).
+pub fn proxied(ctx: &Ctx, remote: &str) -> String {
+    let sig = ctx.mac(&format!("proxy:{remote}"));
+    let mut url = format!("{}/media/proxy?url=", ctx.config.public_url);
+    url.extend(url::form_urlencoded::byte_serialize(remote.as_bytes()));
+    format!("{url}&sig={sig}")
+}
+
+/// The URL of an embedded static file, absolute.
+pub fn static_url(ctx: &Ctx, name: &str) -> String {
+    format!("{}{}", ctx.config.public_url, crate::web::assets::url(name))
+}
+
+fn remote_media(ctx: &Ctx) -> impl Fn(Option<&str>, &str) -> String + '_ {
+    move |url: Option<&str>, kind: &str| match url {
+        Some(u) => proxied(ctx, u),
+        None if kind == "avatar" => static_url(ctx, "avatar.png"),
+        None => static_url(ctx, "header.png"),
+    }
+}
+
+/// The local account as an `Account`.
+pub fn local_account(ctx: &Ctx, conn: &Connection) -> Result<Value> {
+    let account = db::account::get(conn)?;
+    let (followers, following) = follows::counts(conn)?;
+    let counts = LocalCounts {
+        followers,
+        following,
+        statuses: posts::count_local(conn)?,
+        last_status_at: posts::last_local_at(conn)?,
+    };
+    let avatar = crate::media::avatar_url(ctx, &account);
+    let header = crate::media::header_url(ctx, &account);
+    Ok(entities::local_account(
+        &ctx.config,
+        &account,
+        counts,
+        &avatar,
+        &header,
+    ))
+}
+
+/// A remote actor as an `Account`.
+pub fn remote_account(ctx: &Ctx, actor: &RemoteActor) -> Value {
+    entities::remote_account(actor, &remote_media(ctx))
+}
+
+/// The account a post was written by.
+pub fn author(ctx: &Ctx, conn: &Connection, actor_id: Option<i64>) -> Result<Value> {
+    match actor_id {
+        None => local_account(ctx, conn),
+        Some(id) => Ok(remote_account(ctx, &db::actors::get(conn, id)?)),
+    }
+}
+
+/// The account an API id names.
+pub fn account_by_ref(ctx: &Ctx, conn: &Connection, r: AccountRef) -> Result<Value> {
+    match r {
+        AccountRef::Local => local_account(ctx, conn),
+        AccountRef::Remote(id) => {
+            let actor = db::actors::get(conn, id)?;
+            if actor.gone_at.is_some() {
+                return Err(Error::Status(410, "This account is gone".into()));
+            }
+            Ok(remote_account(ctx, &actor))
+        }
+    }
+}
+
+/// The `MediaAttachment`s of a post.
+fn media(ctx: &Ctx, conn: &Connection, post: &Post) -> Result<Vec<Value>> {
+    let list = posts::list_attachments(conn, post.id)?;
+    list.iter()
+        .map(|a| {
+            if let Some(media_id) = a.media_id {
+                return crate::mastodon::media::attachment_json(ctx, conn, media_id);
+            }
+            let remote = a.remote_url.as_deref().unwrap_or("");
+            let url = proxied(ctx, remote);
+            Ok(entities::media_attachment(
+                a.id,
+                a,
+                &url,
+                &url,
+                Some(remote),
+            ))
+        })
+        .collect()
+}
+
+/// A post as a `Status` (a boost embeds its original).
+pub fn status(ctx: &Ctx, conn: &Connection, post: &Post) -> Result<Value> {
+    let account = author(ctx, conn, post.actor_id)?;
+    let reblog = match post.reblog_of_id {
+        Some(id) => Some(status(ctx, conn, &posts::get(conn, id)?)?),
+        None => None,
+    };
+    let mentions = posts::list_mentions(conn, post.id)?
+        .iter()
+        .map(|m| {
+            let found = db::actors::find_by_uri(conn, &m.actor_uri)?;
+            let (id, acct, url) = match found {
+                Some(a) => (
+                    entities::remote_account_id(a.id),
+                    a.acct(),
+                    a.url.clone().unwrap_or(a.uri.clone()),
+                ),
+                None if m.actor_uri == ctx.config.actor_url() => (
+                    entities::LOCAL_ACCOUNT_ID.to_string(),
+                    ctx.config.username.clone(),
+                    m.actor_uri.clone(),
+                ),
+                None => (
+                    "0".into(),
+                    format!("{}@{}", m.username, m.domain),
+                    m.actor_uri.clone(),
+                ),
+            };
+            Ok(entities::mention(&id, &m.username, &acct, &url))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let now = db::now_ms();
+    let poll = match posts::find_poll(conn, post.id)? {
+        Some(p) => Some(entities::poll(
+            post.id,
+            &p,
+            &polls::owner_choices(conn, post.id)?,
+            now,
+        )),
+        None => None,
+    };
+    let in_reply_to = match &post.in_reply_to_uri {
+        Some(uri) => posts::find_by_uri(conn, uri)?.map(|parent| {
+            let account_id = match parent.actor_id {
+                None => entities::LOCAL_ACCOUNT_ID.to_string(),
+                Some(a) => entities::remote_account_id(a),
+            };
+            (parent.id.to_string(), account_id)
+        }),
+        None => None,
+    };
+    let parts = StatusParts {
+        account,
+        media: media(ctx, conn, post)?,
+        mentions,
+        tags: posts::list_tags(conn, post.id)?,
+        poll,
+        counts: posts::counts(conn, post)?,
+        flags: posts::owner_flags(conn, post.id)?,
+        in_reply_to,
+        reblog,
+        application: None,
+    };
+    Ok(entities::status(&ctx.config, post, parts))
+}
+
+/// Several posts as statuses.
+pub fn statuses(ctx: &Ctx, conn: &Connection, list: &[Post]) -> Result<Vec<Value>> {
+    list.iter().map(|p| status(ctx, conn, p)).collect()
+}
+
+/// A stored notification as a `Notification`.
+pub fn notification(
+    ctx: &Ctx,
+    conn: &Connection,
+    n: &notifications::Notification,
+) -> Result<Value> {
+    let actor = db::actors::get(conn, n.actor_id)?;
+    let status = match n.post_id {
+        Some(id) => match posts::find(conn, id)? {
+            Some(p) if p.deleted_at.is_none() => Some(status(ctx, conn, &p)?),
+            _ => None,
+        },
+        None => None,
+    };
+    Ok(entities::notification(
+        n.id,
+        &n.kind,
+        n.created_at,
+        remote_account(ctx, &actor),
+        status,
+    ))
+}
