@@ -1,0 +1,328 @@
+//! `cargo bench --bench federation`: federation throughput of the release binary.
+//!
+//! Inbound: signed `Create(Note)` activities from 1,000 distinct remote actors (actor
+//! documents served by this program on loopback) are posted to kith's shared inbox;
+//! the clock stops when all of them are stored (read from kith's database), so the
+//! figure is "accepted and processed" per second. The first pass also fetches every
+//! actor's key (cold); later passes find them cached (warm).
+//!
+//! Fan-out: one post to 10,000 followers, each with its own inbox, spread over 64
+//! loopback ports so the per-host limit is not what binds; the clock stops when the
+//! sinks have acknowledged every delivery. Then again with 500 shared inboxes.
+//!
+//! Peak resident memory (VmHWM) of the kith process is printed for each. Prints
+//! medians; asserts nothing.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const ACTORS: usize = 1_000;
+const RUNS: usize = 3;
+const FOLLOWERS: usize = 10_000;
+const SINK_PORTS: usize = 64;
+const SHARED_INBOXES: usize = 500;
+const KEY_DER: &[u8] = include_bytes!("../tests/fixtures/sig/key-a.pk8.der");
+const KEY_PEM: &str = include_str!("../tests/fixtures/sig/key-a.pub.pem");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn proc_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// A kith child process on a fresh data directory.
+struct Kith {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Kith {
+    fn start(extra: &str) -> Kith {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let config = format!(
+            "public_url = \"http://localhost:{port}\"\nusername = \"me\"\nlisten = \"127.0.0.1:{port}\"\n\
+             data_dir = \"data\"\nhttp_threads = 4\nmax_connections = 1000\n{extra}\n\
+             [federation]\nallow_private_addresses = true\n[limits]\ninbox_requests = 100000000\napi_requests = 100000\n"
+        );
+        std::fs::write(dir.path().join("kith.toml"), config).expect("config");
+        let mut k = Kith { child: spawn(dir.path()), port, dir };
+        wait_listening(&mut k.child);
+        k
+    }
+
+    fn db(&self) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open(self.dir.path().join("data/kith.sqlite3")).expect("db");
+        c.busy_timeout(Duration::from_secs(30)).expect("busy");
+        c
+    }
+
+    fn restart(&mut self) {
+        stop(&mut self.child);
+        self.child = spawn(self.dir.path());
+        wait_listening(&mut self.child);
+    }
+
+    fn hwm(&self) -> u64 {
+        proc_kb(self.child.id(), "VmHWM:")
+    }
+}
+
+impl Drop for Kith {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+fn spawn(dir: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["serve", "--config", "kith.toml"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kith")
+}
+
+fn wait_listening(child: &mut Child) {
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        if line.expect("line").contains(" listening on ") {
+            break;
+        }
+    }
+    // Keep draining the access log so kith never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+}
+
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+}
+
+/// Serves the remote actors' documents: `/users/aN` with the fixture key.
+fn serve_actors(port: u16) {
+    let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).expect("actor server"));
+    for _ in 0..4 {
+        let server = server.clone();
+        std::thread::spawn(move || {
+            for rq in server.incoming_requests() {
+                let name = rq.url().trim_start_matches("/users/").to_string();
+                let id = format!("http://localhost:{port}/users/{name}");
+                let doc = serde_json::json!({
+                    "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+                    "id": id, "type": "Person", "preferredUsername": name, "inbox": format!("{id}/inbox"),
+                    "followers": format!("{id}/followers"),
+                    "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": KEY_PEM},
+                });
+                let header = tiny_http::Header::from_bytes("Content-Type", "application/activity+json").expect("header");
+                let _ = rq.respond(tiny_http::Response::from_string(doc.to_string()).with_header(header));
+            }
+        });
+    }
+}
+
+/// Builds and signs one `Create(Note)` from actor `n`, addressed to kith's account.
+fn signed_create(key: &ring::signature::RsaKeyPair, actor_port: u16, kith_port: u16, n: usize, run: usize) -> (Vec<(String, String)>, Vec<u8>) {
+    let actor = format!("http://localhost:{actor_port}/users/a{n}");
+    let me = format!("http://localhost:{kith_port}/users/me");
+    let note_id = format!("{actor}/statuses/{run}-{n}");
+    let body = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{note_id}/activity"), "type": "Create", "actor": actor,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": [me],
+        "object": {
+            "id": note_id, "type": "Note", "attributedTo": actor, "content": format!("<p>hello number {n}</p>"),
+            "published": "2026-11-26T10:00:00Z", "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": [me],
+            "tag": [{"type": "Mention", "href": me, "name": "@me"}]
+        }
+    })
+    .to_string()
+    .into_bytes();
+    let url = url::Url::parse(&format!("http://localhost:{kith_port}/inbox")).expect("url");
+    let out = kith::sig::Outgoing {
+        method: "POST",
+        url: &url,
+        accept: None,
+        content_type: Some("application/activity+json"),
+        body: Some(&body),
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    (kith::sig::sign(key, &format!("{actor}#main-key"), &out, now), body)
+}
+
+fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
+    db.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+}
+
+/// Posts every signed request over 8 keep-alive connections; returns the seconds until all are stored.
+fn send_all(k: &Kith, requests: Vec<(Vec<(String, String)>, Vec<u8>)>, expect_posts: i64) -> f64 {
+    let db = k.db();
+    let queue = Arc::new(Mutex::new(requests));
+    let started = Instant::now();
+    let senders: Vec<_> = (0..8)
+        .map(|_| {
+            let queue = queue.clone();
+            let port = k.port;
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                loop {
+                    let next = queue.lock().expect("lock").pop();
+                    let Some((headers, body)) = next else { break };
+                    let mut rq = agent.post(format!("http://127.0.0.1:{port}/inbox")).header("Content-Type", "application/activity+json");
+                    for (n, v) in &headers {
+                        rq = rq.header(n.as_str(), v.as_str());
+                    }
+                    let status = rq.send(&body[..]).map(|r| r.status().as_u16()).unwrap_or(0);
+                    assert_eq!(status, 202, "kith refused an activity");
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.join().expect("sender");
+    }
+    while count(&db, "SELECT count(*) FROM posts WHERE actor_id IS NOT NULL") < expect_posts {
+        std::thread::park_timeout(Duration::from_millis(2));
+    }
+    started.elapsed().as_secs_f64()
+}
+
+fn inbound() {
+    let k = Kith::start("");
+    let actor_port = free_port();
+    serve_actors(actor_port);
+    let key = ring::signature::RsaKeyPair::from_pkcs8(KEY_DER).expect("key");
+    let mut cold = 0.0;
+    let mut warm = Vec::new();
+    for run in 0..=RUNS {
+        let requests: Vec<_> = (0..ACTORS).map(|n| signed_create(&key, actor_port, k.port, n, run)).collect();
+        let secs = send_all(&k, requests, ((run + 1) * ACTORS) as i64);
+        if run == 0 {
+            cold = ACTORS as f64 / secs;
+        } else {
+            warm.push(ACTORS as f64 / secs);
+        }
+    }
+    println!("inbound Create(Note) from {ACTORS} actors, accepted and processed:");
+    println!("  first contact (key fetch per actor): {cold:.0} per second");
+    println!("  keys cached, median of {RUNS} runs:      {:.0} per second", median(warm));
+    println!("  peak resident memory (VmHWM):        {:.1} MB", k.hwm() as f64 / 1024.0);
+}
+
+/// Loopback sinks answering 202 to every POST; counts deliveries.
+fn start_sinks(ports: &[u16], received: Arc<AtomicUsize>) {
+    for &port in ports {
+        let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).expect("sink"));
+        for _ in 0..2 {
+            let server = server.clone();
+            let received = received.clone();
+            std::thread::spawn(move || {
+                for mut rq in server.incoming_requests() {
+                    let mut body = Vec::new();
+                    let _ = std::io::Read::read_to_end(rq.as_reader(), &mut body);
+                    let _ = rq.respond(tiny_http::Response::empty(202));
+                    received.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+    }
+}
+
+/// Adds `FOLLOWERS` followers whose inboxes spread over the sink ports (`shared`: that many shared inboxes).
+fn add_followers(db: &rusqlite::Connection, ports: &[u16], shared: Option<usize>) {
+    db.execute_batch("BEGIN").expect("begin");
+    for n in 0..FOLLOWERS {
+        let port = ports[n % ports.len()];
+        let uri = format!("http://localhost:{port}/users/f{n}");
+        let shared_inbox = shared.map(|s| format!("http://localhost:{port}/shared/{}", n % s));
+        db.execute(
+            "INSERT INTO actors (uri, username, domain, inbox, shared_inbox, public_key_pem, key_id, fetched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+            rusqlite::params![uri, format!("f{n}"), format!("localhost:{port}"), format!("{uri}/inbox"), shared_inbox, KEY_PEM, format!("{uri}#main-key")],
+        )
+        .expect("actor");
+        db.execute(
+            "INSERT INTO followers (actor_id, activity_uri, accepted, created_at) VALUES (last_insert_rowid(), ?1, 1, 0)",
+            [format!("{uri}/follow")],
+        )
+        .expect("follower");
+    }
+    db.execute_batch("COMMIT").expect("commit");
+}
+
+fn post_status(k: &Kith, token: &str) {
+    let resp = ureq::post(format!("http://127.0.0.1:{}/api/v1/statuses", k.port))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send_form([("status", "hello, all ten thousand of you"), ("visibility", "public")])
+        .expect("post");
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+fn fan_out(shared: Option<usize>) {
+    let ports: Vec<u16> = (0..SINK_PORTS).map(|_| free_port()).collect();
+    let received = Arc::new(AtomicUsize::new(0));
+    start_sinks(&ports, received.clone());
+    let mut k = Kith::start("");
+    add_followers(&k.db(), &ports, shared);
+    k.restart();
+    let token = String::from_utf8(
+        Command::new(env!("CARGO_BIN_EXE_kith"))
+            .args(["token", "--config", "kith.toml"])
+            .current_dir(k.dir.path())
+            .output()
+            .expect("token")
+            .stdout,
+    )
+    .expect("utf8")
+    .trim()
+    .to_string();
+    let expected = shared.map(|s| s.min(FOLLOWERS)).unwrap_or(FOLLOWERS);
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let before = received.load(Ordering::SeqCst);
+        let started = Instant::now();
+        post_status(&k, &token);
+        while received.load(Ordering::SeqCst) < before + expected {
+            std::thread::park_timeout(Duration::from_millis(2));
+            if started.elapsed() > Duration::from_secs(300) {
+                panic!("deliveries stalled at {}", received.load(Ordering::SeqCst) - before);
+            }
+        }
+        times.push(started.elapsed().as_secs_f64());
+    }
+    let what = match shared {
+        Some(s) => format!("{FOLLOWERS} followers behind {s} shared inboxes ({expected} deliveries)"),
+        None => format!("{FOLLOWERS} followers, one inbox each ({expected} deliveries)"),
+    };
+    let t = median(times);
+    println!("fan-out, {what}:");
+    println!("  until the last delivery was acknowledged, median of {RUNS}: {t:.2} s ({:.0} deliveries per second)", expected as f64 / t);
+    println!("  peak resident memory (VmHWM): {:.1} MB", k.hwm() as f64 / 1024.0);
+}
+
+fn main() {
+    println!("kith federation benchmark ({} CPUs)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    inbound();
+    fan_out(None);
+    fan_out(Some(SHARED_INBOXES));
+}
