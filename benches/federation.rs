@@ -29,7 +29,11 @@ const KEY_DER: &[u8] = include_bytes!("../tests/fixtures/sig/key-a.pk8.der");
 const KEY_PEM: &str = include_str!("../tests/fixtures/sig/key-a.pub.pem");
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn proc_kb(pid: u32, field: &str) -> u64 {
@@ -63,7 +67,19 @@ impl Kith {
              [federation]\nallow_private_addresses = true\n[limits]\ninbox_requests = 100000000\napi_requests = 100000\n"
         );
         std::fs::write(dir.path().join("kith.toml"), config).expect("config");
-        let mut k = Kith { child: spawn(dir.path()), port, dir };
+        // Create the account (key generation, password hashing) in another process, so
+        // the server's peak memory is the server's own.
+        let made = Command::new(env!("CARGO_BIN_EXE_kith"))
+            .args(["token", "--config", "kith.toml"])
+            .current_dir(dir.path())
+            .output()
+            .expect("kith token");
+        assert!(made.status.success());
+        let mut k = Kith {
+            child: spawn(dir.path()),
+            port,
+            dir,
+        };
         wait_listening(&mut k.child);
         k
     }
@@ -120,8 +136,10 @@ fn stop(child: &mut Child) {
 }
 
 /// Serves the remote actors' documents: `/users/aN` with the fixture key.
-fn serve_actors(port: u16) {
-    let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).expect("actor server"));
+fn serve_actors() -> u16 {
+    let listener = kith::http::bind("127.0.0.1:0".parse().expect("addr")).expect("actors");
+    let port = listener.local_addr().expect("addr").port();
+    let server = Arc::new(tiny_http::Server::from_listener(listener, None).expect("actor server"));
     for _ in 0..4 {
         let server = server.clone();
         std::thread::spawn(move || {
@@ -134,15 +152,25 @@ fn serve_actors(port: u16) {
                     "followers": format!("{id}/followers"),
                     "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": KEY_PEM},
                 });
-                let header = tiny_http::Header::from_bytes("Content-Type", "application/activity+json").expect("header");
-                let _ = rq.respond(tiny_http::Response::from_string(doc.to_string()).with_header(header));
+                let header =
+                    tiny_http::Header::from_bytes("Content-Type", "application/activity+json")
+                        .expect("header");
+                let _ = rq
+                    .respond(tiny_http::Response::from_string(doc.to_string()).with_header(header));
             }
         });
     }
+    port
 }
 
 /// Builds and signs one `Create(Note)` from actor `n`, addressed to kith's account.
-fn signed_create(key: &ring::signature::RsaKeyPair, actor_port: u16, kith_port: u16, n: usize, run: usize) -> (Vec<(String, String)>, Vec<u8>) {
+fn signed_create(
+    key: &ring::signature::RsaKeyPair,
+    actor_port: u16,
+    kith_port: u16,
+    n: usize,
+    run: usize,
+) -> (Vec<(String, String)>, Vec<u8>) {
     let actor = format!("http://localhost:{actor_port}/users/a{n}");
     let me = format!("http://localhost:{kith_port}/users/me");
     let note_id = format!("{actor}/statuses/{run}-{n}");
@@ -166,8 +194,14 @@ fn signed_create(key: &ring::signature::RsaKeyPair, actor_port: u16, kith_port: 
         content_type: Some("application/activity+json"),
         body: Some(&body),
     };
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
-    (kith::sig::sign(key, &format!("{actor}#main-key"), &out, now), body)
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    (
+        kith::sig::sign(key, &format!("{actor}#main-key"), &out, now),
+        body,
+    )
 }
 
 fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
@@ -184,11 +218,16 @@ fn send_all(k: &Kith, requests: Vec<(Vec<(String, String)>, Vec<u8>)>, expect_po
             let queue = queue.clone();
             let port = k.port;
             std::thread::spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
                 loop {
                     let next = queue.lock().expect("lock").pop();
                     let Some((headers, body)) = next else { break };
-                    let mut rq = agent.post(format!("http://127.0.0.1:{port}/inbox")).header("Content-Type", "application/activity+json");
+                    let mut rq = agent
+                        .post(format!("http://127.0.0.1:{port}/inbox"))
+                        .header("Content-Type", "application/activity+json");
                     for (n, v) in &headers {
                         rq = rq.header(n.as_str(), v.as_str());
                     }
@@ -209,13 +248,14 @@ fn send_all(k: &Kith, requests: Vec<(Vec<(String, String)>, Vec<u8>)>, expect_po
 
 fn inbound() {
     let k = Kith::start("");
-    let actor_port = free_port();
-    serve_actors(actor_port);
+    let actor_port = serve_actors();
     let key = ring::signature::RsaKeyPair::from_pkcs8(KEY_DER).expect("key");
     let mut cold = 0.0;
     let mut warm = Vec::new();
     for run in 0..=RUNS {
-        let requests: Vec<_> = (0..ACTORS).map(|n| signed_create(&key, actor_port, k.port, n, run)).collect();
+        let requests: Vec<_> = (0..ACTORS)
+            .map(|n| signed_create(&key, actor_port, k.port, n, run))
+            .collect();
         let secs = send_all(&k, requests, ((run + 1) * ACTORS) as i64);
         if run == 0 {
             cold = ACTORS as f64 / secs;
@@ -225,14 +265,25 @@ fn inbound() {
     }
     println!("inbound Create(Note) from {ACTORS} actors, accepted and processed:");
     println!("  first contact (key fetch per actor): {cold:.0} per second");
-    println!("  keys cached, median of {RUNS} runs:      {:.0} per second", median(warm));
-    println!("  peak resident memory (VmHWM):        {:.1} MB", k.hwm() as f64 / 1024.0);
+    println!(
+        "  keys cached, median of {RUNS} runs:      {:.0} per second",
+        median(warm)
+    );
+    println!(
+        "  peak resident memory (VmHWM):        {:.1} MB",
+        k.hwm() as f64 / 1024.0
+    );
 }
 
 /// Loopback sinks answering 202 to every POST; counts deliveries.
-fn start_sinks(ports: &[u16], received: Arc<AtomicUsize>) {
-    for &port in ports {
-        let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).expect("sink"));
+fn start_sinks(count: usize, received: Arc<AtomicUsize>) -> Vec<u16> {
+    let mut ports = Vec::new();
+    for _ in 0..count {
+        // TCP_NODELAY, as any real server sets it: without it the sink's small writes
+        // wait for delayed ACKs and the benchmark measures the sink, not kith.
+        let listener = kith::http::bind("127.0.0.1:0".parse().expect("addr")).expect("sink");
+        ports.push(listener.local_addr().expect("addr").port());
+        let server = Arc::new(tiny_http::Server::from_listener(listener, None).expect("sink"));
         for _ in 0..2 {
             let server = server.clone();
             let received = received.clone();
@@ -246,6 +297,7 @@ fn start_sinks(ports: &[u16], received: Arc<AtomicUsize>) {
             });
         }
     }
+    ports
 }
 
 /// Adds `FOLLOWERS` followers whose inboxes spread over the sink ports (`shared`: that many shared inboxes).
@@ -273,15 +325,17 @@ fn add_followers(db: &rusqlite::Connection, ports: &[u16], shared: Option<usize>
 fn post_status(k: &Kith, token: &str) {
     let resp = ureq::post(format!("http://127.0.0.1:{}/api/v1/statuses", k.port))
         .header("Authorization", &format!("Bearer {token}"))
-        .send_form([("status", "hello, all ten thousand of you"), ("visibility", "public")])
+        .send_form([
+            ("status", "hello, all ten thousand of you"),
+            ("visibility", "public"),
+        ])
         .expect("post");
     assert_eq!(resp.status().as_u16(), 200);
 }
 
 fn fan_out(shared: Option<usize>) {
-    let ports: Vec<u16> = (0..SINK_PORTS).map(|_| free_port()).collect();
     let received = Arc::new(AtomicUsize::new(0));
-    start_sinks(&ports, received.clone());
+    let ports = start_sinks(SINK_PORTS, received.clone());
     let mut k = Kith::start("");
     add_followers(&k.db(), &ports, shared);
     k.restart();
@@ -305,24 +359,49 @@ fn fan_out(shared: Option<usize>) {
         while received.load(Ordering::SeqCst) < before + expected {
             std::thread::park_timeout(Duration::from_millis(2));
             if started.elapsed() > Duration::from_secs(300) {
-                panic!("deliveries stalled at {}", received.load(Ordering::SeqCst) - before);
+                panic!(
+                    "deliveries stalled at {}",
+                    received.load(Ordering::SeqCst) - before
+                );
             }
         }
         times.push(started.elapsed().as_secs_f64());
     }
     let what = match shared {
-        Some(s) => format!("{FOLLOWERS} followers behind {s} shared inboxes ({expected} deliveries)"),
+        Some(s) => {
+            format!("{FOLLOWERS} followers behind {s} shared inboxes ({expected} deliveries)")
+        }
         None => format!("{FOLLOWERS} followers, one inbox each ({expected} deliveries)"),
     };
     let t = median(times);
     println!("fan-out, {what}:");
-    println!("  until the last delivery was acknowledged, median of {RUNS}: {t:.2} s ({:.0} deliveries per second)", expected as f64 / t);
-    println!("  peak resident memory (VmHWM): {:.1} MB", k.hwm() as f64 / 1024.0);
+    println!(
+        "  until the last delivery was acknowledged, median of {RUNS}: {t:.2} s ({:.0} deliveries per second)",
+        expected as f64 / t
+    );
+    println!(
+        "  peak resident memory (VmHWM): {:.1} MB",
+        k.hwm() as f64 / 1024.0
+    );
 }
 
 fn main() {
-    println!("kith federation benchmark ({} CPUs)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    inbound();
-    fan_out(None);
-    fan_out(Some(SHARED_INBOXES));
+    println!(
+        "kith federation benchmark ({} CPUs)",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    // KITH_BENCH=inbound|fanout|shared runs one part only.
+    let only = std::env::var("KITH_BENCH").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only == name;
+    if run("inbound") {
+        inbound();
+    }
+    if run("fanout") {
+        fan_out(None);
+    }
+    if run("shared") {
+        fan_out(Some(SHARED_INBOXES));
+    }
 }

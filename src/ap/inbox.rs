@@ -219,31 +219,42 @@ fn verified_signer(
     }
 }
 
-/// One inbox worker step: processes up to a batch of queued activities.
+/// One inbox worker step: processes up to a batch of queued activities, then removes
+/// the handled ones in one transaction (processing is idempotent, so a crash before
+/// that only means they are processed again).
 pub fn run_once(ctx: &Ctx) -> Result<usize> {
     let batch = ctx.db.read(|c| crate::db::queue::list_batch(c, BATCH))?;
+    let mut done = Vec::with_capacity(batch.len());
+    let mut failed = Vec::new();
     for item in &batch {
         let outcome = serde_json::from_str::<Value>(&item.body)
             .map_err(Error::from)
             .and_then(|activity| crate::ap::process::process(ctx, &item.signer_uri, &activity));
         match outcome {
-            Ok(()) => ctx.db.write(|tx| crate::db::queue::delete(tx, item.id))?,
+            Ok(()) => done.push(item.id),
             Err(e) if e.is_transient() && item.attempts + 1 < MAX_ATTEMPTS => {
-                let msg = e.to_string();
-                ctx.db
-                    .write(|tx| crate::db::queue::record_failure(tx, item.id, &msg))?;
+                failed.push((item.id, e.to_string()))
             }
             Err(e) => {
                 eprintln!("inbox: dropped {} after an error: {e}", item.activity_id);
-                ctx.db.write(|tx| crate::db::queue::delete(tx, item.id))?;
+                done.push(item.id);
             }
         }
     }
-    if batch.is_empty() {
-        ctx.db
-            .write(|tx| crate::db::queue::prune_seen(tx, crate::db::now_ms()))?;
-    }
-    Ok(batch.len())
+    ctx.db.write(|tx| {
+        for id in &done {
+            crate::db::queue::delete(tx, *id)?;
+        }
+        for (id, msg) in &failed {
+            crate::db::queue::record_failure(tx, *id, msg)?;
+        }
+        if batch.is_empty() {
+            crate::db::queue::prune_seen(tx, crate::db::now_ms())?;
+        }
+        Ok(())
+    })?;
+    // A batch that only failed transiently waits for the next poll instead of spinning.
+    Ok(done.len())
 }
 
 #[cfg(test)]

@@ -155,30 +155,7 @@ fn is_blocked(conn: &Connection, url: &str) -> Result<bool> {
 /// Run it inside one write transaction.
 pub fn claim(conn: &Connection, now: i64, limit: i64, lease_ms: i64) -> Result<Vec<Job>> {
     park_unavailable(conn, now)?;
-    let ids: Vec<i64> = conn
-        .prepare_cached(
-            "WITH due AS (
-                 SELECT d.id, d.host, d.next_at,
-                        row_number() OVER (PARTITION BY d.host ORDER BY d.next_at, d.id) AS rank
-                 FROM deliveries d LEFT JOIN hosts h ON h.host = d.host
-                 WHERE d.next_at <= ?1
-                   AND (d.claimed_until IS NULL OR d.claimed_until <= ?1)
-                   AND (h.paused_until IS NULL OR h.paused_until <= ?1)
-                   AND (ifnull(h.unavailable, 0) = 0 OR d.is_follow = 1)
-             )
-             SELECT due.id FROM due LEFT JOIN hosts h ON h.host = due.host
-             WHERE due.rank = 1
-               AND (SELECT count(*) FROM deliveries f
-                    WHERE f.host = due.host AND f.claimed_until > ?1)
-                   < CASE WHEN ifnull(h.consecutive_fails, 0) >= ?3 THEN 1 ELSE ?4 END
-             ORDER BY due.next_at, due.id
-             LIMIT ?2",
-        )?
-        .query_map(
-            params![now, limit, BREAKER_THRESHOLD, MAX_IN_FLIGHT_PER_HOST],
-            |r| r.get(0),
-        )?
-        .collect::<rusqlite::Result<_>>()?;
+    let ids = pick(conn, now, limit)?;
     let mut stmt = conn.prepare_cached(
         "UPDATE deliveries SET claimed_until = ?2 WHERE id = ?1
          RETURNING id, inbox, host, body, is_follow, attempts, claimed_until, created_at",
@@ -188,6 +165,86 @@ pub fn claim(conn: &Connection, now: i64, limit: i64, lease_ms: i64) -> Result<V
         jobs.push(stmt.query_row(params![id, now + lease_ms], job_from_row)?);
     }
     Ok(jobs)
+}
+
+/// Due jobs looked at per query while picking; more rounds skip saturated hosts.
+const PICK_WINDOW: i64 = 256;
+
+/// Chooses up to `limit` due jobs: the oldest first, one per host, only while the host
+/// has room in flight (two, or one while its breaker is half-open) and is neither
+/// paused nor (for other than `Follow`) unavailable. Reads an index window of due jobs
+/// at a time instead of ranking the whole queue, so a claim stays cheap with 10,000
+/// jobs queued; hosts found full are excluded from the next window.
+fn pick(conn: &Connection, now: i64, limit: i64) -> Result<Vec<i64>> {
+    let mut in_flight: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT host, count(*) FROM deliveries WHERE claimed_until > ?1 GROUP BY host",
+    )?;
+    for row in stmt.query_map([now], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (host, n) = row?;
+        in_flight.insert(host, n);
+    }
+    let mut picked: Vec<i64> = Vec::new();
+    let mut taken_hosts: HashSet<String> = HashSet::new();
+    let mut closed_hosts: Vec<String> = Vec::new();
+    for _round in 0..3 {
+        let excluded = serde_json::to_string(&closed_hosts).unwrap_or_else(|_| "[]".into());
+        let candidates: Vec<(i64, String, bool)> = conn
+            .prepare_cached(
+                "SELECT id, host, is_follow FROM deliveries
+                 WHERE next_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
+                   AND host NOT IN (SELECT value FROM json_each(?2))
+                 ORDER BY next_at, id LIMIT ?3",
+            )?
+            .query_map(params![now, excluded, PICK_WINDOW], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let window_full = candidates.len() as i64 == PICK_WINDOW;
+        for (id, host, is_follow) in candidates {
+            if picked.len() as i64 >= limit {
+                return Ok(picked);
+            }
+            if taken_hosts.contains(&host) || closed_hosts.contains(&host) {
+                continue;
+            }
+            let cap = host_cap(conn, &host, now, is_follow)?;
+            if in_flight.get(&host).copied().unwrap_or(0) >= cap {
+                closed_hosts.push(host);
+                continue;
+            }
+            taken_hosts.insert(host);
+            picked.push(id);
+        }
+        if !window_full || picked.len() as i64 >= limit {
+            break;
+        }
+        closed_hosts.extend(taken_hosts.iter().cloned());
+    }
+    Ok(picked)
+}
+
+/// How many jobs of `host` may be in flight now: 0 when paused (or unavailable, for
+/// other than `Follow`), 1 while the breaker is half-open, else the usual limit.
+fn host_cap(conn: &Connection, host: &str, now: i64, is_follow: bool) -> Result<i64> {
+    let state: Option<(Option<i64>, bool, i64)> = conn
+        .prepare_cached(
+            "SELECT paused_until, unavailable, consecutive_fails FROM hosts WHERE host = ?1",
+        )?
+        .query_row([host], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(match state {
+        None => MAX_IN_FLIGHT_PER_HOST,
+        Some((paused, unavailable, fails)) => {
+            if paused.is_some_and(|p| p > now) || (unavailable && !is_follow) {
+                0
+            } else if fails >= BREAKER_THRESHOLD {
+                1
+            } else {
+                MAX_IN_FLIGHT_PER_HOST
+            }
+        }
+    })
 }
 
 fn job_from_row(r: &Row) -> rusqlite::Result<Job> {
@@ -205,6 +262,12 @@ fn job_from_row(r: &Row) -> rusqlite::Result<Job> {
 
 /// Sets aside due, unclaimed, non-`Follow` jobs of unavailable hosts for [`PARK_MS`].
 fn park_unavailable(conn: &Connection, now: i64) -> Result<usize> {
+    let any: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM hosts WHERE unavailable = 1)")?
+        .query_row([], |r| r.get(0))?;
+    if !any {
+        return Ok(0);
+    }
     Ok(conn
         .prepare_cached(
             "UPDATE deliveries SET next_at = ?2

@@ -33,7 +33,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// How many idle reader connections are kept open.
-const IDLE_READERS: usize = 2;
+const IDLE_READERS: usize = 8;
 
 /// The database: one serialised writer connection and a small pool of readers.
 pub struct Db {

@@ -85,3 +85,7 @@ CREATE INDEX media_cache_lru ON media_cache(last_used_at);
 
 -- Tokens from the client_credentials grant speak for an app, not for the owner.
 ALTER TABLE tokens ADD COLUMN app_only INTEGER NOT NULL DEFAULT 0;
+
+-- Jobs in flight, counted per host on every claim of the delivery queue.
+CREATE INDEX deliveries_claimed ON deliveries(host, claimed_until) WHERE claimed_until IS NOT NULL;
+CREATE INDEX deliveries_created ON deliveries(created_at);

@@ -95,7 +95,7 @@ impl Connection {
         }
     }
 
-    /// kith patch: read and write timeouts on an accepted connection.
+    /// kith patch: read and write timeouts (and TCP_NODELAY) on an accepted connection.
     pub(crate) fn set_timeouts(
         &self,
         read: Option<std::time::Duration>,
@@ -103,6 +103,7 @@ impl Connection {
     ) -> std::io::Result<()> {
         match self {
             Self::Tcp(s) => {
+                s.set_nodelay(true)?;
                 s.set_read_timeout(read)?;
                 s.set_write_timeout(write)
             }
