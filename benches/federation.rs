@@ -209,7 +209,10 @@ fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
 }
 
 /// Posts every signed request over 8 keep-alive connections; returns the seconds until all are stored.
-fn send_all(k: &Kith, requests: Vec<(Vec<(String, String)>, Vec<u8>)>, expect_posts: i64) -> f64 {
+/// A signed request ready to send: its headers and body.
+type Signed = (Vec<(String, String)>, Vec<u8>);
+
+fn send_all(k: &Kith, requests: Vec<Signed>, expect_posts: i64) -> f64 {
     let db = k.db();
     let queue = Arc::new(Mutex::new(requests));
     let started = Instant::now();
