@@ -1,4 +1,4 @@
-//! Background threads: one inbox worker and the delivery workers, each taking one
+//! Background threads: the inbox workers (one per CPU) and the delivery workers, each taking one
 //! batch step (`run_once`) at a time, woken by a condition variable when work is
 //! queued and every few seconds anyway (so work queued by another process — the
 //! command line — is picked up). Shutdown lets the current step finish and leaves the
@@ -71,18 +71,26 @@ pub struct Workers {
     ctx: Arc<Ctx>,
 }
 
-/// Starts the inbox worker and `config.delivery_workers()` delivery workers.
+/// Starts the inbox workers and `config.delivery_workers()` delivery workers.
 pub fn start(ctx: Arc<Ctx>) -> Workers {
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
-    let inbox = spawn(
-        &ctx,
-        &stop,
-        "inbox".into(),
-        |ctx, _| crate::ap::inbox::run_once(ctx),
-        |w| &w.inbox,
-    );
-    handles.extend(inbox);
+    // One inbox worker per CPU; each takes its own shards, so one actor's activities
+    // are handled in the order they came.
+    let inbox_workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    for worker in 0..inbox_workers {
+        let name = format!("inbox-{worker}");
+        handles.extend(spawn(
+            &ctx,
+            &stop,
+            name,
+            move |ctx, _| crate::ap::inbox::run_once(ctx, worker, inbox_workers),
+            |w| &w.inbox,
+        ));
+    }
     for slot in 0..ctx.config.delivery_workers() {
         let name = format!("deliver-{slot}");
         handles.extend(spawn(

@@ -222,8 +222,10 @@ fn verified_signer(
 /// One inbox worker step: processes up to a batch of queued activities, then removes
 /// the handled ones in one transaction (processing is idempotent, so a crash before
 /// that only means they are processed again).
-pub fn run_once(ctx: &Ctx) -> Result<usize> {
-    let batch = ctx.db.read(|c| crate::db::queue::list_batch(c, BATCH))?;
+pub fn run_once(ctx: &Ctx, worker: usize, workers: usize) -> Result<usize> {
+    let batch = ctx
+        .db
+        .read(|c| crate::db::queue::list_batch(c, worker as i64, workers as i64, BATCH))?;
     let mut done = Vec::with_capacity(batch.len());
     let mut failed = Vec::new();
     for item in &batch {
@@ -248,7 +250,7 @@ pub fn run_once(ctx: &Ctx) -> Result<usize> {
         for (id, msg) in &failed {
             crate::db::queue::record_failure(tx, *id, msg)?;
         }
-        if batch.is_empty() {
+        if batch.is_empty() && worker == 0 {
             crate::db::queue::prune_seen(tx, crate::db::now_ms())?;
         }
         Ok(())

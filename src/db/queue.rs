@@ -18,6 +18,17 @@ pub struct Queued {
     pub attempts: i64,
 }
 
+/// Shards of the inbox queue: each inbox worker takes the shards `i mod workers`.
+pub const SHARDS: i64 = 64;
+
+/// The shard of a signer (FNV-1a of its URI), so one signer's activities stay in order.
+pub fn shard_of(signer_uri: &str) -> i64 {
+    let hash = signer_uri.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % SHARDS as u64) as i64
+}
+
 /// Queues a verified activity unless its id was seen before; returns whether it was new.
 pub fn enqueue(
     conn: &Connection,
@@ -35,18 +46,26 @@ pub fn enqueue(
         return Ok(false);
     }
     conn.prepare_cached(
-        "INSERT OR IGNORE INTO inbox_queue (activity_id, signer_uri, body, received_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO inbox_queue (activity_id, signer_uri, shard, body, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![activity_id, signer_uri, body, now])?;
+    .execute(params![
+        activity_id,
+        signer_uri,
+        shard_of(signer_uri),
+        body,
+        now
+    ])?;
     Ok(true)
 }
 
-/// The oldest queued activities, at most `limit`.
-pub fn list_batch(conn: &Connection, limit: i64) -> Result<Vec<Queued>> {
+/// The oldest queued activities of worker `worker` out of `workers`, at most `limit`.
+pub fn list_batch(conn: &Connection, worker: i64, workers: i64, limit: i64) -> Result<Vec<Queued>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, activity_id, signer_uri, body, attempts FROM inbox_queue ORDER BY id LIMIT ?1",
+        "SELECT id, activity_id, signer_uri, body, attempts FROM inbox_queue
+         WHERE shard % ?2 = ?1 ORDER BY id LIMIT ?3",
     )?;
-    let rows = stmt.query_map([limit], |r| {
+    let rows = stmt.query_map(params![worker, workers.max(1), limit], |r| {
         Ok(Queued {
             id: r.get(0)?,
             activity_id: r.get(1)?,
@@ -131,7 +150,14 @@ mod tests {
             )
             .unwrap()
         );
-        let batch = list_batch(&conn, 10).unwrap();
+        let batch = list_batch(&conn, 0, 1, 10).unwrap();
+        let shard = shard_of("https://r.example/u");
+        assert_eq!(list_batch(&conn, shard % 2, 2, 10).unwrap().len(), 1);
+        assert!(
+            list_batch(&conn, (shard + 1) % 2, 2, 10)
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(batch.len(), 1);
         assert!(pending_work(&conn, 5).unwrap());
         delete(&conn, batch[0].id).unwrap();

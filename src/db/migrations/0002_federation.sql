@@ -208,6 +208,7 @@ CREATE TABLE inbox_queue (
     id          INTEGER PRIMARY KEY,
     activity_id TEXT    NOT NULL UNIQUE,
     signer_uri  TEXT    NOT NULL,
+    shard       INTEGER NOT NULL DEFAULT 0,       -- a hash of signer_uri: one worker per shard keeps each actor's order
     body        TEXT    NOT NULL,
     received_at INTEGER NOT NULL,
     attempts    INTEGER NOT NULL DEFAULT 0,
