@@ -44,7 +44,8 @@ impl FedifyPeer {
 
     /// Runs a control action; panics with the peer's error when it failed.
     fn control(&self, action: &str, body: Value) -> Value {
-        let (status, answer) = post_json(&self.peer.url(&format!("/_control/{action}")), &body, STEP);
+        let (status, answer) =
+            post_json(&self.peer.url(&format!("/_control/{action}")), &body, STEP);
         assert!(
             status == 200 && answer["ok"] == true,
             "peer action {action} failed: {answer}\npeer output:\n{}",
@@ -82,23 +83,41 @@ impl FedifyPeer {
 /// Checks one double-knock transcript: a first knock in `first` is either accepted
 /// (202), or refused with 401 and the other format then accepted.
 fn assert_knock(transcript: &[(String, u64)], first: &str) {
-    let other = if first == "rfc9421" { "cavage" } else { "rfc9421" };
+    let other = if first == "rfc9421" {
+        "cavage"
+    } else {
+        "rfc9421"
+    };
     let ok = match transcript {
         [(s, 202)] => s == first,
         [(s1, 401), (s2, 202)] => s1 == first && s2 == other,
         _ => false,
     };
-    assert!(ok, "unexpected double-knock transcript {transcript:?} (first knock {first})");
+    assert!(
+        ok,
+        "unexpected double-knock transcript {transcript:?} (first knock {first})"
+    );
 }
 
 fn run(first_knock: Option<&str>) {
     let kith = Kith::start();
     let peer = FedifyPeer::start(first_knock);
-    let first = if first_knock == Some(CAVAGE) { "cavage" } else { "rfc9421" };
+    let first = if first_knock == Some(CAVAGE) {
+        "cavage"
+    } else {
+        "rfc9421"
+    };
     let inbox = format!("{}/inbox", kith.actor());
     let never_blocked = |peer: &FedifyPeer| {
-        let blocked: Vec<Value> = peer.log().into_iter().filter(|e| e["kind"] == "blocked").collect();
-        assert!(blocked.is_empty(), "the peer tried to leave loopback: {blocked:?}");
+        let blocked: Vec<Value> = peer
+            .log()
+            .into_iter()
+            .filter(|e| e["kind"] == "blocked")
+            .collect();
+        assert!(
+            blocked.is_empty(),
+            "the peer tried to leave loopback: {blocked:?}"
+        );
     };
 
     // 1. The peer follows kith's user by actor URL: kith accepts, the peer verifies.
@@ -126,7 +145,11 @@ fn run(first_knock: Option<&str>) {
         .skip(mark)
         .find(|e| e["kind"] == "in" && e["method"] == "GET" && e["path"] == "/users/peer")
         .expect("kith fetched the peer's actor");
-    assert_eq!(get["verifiedKey"], key_id.as_str(), "kith's signed GET: {get}");
+    assert_eq!(
+        get["verifiedKey"],
+        key_id.as_str(),
+        "kith's signed GET: {get}"
+    );
     assert_eq!(get["status"], 200, "{get}");
     // 5. Double-knock on the Follow, as Fedify's first contact with kith.
     let knocks = peer.exchanges(mark, "POST", &inbox);
@@ -147,7 +170,10 @@ fn run(first_knock: Option<&str>) {
     assert_eq!(create["verified"], true, "{create}");
     assert_eq!(create["objectType"], "Note", "{create}");
     assert!(
-        create["content"].as_str().unwrap_or("").contains("Hello Fedify from kith"),
+        create["content"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Hello Fedify from kith"),
         "{create}"
     );
 
@@ -163,10 +189,16 @@ fn run(first_knock: Option<&str>) {
     let stored = kith
         .read(|c| posts::find_by_uri(c, &note_id))
         .expect("kith stored the peer's note");
-    assert!(stored.content_html.contains("from Fedify"), "{}", stored.content_html);
+    assert!(
+        stored.content_html.contains("from Fedify"),
+        "{}",
+        stored.content_html
+    );
     let notes = kith.read(|c| notifications::list(c, None, None, None, 100));
     assert!(
-        notes.iter().any(|n| n.kind == "mention" && n.post_id == Some(stored.id)),
+        notes
+            .iter()
+            .any(|n| n.kind == "mention" && n.post_id == Some(stored.id)),
         "no mention notification: {:?}",
         notes.iter().map(|n| &n.kind).collect::<Vec<_>>()
     );
@@ -186,7 +218,10 @@ fn run(first_knock: Option<&str>) {
         assert_eq!(last["status"], 200, "{got}");
         assert_ne!(last["scheme"], "none", "the GET was not signed: {got}");
         assert!(
-            last["type"].as_str().unwrap_or("").starts_with("application/activity+json"),
+            last["type"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("application/activity+json"),
             "{got}"
         );
     }
@@ -202,7 +237,11 @@ fn run(first_knock: Option<&str>) {
     kith.settle();
     let knocks = peer.exchanges(mark, "POST", &inbox);
     let remembered = knocks.first().map(|k| k.0.clone()).unwrap_or_default();
-    let other = if remembered == "rfc9421" { "cavage" } else { "rfc9421" };
+    let other = if remembered == "rfc9421" {
+        "cavage"
+    } else {
+        "rfc9421"
+    };
     assert_eq!(
         knocks,
         vec![(remembered.clone(), 401), (other.to_string(), 202)],
@@ -236,7 +275,9 @@ fn run(first_knock: Option<&str>) {
             .any(|e| e["kind"] == "inbox" && e["type"] == "Follow" && e["verified"] == true),
         "the peer did not take kith's Follow"
     );
-    let peer_at_kith = kith.read(|c| actors::find_by_uri(c, &peer.actor())).unwrap();
+    let peer_at_kith = kith
+        .read(|c| actors::find_by_uri(c, &peer.actor()))
+        .unwrap();
     assert_eq!(
         peer_at_kith.key_id.as_deref(),
         Some(format!("{}#key-2", peer.actor()).as_str()),
@@ -245,7 +286,10 @@ fn run(first_knock: Option<&str>) {
 
     never_blocked(&peer);
     assert!(
-        !peer.log().iter().any(|e| e["kind"] == "inbox" && e["verified"] == false),
+        !peer
+            .log()
+            .iter()
+            .any(|e| e["kind"] == "inbox" && e["verified"] == false),
         "the peer saw an unverified activity: {:?}",
         peer.log()
     );

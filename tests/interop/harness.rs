@@ -189,7 +189,10 @@ pub fn post_json(url: &str, body: &Value, timeout: Duration) -> (u16, Value) {
         .unwrap_or_else(|e| panic!("POST {url}: {e}"));
     let status = resp.status().as_u16();
     let text = resp.into_body().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// GETs with extra headers; returns the status, the Content-Type and the body text.

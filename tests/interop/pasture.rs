@@ -48,7 +48,10 @@ impl Pasture {
     fn assert_stayed_on_loopback(&self) {
         let out = self.peer.output_text();
         let blocked: Vec<&str> = out.lines().filter(|l| l.contains("BLOCKED")).collect();
-        assert!(blocked.is_empty(), "pasture tried to leave loopback: {blocked:?}");
+        assert!(
+            blocked.is_empty(),
+            "pasture tried to leave loopback: {blocked:?}"
+        );
     }
 }
 
@@ -107,7 +110,12 @@ fn pasture_verify_actor() {
             .iter()
             .position(|m| m == "Successfully posted to inbox with result")
             .unwrap_or_else(|| panic!("{name} could not post: {}", context()));
-        assert_eq!(s.get(at + 1).map(String::as_str), Some("202"), "{name}: {}", context());
+        assert_eq!(
+            s.get(at + 1).map(String::as_str),
+            Some("202"),
+            "{name}: {}",
+            context()
+        );
     }
     assert_eq!(answer["result"]["webfinger"], true, "{}", context());
     assert!(
@@ -164,9 +172,15 @@ fn pasture_activity_sender_and_inputs() {
     let pasture = Pasture::start();
 
     // One signed Create(Note), lower-case `sha-256=` Digest: 202, and stored.
-    let first = pasture.send(&kith.actor(), &[json!({"content": "Hello kith from pasture"})]);
+    let first = pasture.send(
+        &kith.actor(),
+        &[json!({"content": "Hello kith from pasture"})],
+    );
     let digest = first[0]["digest"].as_str().unwrap_or("");
-    assert!(digest.starts_with("sha-256="), "pasture's Digest: {digest:?}");
+    assert!(
+        digest.starts_with("sha-256="),
+        "pasture's Digest: {digest:?}"
+    );
     assert_eq!(first[0]["status"], 202, "{first:?}");
     kith.settle();
     let id = first[0]["object_id"].as_str().unwrap();
@@ -174,7 +188,11 @@ fn pasture_activity_sender_and_inputs() {
     assert!(post.content_html.contains("Hello kith from pasture"));
 
     // Every example of fediverse-pasture-inputs.
-    let (_, _, inputs) = get(&pasture.peer.url("/_control/inputs"), &[], Duration::from_secs(30));
+    let (_, _, inputs) = get(
+        &pasture.peer.url("/_control/inputs"),
+        &[],
+        Duration::from_secs(30),
+    );
     let inputs: BTreeMap<String, Vec<Value>> = serde_json::from_str(&inputs).unwrap();
     let examples: Vec<(String, Value)> = inputs
         .iter()
@@ -223,7 +241,9 @@ fn pasture_activity_sender_and_inputs() {
         let stored = kith.read(|c| posts::find_by_uri(c, id));
         match (kith_keeps(example), &stored) {
             (true, None) => problems.push(format!("{label}: not stored ({status}): {example}")),
-            (false, Some(_)) => problems.push(format!("{label}: stored, but kith drops these: {example}")),
+            (false, Some(_)) => {
+                problems.push(format!("{label}: stored, but kith drops these: {example}"))
+            }
             _ => {}
         }
         if let Some(post) = stored {
@@ -233,8 +253,16 @@ fn pasture_activity_sender_and_inputs() {
             }
         }
     }
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
-    eprintln!("pasture inputs: {} examples sent, {kept} stored", examples.len());
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    eprintln!(
+        "pasture inputs: {} examples sent, {kept} stored",
+        examples.len()
+    );
     pasture.assert_stayed_on_loopback();
 }
 
@@ -248,7 +276,10 @@ fn the_unsafe_html_check_sees_what_it_must() {
     ] {
         assert!(unsafe_html(bad).is_some(), "{bad}");
     }
-    for fine in ["<p>on=1 one=2 turn on = off</p>", "<a href=\"https://x/\" rel=\"nofollow\">on</a>"] {
+    for fine in [
+        "<p>on=1 one=2 turn on = off</p>",
+        "<a href=\"https://x/\" rel=\"nofollow\">on</a>",
+    ] {
         assert!(unsafe_html(fine).is_none(), "{fine}");
     }
 }
