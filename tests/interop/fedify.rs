@@ -162,6 +162,7 @@ fn run(first_knock: Option<&str>) {
         visibility: "public".into(),
         ..Draft::default()
     };
+    let mark = peer.log().len();
     let post = publish::create_post(kith.ctx(), &draft).unwrap();
     kith.settle();
     let create = peer.wait_log("a verified Create(Note)", |e| {
@@ -175,6 +176,21 @@ fn run(first_knock: Option<&str>) {
             .unwrap_or("")
             .contains("Hello Fedify from kith"),
         "{create}"
+    );
+    // One delivery (to the peer's shared inbox), signed by kith and answered 202.
+    let deliveries: Vec<Value> = peer
+        .log()
+        .into_iter()
+        .skip(mark)
+        .filter(|e| e["kind"] == "in" && e["method"] == "POST")
+        .collect();
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0]["path"], "/inbox", "{deliveries:?}");
+    assert_eq!(deliveries[0]["status"], 202, "{deliveries:?}");
+    assert_eq!(
+        deliveries[0]["verifiedKey"],
+        key_id.as_str(),
+        "{deliveries:?}"
     );
 
     // 3. The peer sends a Create(Note) mentioning kith's user: stored, and a mention.

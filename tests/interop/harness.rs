@@ -105,9 +105,12 @@ impl Drop for Kith {
 }
 
 /// A peer process on a loopback port; its stdout and stderr are kept, and it is
-/// killed when dropped.
+/// killed when dropped (and exits by itself when this process dies and its stdin
+/// closes).
 pub struct Peer {
     child: Child,
+    /// Held open: the peer exits when it reads EOF, so it dies with this process.
+    _stdin: Option<std::process::ChildStdin>,
     pub port: u16,
     pub output: Arc<Mutex<Vec<String>>>,
 }
@@ -116,7 +119,7 @@ impl Peer {
     /// Spawns `cmd` and waits (at most 30 s) for a line containing "listening".
     pub fn spawn(mut cmd: Command, port: u16) -> Peer {
         let mut child = cmd
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -138,8 +141,10 @@ impl Peer {
                 }
             });
         }
+        let stdin = child.stdin.take();
         let mut peer = Peer {
             child,
+            _stdin: stdin,
             port,
             output,
         };

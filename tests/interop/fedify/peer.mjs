@@ -111,3 +111,4 @@ http.createServer(async (req, res) => {
   res.writeHead(response.status, Object.fromEntries(response.headers));
   res.end(Buffer.from(await response.arrayBuffer()));
 }).listen(port, "127.0.0.1", () => console.log(`peer listening on ${base}`));
+process.stdin.on("end", () => process.exit(0)).resume(); // the test process is gone

@@ -16,6 +16,7 @@ import os
 import re
 import socket
 import sys
+import threading
 
 import aiohttp
 import aiohttp.connector
@@ -153,6 +154,12 @@ async def announce():
     print(f"pasture listening on {base}", flush=True)
 
 
+def exit_with_parent():
+    sys.stdin.read()  # EOF: the test process is gone
+    os._exit(0)
+
+
+threading.Thread(target=exit_with_parent, daemon=True).start()
 config = Config()
 config.bind = [f"127.0.0.1:{port}"]
 config.accesslog = "-"
