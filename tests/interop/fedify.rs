@@ -59,6 +59,19 @@ impl FedifyPeer {
         log.as_array().cloned().unwrap_or_default()
     }
 
+    /// The peer refused (and logged) every request that was not to loopback.
+    fn assert_stayed_on_loopback(&self) {
+        let blocked: Vec<Value> = self
+            .log()
+            .into_iter()
+            .filter(|e| e["kind"] == "blocked")
+            .collect();
+        assert!(
+            blocked.is_empty(),
+            "the peer tried to leave loopback: {blocked:?}"
+        );
+    }
+
     /// Waits for a log entry matching `pred`.
     fn wait_log(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         wait_for(what, STEP, || self.log().into_iter().find(&pred))
@@ -108,17 +121,6 @@ fn run(first_knock: Option<&str>) {
         "rfc9421"
     };
     let inbox = format!("{}/inbox", kith.actor());
-    let never_blocked = |peer: &FedifyPeer| {
-        let blocked: Vec<Value> = peer
-            .log()
-            .into_iter()
-            .filter(|e| e["kind"] == "blocked")
-            .collect();
-        assert!(
-            blocked.is_empty(),
-            "the peer tried to leave loopback: {blocked:?}"
-        );
-    };
 
     // 1. The peer follows kith's user by actor URL: kith accepts, the peer verifies.
     let mark = peer.log().len();
@@ -300,7 +302,7 @@ fn run(first_knock: Option<&str>) {
         "kith must keep the peer's RSA key (the second one)"
     );
 
-    never_blocked(&peer);
+    peer.assert_stayed_on_loopback();
     assert!(
         !peer
             .log()
