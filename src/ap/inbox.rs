@@ -86,9 +86,6 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
             "Content-Type must be application/activity+json".into(),
         ));
     }
-    let activity: Value = serde_json::from_slice(&req.body)
-        .map_err(|_| Error::BadRequest("malformed incoming activity".into()))?;
-    check_shape(&activity)?;
     let now = crate::db::now_ms();
     let incoming = sig::Incoming {
         method: &req.method,
@@ -97,12 +94,17 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         headers: &req.headers,
         body: &req.body,
     };
+    // The signature's form comes before the body's (no key is fetched yet): an
+    // unsigned POST gets 401 whatever it carries (SECURITY.md 1).
     let checked = sig::check(
         &incoming,
         &ctx.config.public_url,
         &ctx.config.domain,
         now / 1000,
     )?;
+    let activity: Value = serde_json::from_slice(&req.body)
+        .map_err(|_| Error::BadRequest("malformed incoming activity".into()))?;
+    check_shape(&activity)?;
     let owner_url = sig::key_owner_url(&checked.key_id);
     let key_host = url::Url::parse(&owner_url)
         .map(|u| resolve::domain_of(&u))

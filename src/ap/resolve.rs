@@ -70,18 +70,27 @@ fn url_field(doc: &Value, key: &str) -> Option<String> {
 }
 
 /// The key of an actor: `publicKey` may be one object or a list; an `owner` other
-/// than the actor disqualifies a key (SECURITY.md 15).
+/// than the actor disqualifies a key (SECURITY.md 15). The first RSA key wins, since
+/// kith verifies only RSA: Fedify actors list an Ed25519 key beside the RSA one, in
+/// either order, and sign HTTP requests with the RSA key's `keyId`.
 fn public_key(doc: &Value, actor_id: &str) -> Option<(String, String)> {
     let keys: Vec<&Value> = match doc.get("publicKey")? {
         Value::Array(list) => list.iter().collect(),
         other => vec![other],
     };
-    keys.into_iter().find_map(|k| {
-        let id = k.get("id")?.as_str()?;
-        let pem = k.get("publicKeyPem")?.as_str()?;
-        let owner = k.get("owner").and_then(Value::as_str).unwrap_or(actor_id);
-        (owner == actor_id && pem.len() < 16_384).then(|| (id.to_string(), pem.to_string()))
-    })
+    let usable: Vec<(String, String)> = keys
+        .into_iter()
+        .filter_map(|k| {
+            let id = k.get("id")?.as_str()?;
+            let pem = k.get("publicKeyPem")?.as_str()?;
+            let owner = k.get("owner").and_then(Value::as_str).unwrap_or(actor_id);
+            (owner == actor_id && pem.len() < 16_384).then(|| (id.to_string(), pem.to_string()))
+        })
+        .collect();
+    let rsa = usable
+        .iter()
+        .position(|(_, pem)| crate::sig::rsa_public_key_der(pem).is_ok());
+    usable.into_iter().nth(rsa.unwrap_or(0))
 }
 
 fn image_url(doc: &Value, key: &str) -> Option<String> {
@@ -403,6 +412,24 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_rsa_key_is_kept_when_an_ed25519_key_comes_first() {
+        // A Fedify actor with its Ed25519 key listed before its RSA key.
+        let rsa = include_str!("../../tests/fixtures/sig/key-a.pub.pem");
+        let ed25519 = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAxse0IjZBUHeAIJ77OikZcfCkgo8wRSdU/DX7Yaoxok0=\n-----END PUBLIC KEY-----\n";
+        let mut d = doc();
+        d["publicKey"] = json!([
+            {"id": "https://remote.example/users/bob#main-key", "owner": "https://remote.example/users/bob", "publicKeyPem": ed25519},
+            {"id": "https://remote.example/users/bob#key-2", "owner": "https://remote.example/users/bob", "publicKeyPem": rsa},
+        ]);
+        let a = parse_actor(&d, &url("https://remote.example/users/bob"), "k.example", 0).unwrap();
+        assert_eq!(
+            a.key_id.as_deref(),
+            Some("https://remote.example/users/bob#key-2")
+        );
+        assert_eq!(a.public_key_pem.as_deref(), Some(rsa));
     }
 
     #[test]
