@@ -315,7 +315,7 @@ fn second_instance_on_the_same_data_dir_is_refused() {
 fn sigterm_and_sigint_exit_0() {
     let mut s = TestServer::start("");
     assert_eq!(s.stop(), 0);
-    assert!(s.log_lines().iter().any(|l| l.contains("stopped")));
+    s.wait_log(|l| l.contains("stopped"));
     s.spawn().expect("restart");
     let child = s.child.take().unwrap();
     signal(&child, "INT");
@@ -379,11 +379,7 @@ fn forwarded_for_is_believed_only_from_trusted_proxies() {
         200,
         "127.0.0.1 has its own count"
     );
-    assert!(
-        s.log_lines()
-            .iter()
-            .any(|l| l.contains("/.well-known/host-meta 429") && l.ends_with("203.0.113.7"))
-    );
+    s.wait_log(|l| l.contains("/.well-known/host-meta 429") && l.ends_with("203.0.113.7"));
 
     let untrusting = TestServer::start("trusted_proxies = []\n[limits]\ninbox_requests = 2\n");
     for ip in ["198.51.100.1", "198.51.100.2"] {
