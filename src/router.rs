@@ -100,17 +100,10 @@ impl Router {
                 self.own(name)?;
                 ap::serve::status(ctx, req, id, true)
             }
-            ("GET", [""]) => web::profile::show(ctx),
-            ("GET", [at_name]) if at_name.starts_with('@') => {
-                if at_name[1..].eq_ignore_ascii_case(&ctx.config.username) {
-                    web::profile::show(ctx)
-                } else {
-                    Err(Error::NotFound("No such account".into()))
-                }
-            }
             ("GET", ["static", ..]) => web::assets::serve(req, path.trim_start_matches("/static/"))
                 .ok_or_else(|| Error::NotFound("No such file".into())),
-            _ => Err(Error::NotFound("Not found".into())),
+            // Everything else is the web UI's: pages, forms and feeds (web/mod.rs).
+            _ => web::route(ctx, req, method, &segments),
         }
     }
 

@@ -13,9 +13,11 @@ pub mod markers;
 pub mod media;
 pub mod notifications;
 pub mod oauth;
+pub mod pages;
 pub mod polls;
 pub mod posts;
 pub mod queue;
+pub mod sessions;
 pub mod timelines;
 pub mod tokens;
 
@@ -30,6 +32,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_federation.sql"),
     include_str!("migrations/0003_client_api.sql"),
+    // 0004_media.sql comes from the media branch; it goes before this one at merge.
+    include_str!("migrations/0005_web.sql"),
 ];
 
 /// How many idle reader connections are kept open.
