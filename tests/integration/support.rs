@@ -135,6 +135,22 @@ impl TestServer {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits (bounded) until a stderr line satisfies `pred`; the line, or a panic with the log.
+    pub fn wait_log(&self, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(line) = self.log.lock().unwrap().iter().find(|l| pred(l)) {
+                return line.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "log line never came: {:#?}",
+                self.log_lines()
+            );
+            std::thread::park_timeout(Duration::from_millis(5));
+        }
+    }
+
     /// Runs another kith command against this instance's config.
     pub fn command(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
         run_kith(
