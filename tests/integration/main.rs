@@ -1,6 +1,8 @@
 //! kith's integration tests: the real binary on loopback ports, real SQLite files in
 //! temporary directories, real HTTP. One binary, one module per area.
 
+mod fake_remote;
 mod federation;
 mod foundation;
+mod security;
 mod support;
