@@ -205,6 +205,8 @@ fn verified_signer(
     let actor = match resolve::refresh(ctx, owner_url) {
         Ok(actor) => actor,
         Err(Error::Status(410, m)) => return Err(Error::Status(410, m)),
+        // The key's actor is on a blocked domain (reached through a redirect).
+        Err(Error::Forbidden(m)) => return Err(Error::Forbidden(m)),
         Err(e) => {
             ctx.inbox_cooloff.record(ip);
             let why = match e {

@@ -233,6 +233,14 @@ pub fn refresh(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
     let doc: Value = serde_json::from_slice(&fetched.body)
         .map_err(|e| Error::Status(422, format!("actor document is not JSON: {e}")))?;
     let mut actor = parse_actor(&doc, &fetched.final_url, &ctx.config.domain, now)?;
+    // A redirect may land on a blocked domain that the URL asked for did not name
+    // (SECURITY.md 13, 21): such an actor is neither stored nor used.
+    if ctx
+        .db
+        .read(|c| crate::db::blocks::is_domain_blocked(c, &actor.domain))?
+    {
+        return Err(Error::Forbidden("Domain is blocked".into()));
+    }
     actor.id = ctx.db.write(|tx| crate::db::actors::upsert(tx, &actor))?;
     Ok(actor)
 }

@@ -651,6 +651,33 @@ fn sec_13_key_on_blocked_domain_is_refused_before_any_fetch() {
     settle(&k);
     assert_eq!(counts(&k), before);
     assert!(remote.requests().is_empty());
+
+    // A keyId on an unblocked host whose key document turns out to live on the
+    // blocked one (reached through a redirect) is no way around the block.
+    let other = format!("http://127.0.0.1:{}", remote.port());
+    let key_id = format!("{other}/users/bob-key#main-key");
+    let mut doc = bob.doc.clone();
+    doc["publicKey"]["id"] = json!(key_id);
+    remote.serve(&doc);
+    remote.route(
+        "/users/bob-key",
+        Reply::Redirect {
+            status: 302,
+            location: bob.uri.clone(),
+        },
+    );
+    let f = activity(&bob, "Follow", json!(k.actor()));
+    let body = serde_json::to_vec(&f).unwrap();
+    let mut h = bob.sign_post(&format!("{}/inbox", k.base()), &body, now());
+    let value = bob
+        .cavage()
+        .key_id(Some(&key_id))
+        .header("POST", "/inbox", &h);
+    set_header(&mut h, "Signature", &value);
+    let got = send(k.addr(), "POST", "/inbox", &h, &body);
+    assert_error(&got, 403, "Domain is blocked");
+    settle(&k);
+    assert_eq!(counts(&k), before, "not even bob's document was kept");
 }
 
 #[test]
