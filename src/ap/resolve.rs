@@ -218,9 +218,18 @@ pub fn actor(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
     refresh(ctx, uri)
 }
 
-/// Fetches the actor at `uri` from its own URL and stores it (replacing its key).
+/// Fetches the actor at `uri` from its own URL and stores it (replacing its key);
+/// a tombstoned actor answers 410 without a fetch.
 pub fn refresh(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
     let now = crate::db::now_ms();
+    // A tombstoned actor is never fetched again (SECURITY.md 19), whoever asks.
+    if ctx
+        .db
+        .read(|c| crate::db::actors::find_by_uri(c, uri))?
+        .is_some_and(|a| a.gone_at.is_some())
+    {
+        return Err(Error::Status(410, "that account is gone".into()));
+    }
     let fetched = match ctx.get_signed(uri) {
         Err(Error::Status(410, _)) => {
             let domain = Url::parse(uri).map(|u| domain_of(&u)).unwrap_or_default();
