@@ -483,6 +483,22 @@ impl Actor {
         headers
     }
 
+    /// Headers of a POST signed with RFC 9421 (`kith::sig::sign_rfc9421`, Mastodon's
+    /// profile) at `now`.
+    pub fn sign_post_9421(&self, url: &str, body: &[u8], now: i64) -> Vec<(String, String)> {
+        let url = url::Url::parse(url).unwrap();
+        let outgoing = kith::sig::Outgoing {
+            method: "POST",
+            url: &url,
+            accept: None,
+            content_type: Some("application/activity+json"),
+            body: Some(body),
+        };
+        let mut headers = kith::sig::sign_rfc9421(&self.key, &self.key_id, &outgoing, now);
+        headers.push(("Content-Type".into(), "application/activity+json".into()));
+        headers
+    }
+
     /// Headers of a signed GET of `url` at `now`.
     pub fn sign_get(&self, url: &str, now: i64) -> Vec<(String, String)> {
         let url = url::Url::parse(url).unwrap();
@@ -554,9 +570,23 @@ impl Cavage<'_> {
 
     /// The `Signature` header value for `method target` with `headers`.
     pub fn header(&self, method: &str, target: &str, headers: &[(String, String)]) -> String {
+        self.header_with(method, target, headers, &[])
+    }
+
+    /// Like [`Cavage::header`] with more pseudo-header parameters, such as
+    /// `("(expires)", 1700000000)`, signed and sent as `expires=…`.
+    pub fn header_with(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        pseudo: &[(&str, i64)],
+    ) -> String {
         let mut lines = Vec::new();
         for name in &self.covered {
+            let extra = pseudo.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
             let value = match name.as_str() {
+                _ if extra.is_some() => extra.unwrap_or(0).to_string(),
                 "(request-target)" => format!("{} {target}", method.to_ascii_lowercase()),
                 "(created)" => self.created.unwrap_or(0).to_string(),
                 other => headers
@@ -586,6 +616,9 @@ impl Cavage<'_> {
         }
         if let Some(c) = self.created {
             params.push(format!("created={c}"));
+        }
+        for (name, value) in pseudo {
+            params.push(format!("{}={value}", name.trim_matches(['(', ')'])));
         }
         params.push(format!("headers=\"{}\"", self.covered.join(" ")));
         params.push(format!("signature=\"{}\"", STANDARD.encode(signature)));

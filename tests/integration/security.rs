@@ -433,9 +433,26 @@ fn sec_07_tampered_body() {
             .unwrap()
             .starts_with("Invalid Digest value. Computed SHA-256 digest: ")
     );
+    // The same with RFC 9421 and Content-Digest.
+    let h = bob.sign_post_9421(&format!("{}/inbox", k.base()), &body, now());
+    let got = send(k.addr(), "POST", "/inbox", &h, &tampered);
+    assert_error(
+        &got,
+        401,
+        &format!(
+            "Invalid Content-Digest value. Computed SHA-256 digest: {}; given: {}",
+            computed.trim_start_matches("SHA-256="),
+            given.trim_start_matches("SHA-256=")
+        ),
+    );
     settle(&k);
     assert_eq!(counts(&k), before);
     assert!(remote.requests().is_empty());
+    // Untampered, both formats verify.
+    assert_accepted(&send(k.addr(), "POST", "/inbox", &h, &body));
+    let like = serde_json::to_vec(&activity(&bob, "Like", json!(k.actor()))).unwrap();
+    let h = bob.sign_post(&format!("{}/inbox", k.base()), &like, now());
+    assert_accepted(&send(k.addr(), "POST", "/inbox", &h, &like));
 }
 
 #[test]
@@ -536,11 +553,57 @@ fn sec_09_10_replay_window_edges() {
         "no key fetch for a stale request"
     );
 
-    // Just inside the window on both sides.
+    // hs2019 with (created) and (expires): `created` more than 1 h ahead, an
+    // `expires` past, and an `expires` beyond the 12 h cap all fall outside.
+    let with_times = |created: i64, expires: Option<i64>| {
+        let body = serde_json::to_vec(&activity(&bob, "Like", json!(k.actor()))).unwrap();
+        let mut h = bob.sign_post(&format!("{}/inbox", k.base()), &body, now());
+        h.retain(|(n, _)| n != "Date");
+        let mut covered = vec!["(request-target)", "(created)", "host", "digest"];
+        if expires.is_some() {
+            covered.push("(expires)");
+        }
+        let sig = bob
+            .cavage()
+            .algorithm(Some("hs2019"))
+            .created(created)
+            .covering(&covered)
+            .header("POST", "/inbox", &h);
+        // `(expires)` is not part of the builder: add it by hand.
+        let sig = match expires {
+            Some(e) => {
+                let base = bob
+                    .cavage()
+                    .algorithm(Some("hs2019"))
+                    .created(created)
+                    .covering(&covered);
+                base.header_with("POST", "/inbox", &h, &[("(expires)", e)])
+            }
+            None => sig,
+        };
+        set_header(&mut h, "Signature", &sig);
+        send(k.addr(), "POST", "/inbox", &h, &body)
+    };
+    let refused = [
+        (minutes(61), None),
+        (minutes(-3 * 60), Some(minutes(-61))),
+        (minutes(-14 * 60), Some(minutes(60))),
+    ];
+    for (created, expires) in refused {
+        assert_error(&with_times(created, expires), 401, WINDOW);
+    }
+    settle(&k);
+    assert_eq!(counts(&k), before);
+    assert!(remote.requests().is_empty());
+
+    // Just inside the window on both sides, with Date and with (created)/(expires).
     for at in [minutes(-64), minutes(59)] {
         let f = activity(&bob, "Like", json!(k.actor()));
         assert_accepted(&deliver_at(&k, &bob, &f, "/inbox", at));
     }
+    assert_accepted(&with_times(minutes(59), None));
+    // A signature valid for 3 h (expires within the 12 h cap), made 2 h ago.
+    assert_accepted(&with_times(minutes(-2 * 60), Some(minutes(60))));
 }
 
 #[test]
@@ -638,6 +701,23 @@ fn sec_12_signed_get_with_wrong_host_or_without_host() {
 fn sec_13_key_on_blocked_domain_is_refused_before_any_fetch() {
     let (k, remote) = world();
     let bob = remote.actor("bob", Key::A);
+    // An actor the owner blocked: 403 (its key is known, so no fetch is needed).
+    let eve = remote.actor("eve", Key::B);
+    follow_owner(&k, &eve);
+    let eve_id = k
+        .read(|c| kith::db::actors::find_by_uri(c, &eve.uri))
+        .unwrap()
+        .id;
+    kith::publish::block(k.ctx(), eve_id).unwrap();
+    settle(&k);
+    remote.clear();
+    let before = counts(&k);
+    let c = create(&eve, note(&remote, &k, &eve.uri, "/notes/13"));
+    assert_error(&deliver(&k, &eve, &c), 403, "Actor is blocked");
+    settle(&k);
+    assert_eq!(counts(&k), before);
+    assert!(remote.requests().is_empty());
+
     k.ctx()
         .db
         .write(|tx| kith::db::blocks::insert_domain_block(tx, "localhost", 0))
@@ -981,6 +1061,27 @@ fn sec_19_key_owner_gone_gives_202_and_a_tombstone() {
         remote.requests().len(),
         1,
         "fetched once, never again: {:?}",
+        remote.requests()
+    );
+
+    // Nor when a followed account announces a Move to it.
+    let bob = remote.actor("bob", Key::A);
+    kith::publish::follow(k.ctx(), &bob.uri).unwrap();
+    settle(&k);
+    remote.clear();
+    let mv = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#moves/1", bob.uri),
+        "type": "Move",
+        "actor": bob.uri,
+        "object": bob.uri,
+        "target": gone.uri,
+    });
+    assert_accepted(&deliver(&k, &bob, &mv));
+    settle(&k);
+    assert!(
+        remote.requests_to("/users/gone").is_empty(),
+        "{:?}",
         remote.requests()
     );
 }
