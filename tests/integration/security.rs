@@ -1354,6 +1354,7 @@ struct Authored {
     note: Value,
     owner_post: posts::Post,
     like: Value,
+    boost: Value,
 }
 
 fn authored() -> Authored {
@@ -1367,8 +1368,13 @@ fn authored() -> Authored {
     let owner_post = owner_post(&k, "public");
     let like = activity(&bob, "Like", json!(owner_post.uri));
     assert_accepted(&deliver(&k, &bob, &like));
+    let mut boost = fixture("announce.json", &remote, None);
+    boost["object"] = json!(owner_post.uri);
+    boost["cc"] = json!([k.actor()]);
+    assert_accepted(&deliver(&k, &bob, &boost));
     settle(&k);
     assert!(find_post(&k, note["id"].as_str().unwrap()).is_some());
+    assert!(find_post(&k, boost["id"].as_str().unwrap()).is_some());
     assert_eq!(count(&k, "favourites"), 1);
     Authored {
         k,
@@ -1378,6 +1384,7 @@ fn authored() -> Authored {
         note,
         owner_post,
         like,
+        boost,
     }
 }
 
@@ -1407,6 +1414,22 @@ fn sec_26_delete_update_undo_by_a_non_author() {
     assert_accepted(&deliver(k, carol, &undo));
     undo = activity(carol, "Undo", a.like["id"].clone());
     assert_accepted(&deliver(k, carol, &undo));
+    // carol undoes and deletes bob's boost.
+    assert_accepted(&deliver(
+        k,
+        carol,
+        &activity(carol, "Undo", a.boost.clone()),
+    ));
+    assert_accepted(&deliver(
+        k,
+        carol,
+        &activity(carol, "Undo", a.boost["id"].clone()),
+    ));
+    assert_accepted(&deliver(
+        k,
+        carol,
+        &activity(carol, "Delete", a.boost["id"].clone()),
+    ));
     // carol undoes bob's follow.
     let bobs_follow = json!({"id": format!("{}#follow-x", bob.uri), "type": "Follow", "actor": bob.uri, "object": k.actor()});
     assert_accepted(&deliver(k, carol, &activity(carol, "Undo", bobs_follow)));
@@ -1423,6 +1446,7 @@ fn sec_26_delete_update_undo_by_a_non_author() {
     assert_eq!(now_stored.content_html, stored.content_html);
     assert_eq!(now_stored.edited_at, None);
     assert_eq!(count(k, "favourites"), 1);
+    assert!(find_post(k, a.boost["id"].as_str().unwrap()).is_some());
     assert_eq!(k.read(kith::db::follows::counts).0, 2, "both still follow");
 
     // bob may undo his own like.
@@ -1725,6 +1749,35 @@ fn sec_40_oversized_or_lying_key_documents() {
     }
     settle(&k);
     assert_eq!(counts(&k), before, "nothing stored");
+}
+
+#[test]
+fn sec_inbox_over_the_rate_limit_gets_429() {
+    let k = Instance::start("owner", "[limits]\ninbox_requests = 3\n");
+    let remote = FakeRemote::start();
+    let bob = remote.actor("bob", Key::A);
+    for _ in 0..3 {
+        let f = activity(&bob, "Like", json!(k.actor()));
+        assert_accepted(&deliver(&k, &bob, &f));
+    }
+    settle(&k);
+    let before = counts(&k);
+    remote.clear();
+    let f = activity(&bob, "Follow", json!(k.actor()));
+    let got = deliver(&k, &bob, &f);
+    assert_error(&got, 429, "Too many requests");
+    for name in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ] {
+        assert!(got.header(name).is_some(), "{name}: {:?}", got.headers);
+    }
+    assert_eq!(got.header("x-ratelimit-limit"), Some("3"));
+    assert_eq!(got.header("x-ratelimit-remaining"), Some("0"));
+    settle(&k);
+    assert_eq!(counts(&k), before);
+    assert!(remote.requests().is_empty());
 }
 
 // 41 (slow drip) is not tested here: kith::start builds its client with the fixed
