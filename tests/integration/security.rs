@@ -1834,10 +1834,22 @@ fn sec_42_reply_chain_is_capped() {
     b["inReplyTo"] = json!(remote.url("/notes/42-a"));
     remote.serve(&a);
     remote.serve(&b);
+    let notified = count(&k, "notifications");
     assert_accepted(&deliver(&k, &bob, &create(&bob, a)));
     settle(&k);
-    assert!(remote.requests().len() <= 2, "{:?}", remote.requests());
+    let paths: Vec<String> = remote.requests().iter().map(|r| r.target.clone()).collect();
+    assert_eq!(
+        paths,
+        vec!["/notes/42-b"],
+        "the loop ends at the post itself"
+    );
     assert!(find_post(&k, &remote.url("/notes/42-a")).is_some());
+    assert!(find_post(&k, &remote.url("/notes/42-b")).is_some());
+    assert_eq!(
+        count(&k, "notifications"),
+        notified + 1,
+        "the post is stored as itself: its mention is notified"
+    );
 }
 
 #[test]
