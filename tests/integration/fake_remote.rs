@@ -632,7 +632,8 @@ pub fn now() -> i64 {
 }
 
 /// Sends one raw HTTP/1.1 request to `addr` exactly as given (no header is added but
-/// `Content-Length`, when missing, and `Connection: close`) and reads the answer.
+/// `Content-Length`, when neither it nor `Transfer-Encoding` is given, and
+/// `Connection: close`) and reads the answer. A chunked body is sent as given.
 pub fn send(
     addr: SocketAddr,
     method: &str,
@@ -648,11 +649,10 @@ pub fn send(
     for (n, v) in headers {
         head.push_str(&format!("{n}: {v}\r\n"));
     }
-    if !headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        && (method == "POST" || !body.is_empty())
-    {
+    let framed = headers.iter().any(|(n, _)| {
+        n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("transfer-encoding")
+    });
+    if !framed && (method == "POST" || !body.is_empty()) {
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("Connection: close\r\n\r\n");

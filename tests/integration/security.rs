@@ -1232,6 +1232,13 @@ fn sec_23_cross_host_attribution() {
     remote.route("/notes/23b", Reply::ap(&obj));
     assert_accepted(&deliver(&k, &bob, &create(&bob, obj.clone())));
     // A note on bob's host whose attributedTo list puts another host first.
+    // A note on bob's host attributed to carol, sent by bob.
+    let carol = remote.url("/users/carol");
+    assert_accepted(&deliver(
+        &k,
+        &bob,
+        &create(&bob, note(&remote, &k, &carol, "/notes/23d")),
+    ));
     let mut listed = note(&remote, &k, &bob.uri, "/notes/23c");
     listed["attributedTo"] = json!([format!("{other_host}/users/bob"), bob.uri]);
     assert_accepted(&deliver(&k, &bob, &create(&bob, listed)));
@@ -1648,6 +1655,21 @@ fn sec_39_oversized_inbox_body() {
     let h = bob.sign_post(&format!("{}/inbox", k.base()), &body, now());
     assert_error(
         &send(k.addr(), "POST", "/inbox", &h, &body),
+        413,
+        "Request body too large",
+    );
+    // The same body chunked, with no Content-Length: the bounded reader stops it.
+    let mut chunked = Vec::new();
+    for chunk in body.chunks(64 * 1024) {
+        chunked.extend(format!("{:x}\r\n", chunk.len()).bytes());
+        chunked.extend(chunk);
+        chunked.extend(b"\r\n");
+    }
+    chunked.extend(b"0\r\n\r\n");
+    let mut ch = h.clone();
+    ch.push(("Transfer-Encoding".into(), "chunked".into()));
+    assert_error(
+        &send(k.addr(), "POST", "/inbox", &ch, &chunked),
         413,
         "Request body too large",
     );
