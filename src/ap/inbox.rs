@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 /// After a failed key fetch, key fetches for that client address pause this long (SECURITY.md 18).
 const KEY_FETCH_COOLOFF: Duration = Duration::from_secs(300);
+/// A cached key fetched less than this long ago is not stale: a signature it does not
+/// verify is refused without fetching the key again (SECURITY.md 18).
+const KEY_FRESH_MS: i64 = 60 * 1000;
 /// Activities handled per worker step.
 const BATCH: i64 = 16;
 /// Attempts at processing one queued activity before it is dropped.
@@ -170,7 +173,7 @@ fn accepted() -> Resp {
 }
 
 /// Finds the signer's key (cache, else a signed fetch) and verifies; refetches once
-/// when a cached key fails, since the actor may have rotated it.
+/// when a cached key fails and may be stale, since the actor may have rotated it.
 fn verified_signer(
     ctx: &Ctx,
     ip: IpAddr,
@@ -184,11 +187,16 @@ fn verified_signer(
         if actor.gone_at.is_some() {
             return Err(Error::Status(410, "gone".into()));
         }
-        if let (Some(pem), Some(key_id)) = (&actor.public_key_pem, &actor.key_id)
-            && key_id == &checked.key_id
-            && sig::verify(checked, pem).is_ok()
-        {
-            return Ok(actor.clone());
+        let outcome = match (&actor.public_key_pem, &actor.key_id) {
+            (Some(pem), Some(key_id)) if key_id == &checked.key_id => sig::verify(checked, pem),
+            _ => Err(key_mismatch()),
+        };
+        match outcome {
+            Ok(()) => return Ok(actor.clone()),
+            // Refetching a key fetched moments ago would let anyone make kith fetch
+            // that actor once per bad request (SECURITY.md 18).
+            Err(e) if crate::db::now_ms() - actor.fetched_at < KEY_FRESH_MS => return Err(e),
+            Err(_) => {}
         }
     }
     if ctx.inbox_cooloff.blocked(ip) {
@@ -199,12 +207,25 @@ fn verified_signer(
     let actor = match resolve::refresh(ctx, owner_url) {
         Ok(actor) => actor,
         Err(Error::Status(410, m)) => return Err(Error::Status(410, m)),
+        // The key's actor is on a blocked domain (reached through a redirect).
+        Err(Error::Forbidden(m)) => return Err(Error::Forbidden(m)),
         Err(e) => {
             ctx.inbox_cooloff.record(ip);
             let why = match e {
                 Error::Network { message, .. } => message,
                 other => other.public_message(),
             };
+            if why.contains(crate::fetch::PRIVATE_ADDRESS) {
+                // Mastodon's words (SECURITY.md 14).
+                let host = url::Url::parse(owner_url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_default();
+                return Err(Error::Unauthorized(format!(
+                    "{} (tried to query {host})",
+                    crate::fetch::PRIVATE_ADDRESS
+                )));
+            }
             return Err(Error::Unauthorized(format!(
                 "Unable to fetch key JSON at {owner_url}: {why}"
             )));
@@ -215,10 +236,12 @@ fn verified_signer(
             sig::verify(checked, pem)?;
             Ok(actor)
         }
-        _ => Err(Error::Unauthorized(
-            "key mismatch: the key's owner does not carry that key".into(),
-        )),
+        _ => Err(key_mismatch()),
     }
+}
+
+fn key_mismatch() -> Error {
+    Error::Unauthorized("key mismatch: the key's owner does not carry that key".into())
 }
 
 /// One inbox worker step: processes up to a batch of queued activities, then removes
