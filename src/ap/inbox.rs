@@ -90,21 +90,9 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         ));
     }
     let now = crate::db::now_ms();
-    let incoming = sig::Incoming {
-        method: &req.method,
-        path: &req.path,
-        query: &req.query,
-        headers: &req.headers,
-        body: &req.body,
-    };
     // The signature's form comes before the body's (no key is fetched yet): an
     // unsigned POST gets 401 whatever it carries (SECURITY.md 1).
-    let checked = sig::check(
-        &incoming,
-        &ctx.config.public_url,
-        &ctx.config.domain,
-        now / 1000,
-    )?;
+    let checked = check_signature(ctx, req, now)?;
     let activity: Value = serde_json::from_slice(&req.body)
         .map_err(|_| Error::BadRequest("malformed incoming activity".into()))?;
     check_shape(&activity)?;
@@ -148,9 +136,8 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
     Ok(accepted())
 }
 
-/// Verifies the signature of any request (a signed GET of a private note) and
-/// returns the signer.
-pub fn verify_request(ctx: &Ctx, req: &Req) -> Result<RemoteActor> {
+/// Everything about a request's signature that needs no key (`sig::check`).
+fn check_signature(ctx: &Ctx, req: &Req, now_ms: i64) -> Result<sig::Checked> {
     let incoming = sig::Incoming {
         method: &req.method,
         path: &req.path,
@@ -158,12 +145,18 @@ pub fn verify_request(ctx: &Ctx, req: &Req) -> Result<RemoteActor> {
         headers: &req.headers,
         body: &req.body,
     };
-    let checked = sig::check(
+    sig::check(
         &incoming,
         &ctx.config.public_url,
         &ctx.config.domain,
-        crate::db::now_ms() / 1000,
-    )?;
+        now_ms / 1000,
+    )
+}
+
+/// Verifies the signature of any request (a signed GET of a private note) and
+/// returns the signer.
+pub fn verify_request(ctx: &Ctx, req: &Req) -> Result<RemoteActor> {
+    let checked = check_signature(ctx, req, crate::db::now_ms())?;
     let owner_url = sig::key_owner_url(&checked.key_id);
     verified_signer(ctx, req.client_ip, &checked, &owner_url)
 }
