@@ -140,7 +140,7 @@ pub fn handle_create(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
     }
     if let Some(parent) = &note.post.in_reply_to_uri {
         // Ancestors are a nicety: a failure to fetch them never loses the post itself.
-        if let Err(e) = fetch_ancestors(ctx, parent, &mut budget) {
+        if let Err(e) = fetch_ancestors(ctx, parent, &note.post.uri, &mut budget) {
             eprintln!("inbox: ancestors of {} not fetched: {e}", note.post.uri);
         }
     }
@@ -237,14 +237,24 @@ pub fn store_fetched(ctx: &Ctx, object: &Value, budget: &mut Budget) -> Result<(
     store_note(ctx, &author, note, false)
 }
 
-/// Fetches missing ancestors of a post, up to `MAX_ANCESTORS`, iteratively.
-pub fn fetch_ancestors(ctx: &Ctx, first_parent: &str, budget: &mut Budget) -> Result<()> {
+/// Fetches missing ancestors of the post `own_uri`, up to `MAX_ANCESTORS`, iteratively.
+/// A chain that loops back to the post itself ends there, so the post is stored (and
+/// notified) as itself, not as its own ancestor.
+pub fn fetch_ancestors(
+    ctx: &Ctx,
+    first_parent: &str,
+    own_uri: &str,
+    budget: &mut Budget,
+) -> Result<()> {
     let mut next = Some(first_parent.to_string());
     for _ in 0..MAX_ANCESTORS {
         let Some(uri) = next.take() else {
             return Ok(());
         };
-        if resolve::is_local(ctx, &uri) || ctx.db.read(|c| posts::find_by_uri(c, &uri))?.is_some() {
+        if uri == own_uri
+            || resolve::is_local(ctx, &uri)
+            || ctx.db.read(|c| posts::find_by_uri(c, &uri))?.is_some()
+        {
             return Ok(());
         }
         let object = fetch_object(ctx, &uri, budget)?;

@@ -3,6 +3,7 @@
 //! and notified, boosts by followed accounts are stored for the home timeline.
 
 use crate::Ctx;
+use crate::ap::note::ids;
 use crate::ap::notes::{Budget, fetch_object};
 use crate::ap::process::object_id;
 use crate::ap::resolve::{self, id_of};
@@ -132,21 +133,6 @@ pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Res
         }
         Ok(())
     })
-}
-
-fn ids(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(id_of)
-            .take(200)
-            .map(str::to_string)
-            .collect(),
-        Some(other) => id_of(other)
-            .map(|s| vec![s.to_string()])
-            .unwrap_or_default(),
-        None => Vec::new(),
-    }
 }
 
 /// The remote post a boost points at: stored already, or fetched and stored (public only).

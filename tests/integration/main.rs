@@ -2,6 +2,8 @@
 //! temporary directories, real HTTP. One binary, one module per area.
 
 mod delivery;
+mod fake_remote;
 mod federation;
 mod foundation;
+mod security;
 mod support;
