@@ -73,7 +73,7 @@ pub fn thread(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> {
         let missing = ctx.db.read(|c| posts::find_by_uri(c, parent))?.is_none();
         if missing {
             let mut budget = crate::ap::notes::Budget::new();
-            if let Err(e) = crate::ap::notes::fetch_ancestors(ctx, parent, &mut budget) {
+            if let Err(e) = crate::ap::notes::fetch_ancestors(ctx, parent, &post.uri, &mut budget) {
                 eprintln!("web: ancestors of {} not fetched: {e}", post.uri);
             }
         }
