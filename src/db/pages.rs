@@ -116,7 +116,10 @@ mod tests {
         assert_eq!(ids(list_profile(&conn, true, None, 10).unwrap()), [3, 2, 1]);
         assert_eq!(ids(list_profile(&conn, true, Some(3), 10).unwrap()), [2, 1]);
         assert_eq!(ids(list_tag(&conn, "Rust", true, None, 10).unwrap()), [1]);
-        assert_eq!(ids(list_tag(&conn, "rust", false, None, 10).unwrap()), [5, 1]);
+        assert_eq!(
+            ids(list_tag(&conn, "rust", false, None, 10).unwrap()),
+            [5, 1]
+        );
         assert_eq!(ids(list_feed(&conn, 10).unwrap()), [1]);
         conn.execute("UPDATE posts SET pinned_at = 1 WHERE id IN (1, 3)", [])
             .unwrap();

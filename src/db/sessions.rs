@@ -100,7 +100,10 @@ mod tests {
         assert!(find_live(&conn, "a", 50).unwrap().is_some());
         assert!(find_live(&conn, "a", 100).unwrap().is_none(), "expired");
         touch(&conn, "a", 90, 200).unwrap();
-        assert_eq!(find_live(&conn, "a", 150).unwrap().unwrap().last_seen_at, 90);
+        assert_eq!(
+            find_live(&conn, "a", 150).unwrap().unwrap().last_seen_at,
+            90
+        );
         assert_eq!(prune(&conn, 150).unwrap(), 1);
         insert(&conn, &s("c", 500)).unwrap();
         assert_eq!(delete_others(&conn, "a").unwrap(), 1);

@@ -13,7 +13,8 @@ use crate::publish;
 use maud::html;
 
 fn post_id(id: &str) -> Result<i64> {
-    id.parse().map_err(|_| Error::NotFound("No such post".into()))
+    id.parse()
+        .map_err(|_| Error::NotFound("No such post".into()))
 }
 
 /// `POST /posts/:id/:action`.
@@ -38,7 +39,10 @@ pub fn post_action(ctx: &Ctx, p: &Params, id: &str, action: &str) -> Result<Resp
             .write(|tx| posts::set_bookmarked(tx, id, action == "bookmark", now))?,
         "pin" | "unpin" => {
             if !post.is_local() || !matches!(post.visibility.as_str(), "public" | "unlisted") {
-                return Err(Error::Status(422, "Only your own public posts can be pinned".into()));
+                return Err(Error::Status(
+                    422,
+                    "Only your own public posts can be pinned".into(),
+                ));
             }
             ctx.db
                 .write(|tx| posts::set_pinned(tx, id, (action == "pin").then_some(now)))?;
@@ -51,7 +55,11 @@ pub fn post_action(ctx: &Ctx, p: &Params, id: &str, action: &str) -> Result<Resp
     }
     let back = p.str("back")?.unwrap_or_else(|| "/home".into());
     let target = super::session::local_path(Some(&back), "/home");
-    let target = if target.contains('#') { target } else { format!("{target}{fragment}") };
+    let target = if target.contains('#') {
+        target
+    } else {
+        format!("{target}{fragment}")
+    };
     Ok(Resp::redirect(303, &target))
 }
 
@@ -64,7 +72,13 @@ pub fn confirm_delete(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result
             .filter(|p| p.is_local() && p.deleted_at.is_none())
             .ok_or_else(|| Error::NotFound("No such post".into()))?;
         let account = crate::db::account::get(conn)?;
-        let view = View { ctx, conn, viewer: Some(viewer), account: &account, back: &back };
+        let view = View {
+            ctx,
+            conn,
+            viewer: Some(viewer),
+            account: &account,
+            back: &back,
+        };
         let body = html! {
             h1 { "Delete this post?" }
             (view.post(&post, true)?)
@@ -76,7 +90,12 @@ pub fn confirm_delete(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result
                 a href=(view.post_href(&post)) { "Cancel" }
             }
         };
-        Ok(super::layout::frame(Some(viewer), "Delete post", html! {}, body))
+        Ok(super::layout::frame(
+            Some(viewer),
+            "Delete post",
+            html! {},
+            body,
+        ))
     })?;
     Ok(super::layout::respond(200, markup))
 }

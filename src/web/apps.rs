@@ -33,7 +33,10 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
             }
         }
     };
-    Ok(super::layout::respond(200, super::layout::frame(Some(viewer), "Authorized apps", html! {}, body)))
+    Ok(super::layout::respond(
+        200,
+        super::layout::frame(Some(viewer), "Authorized apps", html! {}, body),
+    ))
 }
 
 /// Revokes every token of an app and closes its streams.

@@ -33,7 +33,11 @@ const VISIBILITIES: [(&str, &str); 4] = [
 
 /// The compose form, posting to `/compose` and coming back to `back`.
 pub fn form_box(viewer: &Viewer, pre: &Prefill, back: &str) -> Markup {
-    let visibility = if pre.visibility.is_empty() { "public" } else { pre.visibility.as_str() };
+    let visibility = if pre.visibility.is_empty() {
+        "public"
+    } else {
+        pre.visibility.as_str()
+    };
     let used = pre.text.chars().count() + pre.spoiler_text.chars().count();
     html! {
         form.compose method="post" action="/compose" enctype="multipart/form-data" {
@@ -68,7 +72,13 @@ fn compose_page(ctx: &Ctx, req: &Req, viewer: &Viewer, pre: &Prefill, status: u1
     let back = req.target();
     let markup = ctx.db.read(|conn| {
         let account = crate::db::account::get(conn)?;
-        let view = View { ctx, conn, viewer: Some(viewer), account: &account, back: &back };
+        let view = View {
+            ctx,
+            conn,
+            viewer: Some(viewer),
+            account: &account,
+            back: &back,
+        };
         let parent = match pre.in_reply_to {
             Some(id) => posts::find(conn, id)?.filter(|p| p.deleted_at.is_none()),
             None => None,
@@ -78,7 +88,12 @@ fn compose_page(ctx: &Ctx, req: &Req, viewer: &Viewer, pre: &Prefill, status: u1
             @if let Some(p) = &parent { div.replying { (view.post(p, false)?) } }
             (form_box(viewer, pre, "/home"))
         };
-        Ok(super::layout::frame(Some(viewer), "Write a post", html! {}, body))
+        Ok(super::layout::frame(
+            Some(viewer),
+            "Write a post",
+            html! {},
+            body,
+        ))
     })?;
     Ok(super::layout::respond(status, markup))
 }
@@ -86,7 +101,10 @@ fn compose_page(ctx: &Ctx, req: &Req, viewer: &Viewer, pre: &Prefill, status: u1
 /// `GET /compose[?in_reply_to=ID]`: the form, prefilled for a reply.
 pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
     let mut pre = Prefill::default();
-    if let Some(id) = req.query_param("in_reply_to").and_then(|s| s.parse::<i64>().ok()) {
+    if let Some(id) = req
+        .query_param("in_reply_to")
+        .and_then(|s| s.parse::<i64>().ok())
+    {
         let parent = ctx
             .db
             .read(|c| posts::find(c, id))?
@@ -104,14 +122,10 @@ fn reply_prefill(ctx: &Ctx, parent: &Post) -> Result<Prefill> {
         let author = ctx.db.read(|c| crate::db::actors::get(c, actor_id))?;
         text = format!("@{} ", author.acct());
     }
-    let visibility = match parent.visibility.as_str() {
-        "public" => "public",
-        other => other,
-    };
     Ok(Prefill {
         text,
         spoiler_text: parent.spoiler_text.clone(),
-        visibility: visibility.to_string(),
+        visibility: parent.visibility.clone(),
         in_reply_to: Some(parent.id),
         error: None,
     })
@@ -120,9 +134,16 @@ fn reply_prefill(ctx: &Ctx, parent: &Post) -> Result<Prefill> {
 fn draft_from(p: &Params) -> Result<Draft> {
     Ok(Draft {
         text: p.str("status")?.unwrap_or_default(),
-        spoiler_text: p.str("spoiler_text")?.unwrap_or_default().trim().to_string(),
+        spoiler_text: p
+            .str("spoiler_text")?
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
         sensitive: false,
-        visibility: p.str("visibility")?.filter(|v| !v.is_empty()).unwrap_or_else(|| "public".into()),
+        visibility: p
+            .str("visibility")?
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "public".into()),
         language: None,
         in_reply_to_id: p.id("in_reply_to_id")?,
         poll: None,
@@ -154,7 +175,9 @@ pub fn submit(ctx: &Ctx, viewer: &Viewer, p: &Params) -> Result<Resp> {
 }
 
 fn own_post(ctx: &Ctx, id: &str) -> Result<Post> {
-    let id: i64 = id.parse().map_err(|_| Error::NotFound("No such post".into()))?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| Error::NotFound("No such post".into()))?;
     ctx.db
         .read(|c| posts::find(c, id))?
         .filter(|p| p.is_local() && p.deleted_at.is_none() && p.reblog_of_id.is_none())
@@ -182,14 +205,20 @@ fn edit_page(ctx: &Ctx, viewer: &Viewer, post: &Post, pre: &Prefill, status: u16
             }
         }
     };
-    Ok(super::layout::respond(status, super::layout::frame(Some(viewer), "Edit post", html! {}, body)))
+    Ok(super::layout::respond(
+        status,
+        super::layout::frame(Some(viewer), "Edit post", html! {}, body),
+    ))
 }
 
 /// `GET /posts/:id/edit`: the edit form of an own post.
 pub fn edit_form(ctx: &Ctx, _req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> {
     let post = own_post(ctx, id)?;
     let pre = Prefill {
-        text: post.source_text.clone().unwrap_or_else(|| crate::text::html_to_text(&post.content_html)),
+        text: post
+            .source_text
+            .clone()
+            .unwrap_or_else(|| crate::text::html_to_text(&post.content_html)),
         spoiler_text: post.spoiler_text.clone(),
         ..Prefill::default()
     };
@@ -201,7 +230,10 @@ pub fn edit_submit(ctx: &Ctx, viewer: &Viewer, p: &Params, id: &str) -> Result<R
     let post = own_post(ctx, id)?;
     let draft = draft_from(p)?;
     match publish::edit_post(ctx, post.id, &draft) {
-        Ok(_) => Ok(super::back(p, &format!("/@{}/{}", ctx.config.username, post.id))),
+        Ok(_) => Ok(super::back(
+            p,
+            &format!("/@{}/{}", ctx.config.username, post.id),
+        )),
         Err(e @ Error::Status(422, _)) => edit_page(ctx, viewer, &post, &refused(&draft, &e), 422),
         Err(e) => Err(e),
     }

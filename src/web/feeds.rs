@@ -53,10 +53,19 @@ pub fn serve(ctx: &Ctx, kind: Kind) -> Result<Resp> {
         ))
     })?;
     let (content_type, body) = match kind {
-        Kind::Atom => ("application/atom+xml; charset=utf-8", atom(ctx, &account, &posts)),
-        Kind::Rss => ("application/rss+xml; charset=utf-8", rss(ctx, &account, &posts)),
+        Kind::Atom => (
+            "application/atom+xml; charset=utf-8",
+            atom(ctx, &account, &posts),
+        ),
+        Kind::Rss => (
+            "application/rss+xml; charset=utf-8",
+            rss(ctx, &account, &posts),
+        ),
     };
-    let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", body.into_string());
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        body.into_string()
+    );
     Ok(Resp::bytes(200, content_type, xml.into_bytes())
         .with_header("X-Content-Type-Options", "nosniff")
         .with_header("Cache-Control", "public, max-age=300"))
@@ -65,7 +74,10 @@ pub fn serve(ctx: &Ctx, kind: Kind) -> Result<Resp> {
 fn names(ctx: &Ctx, account: &Account) -> (String, String) {
     let name = super::render::display_name(&account.display_name, &account.username);
     let profile = format!("{}/@{}", ctx.config.public_url, account.username);
-    (format!("{name} (@{}@{})", account.username, ctx.config.domain), profile)
+    (
+        format!("{name} (@{}@{})", account.username, ctx.config.domain),
+        profile,
+    )
 }
 
 fn atom(ctx: &Ctx, account: &Account, posts: &[Post]) -> Markup {

@@ -80,7 +80,9 @@ fn subscribe_template(jrd: &Value) -> Option<String> {
     jrd.get("links")?
         .as_array()?
         .iter()
-        .find(|l| l.get("rel").and_then(Value::as_str) == Some("http://ostatus.org/schema/1.0/subscribe"))?
+        .find(|l| {
+            l.get("rel").and_then(Value::as_str) == Some("http://ostatus.org/schema/1.0/subscribe")
+        })?
         .get("template")?
         .as_str()
         .filter(|t| t.contains("{uri}"))
@@ -108,7 +110,11 @@ pub fn remote_follow(ctx: &Ctx, req: &Req) -> Result<Resp> {
     }
     // A visitor makes kith fetch from the network: counted like federation requests.
     let limit = ctx.config.limits.inbox_requests;
-    if !ctx.limiter.hit(Bucket::Federation, req.client_ip, limit).allowed {
+    if !ctx
+        .limiter
+        .hit(Bucket::Federation, req.client_ip, limit)
+        .allowed
+    {
         return Err(Error::RateLimited(ctx.config.limits.window_secs));
     }
     let jrd = ctx
@@ -118,12 +124,19 @@ pub fn remote_follow(ctx: &Ctx, req: &Req) -> Result<Resp> {
         .ok()
         .and_then(|f| serde_json::from_slice::<Value>(&f.body).ok());
     let Some(template) = jrd.as_ref().and_then(subscribe_template) else {
-        return fail(format!("{host} did not say where to follow from (or could not be reached)."));
+        return fail(format!(
+            "{host} did not say where to follow from (or could not be reached)."
+        ));
     };
     let mut encoded = String::new();
-    encoded.extend(url::form_urlencoded::byte_serialize(ctx.config.actor_url().as_bytes()));
+    encoded.extend(url::form_urlencoded::byte_serialize(
+        ctx.config.actor_url().as_bytes(),
+    ));
     let target = template.replace("{uri}", &encoded);
-    let Some(parsed) = url::Url::parse(&target).ok().filter(|u| matches!(u.scheme(), "https" | "http")) else {
+    let Some(parsed) = url::Url::parse(&target)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+    else {
         return fail(format!("{host} gave an unusable address."));
     };
     let body = html! {

@@ -26,6 +26,7 @@ pub fn frame(viewer: Option<&Viewer>, title: &str, head_extra: Markup, body: Mar
                 meta name="color-scheme" content="light dark";
                 title { (title) }
                 link rel="stylesheet" href=(super::assets::url("kith.css"));
+                link rel="icon" type="image/svg+xml" href=(super::assets::url("icon.svg"));
                 script src=(super::assets::url("kith.js")) defer {}
                 (head_extra)
             }

@@ -14,7 +14,9 @@ use maud::html;
 /// A redirect of a visitor to the login form, coming back to this page afterwards.
 pub fn to_login(req: &Req) -> Resp {
     let mut target = String::from("/login?next=");
-    target.extend(url::form_urlencoded::byte_serialize(req.target().as_bytes()));
+    target.extend(url::form_urlencoded::byte_serialize(
+        req.target().as_bytes(),
+    ));
     Resp::redirect(303, &target)
 }
 

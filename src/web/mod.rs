@@ -65,13 +65,17 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, segments: &[&str]) -> Result<Re
         ("POST", ["posts", id, "edit"]) => {
             form(ctx, req, v).and_then(|(v, p)| compose::edit_submit(ctx, &v, &p, id))
         }
-        ("GET", ["posts", id, "delete"]) => owner(req, v, |v| actions::confirm_delete(ctx, req, v, id)),
+        ("GET", ["posts", id, "delete"]) => {
+            owner(req, v, |v| actions::confirm_delete(ctx, req, v, id))
+        }
         ("POST", ["posts", id, action]) => {
             form(ctx, req, v).and_then(|(_, p)| actions::post_action(ctx, &p, id, action))
         }
         ("GET", ["search"]) => owner(req, v, |v| search::show(ctx, req, v)),
         ("GET", ["people"]) => owner(req, v, |v| people::show(ctx, req, v)),
-        ("POST", ["people", "follow"]) => form(ctx, req, v).and_then(|(_, p)| people::follow(ctx, &p)),
+        ("POST", ["people", "follow"]) => {
+            form(ctx, req, v).and_then(|(_, p)| people::follow(ctx, &p))
+        }
         ("GET", ["accounts", id]) => owner(req, v, |v| people::account(ctx, req, v, id)),
         ("POST", ["accounts", id, action]) => {
             form(ctx, req, v).and_then(|(_, p)| people::act(ctx, &p, id, action))
@@ -96,7 +100,11 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, segments: &[&str]) -> Result<Re
 }
 
 /// Runs an owner page, or sends a visitor to the login form (coming back afterwards).
-fn owner(req: &Req, viewer: Option<&Viewer>, page: impl FnOnce(&Viewer) -> Result<Resp>) -> Result<Resp> {
+fn owner(
+    req: &Req,
+    viewer: Option<&Viewer>,
+    page: impl FnOnce(&Viewer) -> Result<Resp>,
+) -> Result<Resp> {
     match viewer {
         Some(v) => page(v),
         None => Ok(login::to_login(req)),

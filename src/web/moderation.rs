@@ -87,13 +87,20 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
 }
 
 fn domain_of(p: &Params, ctx: &Ctx) -> Result<String> {
-    let domain = p.required("domain")?.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = p
+        .required("domain")?
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     if domain.is_empty()
         || domain.len() > 253
         || domain.contains(['/', ' ', '@', ':'])
         || domain == ctx.config.domain
     {
-        return Err(Error::Status(422, format!("{domain:?} is not a domain you can block")));
+        return Err(Error::Status(
+            422,
+            format!("{domain:?} is not a domain you can block"),
+        ));
     }
     Ok(domain)
 }
@@ -102,13 +109,17 @@ fn domain_of(p: &Params, ctx: &Ctx) -> Result<String> {
 pub fn add_domain_block(ctx: &Ctx, p: &Params) -> Result<Resp> {
     let domain = domain_of(p, ctx)?;
     let now = db::now_ms();
-    ctx.db.write(|tx| blocks::insert_domain_block(tx, &domain, now))?;
+    ctx.db
+        .write(|tx| blocks::insert_domain_block(tx, &domain, now))?;
     Ok(super::back(p, "/settings/moderation"))
 }
 
 /// `POST /settings/:section/:item`: unblock, unmute, remove a domain block, revoke an app.
 pub fn item_action(ctx: &Ctx, p: &Params, section: &str, item: &str) -> Result<Resp> {
-    let id = || item.parse::<i64>().map_err(|_| Error::NotFound("Not found".into()));
+    let id = || {
+        item.parse::<i64>()
+            .map_err(|_| Error::NotFound("Not found".into()))
+    };
     match (section, item) {
         ("blocks", _) => publish::unblock(ctx, id()?)?,
         ("mutes", _) => {
@@ -117,7 +128,8 @@ pub fn item_action(ctx: &Ctx, p: &Params, section: &str, item: &str) -> Result<R
         }
         ("domain_blocks", "remove") => {
             let domain = domain_of(p, ctx)?;
-            ctx.db.write(|tx| blocks::delete_domain_block(tx, &domain))?;
+            ctx.db
+                .write(|tx| blocks::delete_domain_block(tx, &domain))?;
         }
         ("apps", _) => {
             super::apps::revoke(ctx, id()?)?;

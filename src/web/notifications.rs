@@ -52,7 +52,8 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
     })?;
     if let Some(up_to) = unread_up_to {
         let now = db::now_ms();
-        ctx.db.write(|tx| notifications::mark_read(tx, up_to, now))?;
+        ctx.db
+            .write(|tx| notifications::mark_read(tx, up_to, now))?;
     }
     Ok(super::layout::respond(200, markup))
 }

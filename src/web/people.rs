@@ -44,7 +44,8 @@ fn relation(conn: &rusqlite::Connection, actor_id: i64) -> Result<Relation> {
 /// The follow and moderation buttons for a remote account.
 fn controls(viewer: &Viewer, back: &str, a: &RemoteActor, r: &Relation, full: bool) -> Markup {
     let base = format!("/accounts/{}", a.id);
-    let b = |action: &str, label: &str| button(viewer, back, &format!("{base}/{action}"), label, false);
+    let b =
+        |action: &str, label: &str| button(viewer, back, &format!("{base}/{action}"), label, false);
     html! {
         div.actions {
             @if r.pending_request { (b("accept", "Accept request")) (b("reject", "Reject request")) }
@@ -131,7 +132,8 @@ pub fn follow(ctx: &Ctx, p: &Params) -> Result<Resp> {
 }
 
 fn actor_id(id: &str) -> Result<i64> {
-    id.parse().map_err(|_| Error::NotFound("No such account".into()))
+    id.parse()
+        .map_err(|_| Error::NotFound("No such account".into()))
 }
 
 /// `GET /accounts/:id`: a remote account with its relationship and known posts.
@@ -143,7 +145,13 @@ pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> 
     let markup = ctx.db.read(|conn| {
         let actor = db::actors::get(conn, id)?;
         let account = db::account::get(conn)?;
-        let view = View { ctx, conn, viewer: Some(viewer), account: &account, back: &back };
+        let view = View {
+            ctx,
+            conn,
+            viewer: Some(viewer),
+            account: &account,
+            back: &back,
+        };
         let r = relation(conn, id)?;
         let t = Timeline::Account {
             actor_id: Some(id),
@@ -152,7 +160,12 @@ pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> 
             only_media: false,
             pinned: false,
         };
-        let page = Page { max_id, since_id: None, min_id: None, limit: 20 };
+        let page = Page {
+            max_id,
+            since_id: None,
+            min_id: None,
+            limit: 20,
+        };
         let list = timelines::list(conn, &t, page, &me)?;
         let path = format!("/accounts/{id}");
         let name = super::render::display_name(&actor.display_name, &actor.username).to_string();

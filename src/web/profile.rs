@@ -20,9 +20,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>) -> Result<Resp> {
     if crate::ap::wants_activity_json(req.header("accept")) {
         let account = ctx.db.read(crate::db::account::get)?;
         let doc = crate::ap::actor::build_person(&ctx.config, &account);
-        return Ok(
-            Resp::json_as(200, crate::ap::CONTENT_TYPE, &doc).with_header("Vary", "Accept")
-        );
+        return Ok(Resp::json_as(200, crate::ap::CONTENT_TYPE, &doc).with_header("Vary", "Accept"));
     }
     let max_id = super::max_id(req);
     let path = format!("/@{}", ctx.config.username);

@@ -169,8 +169,8 @@ impl View<'_> {
     pub fn post(&self, post: &Post, focus: bool) -> Result<Markup> {
         if let Some(original_id) = post.reblog_of_id {
             let booster = self.author(post.actor_id)?;
-            let Some(original) = posts::find(self.conn, original_id)?
-                .filter(|o| o.deleted_at.is_none())
+            let Some(original) =
+                posts::find(self.conn, original_id)?.filter(|o| o.deleted_at.is_none())
             else {
                 return Ok(html! {});
             };
@@ -202,7 +202,11 @@ impl View<'_> {
             (self.attachments(&attachments, post.sensitive && post.spoiler_text.is_empty()))
             @if let Some(poll) = &poll { (poll_results(poll)) }
         };
-        let rel = if author.external { Some("nofollow noopener noreferrer") } else { None };
+        let rel = if author.external {
+            Some("nofollow noopener noreferrer")
+        } else {
+            None
+        };
         Ok(html! {
             article.post.focus[focus] id=(format!("post-{}", post.id)) {
                 @if let Some(b) = boosted_by {
@@ -307,16 +311,17 @@ impl View<'_> {
     /// A remote account's header card: avatar, names, bio, fields (all sanitized at ingest).
     pub fn account_card(&self, a: &RemoteActor) -> Markup {
         let author = self.remote_author(a);
-        let fields: Vec<(String, String)> = serde_json::from_str::<Vec<serde_json::Value>>(&a.fields_json)
-            .unwrap_or_default()
-            .iter()
-            .map(|f| {
-                (
-                    f["name"].as_str().unwrap_or_default().to_string(),
-                    f["value"].as_str().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
+        let fields: Vec<(String, String)> =
+            serde_json::from_str::<Vec<serde_json::Value>>(&a.fields_json)
+                .unwrap_or_default()
+                .iter()
+                .map(|f| {
+                    (
+                        f["name"].as_str().unwrap_or_default().to_string(),
+                        f["value_html"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
         let profile = a.url.clone().unwrap_or_else(|| a.uri.clone());
         html! {
             section.account-card {

@@ -61,7 +61,10 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
     if q.trim_start_matches('@').eq_ignore_ascii_case(&own) {
         return Ok(Resp::redirect(303, "/"));
     }
-    if let Some(tag) = q.strip_prefix('#').filter(|t| !t.is_empty() && !t.contains(' ')) {
+    if let Some(tag) = q
+        .strip_prefix('#')
+        .filter(|t| !t.is_empty() && !t.contains(' '))
+    {
         let mut path = String::from("/tags/");
         path.extend(url::form_urlencoded::byte_serialize(tag.as_bytes()));
         return Ok(Resp::redirect(303, &path));
@@ -71,7 +74,9 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
         match lookup(ctx, q) {
             Ok(Found::Account(id)) => return Ok(Resp::redirect(303, &format!("/accounts/{id}"))),
             Ok(Found::Post(id)) => return Ok(Resp::redirect(303, &format!("/posts/{id}"))),
-            Err(e @ (Error::Internal(_) | Error::Db(_) | Error::Io(_) | Error::Busy)) => return Err(e),
+            Err(e @ (Error::Internal(_) | Error::Db(_) | Error::Io(_) | Error::Busy)) => {
+                return Err(e);
+            }
             Err(e) => error = Some(format!("Nothing found for {q}: {}", e.public_message())),
         }
     }
@@ -117,5 +122,8 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
         };
         Ok(super::layout::frame(Some(viewer), "Search", html! {}, body))
     })?;
-    Ok(super::layout::respond(if error.is_some() { 404 } else { 200 }, markup))
+    Ok(super::layout::respond(
+        if error.is_some() { 404 } else { 200 },
+        markup,
+    ))
 }

@@ -99,14 +99,14 @@ pub fn start(ctx: &Ctx, req: &Req) -> Result<String> {
         sessions::prune(tx, now)?;
         sessions::insert(tx, &row)
     })?;
-    Ok(cookie(ctx, &token, IDLE_TTL_MS / 1000))
+    Ok(cookie(secure(ctx), &token, IDLE_TTL_MS / 1000))
 }
 
 /// Ends the viewer's session; returns the `Set-Cookie` value that clears the cookie.
 pub fn end(ctx: &Ctx, viewer: &Viewer) -> Result<String> {
     ctx.db
         .write(|tx| sessions::delete(tx, &viewer.token_hash))?;
-    Ok(cookie(ctx, "", 0))
+    Ok(cookie(secure(ctx), "", 0))
 }
 
 /// Ends every session but the viewer's (after a password change).
@@ -115,14 +115,15 @@ pub fn end_others(ctx: &Ctx, viewer: &Viewer) -> Result<usize> {
         .write(|tx| sessions::delete_others(tx, &viewer.token_hash))
 }
 
+/// Whether cookies get the `Secure` flag: when the public URL is https.
+fn secure(ctx: &Ctx) -> bool {
+    ctx.config.scheme == "https"
+}
+
 /// A `Set-Cookie` value for the session cookie.
-fn cookie(ctx: &Ctx, value: &str, max_age_secs: i64) -> String {
-    let secure = if ctx.config.scheme == "https" {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{COOKIE}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}")
+fn cookie(secure: bool, value: &str, max_age_secs: i64) -> String {
+    let flag = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{flag}")
 }
 
 /// A CSRF token for the login form, which has no session yet: issue time and its MAC.
@@ -173,6 +174,15 @@ mod tests {
         let mut none = Req::new("GET", "/");
         none.headers.push(("cookie".into(), "kith_session=".into()));
         assert_eq!(token_of(&none), None);
+    }
+
+    #[test]
+    fn cookie_flags() {
+        assert_eq!(
+            cookie(true, "t", 60),
+            "kith_session=t; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
+        );
+        assert!(!cookie(false, "t", 60).contains("Secure"));
     }
 
     #[test]

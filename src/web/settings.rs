@@ -31,7 +31,9 @@ fn saved_notice(req: &Req) -> Option<Notice> {
     match req.query_param("saved").as_deref() {
         Some("profile") => Some(Ok("Profile saved and sent to your followers.".into())),
         Some("aliases") => Some(Ok("Aliases saved.".into())),
-        Some("password") => Some(Ok("Password changed. Other sessions were logged out.".into())),
+        Some("password") => Some(Ok(
+            "Password changed. Other sessions were logged out.".into()
+        )),
         _ => None,
     }
 }
@@ -57,7 +59,11 @@ pub fn tabs(current: &str) -> Markup {
 pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer, notice: Option<Notice>) -> Result<Resp> {
     let account = ctx.db.read(db::account::get)?;
     let notice = notice.or_else(|| saved_notice(req));
-    let status = if matches!(notice, Some(Err(_))) { 422 } else { 200 };
+    let status = if matches!(notice, Some(Err(_))) {
+        422
+    } else {
+        200
+    };
     let body = html! {
         h1 { "Settings" }
         (tabs("/settings"))
@@ -70,7 +76,10 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer, notice: Option<Notice>) -> Re
         (aliases_form(ctx, viewer, &account))
         (password_form(viewer))
     };
-    Ok(super::layout::respond(status, super::layout::frame(Some(viewer), "Settings", html! {}, body)))
+    Ok(super::layout::respond(
+        status,
+        super::layout::frame(Some(viewer), "Settings", html! {}, body),
+    ))
 }
 
 fn profile_form(viewer: &Viewer, account: &Account) -> Markup {
@@ -165,9 +174,12 @@ pub fn submit(ctx: &Ctx, req: &Req, viewer: &Viewer, p: &Params, section: &str) 
     };
     match outcome {
         Ok(()) => Ok(Resp::redirect(303, &format!("/settings?saved={section}"))),
-        Err(e @ (Error::Status(..) | Error::NotFound(_) | Error::BadRequest(_) | Error::Network { .. })) => {
-            show(ctx, req, viewer, Some(Err(e.public_message())))
-        }
+        Err(
+            e @ (Error::Status(..)
+            | Error::NotFound(_)
+            | Error::BadRequest(_)
+            | Error::Network { .. }),
+        ) => show(ctx, req, viewer, Some(Err(e.public_message()))),
         Err(e) => Err(e),
     }
 }
@@ -188,8 +200,15 @@ fn save_profile(ctx: &Ctx, p: &Params) -> Result<()> {
     let tag_base = format!("{}/tags", ctx.config.public_url);
     let mut fields = Vec::new();
     for i in 0..FIELDS {
-        let name = crate::text::clean_plain(&p.str(&format!("field_name_{i}"))?.unwrap_or_default(), 255);
-        let value: String = p.str(&format!("field_value_{i}"))?.unwrap_or_default().trim().chars().take(255).collect();
+        let name =
+            crate::text::clean_plain(&p.str(&format!("field_name_{i}"))?.unwrap_or_default(), 255);
+        let value: String = p
+            .str(&format!("field_value_{i}"))?
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .take(255)
+            .collect();
         if !name.is_empty() {
             let html = crate::text::render_plain(&value, &[], &tag_base);
             fields.push(json!({"name": name, "value": value, "value_html": html}));
@@ -205,13 +224,18 @@ fn save_profile(ctx: &Ctx, p: &Params) -> Result<()> {
         fields_json: Value::Array(fields).to_string(),
     };
     let now = db::now_ms();
-    ctx.db.write(|tx| db::account::update_profile(tx, &profile, now))?;
+    ctx.db
+        .write(|tx| db::account::update_profile(tx, &profile, now))?;
     publish::update_profile(ctx)
 }
 
 fn save_aliases(ctx: &Ctx, p: &Params) -> Result<()> {
     let text = p.str("aliases")?.unwrap_or_default();
-    let wanted: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let wanted: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     if wanted.len() > MAX_ALIASES {
         return Err(invalid("At most 10 aliases"));
     }
@@ -226,7 +250,8 @@ fn save_aliases(ctx: &Ctx, p: &Params) -> Result<()> {
     }
     let now = db::now_ms();
     let json = serde_json::to_string(&uris)?;
-    ctx.db.write(|tx| db::account::update_aliases(tx, &json, now))?;
+    ctx.db
+        .write(|tx| db::account::update_aliases(tx, &json, now))?;
     publish::update_profile(ctx)
 }
 
@@ -254,7 +279,8 @@ fn change_password(ctx: &Ctx, req: &Req, viewer: &Viewer, p: &Params) -> Result<
         Err(e) => return Err(e),
     };
     let now = db::now_ms();
-    ctx.db.write(|tx| db::account::update_password_hash(tx, &hash, now))?;
+    ctx.db
+        .write(|tx| db::account::update_password_hash(tx, &hash, now))?;
     session::end_others(ctx, viewer)?;
     Ok(Resp::redirect(303, "/settings?saved=password"))
 }

@@ -63,9 +63,15 @@ pub fn home(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
 pub fn bookmarks(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
     let me = ctx.config.actor_url();
     let top = html! { h1 { "Bookmarks" } };
-    list_page(ctx, req, Some(viewer), "Bookmarks", "/bookmarks", top, |c, max_id| {
-        timelines::list(c, &Timeline::Bookmarks, page(max_id), &me)
-    })
+    list_page(
+        ctx,
+        req,
+        Some(viewer),
+        "Bookmarks",
+        "/bookmarks",
+        top,
+        |c, max_id| timelines::list(c, &Timeline::Bookmarks, page(max_id), &me),
+    )
 }
 
 /// `GET /tags/:tag`: posts with a hashtag.

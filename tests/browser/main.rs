@@ -69,7 +69,8 @@ impl Drop for Instance {
 fn web_ui_in_chromium() {
     let dir = root().join("tests/browser");
     assert!(
-        dir.join("node_modules/playwright-core").exists() && PathBuf::from("/usr/bin/chromium").exists(),
+        dir.join("node_modules/playwright-core").exists()
+            && PathBuf::from("/usr/bin/chromium").exists(),
         "Chromium or playwright-core is missing: run scripts/install-browser first"
     );
     let alice = Instance::start("alice");
@@ -102,9 +103,20 @@ fn web_ui_in_chromium() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(status.success(), "the browser suite failed ({status}); see its output above");
-    for name in ["home-phone.png", "home-desktop.png", "profile-phone.png", "profile-desktop.png"] {
-        assert!(shots.join(name).exists(), "screenshot {name} was not written");
+    assert!(
+        status.success(),
+        "the browser suite failed ({status}); see its output above"
+    );
+    for name in [
+        "home-phone.png",
+        "home-desktop.png",
+        "profile-phone.png",
+        "profile-desktop.png",
+    ] {
+        assert!(
+            shots.join(name).exists(),
+            "screenshot {name} was not written"
+        );
     }
     drop(bob);
     drop(alice);

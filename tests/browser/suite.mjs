@@ -50,7 +50,9 @@ async function launch(name) {
   });
   page.on("pageerror", (e) => problems.push(`${name}: page error on ${page.url()}: ${e.message}`));
   page.on("response", (r) => {
-    if (r.status() >= 500) problems.push(`${name}: ${r.status()} for ${r.url()}`);
+    // Pages the suite opens on purpose answer 2xx or 3xx; any other failed load
+    // (an image, the stylesheet, the script) is a broken page.
+    if (r.status() >= 400) problems.push(`${name}: ${r.status()} for ${r.url()} (from ${page.url()})`);
   });
   return { context, page };
 }

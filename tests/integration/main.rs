@@ -7,3 +7,4 @@ mod federation;
 mod foundation;
 mod security;
 mod support;
+mod web;
