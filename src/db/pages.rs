@@ -35,13 +35,25 @@ pub fn list_profile(
 /// The owner's pinned posts that a visitor may see (public and unlisted), newest pin first.
 pub fn list_pinned_public(conn: &Connection) -> Result<Vec<Post>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM posts p WHERE p.actor_id IS NULL AND p.pinned_at IS NOT NULL
+        "SELECT {COLUMNS} FROM posts p INDEXED BY posts_pinned WHERE p.actor_id IS NULL AND p.pinned_at IS NOT NULL
          AND p.deleted_at IS NULL AND p.reblog_of_id IS NULL AND p.visibility IN ('public', 'unlisted')
          ORDER BY p.pinned_at DESC LIMIT 5"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// How many posts the owner has written (not deleted, boosts excluded), counted on
+/// the partial index made for it: without statistics SQLite would otherwise pick the
+/// `reblog_of_id` index and read every post.
+pub fn count_own_posts(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM posts INDEXED BY posts_local_counted
+             WHERE actor_id IS NULL AND reblog_of_id IS NULL AND deleted_at IS NULL",
+        )?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Public posts with a hashtag, newest first: the owner's only (`local_only`, what
@@ -124,6 +136,6 @@ mod tests {
         conn.execute("UPDATE posts SET pinned_at = 1 WHERE id IN (1, 3)", [])
             .unwrap();
         assert_eq!(ids(list_pinned_public(&conn).unwrap()), [1]);
-        assert_eq!(posts::count_local(&conn).unwrap(), 4);
+        assert_eq!(count_own_posts(&conn).unwrap(), 4);
     }
 }

@@ -7,7 +7,7 @@ use super::render::{View, own_avatar, pager};
 use super::session::Viewer;
 use crate::Ctx;
 use crate::db::account::Account;
-use crate::db::{follows, pages, posts};
+use crate::db::{follows, pages};
 use crate::error::Result;
 use crate::http::{Req, Resp};
 use maud::{Markup, PreEscaped, html};
@@ -40,7 +40,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>) -> Result<Resp> {
             Vec::new()
         };
         let (followers, following) = follows::counts(conn)?;
-        let count = posts::count_local(conn)?;
+        let count = pages::count_own_posts(conn)?;
         let body = html! {
             (header(ctx, &account, viewer, (count, following, followers)))
             @if !pinned.is_empty() {

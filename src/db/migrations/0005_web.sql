@@ -14,3 +14,9 @@ CREATE INDEX web_sessions_expiry ON web_sessions(expires_at);
 -- from this index alone instead of a scan of every post.
 CREATE INDEX posts_local_counted ON posts(id)
     WHERE actor_id IS NULL AND reblog_of_id IS NULL AND deleted_at IS NULL;
+
+-- Pinned posts (the profile page) without a scan of every post.
+CREATE INDEX posts_pinned ON posts(pinned_at) WHERE pinned_at IS NOT NULL;
+
+-- The unread count every owner page shows, without reading every notification.
+CREATE INDEX notifications_unread ON notifications(id) WHERE read_at IS NULL;
