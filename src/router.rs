@@ -147,6 +147,8 @@ impl Handler for Router {
             "/api/v1/media",
             "/api/v2/media",
             "/api/v1/accounts/update_credentials",
+            "/compose",
+            "/settings/profile",
         ];
         if uploads.iter().any(|u| path.starts_with(u)) {
             self.ctx.config.limits.upload_max_bytes

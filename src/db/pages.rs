@@ -85,6 +85,21 @@ pub fn list_tag(
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Hashtags in use that start with `prefix`, read as a range of the tag index (tags
+/// are stored in lower case; a `LIKE` could not use the index and would read them all).
+pub fn tags_starting(conn: &Connection, prefix: &str, limit: i64) -> Result<Vec<String>> {
+    let low = prefix.trim_start_matches('#').to_lowercase();
+    if low.is_empty() {
+        return Ok(Vec::new());
+    }
+    let high = format!("{low}\u{10FFFF}");
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT tag FROM post_tags WHERE tag >= ?1 AND tag < ?2 ORDER BY tag LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![low, high, limit], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+}
+
 /// The entries of the Atom and RSS feeds: the owner's public posts that start a
 /// thread (no boosts, no replies, nothing unlisted or private), newest first.
 pub fn list_feed(conn: &Connection, limit: i64) -> Result<Vec<Post>> {
@@ -133,6 +148,8 @@ mod tests {
             [5, 1]
         );
         assert_eq!(ids(list_feed(&conn, 10).unwrap()), [1]);
+        assert_eq!(tags_starting(&conn, "#Ru", 10).unwrap(), ["rust"]);
+        assert!(tags_starting(&conn, "rx", 10).unwrap().is_empty());
         conn.execute("UPDATE posts SET pinned_at = 1 WHERE id IN (1, 3)", [])
             .unwrap();
         assert_eq!(ids(list_pinned_public(&conn).unwrap()), [1]);

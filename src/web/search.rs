@@ -87,7 +87,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
         let (actors, tags) = if q.is_empty() || error.is_some() {
             (Vec::new(), Vec::new())
         } else {
-            (db::actors::search(conn, q, 20)?, db::posts::search_tags(conn, q.trim_start_matches('#'), 20)?)
+            (db::actors::search(conn, q, 20)?, db::pages::tags_starting(conn, q, 20)?)
         };
         let body = html! {
             h1 { "Search" }

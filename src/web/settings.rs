@@ -87,12 +87,18 @@ fn profile_form(viewer: &Viewer, account: &Account) -> Markup {
     html! {
         section aria-labelledby="profile-h" {
             h2 #profile-h { "Profile" }
-            form.settings method="post" action="/settings/profile" {
+            form.settings method="post" action="/settings/profile" enctype="multipart/form-data" {
                 (hidden(viewer, "/settings"))
                 label for="display_name" { "Display name" }
                 input #display_name type="text" name="display_name" value=(account.display_name) maxlength=(MAX_NAME);
                 label for="note" { "Bio" }
                 textarea #note name="note" rows="4" maxlength=(MAX_BIO) { (account.note_source) }
+                div.images {
+                    label for="avatar" { "Avatar " span.optional { "(JPEG, PNG, GIF or WebP; square works best)" } }
+                    input #avatar type="file" name="avatar" accept="image/jpeg,image/png,image/gif,image/webp";
+                    label for="header" { "Header image " span.optional { "(3:1 works best)" } }
+                    input #header type="file" name="header" accept="image/jpeg,image/png,image/gif,image/webp";
+                }
                 fieldset {
                     legend { "Profile fields (links here get rel=\"me\", for verification)" }
                     @for i in 0..FIELDS {

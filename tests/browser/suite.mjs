@@ -177,6 +177,7 @@ async function main() {
   const accountPage = a.url();
   await until(a, accountPage, (p) => p.getByRole("button", { name: "Unfollow" }), 30, "bob to accept");
   await checkLayout(a, "bob's account page");
+  await a.screenshot({ path: join(SHOTS, "page-account-phone.png"), fullPage: true });
 
   log("bob posts again and it reaches alice's home timeline");
   await b.getByLabel("What's on your mind?").fill("Now alice gets this one.");
@@ -193,6 +194,7 @@ async function main() {
     ["/bookmarks", "bookmarks"], ["/compose", "compose"],
   ]) {
     await visit(a, `${A}${path}`, what);
+    await a.screenshot({ path: join(SHOTS, `page-${what}-phone.png`), fullPage: true });
   }
   await a.emulateMedia({ colorScheme: "dark" });
   await visit(a, `${A}/home`, "home (dark)");
