@@ -65,9 +65,15 @@ pub fn list_tag(
     max_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Post>> {
+    // The owner's tags have their own index (`post_tags_own_tag`, kept by a trigger).
+    let (index, own) = if local_only {
+        ("post_tags_own_tag", " AND t.own = 1")
+    } else {
+        ("post_tags_tag", "")
+    };
     let sql = format!(
-        "SELECT {COLUMNS} FROM post_tags t JOIN posts p ON p.id = t.post_id
-         WHERE t.tag = ?1 AND t.post_id < ?2 AND p.deleted_at IS NULL AND p.visibility = 'public'
+        "SELECT {COLUMNS} FROM post_tags t INDEXED BY {index} JOIN posts p ON p.id = t.post_id
+         WHERE t.tag = ?1 AND t.post_id < ?2{own} AND p.deleted_at IS NULL AND p.visibility = 'public'
            AND p.reblog_of_id IS NULL AND (NOT ?3 OR p.actor_id IS NULL)
            AND (p.actor_id IS NULL OR p.actor_id NOT IN (SELECT actor_id FROM blocks))
          ORDER BY t.post_id DESC LIMIT ?4"
