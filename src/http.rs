@@ -509,6 +509,20 @@ mod tests {
     }
 
     #[test]
+    fn upgrade_requests() {
+        assert!(wants_upgrade(&h(&[("connection", "Upgrade")])));
+        assert!(wants_upgrade(&h(&[("connection", "keep-alive, Upgrade")])));
+        assert!(!wants_upgrade(&h(&[("connection", "keep-alive")])));
+        assert!(!wants_upgrade(&h(&[("upgrade", "websocket")])));
+        let r = Resp::switching("websocket", Box::new(|_| {}));
+        assert_eq!(r.status, 101);
+        assert_eq!(
+            r.upgrade.as_ref().map(|u| u.protocol.as_str()),
+            Some("websocket")
+        );
+    }
+
+    #[test]
     fn query_helpers() {
         let r = Req::new("GET", "/x?resource=acct%3Ame%40a.b&a=1");
         assert_eq!(r.path, "/x");

@@ -79,7 +79,12 @@ pub fn start(ctx: Arc<Ctx>) -> Workers {
         &ctx,
         &stop,
         "inbox".into(),
-        |ctx, _| crate::ap::inbox::run_once(ctx),
+        |ctx, _| {
+            let done = crate::ap::inbox::run_once(ctx);
+            // Whatever the step noticed for the owner goes out to open streams.
+            crate::mastodon::streaming::publish_notifications(ctx);
+            done
+        },
         |w| &w.inbox,
     );
     handles.extend(inbox);

@@ -141,7 +141,7 @@ impl<R: Read> FrameReader<R> {
     }
 
     /// The next message, control frame or condition.
-    pub fn next(&mut self) -> Result<Incoming> {
+    pub fn read_message(&mut self) -> Result<Incoming> {
         loop {
             match self.frame()? {
                 Step::Frame(fin, opcode, payload) => {
@@ -265,7 +265,7 @@ mod tests {
         let mut r = FrameReader::new(std::io::Cursor::new(bytes), max);
         let mut out = Vec::new();
         loop {
-            match r.next() {
+            match r.read_message() {
                 Ok(Incoming::Eof) => return out,
                 Ok(i @ Incoming::Invalid(_)) => {
                     out.push(i);
@@ -401,7 +401,7 @@ mod tests {
     fn truncated_frames_are_errors_and_timeouts_are_idle() {
         let cut = client_frame(0x81, b"hello")[..5].to_vec();
         let mut r = FrameReader::new(std::io::Cursor::new(cut), 64);
-        assert!(r.next().is_err());
+        assert!(r.read_message().is_err());
 
         struct Timeout;
         impl Read for Timeout {
@@ -410,6 +410,6 @@ mod tests {
             }
         }
         let mut r = FrameReader::new(Timeout, 64);
-        assert_eq!(r.next().unwrap(), Incoming::Idle);
+        assert_eq!(r.read_message().unwrap(), Incoming::Idle);
     }
 }

@@ -1,0 +1,275 @@
+//! The channels a stream subscribes to, the events the hub carries, and which
+//! message (if any) each channel makes of each event: Mastodon's `{"stream": […],
+//! "event": …, "payload": "<JSON as a string>"}`.
+
+use crate::mastodon::auth;
+use serde_json::json;
+
+/// A channel of events, as a client names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Channel {
+    /// The home timeline and notifications.
+    User,
+    /// Notifications only.
+    UserNotification,
+    /// Public posts; `local`: `Some(true)` local only, `Some(false)` remote only.
+    Public { local: Option<bool>, media: bool },
+    /// Public posts with a hashtag (as the client spelled it).
+    Hashtag { tag: String, local: bool },
+    /// Posts of a list's members.
+    List(i64),
+}
+
+impl Channel {
+    /// The channel a `stream` name and its `tag` or `list` parameter name; the error is
+    /// the message Mastodon sends.
+    pub fn parse(
+        stream: &str,
+        tag: Option<&str>,
+        list: Option<&str>,
+    ) -> std::result::Result<Channel, &'static str> {
+        let tag = || {
+            tag.map(|t| t.trim().trim_start_matches('#').to_string())
+                .filter(|t| !t.is_empty())
+                .ok_or("Missing tag name parameter")
+        };
+        let public = |local, media| Ok(Channel::Public { local, media });
+        match stream {
+            "user" => Ok(Channel::User),
+            "user:notification" => Ok(Channel::UserNotification),
+            "public" => public(None, false),
+            "public:media" => public(None, true),
+            "public:local" => public(Some(true), false),
+            "public:local:media" => public(Some(true), true),
+            "public:remote" => public(Some(false), false),
+            "public:remote:media" => public(Some(false), true),
+            "hashtag" => Ok(Channel::Hashtag {
+                tag: tag()?,
+                local: false,
+            }),
+            "hashtag:local" => Ok(Channel::Hashtag {
+                tag: tag()?,
+                local: true,
+            }),
+            "list" => list
+                .and_then(|l| l.trim().parse().ok())
+                .map(Channel::List)
+                .ok_or("Missing list name parameter"),
+            _ => Err("Unknown stream type"),
+        }
+    }
+
+    /// The `stream` array of its events.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Channel::User => vec!["user".into()],
+            Channel::UserNotification => vec!["user:notification".into()],
+            Channel::Public { local, media } => {
+                let origin = match local {
+                    Some(true) => ":local",
+                    Some(false) => ":remote",
+                    None => "",
+                };
+                let media = if *media { ":media" } else { "" };
+                vec![format!("public{origin}{media}")]
+            }
+            Channel::Hashtag { tag, local } => {
+                let name = if *local { "hashtag:local" } else { "hashtag" };
+                vec![name.into(), tag.clone()]
+            }
+            Channel::List(id) => vec!["list".into(), id.to_string()],
+        }
+    }
+
+    /// The scope a token needs for it (`read` covers them all).
+    pub fn scope(&self) -> &'static str {
+        match self {
+            Channel::UserNotification => "read:notifications",
+            Channel::List(_) => "read:lists",
+            _ => "read:statuses",
+        }
+    }
+}
+
+/// Something to tell the open streams, already rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A new (`update`) or edited (`status.update`) status.
+    Status {
+        event: &'static str,
+        /// The `Status` JSON for the home timeline and lists, if it belongs there and
+        /// no filter hides it.
+        home: Option<String>,
+        /// The `Status` JSON for public and hashtag timelines, likewise.
+        public: Option<String>,
+        /// Written here (for the `:local` and `:remote` channels).
+        local: bool,
+        /// Has media attachments (for the `:media` channels).
+        media: bool,
+        /// Its hashtags, lower-case.
+        tags: Vec<String>,
+        /// The lists whose timeline shows it.
+        lists: Vec<i64>,
+    },
+    /// A status is gone (deleted, or a boost undone).
+    Delete(i64),
+    /// A `Notification` JSON.
+    Notification(String),
+}
+
+/// The message a channel carries for an event, if it carries one; `scopes` are the
+/// stream's token's.
+pub fn render(event: &Event, channel: &Channel, scopes: &str) -> Option<String> {
+    let (name, payload) = match (event, channel) {
+        (Event::Notification(json), Channel::User | Channel::UserNotification) => {
+            if !auth::covers(scopes, "read:notifications") {
+                return None;
+            }
+            ("notification", json.clone())
+        }
+        (Event::Notification(_), _) | (_, Channel::UserNotification) => return None,
+        (Event::Delete(id), _) => ("delete", id.to_string()),
+        (
+            Event::Status {
+                event, home, lists, ..
+            },
+            _,
+        ) if matches!(channel, Channel::User)
+            || matches!(channel, Channel::List(id) if lists.contains(id)) =>
+        {
+            (*event, home.clone()?)
+        }
+        (
+            Event::Status {
+                event,
+                public,
+                local: is_local,
+                media: has_media,
+                tags,
+                ..
+            },
+            _,
+        ) => {
+            let shown = match channel {
+                Channel::Public { local, media } => {
+                    local.is_none_or(|l| l == *is_local) && (!media || *has_media)
+                }
+                Channel::Hashtag { tag, local } => {
+                    tags.contains(&tag.to_lowercase()) && (!local || *is_local)
+                }
+                _ => false,
+            };
+            if !shown {
+                return None;
+            }
+            (*event, public.clone()?)
+        }
+    };
+    Some(json!({"stream": channel.names(), "event": name, "payload": payload}).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn channels_parse_and_name() {
+        type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
+            ("user", None, None, vec!["user"]),
+            ("user:notification", None, None, vec!["user:notification"]),
+            ("public", None, None, vec!["public"]),
+            ("public:local", None, None, vec!["public:local"]),
+            (
+                "public:remote:media",
+                None,
+                None,
+                vec!["public:remote:media"],
+            ),
+            ("hashtag", Some("#Rust"), None, vec!["hashtag", "Rust"]),
+            ("hashtag:local", Some("x"), None, vec!["hashtag:local", "x"]),
+            ("list", None, Some("12"), vec!["list", "12"]),
+        ];
+        for (stream, tag, list, names) in cases {
+            let c = Channel::parse(stream, tag, list).unwrap();
+            assert_eq!(c.names(), names, "{stream}");
+        }
+        assert_eq!(
+            Channel::parse("hashtag", None, None),
+            Err("Missing tag name parameter")
+        );
+        assert_eq!(
+            Channel::parse("list", None, Some("x")),
+            Err("Missing list name parameter")
+        );
+        assert_eq!(
+            Channel::parse("direct", None, None),
+            Err("Unknown stream type")
+        );
+    }
+
+    fn status(home: bool, public: bool, local: bool, tags: &[&str]) -> Event {
+        Event::Status {
+            event: "update",
+            home: home.then(|| "{\"id\":\"1\"}".to_string()),
+            public: public.then(|| "{\"id\":\"1\"}".to_string()),
+            local,
+            media: false,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            lists: vec![7],
+        }
+    }
+
+    #[test]
+    fn events_reach_the_right_channels() {
+        let user = Channel::User;
+        let notes = Channel::UserNotification;
+        let public = Channel::parse("public", None, None).unwrap();
+        let local = Channel::parse("public:local", None, None).unwrap();
+        let remote = Channel::parse("public:remote", None, None).unwrap();
+        let media = Channel::parse("public:media", None, None).unwrap();
+        let tag = Channel::parse("hashtag", Some("Rust"), None).unwrap();
+        let list = Channel::List(7);
+        let other_list = Channel::List(8);
+        let sends = |e: &Event, c: &Channel| render(e, c, "read").is_some();
+
+        let private = status(true, false, true, &[]);
+        assert!(sends(&private, &user) && sends(&private, &list));
+        for c in [&notes, &public, &local, &tag, &other_list] {
+            assert!(!sends(&private, c), "a private post on {c:?}");
+        }
+        let public_remote = status(false, true, false, &["rust"]);
+        assert!(sends(&public_remote, &public) && sends(&public_remote, &remote));
+        assert!(sends(&public_remote, &tag));
+        for c in [&user, &notes, &local, &media, &list] {
+            assert!(!sends(&public_remote, c), "{c:?}");
+        }
+        let n = Event::Notification("{}".into());
+        assert!(sends(&n, &user) && sends(&n, &notes) && !sends(&n, &public));
+        assert!(render(&n, &user, "read:statuses").is_none());
+        let d = Event::Delete(5);
+        assert!(sends(&d, &user) && sends(&d, &public) && !sends(&d, &notes));
+    }
+
+    #[test]
+    fn messages_are_mastodons() {
+        let e = status(true, true, true, &["rust"]);
+        let text = render(
+            &e,
+            &Channel::parse("hashtag", Some("Rust"), None).unwrap(),
+            "read",
+        )
+        .unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["stream"], json!(["hashtag", "Rust"]));
+        assert_eq!(v["event"], "update");
+        assert_eq!(v["payload"], "{\"id\":\"1\"}");
+        let d = render(&Event::Delete(42), &Channel::User, "read").unwrap();
+        let v: Value = serde_json::from_str(&d).unwrap();
+        assert_eq!(
+            v,
+            json!({"stream": ["user"], "event": "delete", "payload": "42"})
+        );
+    }
+}
