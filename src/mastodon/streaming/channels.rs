@@ -120,52 +120,47 @@ pub enum Event {
 /// The message a channel carries for an event, if it carries one; `scopes` are the
 /// stream's token's.
 pub fn render(event: &Event, channel: &Channel, scopes: &str) -> Option<String> {
-    let (name, payload) = match (event, channel) {
-        (Event::Notification(json), Channel::User | Channel::UserNotification) => {
-            if !auth::covers(scopes, "read:notifications") {
+    let (name, payload) = match event {
+        Event::Notification(json) => {
+            let for_user = matches!(channel, Channel::User | Channel::UserNotification);
+            if !for_user || !auth::covers(scopes, "read:notifications") {
                 return None;
             }
             ("notification", json.clone())
         }
-        (Event::Notification(_), _) | (_, Channel::UserNotification) => return None,
-        (Event::Delete(id), _) => ("delete", id.to_string()),
-        (
-            Event::Status {
-                event, home, lists, ..
-            },
-            _,
-        ) if matches!(channel, Channel::User)
-            || matches!(channel, Channel::List(id) if lists.contains(id)) =>
-        {
-            (*event, home.clone()?)
-        }
-        (
-            Event::Status {
-                event,
-                public,
-                local: is_local,
-                media: has_media,
-                tags,
-                ..
-            },
-            _,
-        ) => {
-            let shown = match channel {
-                Channel::Public { local, media } => {
-                    local.is_none_or(|l| l == *is_local) && (!media || *has_media)
-                }
-                Channel::Hashtag { tag, local } => {
-                    tags.contains(&tag.to_lowercase()) && (!local || *is_local)
-                }
-                _ => false,
-            };
-            if !shown {
-                return None;
-            }
-            (*event, public.clone()?)
-        }
+        Event::Delete(_) if *channel == Channel::UserNotification => return None,
+        Event::Delete(id) => ("delete", id.to_string()),
+        Event::Status { event: name, .. } => (*name, status_payload(event, channel)?.clone()),
     };
     Some(json!({"stream": channel.names(), "event": name, "payload": payload}).to_string())
+}
+
+/// The status JSON a channel shows for a status event, if it shows the status.
+fn status_payload<'a>(event: &'a Event, channel: &Channel) -> Option<&'a String> {
+    let Event::Status {
+        home,
+        public,
+        local: is_local,
+        media: has_media,
+        tags,
+        lists,
+        ..
+    } = event
+    else {
+        return None;
+    };
+    let on_public = match channel {
+        Channel::User => return home.as_ref(),
+        Channel::List(id) => return home.as_ref().filter(|_| lists.contains(id)),
+        Channel::UserNotification => false,
+        Channel::Public { local, media } => {
+            local.is_none_or(|l| l == *is_local) && (!media || *has_media)
+        }
+        Channel::Hashtag { tag, local } => {
+            tags.contains(&tag.to_lowercase()) && (!local || *is_local)
+        }
+    };
+    public.as_ref().filter(|_| on_public)
 }
 
 #[cfg(test)]
