@@ -1,7 +1,7 @@
 //! The streaming API, as Mastodon's: `GET /api/v1/streaming/health`, and WebSockets at
 //! `/api/v1/streaming` carrying `update`, `status.update`, `delete` and `notification`
 //! events for the `user`, `user:notification`, `public[:local|:remote][:media]`,
-//! `hashtag[:local]` and `list` channels. A channel is named in the URL (`?stream=`) or
+//! `hashtag[:local]` and `list` channels, and `conversation` events for `direct`. A channel is named in the URL (`?stream=`) or
 //! subscribed to later with `{"type":"subscribe",…}` messages (masto, and so Elk and
 //! Phanpy, only do the latter).
 //!
@@ -24,7 +24,7 @@
 mod channels;
 mod hub;
 
-pub use channels::{Channel, Event, render};
+pub use channels::{Channel, Event, StatusEvent, render};
 pub use hub::{HEARTBEAT, Hub, MAX_STREAMS};
 
 use super::auth::{self, Auth};
@@ -36,7 +36,7 @@ use crate::db::{self, notifications, posts, tokens};
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
 use rusqlite::Connection;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Notifications sent in one catch-up at most (a client refetches after a gap).
 const CATCH_UP_LIMIT: usize = 200;
@@ -173,53 +173,85 @@ fn filtered(ctx: &Ctx, context: &str, status: &Value) -> Result<Option<String>> 
     Ok(shown.first().map(Value::to_string))
 }
 
-/// Renders a status event: the status once, where it belongs, the filters per context.
-fn status_event(ctx: &Ctx, post_id: i64, event: &'static str) -> Result<Option<Event>> {
+/// Where a stored post shows: its `Status` JSON, and the timelines that show it.
+struct Placement {
+    status: Value,
+    local: bool,
+    home: bool,
+    public: bool,
+    direct: bool,
+    tags: Vec<String>,
+    lists: Vec<i64>,
+}
+
+/// Reads a post and decides, by the timelines' own queries, where it shows.
+fn place(ctx: &Ctx, c: &Connection, post_id: i64) -> Result<Option<Placement>> {
     let me = ctx.config.actor_url();
-    let found = ctx.db.read(|c| {
-        let Some(post) = posts::find(c, post_id)?.filter(|p| p.deleted_at.is_none()) else {
-            return Ok(None);
-        };
-        let status = views::status(ctx, c, &post)?;
-        let home = on_timeline(c, &Timeline::Home, post_id, &me)?;
-        let public = on_timeline(c, &Timeline::Public(None), post_id, &me)?;
-        let mut tags = Vec::new();
-        for tag in posts::list_tags(c, post_id)? {
-            if on_timeline(c, &Timeline::Tag(tag.clone()), post_id, &me)? {
-                tags.push(tag.to_lowercase());
-            }
-        }
-        let mut lists = Vec::new();
-        for list in db::lists::list_all(c)? {
-            if on_timeline(c, &Timeline::List(list.id), post_id, &me)? {
-                lists.push(list.id);
-            }
-        }
-        Ok(Some((status, post.is_local(), home, public, tags, lists)))
-    })?;
-    let Some((status, local, home, public, tags, lists)) = found else {
+    let Some(post) = posts::find(c, post_id)?.filter(|p| p.deleted_at.is_none()) else {
         return Ok(None);
     };
-    let media = status["media_attachments"]
-        .as_array()
-        .is_some_and(|a| !a.is_empty());
-    let home = match home || !lists.is_empty() {
-        true => filtered(ctx, "home", &status)?,
-        false => None,
-    };
-    let public = match public || !tags.is_empty() {
-        true => filtered(ctx, "public", &status)?,
-        false => None,
-    };
-    Ok(Some(Event::Status {
-        event,
-        home,
-        public,
-        local,
-        media,
+    let on = |t: &Timeline| on_timeline(c, t, post_id, &me);
+    let mut tags = Vec::new();
+    for tag in posts::list_tags(c, post_id)? {
+        if on(&Timeline::Tag(tag.clone()))? {
+            tags.push(tag.to_lowercase());
+        }
+    }
+    let mut lists = Vec::new();
+    for list in db::lists::list_all(c)? {
+        if on(&Timeline::List(list.id))? {
+            lists.push(list.id);
+        }
+    }
+    Ok(Some(Placement {
+        status: views::status(ctx, c, &post)?,
+        local: post.is_local(),
+        home: on(&Timeline::Home)?,
+        public: on(&Timeline::Public(None))?,
+        direct: on(&Timeline::Direct)?,
         tags,
         lists,
     }))
+}
+
+/// A direct status as a `Conversation`, as the conversations endpoint shows it.
+fn conversation(status: &Value) -> String {
+    let accounts = if status["account"]["id"] == super::entities::LOCAL_ACCOUNT_ID {
+        json!([])
+    } else {
+        json!([status["account"]])
+    };
+    json!({"id": status["id"], "unread": false, "accounts": accounts, "last_status": status})
+        .to_string()
+}
+
+/// Renders a status event: the status once, where it belongs, the filters per context.
+fn status_event(ctx: &Ctx, post_id: i64, event: &'static str) -> Result<Option<Event>> {
+    let Some(p) = ctx.db.read(|c| place(ctx, c, post_id))? else {
+        return Ok(None);
+    };
+    let media = p.status["media_attachments"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty());
+    let home = match p.home || !p.lists.is_empty() {
+        true => filtered(ctx, "home", &p.status)?,
+        false => None,
+    };
+    let public = match p.public || !p.tags.is_empty() {
+        true => filtered(ctx, "public", &p.status)?,
+        false => None,
+    };
+    let conversation = (p.direct && event == "update").then(|| conversation(&p.status));
+    Ok(Some(Event::Status(StatusEvent {
+        event,
+        home,
+        public,
+        local: p.local,
+        media,
+        tags: p.tags,
+        lists: p.lists,
+        conversation,
+    })))
 }
 
 fn publish_status(ctx: &Ctx, post_id: i64, event: &'static str) {

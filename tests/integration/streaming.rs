@@ -1,8 +1,9 @@
 //! The streaming API over real TCP against in-process kith instances: the health
 //! check, the WebSocket handshake with each way of passing the token, refusals before
-//! upgrading (no token, the stream cap), `update`, `delete` and `notification` events
-//! caused through the API and through federation, subscribe messages, and streams
-//! closed by token revocation and by shutdown. Every wait is a blocking read with a
+//! upgrading (no token, scopes, the stream cap), `update`, `status.update`, `delete`,
+//! `conversation` and `notification` events caused through the API and through
+//! federation, subscribe messages, and streams closed by token revocation and by
+//! shutdown. Every wait is a blocking read with a
 //! timeout; a client ping answered by a pong orders the client's messages before what
 //! the test does next.
 
@@ -304,7 +305,7 @@ fn refusals_before_upgrading() {
     let t = token(&a, "read");
     let hs = connect(
         &a,
-        "/api/v1/streaming?stream=direct",
+        "/api/v1/streaming?stream=nope",
         &[("Authorization", &bearer(&t))],
     );
     assert_eq!(hs.status, 400);
@@ -334,6 +335,12 @@ fn posting_and_deleting_through_the_api_stream_update_and_delete() {
         &[("Authorization", &bearer(&t))],
     )
     .upgraded();
+    let mut dms = connect(
+        &a,
+        "/api/v1/streaming?stream=direct",
+        &[("Authorization", &bearer(&t))],
+    )
+    .upgraded();
 
     let direct = post_status(&a, &t, "just for @nobody", "direct");
     let status = post_status(&a, &t, "Hello #streams", "public");
@@ -354,6 +361,9 @@ fn posting_and_deleting_through_the_api_stream_update_and_delete() {
     let on_public = public.message();
     assert_eq!(on_public["stream"], json!(["public:local"]));
     assert_eq!(payload(&on_public)["id"], status["id"]);
+    let conversation = dms.message();
+    assert_eq!(conversation["event"], "conversation");
+    assert_eq!(payload(&conversation)["last_status"]["id"], direct["id"]);
 
     let id = status["id"].as_str().unwrap();
     let resp = agent()
@@ -362,7 +372,8 @@ fn posting_and_deleting_through_the_api_stream_update_and_delete() {
         .call()
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    for ws in [&mut user, &mut public] {
+    // The public post never reached the direct stream: the delete comes next there.
+    for ws in [&mut user, &mut public, &mut dms] {
         let deleted = ws.message();
         assert_eq!(deleted["event"], "delete");
         assert_eq!(deleted["payload"], id, "the payload is the id itself");
@@ -535,4 +546,58 @@ fn shutdown_closes_streams() {
     ws.sync();
     a.server.take().unwrap().shutdown();
     assert_eq!(ws.closed(), 1001);
+}
+
+#[test]
+fn edits_and_boosts_stream_too() {
+    let a = Instance::start("alice", "");
+    let t = token(&a, "read write");
+    let mut ws = connect(
+        &a,
+        "/api/v1/streaming?stream=user",
+        &[("Authorization", &bearer(&t))],
+    )
+    .upgraded();
+    let status = post_status(&a, &t, "first words", "public");
+    assert_eq!(ws.message()["event"], "update");
+    let id = status["id"].as_str().unwrap();
+    let base = format!("http://127.0.0.1:{}/api/v1/statuses/{id}", a.port);
+
+    let resp = agent()
+        .put(&base)
+        .header("Authorization", &bearer(&t))
+        .header("Content-Type", "application/json")
+        .send(json!({"status": "better words"}).to_string())
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let edited = ws.message();
+    assert_eq!(edited["event"], "status.update");
+    let edited = payload(&edited);
+    assert_eq!(edited["id"], id);
+    assert!(edited["content"].as_str().unwrap().contains("better words"));
+    assert!(edited["edited_at"].is_string());
+
+    let auth = [("Authorization", bearer(&t))];
+    let headers: Vec<(&str, &str)> = auth.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let boosted = post(
+        &format!("{base}/reblog"),
+        "application/json",
+        b"{}",
+        &headers,
+    );
+    assert_eq!(boosted.status, 200, "{}", boosted.body);
+    let boost = ws.message();
+    assert_eq!(boost["event"], "update");
+    let boost = payload(&boost);
+    assert_eq!(boost["reblog"]["id"], id);
+    let undone = post(
+        &format!("{base}/unreblog"),
+        "application/json",
+        b"{}",
+        &headers,
+    );
+    assert_eq!(undone.status, 200, "{}", undone.body);
+    let gone = ws.message();
+    assert_eq!(gone["event"], "delete");
+    assert_eq!(gone["payload"], boost["id"]);
 }

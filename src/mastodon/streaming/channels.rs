@@ -18,6 +18,8 @@ pub enum Channel {
     Hashtag { tag: String, local: bool },
     /// Posts of a list's members.
     List(i64),
+    /// Direct conversations (`conversation` events).
+    Direct,
 }
 
 impl Channel {
@@ -51,6 +53,7 @@ impl Channel {
                 tag: tag()?,
                 local: true,
             }),
+            "direct" => Ok(Channel::Direct),
             "list" => list
                 .and_then(|l| l.trim().parse().ok())
                 .map(Channel::List)
@@ -78,6 +81,7 @@ impl Channel {
                 vec![name.into(), tag.clone()]
             }
             Channel::List(id) => vec!["list".into(), id.to_string()],
+            Channel::Direct => vec!["direct".into()],
         }
     }
 
@@ -94,27 +98,34 @@ impl Channel {
 /// Something to tell the open streams, already rendered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// A new (`update`) or edited (`status.update`) status.
-    Status {
-        event: &'static str,
-        /// The `Status` JSON for the home timeline and lists, if it belongs there and
-        /// no filter hides it.
-        home: Option<String>,
-        /// The `Status` JSON for public and hashtag timelines, likewise.
-        public: Option<String>,
-        /// Written here (for the `:local` and `:remote` channels).
-        local: bool,
-        /// Has media attachments (for the `:media` channels).
-        media: bool,
-        /// Its hashtags, lower-case.
-        tags: Vec<String>,
-        /// The lists whose timeline shows it.
-        lists: Vec<i64>,
-    },
+    /// A new or edited status.
+    Status(StatusEvent),
     /// A status is gone (deleted, or a boost undone).
     Delete(i64),
     /// A `Notification` JSON.
     Notification(String),
+}
+
+/// A new (`update`) or edited (`status.update`) status, rendered for each place it shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StatusEvent {
+    /// `update` or `status.update`.
+    pub event: &'static str,
+    /// The `Status` JSON for the home timeline and lists, if it belongs there and no
+    /// filter hides it.
+    pub home: Option<String>,
+    /// The `Status` JSON for public and hashtag timelines, likewise.
+    pub public: Option<String>,
+    /// Written here (for the `:local` and `:remote` channels).
+    pub local: bool,
+    /// Has media attachments (for the `:media` channels).
+    pub media: bool,
+    /// Its hashtags whose timelines show it, lower-case.
+    pub tags: Vec<String>,
+    /// The lists whose timelines show it.
+    pub lists: Vec<i64>,
+    /// The `Conversation` JSON of a new direct status.
+    pub conversation: Option<String>,
 }
 
 /// The message a channel carries for an event, if it carries one; `scopes` are the
@@ -130,37 +141,28 @@ pub fn render(event: &Event, channel: &Channel, scopes: &str) -> Option<String> 
         }
         Event::Delete(_) if *channel == Channel::UserNotification => return None,
         Event::Delete(id) => ("delete", id.to_string()),
-        Event::Status { event: name, .. } => (*name, status_payload(event, channel)?.clone()),
+        Event::Status(s) if *channel == Channel::Direct => {
+            ("conversation", s.conversation.clone()?)
+        }
+        Event::Status(s) => (s.event, status_payload(s, channel)?.clone()),
     };
     Some(json!({"stream": channel.names(), "event": name, "payload": payload}).to_string())
 }
 
 /// The status JSON a channel shows for a status event, if it shows the status.
-fn status_payload<'a>(event: &'a Event, channel: &Channel) -> Option<&'a String> {
-    let Event::Status {
-        home,
-        public,
-        local: is_local,
-        media: has_media,
-        tags,
-        lists,
-        ..
-    } = event
-    else {
-        return None;
-    };
+fn status_payload<'a>(s: &'a StatusEvent, channel: &Channel) -> Option<&'a String> {
     let on_public = match channel {
-        Channel::User => return home.as_ref(),
-        Channel::List(id) => return home.as_ref().filter(|_| lists.contains(id)),
-        Channel::UserNotification => false,
+        Channel::User => return s.home.as_ref(),
+        Channel::List(id) => return s.home.as_ref().filter(|_| s.lists.contains(id)),
+        Channel::UserNotification | Channel::Direct => false,
         Channel::Public { local, media } => {
-            local.is_none_or(|l| l == *is_local) && (!media || *has_media)
+            local.is_none_or(|l| l == s.local) && (!media || s.media)
         }
         Channel::Hashtag { tag, local } => {
-            tags.contains(&tag.to_lowercase()) && (!local || *is_local)
+            s.tags.contains(&tag.to_lowercase()) && (!local || s.local)
         }
     };
-    public.as_ref().filter(|_| on_public)
+    s.public.as_ref().filter(|_| on_public)
 }
 
 #[cfg(test)]
@@ -199,21 +201,21 @@ mod tests {
             Err("Missing list name parameter")
         );
         assert_eq!(
-            Channel::parse("direct", None, None),
+            Channel::parse("public:nope", None, None),
             Err("Unknown stream type")
         );
     }
 
     fn status(home: bool, public: bool, local: bool, tags: &[&str]) -> Event {
-        Event::Status {
+        Event::Status(StatusEvent {
             event: "update",
             home: home.then(|| "{\"id\":\"1\"}".to_string()),
             public: public.then(|| "{\"id\":\"1\"}".to_string()),
             local,
-            media: false,
             tags: tags.iter().map(|t| t.to_string()).collect(),
             lists: vec![7],
-        }
+            ..StatusEvent::default()
+        })
     }
 
     #[test]
@@ -243,6 +245,16 @@ mod tests {
         let n = Event::Notification("{}".into());
         assert!(sends(&n, &user) && sends(&n, &notes) && !sends(&n, &public));
         assert!(render(&n, &user, "read:statuses").is_none());
+        let direct = Channel::Direct;
+        assert!(!sends(&private, &direct) && !sends(&public_remote, &direct));
+        let dm = Event::Status(StatusEvent {
+            event: "update",
+            home: Some("{}".into()),
+            conversation: Some("{}".into()),
+            ..StatusEvent::default()
+        });
+        let msg: Value = serde_json::from_str(&render(&dm, &direct, "read").unwrap()).unwrap();
+        assert_eq!(msg["event"], "conversation");
         let d = Event::Delete(5);
         assert!(sends(&d, &user) && sends(&d, &public) && !sends(&d, &notes));
     }
