@@ -1,9 +1,10 @@
 //! The streaming API, as Mastodon's: `GET /api/v1/streaming/health`, and WebSockets at
 //! `/api/v1/streaming` carrying `update`, `status.update`, `delete` and `notification`
 //! events for the `user`, `user:notification`, `public[:local|:remote][:media]`,
-//! `hashtag[:local]` and `list` channels, and `conversation` events for `direct`. A channel is named in the URL (`?stream=`) or
-//! subscribed to later with `{"type":"subscribe",…}` messages (masto, and so Elk and
-//! Phanpy, only do the latter).
+//! `hashtag[:local]` and `list` channels, and `conversation` events for `direct`. A
+//! channel is named in the URL (`?stream=`) or subscribed to later with
+//! `{"type":"subscribe",…}` messages (masto, and so Elk and Phanpy, only do the
+//! latter). Server-sent events (`/api/v1/streaming/user` and the like) are not served.
 //!
 //! Events are built once, where they happen (after their transaction commits), as the
 //! JSON each channel will carry: the status is rendered once, filters applied per
