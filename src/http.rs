@@ -104,7 +104,9 @@ pub struct Upgraded {
 /// A protocol switch asked for by a handler: `protocol` goes in the `Upgrade` header of
 /// the 101 answer, and `run` is called with the connection in a new thread.
 pub struct Upgrade {
+    /// The protocol switched to (`websocket`).
     pub protocol: String,
+    /// What runs on the connection, in a thread of its own.
     pub run: Box<dyn FnOnce(Upgraded) + Send>,
 }
 
@@ -368,8 +370,7 @@ fn serve_one(mut rq: tiny_http::Request, handler: &dyn Handler, proxies: &[Cidr]
             &serde_json::json!({"error": if status == 413 { "Request body too large" } else { "Could not read the request body" }}),
         ),
     };
-    let status = resp.status;
-    respond(rq, resp);
+    let status = respond(rq, resp, upgrading);
     eprintln!(
         "{method} {path} {status} {:.1}ms {client_ip}",
         started.elapsed().as_secs_f64() * 1000.0
@@ -384,19 +385,29 @@ fn wants_upgrade(headers: &[(String, String)]) -> bool {
         .any(|(n, v)| n == "connection" && v.to_ascii_lowercase().contains("upgrade"))
 }
 
-/// Writes the answer; a 101 with an [`Upgrade`] hands the connection to its callback
-/// in a new thread.
-fn respond(rq: tiny_http::Request, mut resp: Resp) {
+/// Writes the answer; a 101 with an [`Upgrade`] to a request that asked for one hands
+/// the connection to its callback in a new thread. Returns the status sent.
+fn respond(rq: tiny_http::Request, mut resp: Resp, upgrading: bool) -> u16 {
     let upgrade = resp.upgrade.take().filter(|_| resp.status == 101);
     let Some(upgrade) = upgrade else {
+        let status = resp.status;
         let _ = rq.respond(to_tiny(resp));
-        return;
+        return status;
     };
+    if !upgrading {
+        // tiny_http would go on reading requests from a connection handed away.
+        eprintln!("error: a handler switched protocols on a request that did not ask to");
+        let _ = rq.respond(to_tiny(Resp::json(
+            500,
+            &serde_json::json!({"error": "Internal server error"}),
+        )));
+        return 500;
+    }
     let (reader, writer) = match rq.upgrade_split(&upgrade.protocol, to_tiny(resp)) {
         Ok(halves) => halves,
         Err(e) => {
             eprintln!("upgrade: could not answer 101: {e}");
-            return;
+            return 101;
         }
     };
     let run = upgrade.run;
@@ -407,6 +418,7 @@ fn respond(rq: tiny_http::Request, mut resp: Resp) {
     if let Err(e) = spawned {
         eprintln!("upgrade: cannot start a thread: {e}");
     }
+    101
 }
 
 /// Reads the body, refusing with 413 past `limit` (on Content-Length or while reading).
