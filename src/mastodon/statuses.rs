@@ -133,7 +133,6 @@ fn delete(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
         views::status(ctx, c, &post)
     })?;
     publish::delete_post(ctx, id)?;
-    super::streaming::publish_delete(ctx, id);
     ok(before)
 }
 

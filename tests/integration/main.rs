@@ -6,4 +6,5 @@ mod fake_remote;
 mod federation;
 mod foundation;
 mod security;
+mod streaming;
 mod support;
