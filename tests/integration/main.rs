@@ -1,6 +1,9 @@
 //! kith's integration tests: the real binary on loopback ports, real SQLite files in
 //! temporary directories, real HTTP. One binary, one module per area.
 
+mod api;
+mod api_accounts;
+mod api_oauth;
 mod delivery;
 mod federation;
 mod foundation;
