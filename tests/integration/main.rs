@@ -4,6 +4,8 @@
 mod api;
 mod api_accounts;
 mod api_oauth;
+mod api_statuses;
+mod api_timelines;
 mod delivery;
 mod federation;
 mod foundation;
