@@ -15,7 +15,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// One in-process kith instance with a known password and generous API rate limits.
 pub struct Api {
     pub server: Option<Server>,
-    pub dir: tempfile::TempDir,
+    /// Keeps the data directory alive as long as the instance.
+    _dir: tempfile::TempDir,
     pub port: u16,
     pub name: String,
 }
@@ -41,7 +42,7 @@ impl Api {
         let server = kith::start(config).unwrap();
         Api {
             server: Some(server),
-            dir,
+            _dir: dir,
             port,
             name: name.to_string(),
         }
@@ -210,12 +211,7 @@ fn collect(resp: ureq::http::Response<ureq::Body>) -> Got {
 }
 
 /// Sends one request; `body` is (content type, bytes).
-pub fn send(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<(&str, &[u8])>,
-) -> Got {
+pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<(&str, &[u8])>) -> Got {
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     for (n, v) in headers {
         builder = builder.header(*n, *v);
@@ -251,14 +247,6 @@ pub struct Client {
 }
 
 impl Client {
-    /// The same client without its token.
-    pub fn anon(&self) -> Client {
-        Client {
-            base: self.base.clone(),
-            token: None,
-        }
-    }
-
     fn url(&self, path: &str) -> String {
         if path.starts_with("http://") {
             // Link headers carry the public address (localhost); connect to the same port.
@@ -389,7 +377,12 @@ pub fn register_app(api: &Api, redirect_uris: &str, scopes: &str) -> Value {
 
 /// Opens the authorize page with this query.
 pub fn authorize_page(api: &Api, path: &str, query: &[(&str, &str)]) -> Got {
-    send("GET", &api.url(&format!("{path}?{}", form(query))), &[], None)
+    send(
+        "GET",
+        &api.url(&format!("{path}?{}", form(query))),
+        &[],
+        None,
+    )
 }
 
 /// Submits the form of an authorize page with `password`, as a browser would.
@@ -472,9 +465,7 @@ pub fn resolve_account(client: &Client, handle: &str) -> Value {
 pub fn follow(a: &Api, a_client: &Client, b: &Api) -> Value {
     let account = resolve_account(a_client, &b.handle());
     let id = account["id"].as_str().unwrap();
-    a_client
-        .post(&format!("/api/v1/accounts/{id}/follow"))
-        .ok();
+    a_client.post(&format!("/api/v1/accounts/{id}/follow")).ok();
     settle(&[a, b]);
     account
 }

@@ -19,7 +19,10 @@ fn credentials_and_profile_updates_federate() {
     assert_eq!(me["followers_count"], 1);
     assert!(me["source"]["note"].is_string());
     assert!(
-        me["created_at"].as_str().unwrap().ends_with("T00:00:00.000Z"),
+        me["created_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("T00:00:00.000Z"),
         "{}",
         me["created_at"]
     );
@@ -136,14 +139,16 @@ fn lookup_show_and_account_statuses() {
         vec![id(&unlisted), id(&first)]
     );
     assert_eq!(listed(&anon, "?pinned=true"), vec![id(&first)]);
-    assert_eq!(listed(&anon, "?pinned=1&exclude_replies=1"), vec![id(&first)]);
+    assert_eq!(
+        listed(&anon, "?pinned=1&exclude_replies=1"),
+        vec![id(&first)]
+    );
     assert!(listed(&a, "?only_media=true").is_empty());
     assert_eq!(listed(&anon, "?limit=1"), vec![id(&unlisted)]);
     anon.get("/api/v1/accounts/1/statuses?pinned=maybe")
         .assert_error(422);
     anon.get("/api/v1/accounts/77/statuses").assert_error(404);
-    anon.get("/api/v1/accounts/abc/statuses")
-        .assert_error(404);
+    anon.get("/api/v1/accounts/abc/statuses").assert_error(404);
     let me = a.get("/api/v1/accounts/verify_credentials").ok();
     assert_eq!(me["statuses_count"], 5);
 }
@@ -255,10 +260,7 @@ fn follow_unfollow_block_and_mute_a_second_instance() {
     // Domain blocks.
     a.post_form("/api/v1/domain_blocks", &[("domain", "spam.example")])
         .ok();
-    assert_eq!(
-        a.get("/api/v1/domain_blocks").ok(),
-        json!(["spam.example"])
-    );
+    assert_eq!(a.get("/api/v1/domain_blocks").ok(), json!(["spam.example"]));
     a.form_body(
         "DELETE",
         "/api/v1/domain_blocks",
@@ -345,7 +347,10 @@ fn follow_requests_of_a_locked_account() {
     settle(&[&alice, &bob]);
     b.post(&format!("/api/v1/accounts/{aid}/follow")).ok();
     settle(&[&alice, &bob]);
-    assert_eq!(ids(&a.get("/api/v1/follow_requests").ok()), vec![bid.clone()]);
+    assert_eq!(
+        ids(&a.get("/api/v1/follow_requests").ok()),
+        vec![bid.clone()]
+    );
     let rel = a
         .post(&format!("/api/v1/follow_requests/{bid}/reject"))
         .ok();
@@ -413,7 +418,10 @@ fn lists_and_members() {
     assert_eq!(uris, vec![from_bob["uri"].as_str().unwrap()]);
     let home = a.get("/api/v1/timelines/home").ok();
     assert_eq!(home.as_array().unwrap().len(), 2, "{home}");
-    assert!(home.to_string().contains(from_carol["uri"].as_str().unwrap()));
+    assert!(
+        home.to_string()
+            .contains(from_carol["uri"].as_str().unwrap())
+    );
 
     // Removing a member, bad input, unknown lists.
     a.json_body(

@@ -104,7 +104,11 @@ fn authorize_page_redirect_and_out_of_band() {
             ],
         );
         assert_eq!(page.status, 200, "{path}: {}", page.body);
-        assert!(page.header("content-type").unwrap().starts_with("text/html"));
+        assert!(
+            page.header("content-type")
+                .unwrap()
+                .starts_with("text/html")
+        );
         assert!(page.body.contains("kith tests"), "the page names the app");
         assert!(page.body.contains("<strong>read</strong>"));
         assert!(page.body.contains("<strong>write</strong>"));
@@ -396,10 +400,7 @@ fn token_grants_and_revocation() {
         )
         .ok();
     reader.get("/api/v1/timelines/home").ok();
-    assert_eq!(
-        api.count("tokens WHERE revoked_at IS NULL"),
-        tokens_before
-    );
+    assert_eq!(api.count("tokens WHERE revoked_at IS NULL"), tokens_before);
     api.anon()
         .post_json(
             "/oauth/revoke",
@@ -421,7 +422,11 @@ fn wrong_password_and_login_rate_limit() {
         let page = authorize_page(&api, "/oauth/authorize", &query);
         let done = submit_authorize(&api, &page, "not the password");
         assert_eq!(done.status, 401);
-        assert!(done.header("content-type").unwrap().starts_with("text/html"));
+        assert!(
+            done.header("content-type")
+                .unwrap()
+                .starts_with("text/html")
+        );
         assert!(done.body.contains("That password is not right."));
         assert!(done.header("location").is_none());
         assert!(
@@ -654,7 +659,8 @@ fn every_api_error_is_json() {
     anon.request("DELETE", "/oauth/token", &[], None)
         .assert_error(404);
     me.get("/api/v1/timelines/home?limit=abc").assert_error(422);
-    me.get("/api/v1/timelines/home?max_id=abc").assert_error(422);
+    me.get("/api/v1/timelines/home?max_id=abc")
+        .assert_error(422);
     me.request(
         "POST",
         "/api/v1/statuses",
@@ -691,4 +697,3 @@ fn every_api_error_is_json() {
         .assert_error(401);
     assert_eq!(api.count("posts"), 0);
 }
-

@@ -89,7 +89,10 @@ fn create_read_and_idempotency() {
     assert_ne!(first["id"], other["id"]);
 
     // Reading: anyone for public posts.
-    let got = alice.anon().get(&format!("/api/v1/statuses/{}", id(&j))).ok();
+    let got = alice
+        .anon()
+        .get(&format!("/api/v1/statuses/{}", id(&j)))
+        .ok();
     assert_eq!(got["id"], j["id"]);
     assert_eq!(got["spoiler_text"], "cw");
 }
@@ -122,8 +125,11 @@ fn bad_status_input_changes_nothing() {
     ] {
         a.post_json("/api/v1/statuses", &body).assert_error(422);
     }
-    a.post_form("/api/v1/statuses", &[("status", "x"), ("sensitive", "yes please")])
-        .assert_error(422);
+    a.post_form(
+        "/api/v1/statuses",
+        &[("status", "x"), ("sensitive", "yes please")],
+    )
+    .assert_error(422);
     a.post_json(
         "/api/v1/statuses",
         &json!({"status": "x", "in_reply_to_id": "999999"}),
@@ -184,13 +190,19 @@ fn reactions_round_trip() {
     assert_eq!(boost["reblog"]["reblogged"], true);
     assert_eq!(boost["reblog"]["reblogs_count"], 1);
     let home = a.get("/api/v1/timelines/home").ok();
-    assert_eq!(home[0]["id"], boost["id"], "the boost heads the home timeline");
+    assert_eq!(
+        home[0]["id"], boost["id"],
+        "the boost heads the home timeline"
+    );
     let again = a.post(&format!("/api/v1/statuses/{sid}/reblog")).ok();
     assert_eq!(again["id"], boost["id"], "boosting twice keeps one boost");
     let unboost = a.post(&format!("/api/v1/statuses/{sid}/unreblog")).ok();
     assert_eq!(unboost["reblogged"], false);
     assert_eq!(unboost["reblogs_count"], 0);
-    assert_eq!(ids(&a.get("/api/v1/timelines/home").ok()), vec![sid.clone()]);
+    assert_eq!(
+        ids(&a.get("/api/v1/timelines/home").ok()),
+        vec![sid.clone()]
+    );
 
     let bm = a.post(&format!("/api/v1/statuses/{sid}/bookmark")).ok();
     assert_eq!(bm["bookmarked"], true);
@@ -235,7 +247,9 @@ fn threads_edits_history_source_and_delete() {
             &json!({"status": "followers-only reply", "in_reply_to_id": id(&mid), "visibility": "private"}),
         )
         .ok();
-    let context = a.get(&format!("/api/v1/statuses/{}/context", id(&mid))).ok();
+    let context = a
+        .get(&format!("/api/v1/statuses/{}/context", id(&mid)))
+        .ok();
     assert_eq!(ids(&context["ancestors"]), vec![id(&root)]);
     assert_eq!(ids(&context["descendants"]), vec![id(&leaf), id(&hidden)]);
     let anon_context = alice
@@ -265,12 +279,21 @@ fn threads_edits_history_source_and_delete() {
     assert_eq!(edited["created_at"], root["created_at"]);
     assert_eq!(edited["id"], root["id"]);
     assert_eq!(edited["visibility"], "public", "visibility does not change");
-    let history = a.get(&format!("/api/v1/statuses/{}/history", id(&root))).ok();
+    let history = a
+        .get(&format!("/api/v1/statuses/{}/history", id(&root)))
+        .ok();
     let versions = history.as_array().unwrap();
     assert_eq!(versions.len(), 2);
-    assert!(versions[0]["content"].as_str().unwrap().contains("root of a thread"));
+    assert!(
+        versions[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("root of a thread")
+    );
     assert!(versions[1]["content"].as_str().unwrap().contains("edited"));
-    let source = a.get(&format!("/api/v1/statuses/{}/source", id(&root))).ok();
+    let source = a
+        .get(&format!("/api/v1/statuses/{}/source", id(&root)))
+        .ok();
     assert_eq!(source["text"], "root, edited #tagged");
     assert_eq!(source["id"], root["id"]);
     alice
@@ -283,7 +306,11 @@ fn threads_edits_history_source_and_delete() {
         &json!({"status": ""}),
     )
     .assert_error(422);
-    assert_eq!(alice.count("post_edits"), 1, "the refused edit left no version");
+    assert_eq!(
+        alice.count("post_edits"),
+        1,
+        "the refused edit left no version"
+    );
 
     // Delete answers the status with its source text, then it is gone.
     let deleted = a.delete(&format!("/api/v1/statuses/{}", id(&leaf))).ok();
@@ -295,10 +322,16 @@ fn threads_edits_history_source_and_delete() {
         .assert_error(404);
     // megalodon sends a JSON body `{}` with DELETE.
     let deleted = a
-        .json_body("DELETE", &format!("/api/v1/statuses/{}", id(&hidden)), &json!({}))
+        .json_body(
+            "DELETE",
+            &format!("/api/v1/statuses/{}", id(&hidden)),
+            &json!({}),
+        )
         .ok();
     assert_eq!(deleted["id"], hidden["id"]);
-    let context = a.get(&format!("/api/v1/statuses/{}/context", id(&mid))).ok();
+    let context = a
+        .get(&format!("/api/v1/statuses/{}/context", id(&mid)))
+        .ok();
     assert_eq!(context["descendants"], json!([]));
     assert_eq!(
         a.get("/api/v1/accounts/verify_credentials").ok()["statuses_count"],
@@ -347,11 +380,13 @@ fn remote_poll_vote_through_two_instances() {
         .expect("alice has bob's poll")
         .clone();
     let pid = copy["poll"]["id"].as_str().unwrap().to_string();
-    assert_eq!(
-        a.get(&format!("/api/v1/polls/{pid}")).ok()["voted"],
-        false
-    );
-    for bad in [json!({"choices": [2]}), json!({"choices": [0, 1]}), json!({"choices": []}), json!({"choices": ["x"]})] {
+    assert_eq!(a.get(&format!("/api/v1/polls/{pid}")).ok()["voted"], false);
+    for bad in [
+        json!({"choices": [2]}),
+        json!({"choices": [0, 1]}),
+        json!({"choices": []}),
+        json!({"choices": ["x"]}),
+    ] {
         a.post_json(&format!("/api/v1/polls/{pid}/votes"), &bad)
             .assert_error(422);
     }
@@ -362,8 +397,11 @@ fn remote_poll_vote_through_two_instances() {
     assert_eq!(voted["voted"], true);
     assert_eq!(voted["own_votes"], json!([1]));
     assert_eq!(voted["options"][1]["votes_count"], 1);
-    a.post_json(&format!("/api/v1/polls/{pid}/votes"), &json!({"choices": [0]}))
-        .assert_error(422);
+    a.post_json(
+        &format!("/api/v1/polls/{pid}/votes"),
+        &json!({"choices": [0]}),
+    )
+    .assert_error(422);
     settle(&[&alice, &bob]);
     let at_bob = b.get(&format!("/api/v1/polls/{bob_poll_id}")).ok();
     assert_eq!(at_bob["votes_count"], 1);
@@ -398,12 +436,18 @@ fn search_resolves_remote_accounts_and_posts() {
         .ok();
     assert_eq!(look["id"], account["id"]);
     // A post URL resolves to the post.
-    let q = form(&[("q", bob_post["uri"].as_str().unwrap()), ("resolve", "true")]);
+    let q = form(&[
+        ("q", bob_post["uri"].as_str().unwrap()),
+        ("resolve", "true"),
+    ]);
     let found = a.get(&format!("/api/v2/search?{q}")).ok();
     assert_eq!(found["statuses"][0]["uri"], bob_post["uri"]);
     // Anonymous callers may not make kith fetch anything.
     let q = form(&[("q", "@carol@localhost:1"), ("resolve", "true")]);
-    assert_eq!(alice.anon().get(&format!("/api/v2/search?{q}")).ok()["accounts"], json!([]));
+    assert_eq!(
+        alice.anon().get(&format!("/api/v2/search?{q}")).ok()["accounts"],
+        json!([])
+    );
     // Text and hashtag search.
     a.status("my own #searchable words", "public");
     let found = a.get("/api/v2/search?q=searchable").ok();
@@ -439,7 +483,11 @@ fn filters_hide_and_warn() {
     assert_eq!(hide["keywords"][0]["keyword"], "finale");
     assert_eq!(hide["context"], json!(["home", "public"]));
     let home = a.get("/api/v1/timelines/home").ok();
-    assert_eq!(ids(&home), vec![id(&tv), id(&plain)], "the hidden status is gone");
+    assert_eq!(
+        ids(&home),
+        vec![id(&tv), id(&plain)],
+        "the hidden status is gone"
+    );
     assert!(!ids(&a.get("/api/v1/timelines/public").ok()).contains(&id(&spoiler)));
     // A context the filter does not name is untouched.
     assert!(ids(&a.get("/api/v1/accounts/1/statuses").ok()).contains(&id(&spoiler)));

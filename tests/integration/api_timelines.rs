@@ -67,7 +67,10 @@ fn home_public_local_remote_and_tag() {
     assert_eq!(anon.get("/api/v1/timelines/tag/nothing").ok(), json!([]));
     // Remote statuses carry their author as a remote account.
     let remote = &public[1];
-    assert_eq!(remote["account"]["acct"], format!("bob@localhost:{}", bob.port));
+    assert_eq!(
+        remote["account"]["acct"],
+        format!("bob@localhost:{}", bob.port)
+    );
     assert_ne!(remote["account"]["id"], "1");
     anon.get("/api/v1/timelines/public?local=sure")
         .assert_error(422);
@@ -84,7 +87,10 @@ fn paging_boundaries_and_link_headers() {
     let page = |q: &str| ids(&a.get(&format!("/api/v1/timelines/public?{q}")).ok());
 
     assert_eq!(page(&format!("max_id={p3}")), vec![p2.clone(), p1.clone()]);
-    assert_eq!(page(&format!("since_id={p3}")), vec![p5.clone(), p4.clone()]);
+    assert_eq!(
+        page(&format!("since_id={p3}")),
+        vec![p5.clone(), p4.clone()]
+    );
     assert_eq!(
         page(&format!("since_id={p1}&limit=2")),
         vec![p5.clone(), p4.clone()],
@@ -147,7 +153,11 @@ fn paging_boundaries_and_link_headers() {
     assert_eq!(page("limit=0").len(), 1);
     assert_eq!(page("").len(), 20, "the default is 20");
     assert_eq!(
-        a.get("/api/v1/timelines/home?limit=100").ok().as_array().unwrap().len(),
+        a.get("/api/v1/timelines/home?limit=100")
+            .ok()
+            .as_array()
+            .unwrap()
+            .len(),
         40
     );
     assert_eq!(
@@ -195,7 +205,12 @@ fn notifications_types_one_dismiss_and_clear() {
         .collect();
     assert_eq!(types, vec!["mention", "reblog", "favourite", "follow"]);
     assert_eq!(all[0]["account"]["username"], "bob");
-    assert!(all[0]["status"]["content"].as_str().unwrap().contains("hello"));
+    assert!(
+        all[0]["status"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("hello")
+    );
     assert_eq!(all[2]["status"]["id"], post["id"]);
     assert!(all[3]["status"].is_null());
 
@@ -217,7 +232,10 @@ fn notifications_types_one_dismiss_and_clear() {
         only("exclude_types[]=follow&exclude_types[]=mention"),
         vec!["reblog", "favourite"]
     );
-    assert_eq!(only("types[]=follow&exclude_types[]=follow"), Vec::<String>::new());
+    assert_eq!(
+        only("types[]=follow&exclude_types[]=follow"),
+        Vec::<String>::new()
+    );
     // Paging through notifications keeps the type filter.
     let first = a.get("/api/v1/notifications?limit=1&exclude_types[]=follow");
     let next = first.link("next").unwrap();
@@ -234,10 +252,14 @@ fn notifications_types_one_dismiss_and_clear() {
 
     // One, dismiss, clear.
     let nid = id(&all[1]);
-    assert_eq!(a.get(&format!("/api/v1/notifications/{nid}")).ok()["type"], "reblog");
+    assert_eq!(
+        a.get(&format!("/api/v1/notifications/{nid}")).ok()["type"],
+        "reblog"
+    );
     a.get("/api/v1/notifications/12345").assert_error(404);
     a.post(&format!("/api/v1/notifications/{nid}/dismiss")).ok();
-    a.get(&format!("/api/v1/notifications/{nid}")).assert_error(404);
+    a.get(&format!("/api/v1/notifications/{nid}"))
+        .assert_error(404);
     a.post(&format!("/api/v1/notifications/{nid}/dismiss"))
         .assert_error(404);
     assert_eq!(alice.count("notifications"), 3);
@@ -247,11 +269,13 @@ fn notifications_types_one_dismiss_and_clear() {
     assert_eq!(alice.count("notifications"), 0);
     // favourited_by and reblogged_by name bob.
     assert_eq!(
-        a.get(&format!("/api/v1/statuses/{}/favourited_by", id(&post))).ok()[0]["username"],
+        a.get(&format!("/api/v1/statuses/{}/favourited_by", id(&post)))
+            .ok()[0]["username"],
         "bob"
     );
     assert_eq!(
-        a.get(&format!("/api/v1/statuses/{}/reblogged_by", id(&post))).ok()[0]["username"],
+        a.get(&format!("/api/v1/statuses/{}/reblogged_by", id(&post)))
+            .ok()[0]["username"],
         "bob"
     );
 }
@@ -339,7 +363,10 @@ fn direct_messages_stay_out_of_public_places() {
     let check = |client: &Client, path: &str, allow_private: bool| {
         // Walk every page through Link headers, both ways, with a small page size.
         let mut seen = Vec::new();
-        let mut queue = vec![format!("{path}{}limit=1", if path.contains('?') { "&" } else { "?" })];
+        let mut queue = vec![format!(
+            "{path}{}limit=1",
+            if path.contains('?') { "&" } else { "?" }
+        )];
         let mut visited = std::collections::HashSet::new();
         while let Some(url) = queue.pop() {
             if !visited.insert(url.clone()) || visited.len() > 40 {
@@ -349,18 +376,33 @@ fn direct_messages_stay_out_of_public_places() {
             let v = got.ok();
             let text = v.to_string();
             for s in &secret_ids {
-                assert!(!text.contains(&format!("\"id\":\"{s}\"")), "{path}: DM {s} leaked via {url}");
+                assert!(
+                    !text.contains(&format!("\"id\":\"{s}\"")),
+                    "{path}: DM {s} leaked via {url}"
+                );
                 for rel in ["next", "prev"] {
                     if let Some(link) = got.link(rel) {
-                        assert!(!link.contains(s.as_str()), "{path}: DM id {s} in a Link: {link}");
+                        assert!(
+                            !link.contains(s.as_str()),
+                            "{path}: DM id {s} in a Link: {link}"
+                        );
                     }
                 }
             }
             if !allow_private {
-                assert!(!text.contains(&format!("\"id\":\"{private_id}\"")), "{path}: followers-only post leaked via {url}");
+                assert!(
+                    !text.contains(&format!("\"id\":\"{private_id}\"")),
+                    "{path}: followers-only post leaked via {url}"
+                );
             }
-            assert!(!text.contains("directly"), "{path}: DM text leaked via {url}");
-            assert!(!text.contains("in a direct message"), "{path}: DM text leaked via {url}");
+            assert!(
+                !text.contains("directly"),
+                "{path}: DM text leaked via {url}"
+            );
+            assert!(
+                !text.contains("in a direct message"),
+                "{path}: DM text leaked via {url}"
+            );
             for i in ids(&v) {
                 if !seen.contains(&i) {
                     seen.push(i);
@@ -381,18 +423,32 @@ fn direct_messages_stay_out_of_public_places() {
         check(client, "/api/v1/timelines/public?local=true", false);
         check(client, "/api/v1/timelines/public?remote=true", false);
         let seen = check(client, "/api/v1/timelines/tag/secret", false);
-        assert_eq!(seen.len(), 2, "only the two public posts carry the tag publicly");
+        assert_eq!(
+            seen.len(),
+            2,
+            "only the two public posts carry the tag publicly"
+        );
         let seen = check(client, "/api/v1/accounts/1/statuses", owner);
         assert!(seen.contains(&id(&public_after)));
         assert_eq!(seen.contains(&private_id), owner);
-        let bob_id = resolve_account(&a, &bob.handle())["id"].as_str().unwrap().to_string();
-        check(client, &format!("/api/v1/accounts/{bob_id}/statuses"), owner);
+        let bob_id = resolve_account(&a, &bob.handle())["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        check(
+            client,
+            &format!("/api/v1/accounts/{bob_id}/statuses"),
+            owner,
+        );
         for q in ["secret", "directly", "direct message", "#secret"] {
             let found = client
                 .get(&format!("/api/v2/search?{}", form(&[("q", q)])))
                 .ok();
             for s in &secret_ids {
-                assert!(!found.to_string().contains(s.as_str()), "search {q:?} found DM {s}");
+                assert!(
+                    !found.to_string().contains(s.as_str()),
+                    "search {q:?} found DM {s}"
+                );
             }
             assert!(!found.to_string().contains("directly"));
         }
@@ -400,8 +456,10 @@ fn direct_messages_stay_out_of_public_places() {
     // Anonymous readers cannot open the DMs or the followers-only post by id.
     for s in secret_ids.iter().chain([&private_id]) {
         anon.get(&format!("/api/v1/statuses/{s}")).assert_error(404);
-        anon.get(&format!("/api/v1/statuses/{s}/context")).assert_error(404);
-        anon.post(&format!("/api/v1/statuses/{s}/favourite")).assert_error(401);
+        anon.get(&format!("/api/v1/statuses/{s}/context"))
+            .assert_error(404);
+        anon.post(&format!("/api/v1/statuses/{s}/favourite"))
+            .assert_error(401);
     }
     // An app's own token (client_credentials) is not the owner either.
     let app = register_app(&alice, REDIRECT, "read");
@@ -419,7 +477,9 @@ fn direct_messages_stay_out_of_public_places() {
         .ok();
     let app_client = alice.with_token(cc["access_token"].as_str().unwrap());
     for s in secret_ids.iter().chain([&private_id]) {
-        app_client.get(&format!("/api/v1/statuses/{s}")).assert_error(404);
+        app_client
+            .get(&format!("/api/v1/statuses/{s}"))
+            .assert_error(404);
     }
     let seen = check(&app_client, "/api/v1/accounts/1/statuses", false);
     assert!(!seen.contains(&private_id));
