@@ -168,8 +168,14 @@ fn notifications_list(ctx: &Ctx, req: &Req) -> Result<Resp> {
         kinds = Some(base.into_iter().filter(|k| !excluded.contains(k)).collect());
     }
     ctx.db.read(|c| {
-        let min = pg.min_id.or(pg.since_id);
-        let list = notifications::list(c, pg.max_id, min, kinds.as_deref(), pg.limit)?;
+        let list = notifications::page(
+            c,
+            pg.max_id,
+            pg.since_id,
+            pg.min_id,
+            kinds.as_deref(),
+            pg.limit,
+        )?;
         let items = list
             .iter()
             .map(|n| views::notification(ctx, c, n))
@@ -185,7 +191,7 @@ pub fn notifications_v2(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let p = Params::from_request(req)?;
     let pg = page(&p, 80)?;
     ctx.db.read(|c| {
-        let list = notifications::list(c, pg.max_id, pg.min_id.or(pg.since_id), None, pg.limit)?;
+        let list = notifications::page(c, pg.max_id, pg.since_id, pg.min_id, None, pg.limit)?;
         let mut accounts: Vec<Value> = Vec::new();
         let mut statuses: Vec<Value> = Vec::new();
         let mut groups = Vec::new();

@@ -236,6 +236,22 @@ fn notifications_types_one_dismiss_and_clear() {
         only("types[]=follow&exclude_types[]=follow"),
         Vec::<String>::new()
     );
+    // since_id gives the newest above it; min_id (a prev link) the ones right after it.
+    let oldest = id(&all[3]);
+    assert_eq!(
+        only(&format!("since_id={oldest}&limit=2")),
+        vec!["mention", "reblog"]
+    );
+    assert_eq!(
+        only(&format!("min_id={oldest}&limit=2")),
+        vec!["reblog", "favourite"]
+    );
+    let newest_two = a.get(&format!(
+        "/api/v1/notifications?limit=2&max_id={}",
+        id(&all[0])
+    ));
+    let back = a.get(&newest_two.link("prev").unwrap()).ok();
+    assert_eq!(ids(&back), vec![id(&all[0])], "the prev page of a page");
     // Paging through notifications keeps the type filter.
     let first = a.get("/api/v1/notifications?limit=1&exclude_types[]=follow");
     let next = first.link("next").unwrap();
