@@ -77,6 +77,8 @@ struct Kith {
     port: u16,
     dir: tempfile::TempDir,
     log: Arc<Mutex<Vec<String>>>,
+    /// The thread reading stderr; it ends when kith has exited and said everything.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Kith {
@@ -113,7 +115,7 @@ impl Kith {
             let log: Arc<Mutex<Vec<String>>> = Arc::default();
             let (tx, rx) = mpsc::channel();
             let lines = log.clone();
-            std::thread::spawn(move || {
+            let reader = std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                     if line.contains(" listening on ") {
                         let _ = tx.send(true);
@@ -128,6 +130,7 @@ impl Kith {
                     port,
                     dir,
                     log,
+                    reader: Some(reader),
                 };
             }
             let _ = child.kill();
@@ -143,6 +146,23 @@ impl Kith {
 
     fn handle(&self) -> String {
         format!("@alice@127.0.0.1:{}", self.port)
+    }
+
+    /// Stops kith gracefully (SIGTERM) and returns its whole log. kith writes an
+    /// access-log line after it has answered, so only once it has finished every
+    /// request and exited is the log complete.
+    fn stop(&mut self) -> Vec<String> {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let status = child.wait().expect("wait for kith");
+            assert!(status.success(), "kith exited with {status}");
+        }
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("log reader");
+        }
+        self.log.lock().unwrap().clone()
     }
 
     fn log_len(&self) -> usize {
@@ -312,11 +332,12 @@ fn is_federation(path: &str) -> bool {
 /// Runs one client against a fresh kith and checks what it sent.
 fn check_client(name: &str, cmd: Command, expected: &[(&str, &str)]) {
     let started = Instant::now();
-    let alice = Kith::start();
+    let mut alice = Kith::start();
     let peer = Peer::interact_with(&alice);
     let from = alice.log_len();
     let (ok, output) = run_client(cmd, &alice, &peer);
-    let lines = alice.log_since(from);
+    let lines = alice.stop()[from..].to_vec();
+    drop(peer);
     let entries: Vec<Logged> = lines
         .iter()
         .filter_map(|l| parse_access(l))
