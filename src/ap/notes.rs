@@ -10,6 +10,7 @@ use crate::ap::resolve::{self, id_of, same_id};
 use crate::db::actors::RemoteActor;
 use crate::db::{self, follows, notifications, posts};
 use crate::error::{Error, Result};
+use crate::mastodon::streaming;
 use serde_json::Value;
 use url::Url;
 
@@ -208,9 +209,12 @@ fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: boo
         .in_reply_to_uri
         .as_deref()
         .is_some_and(|r| resolve::is_local(ctx, r));
-    ctx.db.write(|tx| {
-        if !posts::insert(tx, &note.post, &note.parts)? || !notify {
-            return Ok(());
+    let inserted = ctx.db.write(|tx| {
+        if !posts::insert(tx, &note.post, &note.parts)? {
+            return Ok(false);
+        }
+        if !notify {
+            return Ok(true);
         }
         let kind = if mentions_me {
             Some("mention")
@@ -222,8 +226,14 @@ fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: boo
         if let Some(kind) = kind {
             notifications::insert(tx, kind, author.id, Some(note.post.id), None, now)?;
         }
-        Ok(())
-    })
+        Ok(true)
+    })?;
+    // Posts arriving through the inbox are live news; fetched ancestors and search
+    // results are not.
+    if inserted && notify {
+        streaming::publish_update(ctx, note.post.id);
+    }
+    Ok(())
 }
 
 /// Stores a fetched public or unlisted note (a search by URL); its author is fetched if needed.
@@ -319,7 +329,9 @@ pub fn handle_update(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
             notifications::insert(tx, "update", signer.id, Some(stored.id), None, now)?;
         }
         Ok(())
-    })
+    })?;
+    streaming::publish_status_update(ctx, stored.id);
+    Ok(())
 }
 
 /// `Delete` of a note (by its author) or of the signer's own actor.
@@ -331,8 +343,15 @@ pub fn handle_delete(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
     if target == signer.uri {
         return ctx.db.write(|tx| db::actors::mark_gone(tx, signer.id, now));
     }
-    ctx.db.write(|tx| match posts::find_by_uri(tx, target)? {
-        Some(post) if post.actor_id == Some(signer.id) => posts::delete(tx, post.id),
-        _ => Ok(()),
-    })
+    let deleted = ctx.db.write(|tx| match posts::find_by_uri(tx, target)? {
+        Some(post) if post.actor_id == Some(signer.id) => {
+            posts::delete(tx, post.id)?;
+            Ok(Some(post.id))
+        }
+        _ => Ok(None),
+    })?;
+    if let Some(id) = deleted {
+        streaming::publish_delete(ctx, id);
+    }
+    Ok(())
 }

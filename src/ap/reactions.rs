@@ -124,15 +124,20 @@ pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Res
         published_at: published,
         ..posts::Post::default()
     };
-    ctx.db.write(|tx| {
+    let inserted = ctx.db.write(|tx| {
         if posts::find_reblog(tx, Some(signer.id), target.id)?.is_some() {
-            return Ok(());
+            return Ok(false);
         }
-        if posts::insert(tx, &boost, &posts::Parts::default())? && target.is_local() {
+        let inserted = posts::insert(tx, &boost, &posts::Parts::default())?;
+        if inserted && target.is_local() {
             notifications::insert(tx, "reblog", signer.id, Some(target.id), None, now)?;
         }
-        Ok(())
-    })
+        Ok(inserted)
+    })?;
+    if inserted {
+        crate::mastodon::streaming::publish_update(ctx, boost.id);
+    }
+    Ok(())
 }
 
 /// The remote post a boost points at: stored already, or fetched and stored (public only).

@@ -97,6 +97,7 @@ fn answer_follow(ctx: &Ctx, actor_id: i64, accept: bool) -> Result<()> {
         queue(tx, &answer, std::slice::from_ref(&actor.inbox), false, now)
     })?;
     ctx.wake.delivery();
+    crate::mastodon::streaming::publish_notifications(ctx);
     Ok(())
 }
 
