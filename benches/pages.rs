@@ -121,16 +121,18 @@ fn fill(ctx: &kith::Ctx, total: i64) -> Filled {
                     published_at: at,
                     ..Post::default()
                 };
-                if local && i % 10 == 0 {
-                    if let Some((_, parent)) = &last_remote {
-                        post.in_reply_to_uri = Some(parent.clone());
-                    }
+                if local
+                    && i % 10 == 0
+                    && let Some((_, parent)) = &last_remote
+                {
+                    post.in_reply_to_uri = Some(parent.clone());
                 }
-                if local && i % 50 == 8 {
-                    if let Some((rid, _)) = &last_remote {
-                        post.reblog_of_id = Some(*rid);
-                        post.content_html.clear();
-                    }
+                if local
+                    && i % 50 == 8
+                    && let Some((rid, _)) = &last_remote
+                {
+                    post.reblog_of_id = Some(*rid);
+                    post.content_html.clear();
                 }
                 let parts = Parts {
                     tags: vec![tag],

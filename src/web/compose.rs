@@ -207,7 +207,12 @@ fn edit_page(ctx: &Ctx, viewer: &Viewer, post: &Post, pre: &Prefill, status: u16
     };
     Ok(super::layout::respond(
         status,
-        super::layout::frame(Some(viewer), "Edit post", html! {}, body),
+        super::layout::frame(
+            Some(viewer),
+            "Edit post",
+            super::layout::compose_script(),
+            body,
+        ),
     ))
 }
 

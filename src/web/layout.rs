@@ -27,7 +27,6 @@ pub fn frame(viewer: Option<&Viewer>, title: &str, head_extra: Markup, body: Mar
                 title { (title) }
                 link rel="stylesheet" href=(super::assets::url("kith.css"));
                 link rel="icon" type="image/svg+xml" href=(super::assets::url("icon.svg"));
-                script src=(super::assets::url("kith.js")) defer {}
                 (head_extra)
             }
             body {
@@ -72,6 +71,11 @@ fn nav(v: &Viewer) -> Markup {
             }
         }
     }
+}
+
+/// The one script (the compose form's character counter), for pages with that form.
+pub fn compose_script() -> Markup {
+    html! { script src=(super::assets::url("kith.js")) defer {} }
 }
 
 /// An HTML response with kith's security headers.

@@ -15,16 +15,30 @@ use rusqlite::Connection;
 /// Posts on one page of a timeline.
 pub const PAGE: i64 = 20;
 
-/// Renders a list page: `load` reads the posts, `top` goes above them.
+/// What a list page shows around its posts.
+struct Frame<'a> {
+    title: &'a str,
+    /// The page's own path, for paging links.
+    path: &'a str,
+    head: Markup,
+    /// What goes above the posts.
+    top: Markup,
+}
+
+/// Renders a list page: `load` reads the posts.
 fn list_page(
     ctx: &Ctx,
     req: &Req,
     viewer: Option<&Viewer>,
-    title: &str,
-    path: &str,
-    top: Markup,
+    frame: Frame,
     load: impl FnOnce(&Connection, Option<i64>) -> Result<Vec<Post>>,
 ) -> Result<Resp> {
+    let Frame {
+        title,
+        path,
+        head,
+        top,
+    } = frame;
     let max_id = super::max_id(req);
     let back = req.target();
     let markup = ctx.db.read(|conn| {
@@ -42,7 +56,7 @@ fn list_page(
             (view.posts(&list, "Nothing here yet.")?)
             (pager(path, max_id.is_none(), list.last().map(|p| p.id), list.len() as i64 == PAGE))
         };
-        Ok(super::layout::frame(viewer, title, html! {}, body))
+        Ok(super::layout::frame(viewer, title, head, body))
     })?;
     Ok(super::layout::respond(200, markup))
 }
@@ -54,7 +68,13 @@ pub fn home(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
         h1.visually-hidden { "Home" }
         (super::compose::form_box(viewer, &super::compose::Prefill::default(), "/home"))
     };
-    list_page(ctx, req, Some(viewer), "Home", "/home", top, |c, max_id| {
+    let frame = Frame {
+        title: "Home",
+        path: "/home",
+        head: super::layout::compose_script(),
+        top,
+    };
+    list_page(ctx, req, Some(viewer), frame, |c, max_id| {
         timelines::list(c, &Timeline::Home, page(max_id), &me)
     })
 }
@@ -63,15 +83,15 @@ pub fn home(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
 pub fn bookmarks(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
     let me = ctx.config.actor_url();
     let top = html! { h1 { "Bookmarks" } };
-    list_page(
-        ctx,
-        req,
-        Some(viewer),
-        "Bookmarks",
-        "/bookmarks",
+    let frame = Frame {
+        title: "Bookmarks",
+        path: "/bookmarks",
+        head: html! {},
         top,
-        |c, max_id| timelines::list(c, &Timeline::Bookmarks, page(max_id), &me),
-    )
+    };
+    list_page(ctx, req, Some(viewer), frame, |c, max_id| {
+        timelines::list(c, &Timeline::Bookmarks, page(max_id), &me)
+    })
 }
 
 /// `GET /tags/:tag`: posts with a hashtag.
@@ -95,7 +115,13 @@ pub fn tag(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>, tag: &str) -> Result<R
         }
     };
     let local_only = viewer.is_none();
-    let resp = list_page(ctx, req, viewer, &title, &path, top, |c, max_id| {
+    let frame = Frame {
+        title: &title,
+        path: &path,
+        head: html! {},
+        top,
+    };
+    let resp = list_page(ctx, req, viewer, frame, |c, max_id| {
         crate::db::pages::list_tag(c, &tag, local_only, max_id, PAGE)
     })?;
     Ok(resp.with_header("Vary", "Cookie"))
