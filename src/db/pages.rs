@@ -65,9 +65,9 @@ pub fn list_tag(
     max_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Post>> {
-    // The owner's tags have their own index (`post_tags_own_tag`, kept by a trigger).
+    // The owner's public posts' tags have their own index (kept by a trigger).
     let (index, own) = if local_only {
-        ("post_tags_own_tag", " AND t.own = 1")
+        ("post_tags_own_public", " AND t.own_public = 1")
     } else {
         ("post_tags_tag", "")
     };

@@ -149,6 +149,8 @@ async function main() {
   await a.waitForURL(/\/home/);
   const liked = a.locator("article.post").filter({ hasText: "Food photo" }).first();
   await liked.getByRole("button", { name: "Unlike 1" }).waitFor();
+  await a.evaluate(() => window.scrollTo(0, 0));
+  await shoot(a, "home");
 
   log("a visitor sees the post on alice's public profile, warning collapsed");
   const b = bob.page;
@@ -185,7 +187,7 @@ async function main() {
   await b.waitForURL(`${B}/home`);
   await until(a, `${A}/home`, (p) => p.getByText("Now alice gets this one."), 30, "bob's post on alice's home");
   await checkLayout(a, "home with bob's post");
-  await shoot(a, "home");
+  await a.screenshot({ path: join(SHOTS, "home-federated-phone.png") });
 
   log("alice looks at her notifications, people, search and settings pages");
   for (const [path, what] of [
