@@ -143,3 +143,28 @@ fn rss(ctx: &Ctx, account: &Account, posts: &[Post]) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feed_names() {
+        assert_eq!(split("alice.rss"), ("alice", Some(Kind::Rss)));
+        assert_eq!(split("alice.atom"), ("alice", Some(Kind::Atom)));
+        assert_eq!(split("alice"), ("alice", None));
+    }
+
+    #[test]
+    fn warnings_are_escaped_inside_the_item_html() {
+        let post = Post {
+            spoiler_text: "<b>cw</b>".into(),
+            content_html: "<p>hi</p>".into(),
+            ..Post::default()
+        };
+        assert_eq!(
+            description(&post),
+            "<p>CW: &lt;b&gt;cw&lt;/b&gt;</p><p>hi</p>"
+        );
+    }
+}

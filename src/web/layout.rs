@@ -59,7 +59,7 @@ fn nav(v: &Viewer) -> Markup {
                     li { a href="/compose" { "Write" } }
                     li { a href="/search" { "Search" } }
                     li { a href="/people" { "People" } }
-                    li { a href="/" { "Profile" } }
+                    li { a href=(v.profile) { "Profile" } }
                     li { a href="/settings" { "Settings" } }
                     li {
                         form.inline method="post" action="/logout" {

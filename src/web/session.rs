@@ -28,6 +28,8 @@ pub struct Viewer {
     pub csrf: String,
     /// Unread notifications, for the navigation.
     pub unread: i64,
+    /// The path of the owner's public profile (`/@name`).
+    pub profile: String,
 }
 
 /// The session token a request's `Cookie` header carries, if any.
@@ -70,6 +72,7 @@ pub fn current(ctx: &Ctx, req: &Req) -> Result<Option<Viewer>> {
         csrf: csrf_for(ctx, &hash),
         token_hash: hash,
         unread,
+        profile: format!("/@{}", ctx.config.username),
     }))
 }
 

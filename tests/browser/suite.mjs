@@ -203,6 +203,10 @@ async function main() {
   await a.screenshot({ path: join(SHOTS, "home-dark-phone.png") });
   await a.emulateMedia({ colorScheme: "light" });
 
+  await a.getByRole("link", { name: "Profile" }).click();
+  await a.waitForURL(`${A}/@alice`);
+  await a.getByRole("heading", { name: "Alice Example" }).waitFor();
+
   log("alice logs out");
   await visit(a, `${A}/home`, "home");
   await a.getByRole("button", { name: "Log out" }).click();
