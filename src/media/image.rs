@@ -2,7 +2,8 @@
 //! (checked on the header, before any pixel is decoded), turn the picture upright by
 //! its EXIF orientation, re-encode it without metadata (EXIF, GPS, XMP, comments: only
 //! the ICC colour profile is kept), and make a thumbnail of at most 640 px and a
-//! blurhash. JPEG stays JPEG, PNG stays PNG, WebP becomes JPEG (PNG when it has alpha),
+//! blurhash. JPEG stays JPEG, PNG stays PNG, a lossy WebP becomes JPEG (PNG when it
+//! has alpha, and a lossless one PNG: the `image` crate encodes WebP only losslessly),
 //! and a GIF keeps its frames with its metadata blocks dropped (`strip::gif`).
 //!
 //! Memory: a 12-megapixel JPEG costs its decoded RGB buffer (36 MB) and little else —
@@ -157,13 +158,69 @@ pub fn profile(bytes: &[u8], kind: Sniffed, max_side: u32) -> Result<Encoded> {
                 height,
             });
         }
-        let mut decoder = open(bytes, kind)?;
-        let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-        let image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+        let (image, orientation, _) = decode(bytes, kind)?;
         let small = shrink(&image, max_side);
         drop(image);
         encode_small(small, orientation, QUALITY)
     })
+}
+
+/// Decodes a still image with its EXIF orientation and ICC profile.
+fn decode(bytes: &[u8], kind: Sniffed) -> Result<(DynamicImage, Orientation, Option<Vec<u8>>)> {
+    if kind == sniff::JPEG {
+        return decode_jpeg(bytes);
+    }
+    let mut decoder = open(bytes, kind)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
+    let image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    Ok((image, orientation, icc))
+}
+
+/// Decodes a JPEG straight from the borrowed bytes, into RGB (or grey): the `image`
+/// crate's decoder would first copy the whole input.
+fn decode_jpeg(bytes: &[u8]) -> Result<(DynamicImage, Orientation, Option<Vec<u8>>)> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+    let unreadable = |e: zune_jpeg::errors::DecodeErrors| {
+        refuse(format!("the image could not be read ({e:?})"))
+    };
+    let options = DecoderOptions::default()
+        .set_strict_mode(false)
+        .set_max_width(usize::from(u16::MAX))
+        .set_max_height(usize::from(u16::MAX));
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().map_err(unreadable)?;
+    let (w, h) = decoder
+        .dimensions()
+        .ok_or_else(|| refuse("the image has no size"))?;
+    let (w, h) = (w as u32, h as u32);
+    check_pixels(w, h)?;
+    let orientation = decoder
+        .exif()
+        .and_then(|chunk| Orientation::from_exif_chunk(chunk))
+        .unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile();
+    let grey = matches!(
+        decoder.input_colorspace(),
+        Some(ColorSpace::Luma | ColorSpace::LumaA)
+    );
+    let out = if grey { ColorSpace::Luma } else { ColorSpace::RGB };
+    decoder.set_options(decoder.options().jpeg_set_out_colorspace(out));
+    let len = decoder
+        .output_buffer_size()
+        .ok_or_else(|| refuse("the image is too large to process"))?;
+    let mut pixels = vec![0u8; len];
+    decoder.decode_into(&mut pixels).map_err(unreadable)?;
+    drop(decoder);
+    let image = if grey {
+        ImageBuffer::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
+    } else {
+        ImageBuffer::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
+    }
+    .ok_or_else(|| Error::Internal("decoded JPEG of the wrong size".into()))?;
+    Ok((image, orientation, icc))
 }
 
 fn process_gif(bytes: &[u8], out: &mut dyn Write) -> Result<Processed> {
@@ -185,17 +242,12 @@ fn process_gif(bytes: &[u8], out: &mut dyn Write) -> Result<Processed> {
 }
 
 fn process_still(bytes: &[u8], kind: Sniffed, out: &mut dyn Write) -> Result<Processed> {
-    let mut decoder = open(bytes, kind)?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let icc = decoder
-        .icc_profile()
-        .ok()
-        .flatten()
-        .filter(|p| p.len() <= MAX_ICC);
-    let image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    let (image, orientation, icc) = decode(bytes, kind)?;
+    let icc = icc.filter(|p| p.len() <= MAX_ICC);
     let small = shrink(&image, THUMB_MAX);
     let blurhash = blurhash_of(&small);
-    let as_jpeg = kind == sniff::JPEG || (kind == sniff::WEBP && !image.color().has_alpha());
+    let as_jpeg = kind == sniff::JPEG
+        || (kind == sniff::WEBP && !image.color().has_alpha() && !webp_lossless(bytes));
     let (w, h) = image.dimensions();
     let (width, height) = if swaps(orientation) { (h, w) } else { (w, h) };
     let written = if as_jpeg {
@@ -213,6 +265,23 @@ fn process_still(bytes: &[u8], kind: Sniffed, out: &mut dyn Write) -> Result<Pro
         blurhash,
         thumb,
     })
+}
+
+/// Whether a WebP file holds a lossless (`VP8L`) bitstream: such pictures (drawings,
+/// screenshots) become PNG rather than JPEG.
+fn webp_lossless(bytes: &[u8]) -> bool {
+    let mut pos = 12;
+    while let Some(header) = bytes.get(pos..pos + 8) {
+        if &header[..4] == b"VP8L" {
+            return true;
+        }
+        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        pos = match pos.checked_add(8 + size + (size & 1)) {
+            Some(next) => next,
+            None => return false,
+        };
+    }
+    false
 }
 
 /// Encodes the full image as JPEG, upright, reading it through a rotating view.
