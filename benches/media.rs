@@ -67,8 +67,8 @@ fn child(path: &str) {
     let file = std::fs::File::create(&out_path).expect("output");
     let mut out = std::io::BufWriter::new(file);
     let start = Instant::now();
-    let p = kith::media::image::process(&bytes, kith::media::sniff::JPEG, &mut out)
-        .expect("process");
+    let p =
+        kith::media::image::process(&bytes, kith::media::sniff::JPEG, &mut out).expect("process");
     let elapsed = start.elapsed();
     drop(out);
     let after = proc_kb("self", "VmHWM:");

@@ -79,7 +79,10 @@ pub fn start(ctx: Arc<Ctx>) -> Workers {
         &ctx,
         &stop,
         "inbox".into(),
-        |ctx, _| crate::ap::inbox::run_once(ctx),
+        |ctx, _| {
+            crate::media::cleanup_if_due(ctx);
+            crate::ap::inbox::run_once(ctx)
+        },
         |w| &w.inbox,
     );
     handles.extend(inbox);

@@ -38,24 +38,15 @@ fn entity(ctx: &Ctx, m: &Media) -> Value {
         height: m.height,
         media_id: Some(m.id),
     };
-    let mut v = entities::media_attachment(
-        m.id,
-        &a,
-        &url,
-        preview.as_deref().unwrap_or(&url),
-        None,
-    );
+    let mut v =
+        entities::media_attachment(m.id, &a, &url, preview.as_deref().unwrap_or(&url), None);
     // A GIF stays a GIF here; `gifv` is for looping video, which clients play as such.
     v["type"] = json!(crate::media::kind_of(&m.media_type));
     if preview.is_none() {
         v["preview_url"] = Value::Null;
     }
     if let (Some(w), Some(h)) = (m.width, m.height) {
-        let (sw, sh) = crate::media::image::fit(
-            w as u32,
-            h as u32,
-            crate::media::image::THUMB_MAX,
-        );
+        let (sw, sh) = crate::media::image::fit(w as u32, h as u32, crate::media::image::THUMB_MAX);
         if m.thumb_name.is_some() && sh > 0 {
             v["meta"]["small"] = json!({
                 "width": sw, "height": sh, "size": format!("{sw}x{sh}"),
@@ -104,7 +95,9 @@ fn meta_params(p: &Params) -> Result<(Option<String>, Option<(f64, f64)>)> {
     {
         return Err(Error::Status(
             422,
-            format!("Validation failed: Description is too long (maximum is {MAX_DESCRIPTION} characters)"),
+            format!(
+                "Validation failed: Description is too long (maximum is {MAX_DESCRIPTION} characters)"
+            ),
         ));
     }
     let focus = match p.str("focus")?.filter(|f| !f.trim().is_empty()) {

@@ -183,9 +183,8 @@ fn decode_jpeg(bytes: &[u8]) -> Result<(DynamicImage, Orientation, Option<Vec<u8
     use zune_core::bytestream::ZCursor;
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
-    let unreadable = |e: zune_jpeg::errors::DecodeErrors| {
-        refuse(format!("the image could not be read ({e:?})"))
-    };
+    let unreadable =
+        |e: zune_jpeg::errors::DecodeErrors| refuse(format!("the image could not be read ({e:?})"));
     let options = DecoderOptions::default()
         .set_strict_mode(false)
         .set_max_width(usize::from(u16::MAX))
@@ -206,7 +205,11 @@ fn decode_jpeg(bytes: &[u8]) -> Result<(DynamicImage, Orientation, Option<Vec<u8
         decoder.input_colorspace(),
         Some(ColorSpace::Luma | ColorSpace::LumaA)
     );
-    let out = if grey { ColorSpace::Luma } else { ColorSpace::RGB };
+    let out = if grey {
+        ColorSpace::Luma
+    } else {
+        ColorSpace::RGB
+    };
     decoder.set_options(decoder.options().jpeg_set_out_colorspace(out));
     let len = decoder
         .output_buffer_size()
@@ -372,7 +375,12 @@ fn encode_small(mut image: DynamicImage, orientation: Orientation, quality: u8) 
     let kind = if image.color().has_alpha() {
         let rgba = image.into_rgba8();
         PngEncoder::new(&mut bytes)
-            .write_image(rgba.as_raw(), width, height, ::image::ExtendedColorType::Rgba8)
+            .write_image(
+                rgba.as_raw(),
+                width,
+                height,
+                ::image::ExtendedColorType::Rgba8,
+            )
             .map_err(encode_error)?;
         sniff::PNG
     } else {
@@ -442,7 +450,9 @@ mod tests {
     use ::image::{Rgb, RgbImage};
 
     fn sample(w: u32, h: u32) -> RgbImage {
-        RgbImage::from_fn(w, h, |x, y| Rgb([(x * 40) as u8, (y * 60) as u8, (x + y) as u8]))
+        RgbImage::from_fn(w, h, |x, y| {
+            Rgb([(x * 40) as u8, (y * 60) as u8, (x + y) as u8])
+        })
     }
 
     #[test]

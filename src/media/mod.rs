@@ -132,7 +132,9 @@ impl NewFile {
 
     /// The writer of the file's content.
     pub fn writer(&mut self) -> &mut BufWriter<File> {
-        self.writer.as_mut().expect("a NewFile is written before commit")
+        self.writer
+            .as_mut()
+            .expect("a NewFile is written before commit")
     }
 
     /// Flushes, syncs and renames the file to a fresh name with `ext`; returns the name.

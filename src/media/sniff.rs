@@ -146,9 +146,9 @@ fn iso_brand(brand: &[u8]) -> Option<Sniffed> {
         b"avif" | b"avis" => Some(AVIF),
         // HEIF stills: no decoder, and not a video.
         b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => None,
-        b"isom" | b"iso2" | b"iso3" | b"iso4" | b"iso5" | b"iso6" | b"mp41" | b"mp42"
-        | b"avc1" | b"M4V " | b"M4VH" | b"M4VP" | b"MSNV" | b"dash" | b"3gp4" | b"3gp5"
-        | b"3gp6" | b"3g2a" | b"mmp4" | b"f4v " | b"NDAS" | b"XAVC" => Some(MP4),
+        b"isom" | b"iso2" | b"iso3" | b"iso4" | b"iso5" | b"iso6" | b"mp41" | b"mp42" | b"avc1"
+        | b"M4V " | b"M4VH" | b"M4VP" | b"MSNV" | b"dash" | b"3gp4" | b"3gp5" | b"3gp6"
+        | b"3g2a" | b"mmp4" | b"f4v " | b"NDAS" | b"XAVC" => Some(MP4),
         _ => None,
     }
 }
@@ -159,7 +159,10 @@ mod tests {
 
     #[test]
     fn images_by_magic_not_by_declaration() {
-        assert_eq!(sniff(b"\xff\xd8\xff\xe0rest", Some("text/html")), Some(JPEG));
+        assert_eq!(
+            sniff(b"\xff\xd8\xff\xe0rest", Some("text/html")),
+            Some(JPEG)
+        );
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n....", None), Some(PNG));
         assert_eq!(sniff(b"GIF89a......", None), Some(GIF));
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ", None), Some(WEBP));

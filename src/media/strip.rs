@@ -2,7 +2,8 @@
 //! copied block by block without its comments and application extensions (XMP among
 //! them) but with its looping block; an MP4/QuickTime file keeps every byte in place but
 //! has its `udta` and `meta` boxes (where phones write the place a video was shot)
-//! renamed to `free`, which players skip, so no offset moves. Pure: bytes in, bytes out.
+//! turned into `free` boxes of zeros, which players skip, so no offset moves. Pure:
+//! bytes in, bytes out.
 
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -98,12 +99,20 @@ fn sub_blocks_end(bytes: &[u8], mut pos: usize) -> Option<usize> {
 
 /// Boxes whose children are walked to find metadata.
 const CONTAINERS: &[&[u8; 4]] = &[b"moov", b"trak", b"mdia", b"minf", b"stbl"];
-/// Metadata boxes renamed to `free`.
+/// Metadata boxes blanked.
 const METADATA: &[&[u8; 4]] = &[b"udta", b"meta", b"XMP_"];
 
-/// The offsets of the type fields of the metadata boxes in an ISO media file (MP4,
-/// MOV, M4A). Refuses a file whose box structure does not add up.
-pub fn mp4_metadata_boxes(bytes: &[u8]) -> Result<Vec<usize>> {
+/// A metadata box: where its type field is, where its body starts and where it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetaBox {
+    pub type_at: usize,
+    pub body_at: usize,
+    pub end: usize,
+}
+
+/// The metadata boxes of an ISO media file (MP4, MOV, M4A), in file order. Refuses a
+/// file whose box structure does not add up.
+pub fn mp4_metadata_boxes(bytes: &[u8]) -> Result<Vec<MetaBox>> {
     let mut found = Vec::new();
     walk_boxes(bytes, 0, bytes.len(), 0, &mut found)?;
     Ok(found)
@@ -114,7 +123,7 @@ fn walk_boxes(
     mut pos: usize,
     end: usize,
     depth: usize,
-    found: &mut Vec<usize>,
+    found: &mut Vec<MetaBox>,
 ) -> Result<()> {
     let bad = || corrupt("video or audio file");
     if depth > 8 {
@@ -140,7 +149,11 @@ fn walk_boxes(
             .filter(|&e| e <= end && e >= body)
             .ok_or_else(bad)?;
         if METADATA.contains(&&kind) {
-            found.push(pos + 4);
+            found.push(MetaBox {
+                type_at: pos + 4,
+                body_at: body,
+                end: box_end,
+            });
         } else if CONTAINERS.contains(&&kind) {
             walk_boxes(bytes, body, box_end, depth + 1, found)?;
         }
@@ -149,17 +162,27 @@ fn walk_boxes(
     Ok(())
 }
 
-/// Writes an ISO media file with its metadata boxes renamed to `free`.
+/// Writes an ISO media file with its metadata boxes turned into `free` boxes of
+/// zeros (same sizes, so every offset in the file stays right). Returns how many.
 pub fn mp4(bytes: &[u8], out: &mut dyn Write) -> Result<usize> {
-    let offsets = mp4_metadata_boxes(bytes)?;
+    let boxes = mp4_metadata_boxes(bytes)?;
+    let zeros = [0u8; 4096];
     let mut pos = 0;
-    for &off in &offsets {
-        out.write_all(&bytes[pos..off])?;
+    for b in &boxes {
+        out.write_all(&bytes[pos..b.type_at])?;
         out.write_all(b"free")?;
-        pos = off + 4;
+        // A 64-bit size, when there is one, stays.
+        out.write_all(&bytes[b.type_at + 4..b.body_at])?;
+        let mut left = b.end - b.body_at;
+        while left > 0 {
+            let n = left.min(zeros.len());
+            out.write_all(&zeros[..n])?;
+            left -= n;
+        }
+        pos = b.end;
     }
     out.write_all(&bytes[pos..])?;
-    Ok(offsets.len())
+    Ok(boxes.len())
 }
 
 #[cfg(test)]
@@ -227,6 +250,8 @@ mod tests {
         assert_eq!(mp4(&file, &mut out).unwrap(), 2);
         assert_eq!(out.len(), file.len());
         assert!(!out.windows(4).any(|w| w == b"udta" || w == b"meta"));
+        assert!(!out.windows(7).any(|w| w == b"+48.857"));
+        assert!(!out.windows(8).any(|w| w == b"location"));
         assert_eq!(out.windows(4).filter(|w| w == b"free").count(), 2);
         assert!(out.ends_with(&bx(b"mdat", b"frames")));
     }

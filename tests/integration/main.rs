@@ -4,4 +4,5 @@
 mod delivery;
 mod federation;
 mod foundation;
+mod media;
 mod support;
