@@ -60,10 +60,15 @@ fn entity(ctx: &Ctx, m: &Media) -> Value {
     v
 }
 
+/// An uploaded file borrowed from the request body, with its declared Content-Type.
+type FilePart<'a> = (&'a [u8], Option<String>);
+/// A description and a focal point, as sent.
+type MetaParams = (Option<String>, Option<(f64, f64)>);
+
 /// The uploaded `file` part of a request, borrowed from the body, with the other
 /// parameters. A multipart body is parsed here rather than through
 /// `Params::from_request`, so the file's bytes are not copied.
-fn upload_params(req: &Req) -> Result<(Params, Option<(&[u8], Option<String>)>)> {
+fn upload_params(req: &Req) -> Result<(Params, Option<FilePart<'_>>)> {
     let content_type = req.header("content-type").unwrap_or("");
     let Some(boundary) = multipart::boundary(content_type) else {
         return Ok((Params::from_request(req)?, None));
@@ -87,7 +92,7 @@ fn upload_params(req: &Req) -> Result<(Params, Option<(&[u8], Option<String>)>)>
 }
 
 /// The description and focal point of a request, checked.
-fn meta_params(p: &Params) -> Result<(Option<String>, Option<(f64, f64)>)> {
+fn meta_params(p: &Params) -> Result<MetaParams> {
     let description = p.str("description")?;
     if description
         .as_ref()

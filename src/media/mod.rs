@@ -382,7 +382,27 @@ pub fn cleanup(ctx: &Ctx, now: i64) -> Result<usize> {
         names.extend(m.thumb_name.as_deref());
         remove_files(&dir, &names);
     }
+    remove_stale_partials(&dir);
+    remove_stale_partials(&cache_dir(ctx));
     Ok(stale.len())
+}
+
+/// Removes temporary files an interrupted write left behind (older than an hour).
+fn remove_stale_partials(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let hour = std::time::Duration::from_secs(3600);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > hour));
+        if name.to_string_lossy().starts_with(".tmp-") && old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// When the last [`cleanup`] ran in this process (ms).
@@ -421,7 +441,7 @@ mod tests {
             format!("../{stem}.png"),
             format!("{}.png", &stem[1..]),
             format!("{}.png", stem.to_uppercase()),
-            format!("{stem}"),
+            stem.to_string(),
             ".png".into(),
             format!("{}/.png", &stem[1..]),
         ] {
