@@ -111,6 +111,8 @@ impl Router {
                     Err(Error::NotFound("No such account".into()))
                 }
             }
+            ("GET", ["media", "proxy"]) => crate::media::cache::serve(ctx, req),
+            ("GET", ["media", name]) => crate::media::serve(ctx, req, name),
             ("GET", ["static", ..]) => web::assets::serve(req, path.trim_start_matches("/static/"))
                 .ok_or_else(|| Error::NotFound("No such file".into())),
             _ => Err(Error::NotFound("Not found".into())),

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_federation.sql"),
     include_str!("migrations/0003_client_api.sql"),
+    include_str!("migrations/0004_media.sql"),
 ];
 
 /// How many idle reader connections are kept open.
