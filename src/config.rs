@@ -34,6 +34,8 @@ pub struct Config {
     pub federation: Federation,
     /// The `[limits]` table.
     pub limits: Limits,
+    /// The `[media]` table.
+    pub media: Media,
 }
 
 /// The `[federation]` table.
@@ -75,6 +77,20 @@ impl Default for Limits {
             api_requests: 300,
             inbox_requests: 300,
         }
+    }
+}
+
+/// The `[media]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Media {
+    /// Disk budget of the remote media cache, in MiB; least recently used files go first.
+    pub cache_max_mb: u64,
+}
+
+impl Default for Media {
+    fn default() -> Self {
+        Media { cache_max_mb: 512 }
     }
 }
 
@@ -137,6 +153,8 @@ struct RawConfig {
     federation: Federation,
     #[serde(default)]
     limits: Limits,
+    #[serde(default)]
+    media: Media,
 }
 
 /// Built-in default public URL when no config file exists.
@@ -217,6 +235,12 @@ impl Config {
             .collect::<Result<Vec<_>>>()?;
         validate_federation(&raw.federation)?;
         validate_limits(&raw.limits)?;
+        if raw.media.cache_max_mb > 1_048_576 {
+            return Err(Error::Config(format!(
+                "media.cache_max_mb: {} is out of range (0 to 1048576)",
+                raw.media.cache_max_mb
+            )));
+        }
         Ok(Config {
             public_url: format!("{scheme}://{domain}"),
             scheme,
@@ -230,6 +254,7 @@ impl Config {
             trusted_proxies,
             federation: raw.federation,
             limits: raw.limits,
+            media: raw.media,
         })
     }
 

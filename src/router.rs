@@ -103,6 +103,8 @@ impl Router {
                 self.own(name)?;
                 ap::serve::status(ctx, req, id, true)
             }
+            ("GET", ["media", "proxy"]) => crate::media::cache::serve(ctx, req),
+            ("GET", ["media", name]) => crate::media::serve(ctx, req, name),
             ("GET", ["static", ..]) => web::assets::serve(req, path.trim_start_matches("/static/"))
                 .ok_or_else(|| Error::NotFound("No such file".into())),
             // Everything else is the web UI's: pages, forms and feeds (web/mod.rs).

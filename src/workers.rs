@@ -88,6 +88,9 @@ pub fn start(ctx: Arc<Ctx>) -> Workers {
             &stop,
             name,
             move |ctx, _| {
+                if worker == 0 {
+                    crate::media::cleanup_if_due(ctx);
+                }
                 let done = crate::ap::inbox::run_once(ctx, worker, inbox_workers);
                 // Whatever the step noticed for the owner goes out to open streams.
                 crate::mastodon::streaming::publish_notifications(ctx);

@@ -32,8 +32,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_federation.sql"),
     include_str!("migrations/0003_client_api.sql"),
-    // 0004_media.sql comes from the media branch; it goes before this one at merge.
-    include_str!("migrations/0005_web.sql"),
+    include_str!("migrations/0004_media.sql"),
+    // 0005_portability.sql (the portability branch) goes here when it is merged.
+    include_str!("migrations/0006_web.sql"),
 ];
 
 /// How many idle reader connections are kept open.

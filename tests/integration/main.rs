@@ -10,6 +10,7 @@ mod delivery;
 mod fake_remote;
 mod federation;
 mod foundation;
+mod media;
 mod security;
 mod streaming;
 mod support;

@@ -7,7 +7,7 @@
 
 use crate::harness::{Kith, Peer, free_port, installed, post_json, root, wait_for};
 use kith::db::{actors, follows, notifications, posts};
-use kith::publish::{self, Draft};
+use kith::publish;
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
@@ -158,17 +158,14 @@ fn run(first_knock: Option<&str>) {
     assert_knock(&knocks, first);
     eprintln!("fedify ({first} first): Follow knocks {knocks:?}");
 
-    // 2. kith's user posts: the peer gets a verified Create(Note) with that content.
-    let draft = Draft {
-        text: "Hello Fedify from kith".into(),
-        visibility: "public".into(),
-        ..Draft::default()
-    };
+    // 2. kith's user posts through the client API: the peer gets a verified
+    // Create(Note) with that content.
     let mark = peer.log().len();
-    let post = publish::create_post(kith.ctx(), &draft).unwrap();
+    let status = kith.post_status("Hello Fedify from kith");
+    let post_uri = status["uri"].as_str().unwrap().to_string();
     kith.settle();
     let create = peer.wait_log("a verified Create(Note)", |e| {
-        e["kind"] == "inbox" && e["type"] == "Create" && e["objectId"] == post.uri.as_str()
+        e["kind"] == "inbox" && e["type"] == "Create" && e["objectId"] == post_uri.as_str()
     });
     assert_eq!(create["verified"], true, "{create}");
     assert_eq!(create["objectType"], "Note", "{create}");
@@ -226,7 +223,7 @@ fn run(first_knock: Option<&str>) {
     assert_eq!(knocks[0].1, 202, "{knocks:?}");
 
     // 4. Signed GETs of kith's actor and note: 200, activity+json, id equal to the URL.
-    for url in [kith.actor(), post.uri.clone()] {
+    for url in [kith.actor(), post_uri.clone()] {
         let got = peer.control("lookup", json!({"url": url}));
         assert_eq!(got["document"]["id"], url.as_str(), "{got}");
         let last = got["exchanges"]

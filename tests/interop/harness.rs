@@ -87,6 +87,25 @@ impl Kith {
         self.ctx().db.read(f).unwrap()
     }
 
+    /// Posts a public status through the client API (a bearer token made for the
+    /// purpose) and returns the Status JSON.
+    pub fn post_status(&self, text: &str) -> Value {
+        let token = kith::keys::random_token(32).unwrap();
+        let hash = kith::keys::sha256_hex(token.as_bytes());
+        let now = kith::db::now_ms();
+        self.ctx()
+            .db
+            .write(|tx| kith::db::tokens::insert(tx, None, &hash, "read write", now))
+            .unwrap();
+        let resp = agent(Duration::from_secs(30))
+            .post(format!("http://127.0.0.1:{}/api/v1/statuses", self.port))
+            .header("Authorization", &format!("Bearer {token}"))
+            .send_form([("status", text), ("visibility", "public")])
+            .unwrap_or_else(|e| panic!("POST /api/v1/statuses: {e}"));
+        assert_eq!(resp.status().as_u16(), 200, "the API accepted the post");
+        serde_json::from_str(&resp.into_body().read_to_string().unwrap()).unwrap()
+    }
+
     /// Waits until kith's inbox and delivery queues are drained.
     pub fn settle(&self) {
         assert!(

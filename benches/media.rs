@@ -1,0 +1,217 @@
+//! `cargo bench --bench media`: what processing a 12-megapixel photo costs. Makes a
+//! photo-like 4000×3000 JPEG (gradients and noise, quality 92, with an EXIF
+//! orientation of 6 and a GPS position, as a phone writes them), then measures:
+//!
+//! 1. processing alone (`kith::media::image::process`: decode, thumbnail, blurhash,
+//!    upright re-encode to a file) in a fresh child process: its peak resident memory
+//!    (`VmHWM`) before and after, and the time;
+//! 2. the whole server: the release `kith` binary receiving the photo through
+//!    `POST /api/v2/media` over loopback HTTP: its `VmHWM` after start-up and after the
+//!    upload, and the request's time.
+//!
+//! Prints the figures and whether they stay under the 64 MB target; asserts nothing.
+
+#[allow(dead_code)]
+#[path = "../tests/fixtures/media/generate.rs"]
+mod generate;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WIDTH: u32 = 4000;
+const HEIGHT: u32 = 3000;
+const TARGET_MB: f64 = 64.0;
+
+/// A field of `/proc/<pid>/status` in kB (`pid` may be "self").
+fn proc_kb(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+/// A photo-like JPEG: smooth gradients with noise, so it compresses like a camera's.
+fn photo() -> Vec<u8> {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let img = image::RgbImage::from_fn(WIDTH, HEIGHT, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let noise = (seed & 0x1F) as u32;
+        image::Rgb([
+            ((x * 255 / WIDTH + noise) % 256) as u8,
+            ((y * 255 / HEIGHT + noise) % 256) as u8,
+            (((x + y) / 40 + noise) % 256) as u8,
+        ])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 92)
+        .encode_image(&img)
+        .expect("encode");
+    generate::with_segments(&jpeg, &[generate::exif_segment(6)])
+}
+
+/// The child: processes the file at `path` and prints its figures.
+fn child(path: &str) {
+    let bytes = std::fs::read(path).expect("read photo");
+    let before = proc_kb("self", "VmHWM:");
+    let out_path = format!("{path}.out");
+    let file = std::fs::File::create(&out_path).expect("output");
+    let mut out = std::io::BufWriter::new(file);
+    let start = Instant::now();
+    let p =
+        kith::media::image::process(&bytes, kith::media::sniff::JPEG, &mut out).expect("process");
+    let elapsed = start.elapsed();
+    drop(out);
+    let after = proc_kb("self", "VmHWM:");
+    let written = std::fs::metadata(&out_path).map_or(0, |m| m.len());
+    println!(
+        "processing alone: {}x{} -> {}x{} upright {} ({:.1} MB), thumbnail {}x{} ({} KB), blurhash {}",
+        WIDTH,
+        HEIGHT,
+        p.width,
+        p.height,
+        p.kind.media_type,
+        written as f64 / 1e6,
+        p.thumb.width,
+        p.thumb.height,
+        p.thumb.bytes.len() / 1024,
+        p.blurhash.unwrap_or_default()
+    );
+    println!(
+        "  peak resident memory: {:.1} MB before (the process and the {:.1} MB input), {:.1} MB after; {:.2} s",
+        mb(before),
+        bytes.len() as f64 / 1e6,
+        mb(after),
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  {} the {TARGET_MB:.0} MB target",
+        if mb(after) < TARGET_MB {
+            "under"
+        } else {
+            "OVER"
+        }
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// The server: the release binary receives the photo over HTTP.
+fn server(dir: &std::path::Path, jpeg: &[u8]) {
+    let port = free_port();
+    let config = format!(
+        "public_url = \"http://localhost:{port}\"\nusername = \"bench\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"data\"\n"
+    );
+    std::fs::write(dir.join("kith.toml"), config).expect("config");
+    // `token` creates the account (key generation and password hashing happen here,
+    // not in the server, so they do not raise the server's peak).
+    let out = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["token", "--scopes", "write:media", "--config", "kith.toml"])
+        .current_dir(dir)
+        .output()
+        .expect("kith token");
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let mut kith = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["serve", "--config", "kith.toml"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kith");
+    let mut lines = BufReader::new(kith.stderr.take().expect("stderr")).lines();
+    for line in lines.by_ref() {
+        if line.map(|l| l.contains(" listening on ")).unwrap_or(false) {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let pid = kith.id().to_string();
+    std::thread::sleep(Duration::from_millis(200));
+    let idle = proc_kb(&pid, "VmHWM:");
+    let boundary = "kithbenchboundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\na photo\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"IMG_0001.JPG\"\r\n\
+         Content-Type: image/jpeg\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(jpeg);
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into();
+    let start = Instant::now();
+    let resp = agent
+        .post(&format!("http://127.0.0.1:{port}/api/v2/media"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
+        .send(&body[..])
+        .expect("upload");
+    let elapsed = start.elapsed();
+    let status = resp.status().as_u16();
+    let after = proc_kb(&pid, "VmHWM:");
+    let rss = proc_kb(&pid, "VmRSS:");
+    println!(
+        "whole server: POST /api/v2/media of the {:.1} MB photo answered {status} in {:.2} s",
+        jpeg.len() as f64 / 1e6,
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  peak resident memory of kith: {:.1} MB after start-up, {:.1} MB after the upload (resident now {:.1} MB)",
+        mb(idle),
+        mb(after),
+        mb(rss)
+    );
+    println!(
+        "  {} the {TARGET_MB:.0} MB target",
+        if mb(after) < TARGET_MB {
+            "under"
+        } else {
+            "OVER"
+        }
+    );
+    let _ = kith.kill();
+    let _ = kith.wait();
+}
+
+fn main() {
+    if let Ok(path) = std::env::var("KITH_MEDIA_BENCH_CHILD") {
+        child(&path);
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jpeg = photo();
+    let path = dir.path().join("photo.jpg");
+    std::fs::write(&path, &jpeg).expect("write photo");
+    println!(
+        "kith media benchmark: a {WIDTH}x{HEIGHT} JPEG of {:.1} MB with EXIF orientation 6 and GPS",
+        jpeg.len() as f64 / 1e6
+    );
+    let out = Command::new(std::env::current_exe().expect("own path"))
+        .env("KITH_MEDIA_BENCH_CHILD", &path)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("child");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    server(dir.path(), &jpeg);
+}
