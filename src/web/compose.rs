@@ -1,7 +1,8 @@
 //! Writing and editing posts: the compose form (text, content warning, visibility,
-//! reply-to, a character counter that `kith.js` keeps live), its submission through
-//! `publish::create_post`, and editing an own post through `publish::edit_post`. A
-//! refused draft comes back in the form with the reason, nothing lost.
+//! reply-to, up to four images with alt text, a character counter that `kith.js`
+//! keeps live), its submission through the media code and `publish::create_post`,
+//! and editing an own post through `publish::edit_post`. A refused draft comes back
+//! in the form with the reason and its text (files must be chosen again).
 
 use super::render::{View, hidden};
 use super::session::Viewer;
@@ -23,6 +24,11 @@ pub struct Prefill {
     pub in_reply_to: Option<i64>,
     pub error: Option<String>,
 }
+
+/// Images a post may carry.
+const MAX_IMAGES: usize = 4;
+/// Longest alt text, in characters (Mastodon's limit).
+const MAX_ALT: usize = 1500;
 
 const VISIBILITIES: [(&str, &str); 4] = [
     ("public", "Public"),
@@ -48,7 +54,23 @@ pub fn form_box(viewer: &Viewer, pre: &Prefill, back: &str) -> Markup {
             input #spoiler_text type="text" name="spoiler_text" value=(pre.spoiler_text)
                 maxlength=(MAX_CHARS) autocomplete="off" data-count="";
             label for="status" { "What's on your mind?" }
-            textarea #status name="status" rows="5" maxlength=(MAX_CHARS) required data-count="" { (pre.text) }
+            textarea #status name="status" rows="5" maxlength=(MAX_CHARS) data-count="" { (pre.text) }
+            details.media-inputs {
+                summary { "Add images " span.optional { "(up to " (MAX_IMAGES) ", each with a description)" } }
+                @for i in 0..MAX_IMAGES {
+                    div.media-input {
+                        div {
+                            label for=(format!("image_{i}")) { "Image " (i + 1) }
+                            input id=(format!("image_{i}")) type="file" name=(format!("image_{i}"))
+                                accept="image/jpeg,image/png,image/gif,image/webp";
+                        }
+                        div {
+                            label for=(format!("alt_{i}")) { "Description of image " (i + 1) " (alt text)" }
+                            input id=(format!("alt_{i}")) type="text" name=(format!("alt_{i}")) maxlength=(MAX_ALT);
+                        }
+                    }
+                }
+            }
             div.row {
                 label for="visibility" { "Who can see it" }
                 select #visibility name="visibility" {
@@ -161,10 +183,51 @@ fn refused(draft: &Draft, e: &Error) -> Prefill {
     }
 }
 
+/// Stores the form's images (`image_N` with `alt_N`) as uploads; returns their ids.
+/// Each is decoded, stripped of metadata and re-encoded by the media code first.
+fn store_images(ctx: &Ctx, p: &Params) -> Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    for i in 0..MAX_IMAGES {
+        let field = format!("image_{i}");
+        let Some((_, _, declared, bytes)) = p
+            .files
+            .iter()
+            .find(|(name, _, _, bytes)| *name == field && !bytes.is_empty())
+        else {
+            continue;
+        };
+        let alt = p.str(&format!("alt_{i}"))?.unwrap_or_default();
+        if alt.chars().count() > MAX_ALT {
+            return Err(Error::Status(
+                422,
+                format!(
+                    "The description of image {} is longer than {MAX_ALT} characters",
+                    i + 1
+                ),
+            ));
+        }
+        let mut m = crate::media::store_upload(ctx, bytes, declared.as_deref())?;
+        m.id = crate::ids::at(m.created_at);
+        m.description = alt.trim().to_string();
+        if let Err(e) = ctx.db.write(|tx| crate::db::media::insert(tx, &m)) {
+            let mut names = vec![m.file_name.as_str()];
+            names.extend(m.thumb_name.as_deref());
+            crate::media::remove_files(&crate::media::media_dir(ctx), &names);
+            return Err(e);
+        }
+        ids.push(m.id);
+    }
+    Ok(ids)
+}
+
 /// `POST /compose`: publishes the post and goes back (or shows the form with the reason).
 pub fn submit(ctx: &Ctx, viewer: &Viewer, p: &Params) -> Result<Resp> {
-    let draft = draft_from(p)?;
-    match publish::create_post(ctx, &draft) {
+    let mut draft = draft_from(p)?;
+    let stored = store_images(ctx, p).and_then(|ids| {
+        draft.media_ids = ids;
+        publish::create_post(ctx, &draft)
+    });
+    match stored {
         Ok(_) => Ok(super::back(p, "/home")),
         Err(e @ Error::Status(422, _)) | Err(e @ Error::NotFound(_)) => {
             let req = crate::http::Req::new("GET", "/compose");

@@ -9,7 +9,8 @@
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 
 const A = process.env.KITH_A_URL;
@@ -18,6 +19,8 @@ const SHOTS = process.env.KITH_SCREENSHOTS;
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const WIDTHS = [320, PHONE.width, DESKTOP.width];
+const IMAGE = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "soup.png");
+const ALT = "A bowl of tomato soup on a beige table";
 const FLAGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -85,6 +88,18 @@ async function shoot(page, name) {
   await page.setViewportSize(PHONE);
 }
 
+/** The post's image is there with its alt text, and loaded. */
+async function imageShown(post, what) {
+  const img = post.getByAltText(ALT);
+  await img.waitFor();
+  await img.scrollIntoViewIfNeeded();
+  const width = await img.evaluate(async (el) => {
+    if (!el.complete) await new Promise((ok) => el.addEventListener("load", ok, { once: true }));
+    return el.naturalWidth;
+  });
+  assert.equal(width, 240, `${what}: the image loads at its size`);
+}
+
 async function login(page, base, password) {
   await visit(page, `${base}/login`, "login page");
   await page.getByLabel("Password").fill(password);
@@ -130,10 +145,13 @@ async function main() {
   await a.getByText("Profile saved").waitFor();
   await checkLayout(a, "settings saved");
 
-  log("alice posts with a content warning");
+  log("alice posts with a content warning and an image with alt text");
   await visit(a, `${A}/home`, "home");
   await a.getByLabel("Content warning").fill("Food photo");
   await a.getByLabel("What's on your mind?").fill("Soup again today. Still good! #lunch");
+  await a.locator("summary", { hasText: "Add images" }).click();
+  await a.getByLabel("Image 1", { exact: true }).setInputFiles(IMAGE);
+  await a.getByLabel("Description of image 1 (alt text)").fill(ALT);
   assert.equal(await a.locator("#counter").textContent(), String(500 - "Food photo".length - "Soup again today. Still good! #lunch".length));
   await a.getByRole("button", { name: "Post", exact: true }).click();
   await a.waitForURL(`${A}/home`);
@@ -142,6 +160,7 @@ async function main() {
   assert.equal(await post.locator("details.cw").getAttribute("open"), null, "the warning starts collapsed");
   await post.locator("summary").click();
   await post.getByText("Soup again today").waitFor();
+  await imageShown(post, "home");
   await checkLayout(a, "home with a post");
 
   log("alice likes her post");
@@ -158,6 +177,9 @@ async function main() {
   const pub = b.locator("article.post").filter({ hasText: "Food photo" }).first();
   await pub.waitFor();
   await b.getByRole("heading", { name: "Alice Example" }).waitFor();
+  await pub.locator("summary").click();
+  await imageShown(pub, "public profile");
+  await pub.locator("summary").click();
   assert.equal(await b.locator('a[rel~="me"]').first().getAttribute("href"), "https://alice.example/");
   assert.equal(await pub.getByRole("button", { name: /Like/ }).count(), 0, "visitors get no buttons");
   await shoot(b, "profile");

@@ -67,6 +67,39 @@ impl Browser {
         collect(req.send(body.finish().as_bytes()).expect("POST"))
     }
 
+    /// A `multipart/form-data` post of text fields and files (name, file name, bytes).
+    fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Got {
+        let boundary = "kith-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (k, name, bytes) in files {
+            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+            body.extend(*bytes);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").as_bytes());
+        let mut req = agent().post(&format!("{}{path}", self.base)).header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        );
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        collect(req.send(&body[..]).expect("POST"))
+    }
+
     /// Logs in with `password`; returns the login answer.
     fn login(&mut self, password: &str) -> Got {
         let form = self.get("/login");
@@ -968,4 +1001,72 @@ fn remote_follow_shows_a_link_to_the_visitors_server() {
         got.body
     );
     assert_eq!(visitor.get("/remote_follow?acct=nonsense").status, 422);
+}
+
+#[test]
+fn compose_with_images_and_alt_text() {
+    let k = Instance::start("owner", "");
+    let mut owner = Browser::new(&k);
+    owner.login(&password(&k));
+    let t = owner.token();
+    let png = include_bytes!("../fixtures/media/alpha.png");
+    let got = owner.post_multipart(
+        "/compose",
+        &[
+            ("csrf", &t),
+            ("back", "/home"),
+            ("status", "with a picture"),
+            ("visibility", "public"),
+            ("alt_0", "A <small> square"),
+            ("alt_1", "unused"),
+        ],
+        &[("image_0", "a.png", png), ("image_1", "", b"")],
+    );
+    assert_eq!(got.status, 303, "{}", got.body);
+    assert_eq!(count(&k, "SELECT count(*) FROM attachments"), 1);
+    assert_eq!(
+        count(
+            &k,
+            "SELECT count(*) FROM media WHERE post_id IS NOT NULL AND description = 'A <small> square'"
+        ),
+        1
+    );
+    let id = count(&k, "SELECT max(id) FROM posts");
+    let page = Browser::new(&k).get(&format!("/@owner/{id}"));
+    assert!(
+        page.body.contains("alt=\"A &lt;small&gt; square\""),
+        "{}",
+        page.body
+    );
+    let src = page
+        .body
+        .split("<img src=\"/media/")
+        .nth(1)
+        .expect("the image")
+        .split('"')
+        .next()
+        .unwrap();
+    let image = Browser::new(&k).get(&format!("/media/{src}"));
+    assert_eq!(image.status, 200);
+    assert_eq!(image.header("content-type"), Some("image/png"));
+    // Not an image: refused, the text comes back, nothing is posted.
+    let before = count(&k, "SELECT count(*) FROM posts");
+    let got = owner.post_multipart(
+        "/compose",
+        &[
+            ("csrf", &t),
+            ("status", "keep this text"),
+            ("visibility", "public"),
+            ("alt_0", "x"),
+        ],
+        &[("image_0", "a.png", b"not an image at all")],
+    );
+    assert_eq!(got.status, 422, "{}", got.body);
+    assert!(got.body.contains("keep this text"));
+    assert_eq!(count(&k, "SELECT count(*) FROM posts"), before);
+    // A CSRF-less upload is refused before anything is stored.
+    let media = count(&k, "SELECT count(*) FROM media");
+    let got = owner.post_multipart("/compose", &[("status", "x")], &[("image_0", "a.png", png)]);
+    assert_eq!(got.status, 403);
+    assert_eq!(count(&k, "SELECT count(*) FROM media"), media);
 }
