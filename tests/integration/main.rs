@@ -15,3 +15,4 @@ mod security;
 mod streaming;
 mod support;
 mod web;
+mod web_forms;
