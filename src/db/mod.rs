@@ -14,6 +14,7 @@ pub mod media;
 pub mod notifications;
 pub mod oauth;
 pub mod polls;
+pub mod portability;
 pub mod posts;
 pub mod queue;
 pub mod timelines;
@@ -30,6 +31,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_federation.sql"),
     include_str!("migrations/0003_client_api.sql"),
+    // 0004 and 0005 come from other branches; when they merge, they go before 0006.
+    include_str!("migrations/0006_portability.sql"),
 ];
 
 /// How many idle reader connections are kept open.
