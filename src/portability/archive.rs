@@ -46,7 +46,7 @@ impl Default for Limits {
             max_json_bytes: 8 << 30,
             max_actor_bytes: 1 << 20,
             max_total_bytes: 256 << 30,
-            max_ratio: 1000,
+            max_ratio: 500,
             max_item_bytes: 4 << 20,
         }
     }

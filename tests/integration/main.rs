@@ -4,4 +4,5 @@
 mod delivery;
 mod federation;
 mod foundation;
+mod portability;
 mod support;
