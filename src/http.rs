@@ -2,10 +2,15 @@
 //! and a cap on open connections, through kith's patch to tiny_http), the request threads, turning a tiny_http request into a
 //! capped [`Req`] and a [`Resp`] back into bytes, the access log, and graceful
 //! shutdown. No other module sees tiny_http.
+//!
+//! A handler may also answer `101 Switching Protocols` with an [`Upgrade`] (the
+//! streaming API's WebSockets): the answer is written, and the upgrade's callback then
+//! runs on the connection's two halves ([`Upgraded`]) in a thread of its own, so the
+//! request thread is free again at once.
 
 use crate::config::Cidr;
 use crate::error::Result;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,11 +81,41 @@ impl Req {
 }
 
 /// An HTTP response.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Resp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// With status 101: what runs on the connection once the answer is written.
+    pub upgrade: Option<Upgrade>,
+}
+
+/// The two halves of an upgraded connection. They keep the connection's timeouts: a
+/// read that waits longer than the idle timeout fails with `WouldBlock`/`TimedOut` and
+/// may be retried; a write the client does not take within 30 s fails. Dropping both
+/// closes the connection.
+pub struct Upgraded {
+    /// What the client sends after the handshake.
+    pub reader: Box<dyn Read + Send>,
+    /// What the server sends; buffered, so flush after each message.
+    pub writer: Box<dyn Write + Send>,
+}
+
+/// A protocol switch asked for by a handler: `protocol` goes in the `Upgrade` header of
+/// the 101 answer, and `run` is called with the connection in a new thread.
+pub struct Upgrade {
+    /// The protocol switched to (`websocket`).
+    pub protocol: String,
+    /// What runs on the connection, in a thread of its own.
+    pub run: Box<dyn FnOnce(Upgraded) + Send>,
+}
+
+impl std::fmt::Debug for Upgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upgrade")
+            .field("protocol", &self.protocol)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Resp {
@@ -90,7 +125,19 @@ impl Resp {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            upgrade: None,
         }
+    }
+
+    /// A `101 Switching Protocols` answer that hands the connection to `run` (in a
+    /// thread of its own) once written. `Connection` and `Upgrade` headers are added.
+    pub fn switching(protocol: &str, run: Box<dyn FnOnce(Upgraded) + Send>) -> Resp {
+        let mut resp = Resp::empty(101);
+        resp.upgrade = Some(Upgrade {
+            protocol: protocol.to_string(),
+            run,
+        });
+        resp
     }
 
     /// A response with a body of the given content type.
@@ -299,7 +346,8 @@ fn serve_one(mut rq: tiny_http::Request, handler: &dyn Handler, proxies: &[Cidr]
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let client_ip = client_address(peer, &headers, proxies);
     let limit = handler.body_limit(&method, &path);
-    let resp = match read_body(&mut rq, limit) {
+    let upgrading = wants_upgrade(&headers);
+    let resp = match read_body(&mut rq, limit, upgrading) {
         Ok(body) => {
             let req = Req {
                 method: method.clone(),
@@ -322,20 +370,78 @@ fn serve_one(mut rq: tiny_http::Request, handler: &dyn Handler, proxies: &[Cidr]
             &serde_json::json!({"error": if status == 413 { "Request body too large" } else { "Could not read the request body" }}),
         ),
     };
-    let status = resp.status;
-    let _ = rq.respond(to_tiny(resp));
+    let status = respond(rq, resp, upgrading);
     eprintln!(
         "{method} {path} {status} {:.1}ms {client_ip}",
         started.elapsed().as_secs_f64() * 1000.0
     );
 }
 
+/// Whether the client asks to switch protocols (`Connection: upgrade`, as tiny_http
+/// tests it). tiny_http then hands over the raw connection as the request's body.
+fn wants_upgrade(headers: &[(String, String)]) -> bool {
+    headers
+        .iter()
+        .any(|(n, v)| n == "connection" && v.to_ascii_lowercase().contains("upgrade"))
+}
+
+/// Writes the answer; a 101 with an [`Upgrade`] to a request that asked for one hands
+/// the connection to its callback in a new thread. Returns the status sent.
+fn respond(rq: tiny_http::Request, mut resp: Resp, upgrading: bool) -> u16 {
+    let upgrade = resp.upgrade.take().filter(|_| resp.status == 101);
+    let Some(upgrade) = upgrade else {
+        let status = resp.status;
+        let _ = rq.respond(to_tiny(resp));
+        return status;
+    };
+    if !upgrading {
+        // tiny_http would go on reading requests from a connection handed away.
+        eprintln!("error: a handler switched protocols on a request that did not ask to");
+        let _ = rq.respond(to_tiny(Resp::json(
+            500,
+            &serde_json::json!({"error": "Internal server error"}),
+        )));
+        return 500;
+    }
+    let (reader, writer) = match rq.upgrade_split(&upgrade.protocol, to_tiny(resp)) {
+        Ok(halves) => halves,
+        Err(e) => {
+            eprintln!("upgrade: could not answer 101: {e}");
+            return 101;
+        }
+    };
+    let run = upgrade.run;
+    let spawned = std::thread::Builder::new()
+        .name("upgraded".into())
+        .stack_size(256 * 1024)
+        .spawn(move || run(Upgraded { reader, writer }));
+    if let Err(e) = spawned {
+        eprintln!("upgrade: cannot start a thread: {e}");
+    }
+    101
+}
+
 /// Reads the body, refusing with 413 past `limit` (on Content-Length or while reading).
-fn read_body(rq: &mut tiny_http::Request, limit: u64) -> std::result::Result<Vec<u8>, u16> {
+/// For an upgrade request only what `Content-Length` announces is read (nothing without
+/// one): its body reader is the raw connection, and reading to its end would wait for
+/// the client to hang up.
+fn read_body(
+    rq: &mut tiny_http::Request,
+    limit: u64,
+    upgrading: bool,
+) -> std::result::Result<Vec<u8>, u16> {
     if let Some(len) = rq.body_length()
         && len as u64 > limit
     {
         return Err(413);
+    }
+    if upgrading {
+        let announced = rq.body_length().unwrap_or(0) as u64;
+        let mut body = Vec::new();
+        return match rq.as_reader().take(announced).read_to_end(&mut body) {
+            Ok(n) if n as u64 == announced => Ok(body),
+            _ => Err(400),
+        };
     }
     let mut body = Vec::new();
     match rq
@@ -411,6 +517,20 @@ mod tests {
         assert_eq!(
             client_address(lo, &h(&[("x-forwarded-for", "junk")]), &proxies),
             lo
+        );
+    }
+
+    #[test]
+    fn upgrade_requests() {
+        assert!(wants_upgrade(&h(&[("connection", "Upgrade")])));
+        assert!(wants_upgrade(&h(&[("connection", "keep-alive, Upgrade")])));
+        assert!(!wants_upgrade(&h(&[("connection", "keep-alive")])));
+        assert!(!wants_upgrade(&h(&[("upgrade", "websocket")])));
+        let r = Resp::switching("websocket", Box::new(|_| {}));
+        assert_eq!(r.status, 101);
+        assert_eq!(
+            r.upgrade.as_ref().map(|u| u.protocol.as_str()),
+            Some("websocket")
         );
     }
 

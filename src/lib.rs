@@ -58,6 +58,8 @@ pub struct Ctx {
     pub account_logins: ratelimit::RateLimiter,
     /// Key for the MACs of CSRF tokens, derived from the account's private key.
     pub mac_key: ring::hmac::Key,
+    /// The open streaming API connections.
+    pub streams: mastodon::streaming::Hub,
 }
 
 impl Ctx {
@@ -138,9 +140,11 @@ impl Server {
         &self.ctx
     }
 
-    /// Stops accepting requests, finishes in-flight ones, and closes the database.
+    /// Stops accepting requests, finishes in-flight ones, closes the open streams, and
+    /// closes the database.
     pub fn shutdown(self) {
         self.http.shutdown();
+        self.ctx.streams.close_all();
         self.workers.shutdown();
         self.ctx.db.close();
     }
@@ -247,6 +251,7 @@ pub fn cli_context(config: Config) -> Result<Arc<Ctx>> {
             ring::hmac::HMAC_SHA256,
             ring::digest::digest(&ring::digest::SHA256, &account.private_key_der).as_ref(),
         ),
+        streams: mastodon::streaming::Hub::default(),
         key,
         db,
         config,
@@ -272,6 +277,7 @@ pub fn start(config: Config) -> Result<Server> {
             ring::hmac::HMAC_SHA256,
             ring::digest::digest(&ring::digest::SHA256, &account.private_key_der).as_ref(),
         ),
+        streams: mastodon::streaming::Hub::default(),
         key,
         db,
         config,

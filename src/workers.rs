@@ -87,7 +87,12 @@ pub fn start(ctx: Arc<Ctx>) -> Workers {
             &ctx,
             &stop,
             name,
-            move |ctx, _| crate::ap::inbox::run_once(ctx, worker, inbox_workers),
+            move |ctx, _| {
+                let done = crate::ap::inbox::run_once(ctx, worker, inbox_workers);
+                // Whatever the step noticed for the owner goes out to open streams.
+                crate::mastodon::streaming::publish_notifications(ctx);
+                done
+            },
             |w| &w.inbox,
         ));
     }

@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 /// After a failed key fetch, key fetches for that client address pause this long (SECURITY.md 18).
 const KEY_FETCH_COOLOFF: Duration = Duration::from_secs(300);
+/// A cached key fetched less than this long ago is not stale: a signature it does not
+/// verify is refused without fetching the key again (SECURITY.md 18).
+const KEY_FRESH_MS: i64 = 60 * 1000;
 /// Activities handled per worker step.
 const BATCH: i64 = 16;
 /// Attempts at processing one queued activity before it is dropped.
@@ -87,21 +90,9 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         ));
     }
     let now = crate::db::now_ms();
-    let incoming = sig::Incoming {
-        method: &req.method,
-        path: &req.path,
-        query: &req.query,
-        headers: &req.headers,
-        body: &req.body,
-    };
     // The signature's form comes before the body's (no key is fetched yet): an
     // unsigned POST gets 401 whatever it carries (SECURITY.md 1).
-    let checked = sig::check(
-        &incoming,
-        &ctx.config.public_url,
-        &ctx.config.domain,
-        now / 1000,
-    )?;
+    let checked = check_signature(ctx, req, now)?;
     let activity: Value = serde_json::from_slice(&req.body)
         .map_err(|_| Error::BadRequest("malformed incoming activity".into()))?;
     check_shape(&activity)?;
@@ -145,9 +136,8 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
     Ok(accepted())
 }
 
-/// Verifies the signature of any request (a signed GET of a private note) and
-/// returns the signer.
-pub fn verify_request(ctx: &Ctx, req: &Req) -> Result<RemoteActor> {
+/// Everything about a request's signature that needs no key (`sig::check`).
+fn check_signature(ctx: &Ctx, req: &Req, now_ms: i64) -> Result<sig::Checked> {
     let incoming = sig::Incoming {
         method: &req.method,
         path: &req.path,
@@ -155,12 +145,18 @@ pub fn verify_request(ctx: &Ctx, req: &Req) -> Result<RemoteActor> {
         headers: &req.headers,
         body: &req.body,
     };
-    let checked = sig::check(
+    sig::check(
         &incoming,
         &ctx.config.public_url,
         &ctx.config.domain,
-        crate::db::now_ms() / 1000,
-    )?;
+        now_ms / 1000,
+    )
+}
+
+/// Verifies the signature of any request (a signed GET of a private note) and
+/// returns the signer.
+pub fn verify_request(ctx: &Ctx, req: &Req) -> Result<RemoteActor> {
+    let checked = check_signature(ctx, req, crate::db::now_ms())?;
     let owner_url = sig::key_owner_url(&checked.key_id);
     verified_signer(ctx, req.client_ip, &checked, &owner_url)
 }
@@ -170,7 +166,7 @@ fn accepted() -> Resp {
 }
 
 /// Finds the signer's key (cache, else a signed fetch) and verifies; refetches once
-/// when a cached key fails, since the actor may have rotated it.
+/// when a cached key fails and may be stale, since the actor may have rotated it.
 fn verified_signer(
     ctx: &Ctx,
     ip: IpAddr,
@@ -184,11 +180,16 @@ fn verified_signer(
         if actor.gone_at.is_some() {
             return Err(Error::Status(410, "gone".into()));
         }
-        if let (Some(pem), Some(key_id)) = (&actor.public_key_pem, &actor.key_id)
-            && key_id == &checked.key_id
-            && sig::verify(checked, pem).is_ok()
-        {
-            return Ok(actor.clone());
+        let outcome = match (&actor.public_key_pem, &actor.key_id) {
+            (Some(pem), Some(key_id)) if key_id == &checked.key_id => sig::verify(checked, pem),
+            _ => Err(key_mismatch()),
+        };
+        match outcome {
+            Ok(()) => return Ok(actor.clone()),
+            // Refetching a key fetched moments ago would let anyone make kith fetch
+            // that actor once per bad request (SECURITY.md 18).
+            Err(e) if crate::db::now_ms() - actor.fetched_at < KEY_FRESH_MS => return Err(e),
+            Err(_) => {}
         }
     }
     if ctx.inbox_cooloff.blocked(ip) {
@@ -199,12 +200,25 @@ fn verified_signer(
     let actor = match resolve::refresh(ctx, owner_url) {
         Ok(actor) => actor,
         Err(Error::Status(410, m)) => return Err(Error::Status(410, m)),
+        // The key's actor is on a blocked domain (reached through a redirect).
+        Err(Error::Forbidden(m)) => return Err(Error::Forbidden(m)),
         Err(e) => {
             ctx.inbox_cooloff.record(ip);
             let why = match e {
                 Error::Network { message, .. } => message,
                 other => other.public_message(),
             };
+            if why.contains(crate::fetch::PRIVATE_ADDRESS) {
+                // Mastodon's words (SECURITY.md 14).
+                let host = url::Url::parse(owner_url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_default();
+                return Err(Error::Unauthorized(format!(
+                    "{} (tried to query {host})",
+                    crate::fetch::PRIVATE_ADDRESS
+                )));
+            }
             return Err(Error::Unauthorized(format!(
                 "Unable to fetch key JSON at {owner_url}: {why}"
             )));
@@ -215,10 +229,12 @@ fn verified_signer(
             sig::verify(checked, pem)?;
             Ok(actor)
         }
-        _ => Err(Error::Unauthorized(
-            "key mismatch: the key's owner does not carry that key".into(),
-        )),
+        _ => Err(key_mismatch()),
     }
+}
+
+fn key_mismatch() -> Error {
+    Error::Unauthorized("key mismatch: the key's owner does not carry that key".into())
 }
 
 /// One inbox worker step: processes up to a batch of queued activities, then removes

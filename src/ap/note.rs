@@ -27,7 +27,8 @@ pub struct ParsedNote {
     pub updated_at: Option<i64>,
 }
 
-fn ids(v: Option<&Value>) -> Vec<String> {
+/// The ids in a field that may be one id, one object, or a list of either (at most 200).
+pub fn ids(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::Array(items)) => items
             .iter()

@@ -10,6 +10,7 @@ use crate::ap::resolve::{self, id_of, same_id};
 use crate::db::actors::RemoteActor;
 use crate::db::{self, follows, notifications, posts};
 use crate::error::{Error, Result};
+use crate::mastodon::streaming;
 use serde_json::Value;
 use url::Url;
 
@@ -140,7 +141,7 @@ pub fn handle_create(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
     }
     if let Some(parent) = &note.post.in_reply_to_uri {
         // Ancestors are a nicety: a failure to fetch them never loses the post itself.
-        if let Err(e) = fetch_ancestors(ctx, parent, &mut budget) {
+        if let Err(e) = fetch_ancestors(ctx, parent, &note.post.uri, &mut budget) {
             eprintln!("inbox: ancestors of {} not fetched: {e}", note.post.uri);
         }
     }
@@ -208,9 +209,12 @@ fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: boo
         .in_reply_to_uri
         .as_deref()
         .is_some_and(|r| resolve::is_local(ctx, r));
-    ctx.db.write(|tx| {
-        if !posts::insert(tx, &note.post, &note.parts)? || !notify {
-            return Ok(());
+    let inserted = ctx.db.write(|tx| {
+        if !posts::insert(tx, &note.post, &note.parts)? {
+            return Ok(false);
+        }
+        if !notify {
+            return Ok(true);
         }
         let kind = if mentions_me {
             Some("mention")
@@ -222,8 +226,14 @@ fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: boo
         if let Some(kind) = kind {
             notifications::insert(tx, kind, author.id, Some(note.post.id), None, now)?;
         }
-        Ok(())
-    })
+        Ok(true)
+    })?;
+    // Posts arriving through the inbox are live news; fetched ancestors and search
+    // results are not.
+    if inserted && notify {
+        streaming::publish_update(ctx, note.post.id);
+    }
+    Ok(())
 }
 
 /// Stores a fetched public or unlisted note (a search by URL); its author is fetched if needed.
@@ -237,14 +247,24 @@ pub fn store_fetched(ctx: &Ctx, object: &Value, budget: &mut Budget) -> Result<(
     store_note(ctx, &author, note, false)
 }
 
-/// Fetches missing ancestors of a post, up to `MAX_ANCESTORS`, iteratively.
-pub fn fetch_ancestors(ctx: &Ctx, first_parent: &str, budget: &mut Budget) -> Result<()> {
+/// Fetches missing ancestors of the post `own_uri`, up to `MAX_ANCESTORS`, iteratively.
+/// A chain that loops back to the post itself ends there, so the post is stored (and
+/// notified) as itself, not as its own ancestor.
+pub fn fetch_ancestors(
+    ctx: &Ctx,
+    first_parent: &str,
+    own_uri: &str,
+    budget: &mut Budget,
+) -> Result<()> {
     let mut next = Some(first_parent.to_string());
     for _ in 0..MAX_ANCESTORS {
         let Some(uri) = next.take() else {
             return Ok(());
         };
-        if resolve::is_local(ctx, &uri) || ctx.db.read(|c| posts::find_by_uri(c, &uri))?.is_some() {
+        if uri == own_uri
+            || resolve::is_local(ctx, &uri)
+            || ctx.db.read(|c| posts::find_by_uri(c, &uri))?.is_some()
+        {
             return Ok(());
         }
         let object = fetch_object(ctx, &uri, budget)?;
@@ -309,7 +329,9 @@ pub fn handle_update(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
             notifications::insert(tx, "update", signer.id, Some(stored.id), None, now)?;
         }
         Ok(())
-    })
+    })?;
+    streaming::publish_status_update(ctx, stored.id);
+    Ok(())
 }
 
 /// `Delete` of a note (by its author) or of the signer's own actor.
@@ -321,8 +343,15 @@ pub fn handle_delete(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
     if target == signer.uri {
         return ctx.db.write(|tx| db::actors::mark_gone(tx, signer.id, now));
     }
-    ctx.db.write(|tx| match posts::find_by_uri(tx, target)? {
-        Some(post) if post.actor_id == Some(signer.id) => posts::delete(tx, post.id),
-        _ => Ok(()),
-    })
+    let deleted = ctx.db.write(|tx| match posts::find_by_uri(tx, target)? {
+        Some(post) if post.actor_id == Some(signer.id) => {
+            posts::delete(tx, post.id)?;
+            Ok(Some(post.id))
+        }
+        _ => Ok(None),
+    })?;
+    if let Some(id) = deleted {
+        streaming::publish_delete(ctx, id);
+    }
+    Ok(())
 }

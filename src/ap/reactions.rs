@@ -3,6 +3,7 @@
 //! and notified, boosts by followed accounts are stored for the home timeline.
 
 use crate::Ctx;
+use crate::ap::note::ids;
 use crate::ap::notes::{Budget, fetch_object};
 use crate::ap::process::object_id;
 use crate::ap::resolve::{self, id_of};
@@ -123,30 +124,20 @@ pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Res
         published_at: published,
         ..posts::Post::default()
     };
-    ctx.db.write(|tx| {
+    let inserted = ctx.db.write(|tx| {
         if posts::find_reblog(tx, Some(signer.id), target.id)?.is_some() {
-            return Ok(());
+            return Ok(false);
         }
-        if posts::insert(tx, &boost, &posts::Parts::default())? && target.is_local() {
+        let inserted = posts::insert(tx, &boost, &posts::Parts::default())?;
+        if inserted && target.is_local() {
             notifications::insert(tx, "reblog", signer.id, Some(target.id), None, now)?;
         }
-        Ok(())
-    })
-}
-
-fn ids(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(id_of)
-            .take(200)
-            .map(str::to_string)
-            .collect(),
-        Some(other) => id_of(other)
-            .map(|s| vec![s.to_string()])
-            .unwrap_or_default(),
-        None => Vec::new(),
+        Ok(inserted)
+    })?;
+    if inserted {
+        crate::mastodon::streaming::publish_update(ctx, boost.id);
     }
+    Ok(())
 }
 
 /// The remote post a boost points at: stored already, or fetched and stored (public only).

@@ -227,9 +227,18 @@ pub fn actor(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
     refresh(ctx, uri)
 }
 
-/// Fetches the actor at `uri` from its own URL and stores it (replacing its key).
+/// Fetches the actor at `uri` from its own URL and stores it (replacing its key);
+/// a tombstoned actor answers 410 without a fetch.
 pub fn refresh(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
     let now = crate::db::now_ms();
+    // A tombstoned actor is never fetched again (SECURITY.md 19), whoever asks.
+    if ctx
+        .db
+        .read(|c| crate::db::actors::find_by_uri(c, uri))?
+        .is_some_and(|a| a.gone_at.is_some())
+    {
+        return Err(Error::Status(410, "that account is gone".into()));
+    }
     let fetched = match ctx.get_signed(uri) {
         Err(Error::Status(410, _)) => {
             let domain = Url::parse(uri).map(|u| domain_of(&u)).unwrap_or_default();
@@ -242,6 +251,14 @@ pub fn refresh(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
     let doc: Value = serde_json::from_slice(&fetched.body)
         .map_err(|e| Error::Status(422, format!("actor document is not JSON: {e}")))?;
     let mut actor = parse_actor(&doc, &fetched.final_url, &ctx.config.domain, now)?;
+    // A redirect may land on a blocked domain that the URL asked for did not name
+    // (SECURITY.md 13, 21): such an actor is neither stored nor used.
+    if ctx
+        .db
+        .read(|c| crate::db::blocks::is_domain_blocked(c, &actor.domain))?
+    {
+        return Err(Error::Forbidden("Domain is blocked".into()));
+    }
     actor.id = ctx.db.write(|tx| crate::db::actors::upsert(tx, &actor))?;
     Ok(actor)
 }

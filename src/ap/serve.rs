@@ -163,17 +163,21 @@ pub fn featured(ctx: &Ctx) -> Result<Resp> {
     })
 }
 
-/// Whether a signed request may see a followers-only or direct post.
+fn is_signed(req: &Req) -> bool {
+    req.header("signature").is_some() || req.header("signature-input").is_some()
+}
+
+/// Whether a signed request may see a followers-only or direct post. A signature that
+/// does not verify is refused with 401 (SECURITY.md 12), so a peer that double-knocks
+/// can retry with its other format.
 fn may_see(ctx: &Ctx, req: &Req, post: &posts::Post) -> Result<bool> {
     if matches!(post.visibility.as_str(), "public" | "unlisted") {
         return Ok(true);
     }
-    if req.header("signature").is_none() && req.header("signature-input").is_none() {
+    if !is_signed(req) {
         return Ok(false);
     }
-    let Ok(signer) = crate::ap::inbox::verify_request(ctx, req) else {
-        return Ok(false);
-    };
+    let signer = crate::ap::inbox::verify_request(ctx, req)?;
     ctx.db.read(|c| {
         let mentioned = posts::list_mentions(c, post.id)?
             .iter()
@@ -188,12 +192,21 @@ fn may_see(ctx: &Ctx, req: &Req, post: &posts::Post) -> Result<bool> {
 /// `GET /users/NAME/statuses/ID[/activity]` as ActivityPub JSON.
 pub fn status(ctx: &Ctx, req: &Req, id: &str, activity: bool) -> Result<Resp> {
     let not_found = || Error::NotFound("Record not found".into());
-    let id: i64 = id.parse().map_err(|_| not_found())?;
-    let post = ctx
-        .db
-        .read(|c| posts::find(c, id))?
-        .filter(|p| p.is_local())
-        .ok_or_else(not_found)?;
+    let post = match id.parse::<i64>() {
+        Ok(id) => ctx
+            .db
+            .read(|c| posts::find(c, id))?
+            .filter(|p| p.is_local()),
+        Err(_) => None,
+    };
+    let Some(post) = post else {
+        // A bad signature gets its 401 here too, so that a 401 does not tell which
+        // ids are followers-only posts.
+        if is_signed(req) {
+            crate::ap::inbox::verify_request(ctx, req)?;
+        }
+        return Err(not_found());
+    };
     if let Some(deleted) = post.deleted_at {
         let doc = build_tombstone(&post.uri, &crate::dates::iso8601(deleted));
         return Ok(Resp::json_as(410, CONTENT_TYPE, &doc));

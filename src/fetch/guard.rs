@@ -15,6 +15,10 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::NextTimeout;
 use url::{Host, Url};
 
+/// The words every refusal of a private or reserved address starts with, as Mastodon
+/// words them (SECURITY.md 14); the inbox recognises a refused key fetch by them.
+pub const PRIVATE_ADDRESS: &str = "Requests to private network addresses are disallowed";
+
 /// IPv4 blocks that are never dialled: loopback, private, shared, link-local,
 /// documentation, benchmarking, relay, multicast, reserved and broadcast.
 const V4_FORBIDDEN: [(Ipv4Addr, u8); 15] = [
@@ -161,7 +165,9 @@ impl UrlPolicy {
 
     fn check_literal(&self, ip: IpAddr) -> std::result::Result<String, String> {
         if !self.allow_private && is_forbidden_ip(ip) {
-            return Err(format!("{ip} is a private or reserved address"));
+            return Err(format!(
+                "{PRIVATE_ADDRESS} ({ip} is a private or reserved address)"
+            ));
         }
         Ok(match ip {
             IpAddr::V4(v4) => v4.to_string(),
@@ -203,7 +209,7 @@ impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "refused to connect to {} (resolved from {}): private or reserved address",
+            "{PRIVATE_ADDRESS} (refused to connect to {} resolved from {}: private or reserved address)",
             self.addr, self.host
         )
     }

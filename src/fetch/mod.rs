@@ -9,7 +9,7 @@ mod guard;
 #[cfg(test)]
 mod tests;
 
-pub use guard::is_forbidden_ip;
+pub use guard::{PRIVATE_ADDRESS, is_forbidden_ip};
 
 use crate::config::Config;
 use crate::error::{Error, Result};

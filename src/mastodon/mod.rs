@@ -16,6 +16,7 @@ pub mod statuses;
 pub mod streaming;
 pub mod timelines;
 pub mod views;
+pub mod websocket;
 
 use crate::Ctx;
 use crate::db::timelines::Page;

@@ -133,7 +133,6 @@ fn delete(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
         views::status(ctx, c, &post)
     })?;
     publish::delete_post(ctx, id)?;
-    super::streaming::publish_delete(ctx, id);
     ok(before)
 }
 
@@ -150,7 +149,7 @@ fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     let owner = auth::optional(ctx, req)?.is_some_and(|a| !a.app_only);
     if owner && let Some(parent) = &post.in_reply_to_uri {
         let mut budget = crate::ap::notes::Budget::new();
-        if let Err(e) = crate::ap::notes::fetch_ancestors(ctx, parent, &mut budget) {
+        if let Err(e) = crate::ap::notes::fetch_ancestors(ctx, parent, &post.uri, &mut budget) {
             eprintln!("context: ancestors of {} not fetched: {e}", post.uri);
         }
     }

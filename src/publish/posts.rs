@@ -8,6 +8,7 @@ use crate::ap::{outbox, resolve};
 use crate::db::posts::{Mention, Parts, Poll, Post};
 use crate::db::{self, favourites, follows, posts};
 use crate::error::{Error, Result};
+use crate::mastodon::streaming;
 use crate::text;
 use rusqlite::Connection;
 
@@ -262,6 +263,7 @@ pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
         )
     })?;
     ctx.wake.delivery();
+    streaming::publish_update(ctx, post.id);
     Ok(post)
 }
 
@@ -372,6 +374,7 @@ pub fn edit_post(ctx: &Ctx, post_id: i64, draft: &Draft) -> Result<Post> {
         )
     })?;
     ctx.wake.delivery();
+    streaming::publish_status_update(ctx, post_id);
     ctx.db.read(|c| posts::get(c, post_id))
 }
 
@@ -411,6 +414,7 @@ pub fn delete_post(ctx: &Ctx, post_id: i64) -> Result<Post> {
         queue(tx, &delete, &inboxes, false, now)
     })?;
     ctx.wake.delivery();
+    streaming::publish_delete(ctx, post_id);
     Ok(post)
 }
 
@@ -465,7 +469,7 @@ pub fn unlike(ctx: &Ctx, post_id: i64) -> Result<()> {
 /// Boosts a public or unlisted post; returns the boost.
 pub fn boost(ctx: &Ctx, post_id: i64) -> Result<Post> {
     let now = db::now_ms();
-    let boost = ctx.db.write(|tx| {
+    let (boost, created) = ctx.db.write(|tx| {
         let post = posts::get(tx, post_id)?;
         if post.deleted_at.is_some()
             || !matches!(post.visibility.as_str(), "public" | "unlisted")
@@ -474,7 +478,7 @@ pub fn boost(ctx: &Ctx, post_id: i64) -> Result<Post> {
             return Err(Error::Status(422, "this post cannot be boosted".into()));
         }
         if let Some(existing) = posts::find_reblog(tx, None, post_id)? {
-            return Ok(existing);
+            return Ok((existing, false));
         }
         let id = crate::ids::at(now);
         let uri = format!("{}/statuses/{id}/activity", ctx.config.actor_url());
@@ -504,9 +508,12 @@ pub fn boost(ctx: &Ctx, post_id: i64) -> Result<Post> {
             inboxes.push(author.inbox);
         }
         queue(tx, &announce, &inboxes, false, now)?;
-        Ok(boost)
+        Ok((boost, true))
     })?;
     ctx.wake.delivery();
+    if created {
+        streaming::publish_update(ctx, boost.id);
+    }
     Ok(boost)
 }
 
@@ -549,6 +556,7 @@ fn unboost_post(ctx: &Ctx, boost: &Post) -> Result<()> {
         queue(tx, &undo, &inboxes, false, now)
     })?;
     ctx.wake.delivery();
+    streaming::publish_delete(ctx, boost.id);
     Ok(())
 }
 

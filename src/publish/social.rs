@@ -55,16 +55,24 @@ pub fn unfollow_actor(ctx: &Ctx, actor: &RemoteActor) -> Result<()> {
             return Ok(());
         };
         let inner = outbox::build_follow(&ctx.config, &follow.activity_uri, &actor.uri);
-        let undo = outbox::build_undo(
-            &ctx.config,
-            &format!("{}/undo", follow.activity_uri),
-            inner,
-            std::slice::from_ref(&actor.uri),
-        );
-        queue(tx, &undo, std::slice::from_ref(&actor.inbox), false, now)
+        queue_undo(ctx, tx, &follow.activity_uri, inner, actor, now)
     })?;
     ctx.wake.delivery();
     Ok(())
+}
+
+/// Queues `Undo(inner)` (whose id was `inner_id`) to `actor`.
+fn queue_undo(
+    ctx: &Ctx,
+    tx: &rusqlite::Connection,
+    inner_id: &str,
+    inner: serde_json::Value,
+    actor: &RemoteActor,
+    now: i64,
+) -> Result<()> {
+    let id = format!("{inner_id}/undo");
+    let undo = outbox::build_undo(&ctx.config, &id, inner, std::slice::from_ref(&actor.uri));
+    queue(tx, &undo, std::slice::from_ref(&actor.inbox), false, now)
 }
 
 fn answer_follow(ctx: &Ctx, actor_id: i64, accept: bool) -> Result<()> {
@@ -89,6 +97,7 @@ fn answer_follow(ctx: &Ctx, actor_id: i64, accept: bool) -> Result<()> {
         queue(tx, &answer, std::slice::from_ref(&actor.inbox), false, now)
     })?;
     ctx.wake.delivery();
+    crate::mastodon::streaming::publish_notifications(ctx);
     Ok(())
 }
 
@@ -119,13 +128,7 @@ pub fn block(ctx: &Ctx, actor_id: i64) -> Result<()> {
         blocks::insert_block(tx, actor_id, &id, now)?;
         if let Some(f) = follows::delete(tx, true, actor_id)? {
             let inner = outbox::build_follow(&ctx.config, &f.activity_uri, &actor.uri);
-            let undo = outbox::build_undo(
-                &ctx.config,
-                &format!("{}/undo", f.activity_uri),
-                inner,
-                std::slice::from_ref(&actor.uri),
-            );
-            queue(tx, &undo, std::slice::from_ref(&actor.inbox), false, now)?;
+            queue_undo(ctx, tx, &f.activity_uri, inner, &actor, now)?;
         }
         follows::delete(tx, false, actor_id)?;
         queue(
@@ -149,13 +152,7 @@ pub fn unblock(ctx: &Ctx, actor_id: i64) -> Result<()> {
             return Ok(());
         };
         let inner = outbox::build_block(&ctx.config, &block_id, &actor.uri);
-        let undo = outbox::build_undo(
-            &ctx.config,
-            &format!("{block_id}/undo"),
-            inner,
-            std::slice::from_ref(&actor.uri),
-        );
-        queue(tx, &undo, std::slice::from_ref(&actor.inbox), false, now)
+        queue_undo(ctx, tx, &block_id, inner, &actor, now)
     })?;
     ctx.wake.delivery();
     Ok(())

@@ -3,82 +3,10 @@
 //! each checked through the other side's database. `settle` drains both instances'
 //! queues instead of sleeping.
 
-use crate::support::free_port;
-use kith::Server;
-use kith::db::{actors, favourites, follows, notifications, posts};
+use crate::support::Instance;
+use kith::db::{favourites, follows, notifications, posts};
 use kith::publish::{self, Draft};
 use std::time::Duration;
-
-/// One in-process kith instance with its own data directory.
-pub struct Instance {
-    pub server: Option<Server>,
-    pub dir: tempfile::TempDir,
-    pub port: u16,
-    pub name: String,
-}
-
-impl Instance {
-    /// Starts an instance named `name` with extra top-level config keys.
-    pub fn start(name: &str, extra: &str) -> Instance {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut inst = Instance {
-            server: None,
-            dir,
-            port,
-            name: name.to_string(),
-        };
-        inst.boot(extra);
-        inst
-    }
-
-    fn boot(&mut self, extra: &str) {
-        let text = format!(
-            "public_url = \"http://localhost:{p}\"\nusername = \"{n}\"\nlisten = \"127.0.0.1:{p}\"\n\
-             data_dir = \"{d}\"\n{extra}\n[federation]\nallow_private_addresses = true\ndelivery_workers = 2\n",
-            p = self.port,
-            n = self.name,
-            d = self.dir.path().join("data").display()
-        );
-        let config = kith::config::Config::parse(&text).unwrap();
-        self.server = Some(kith::start(config).unwrap());
-    }
-
-    /// The shared context.
-    pub fn ctx(&self) -> &kith::Ctx {
-        self.server.as_ref().unwrap().ctx()
-    }
-
-    /// The actor URL.
-    pub fn actor(&self) -> String {
-        format!("http://localhost:{}/users/{}", self.port, self.name)
-    }
-
-    /// Reads from the database.
-    pub fn read<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> kith::error::Result<T>) -> T {
-        self.ctx().db.read(f).unwrap()
-    }
-
-    /// This instance's view of another instance's actor.
-    pub fn remote(&self, other: &Instance) -> actors::RemoteActor {
-        self.read(|c| actors::find_by_uri(c, &other.actor()))
-            .expect("actor cached")
-    }
-
-    /// A post of `other` as stored here, by the id `other` gave it.
-    pub fn copy_of(&self, other: &Instance, post: &posts::Post) -> Option<posts::Post> {
-        let _ = other;
-        self.read(|c| posts::find_by_uri(c, &post.uri))
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown();
-        }
-    }
-}
 
 /// Waits until both instances have nothing left to do.
 pub fn settle(a: &Instance, b: &Instance) {

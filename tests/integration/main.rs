@@ -2,7 +2,10 @@
 //! temporary directories, real HTTP. One binary, one module per area.
 
 mod delivery;
+mod fake_remote;
 mod federation;
 mod foundation;
 mod portability;
+mod security;
+mod streaming;
 mod support;

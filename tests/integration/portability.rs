@@ -5,7 +5,7 @@
 //! `Move` between kith instances on loopback; backups taken while posts are written
 //! restore to a working server; and the command line wires it all up.
 
-use crate::federation::Instance;
+use crate::support::Instance;
 use kith::db::{self, follows, portability, posts};
 use kith::portability::archive::Limits;
 use kith::portability::{alias, backup, csv, export, import, moving};

@@ -135,6 +135,22 @@ impl TestServer {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits (bounded) until a stderr line satisfies `pred`; the line, or a panic with the log.
+    pub fn wait_log(&self, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(line) = self.log.lock().unwrap().iter().find(|l| pred(l)) {
+                return line.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "log line never came: {:#?}",
+                self.log_lines()
+            );
+            std::thread::park_timeout(Duration::from_millis(5));
+        }
+    }
+
     /// Runs another kith command against this instance's config.
     pub fn command(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
         run_kith(
@@ -255,4 +271,109 @@ pub fn post(url: &str, content_type: &str, body: &[u8], headers: &[(&str, &str)]
         req = req.header(*n, *v);
     }
     collect(req.send(body).expect("POST"))
+}
+
+/// One in-process kith instance (`kith::start`) with its own data directory.
+pub struct Instance {
+    pub server: Option<kith::Server>,
+    /// Kept so the data directory lives as long as the instance.
+    _dir: tempfile::TempDir,
+    pub port: u16,
+    pub name: String,
+    /// The host of its public URL (`localhost` unless started with [`Instance::start_at`]).
+    pub host: String,
+}
+
+impl Instance {
+    /// Starts an instance named `name` with extra config (top-level keys, or tables
+    /// such as `[limits]`), able to reach loopback peers.
+    pub fn start(name: &str, extra: &str) -> Instance {
+        Instance::start_with(name, extra, true)
+    }
+
+    /// Like [`Instance::start`]; `allow_private` is `[federation] allow_private_addresses`
+    /// (false: the private-address guard is on, as in production).
+    pub fn start_with(name: &str, extra: &str, allow_private: bool) -> Instance {
+        Instance::start_at("localhost", name, extra, allow_private)
+    }
+
+    /// Like [`Instance::start_with`] with another host in the public URL (it still
+    /// listens on 127.0.0.1; the host need not resolve).
+    pub fn start_at(host: &str, name: &str, extra: &str, allow_private: bool) -> Instance {
+        let dir = tempfile::tempdir().unwrap();
+        let mut last = None;
+        for _ in 0..5 {
+            let port = free_port();
+            let text = format!(
+                "public_url = \"http://{host}:{port}\"\nusername = \"{name}\"\n\
+                 listen = \"127.0.0.1:{port}\"\ndata_dir = \"{d}\"\n{extra}\n\
+                 [federation]\nallow_private_addresses = {allow_private}\ndelivery_workers = 2\n",
+                d = dir.path().join("data").display()
+            );
+            let config = kith::config::Config::parse(&text).unwrap();
+            match kith::start(config) {
+                Ok(server) => {
+                    return Instance {
+                        server: Some(server),
+                        _dir: dir,
+                        port,
+                        name: name.to_string(),
+                        host: host.to_string(),
+                    };
+                }
+                // The free port may have been taken in between: try another.
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!("kith did not start: {last:?}");
+    }
+
+    /// The shared context.
+    pub fn ctx(&self) -> &kith::Ctx {
+        self.server.as_ref().unwrap().ctx()
+    }
+
+    /// The public base URL (`http://localhost:PORT`).
+    pub fn base(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+
+    /// The actor URL.
+    pub fn actor(&self) -> String {
+        format!("{}/users/{}", self.base(), self.name)
+    }
+
+    /// The socket address kith listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.as_ref().unwrap().addr()
+    }
+
+    /// Reads from the database.
+    pub fn read<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> kith::error::Result<T>) -> T {
+        self.ctx().db.read(f).unwrap()
+    }
+
+    /// This instance's view of another instance's actor.
+    pub fn remote(&self, other: &Instance) -> kith::db::actors::RemoteActor {
+        self.read(|c| kith::db::actors::find_by_uri(c, &other.actor()))
+            .expect("actor cached")
+    }
+
+    /// A post of `other` as stored here, by the id `other` gave it.
+    pub fn copy_of(
+        &self,
+        other: &Instance,
+        post: &kith::db::posts::Post,
+    ) -> Option<kith::db::posts::Post> {
+        let _ = other;
+        self.read(|c| kith::db::posts::find_by_uri(c, &post.uri))
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown();
+        }
+    }
 }

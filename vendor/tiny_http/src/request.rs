@@ -333,6 +333,27 @@ impl Request {
         }
     }
 
+    /// kith patch: like `upgrade`, but hands back the reading and the writing half of
+    /// the connection apart, so that one thread can block reading the client's frames
+    /// while another writes. Fails if the `101` answer could not be written.
+    pub fn upgrade_split<R: Read>(
+        mut self,
+        protocol: &str,
+        response: Response<R>,
+    ) -> io::Result<(Box<dyn Read + Send>, Box<dyn Write + Send>)> {
+        let http_version = self.http_version.clone();
+        let headers = std::mem::take(&mut self.headers);
+        let writer = self.extract_writer_impl();
+        let reader = self.extract_reader_impl();
+        let mut writer: Box<dyn Write + Send> = match self.notify_when_responded.take() {
+            Some(sender) => Box::new(NotifyOnDrop { sender, inner: writer }),
+            None => writer,
+        };
+        response.raw_print(&mut writer, http_version, &headers, false, Some(protocol))?;
+        writer.flush()?;
+        Ok((reader, writer))
+    }
+
     /// Allows to read the body of the request.
     ///
     /// # Example
