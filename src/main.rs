@@ -249,7 +249,9 @@ fn moving_command(word: &str, words: &[String], flags: MoveFlags) -> Result<Comm
                 if flags.no_fetch {
                     return Err("--no-fetch goes with import mastodon-archive".into());
                 }
-                let kind = flags.kind.ok_or("import csv needs --type following|blocks|mutes|domain-blocks|bookmarks|lists")?;
+                let kind = flags.kind.ok_or(
+                    "import csv needs --type following|blocks|mutes|domain-blocks|bookmarks|lists",
+                )?;
                 if kith::portability::csv::Kind::parse(&kind).is_none() {
                     return Err(format!("unknown --type {kind:?}"));
                 }
@@ -603,7 +605,10 @@ mod tests {
 
     #[test]
     fn moving_commands() {
-        assert_eq!(parse("alias").unwrap().command, Command::Alias(AliasAction::List));
+        assert_eq!(
+            parse("alias").unwrap().command,
+            Command::Alias(AliasAction::List)
+        );
         assert_eq!(
             parse("alias add @me@old.example --config /c.toml").unwrap(),
             Args {
@@ -612,11 +617,15 @@ mod tests {
             }
         );
         assert_eq!(
-            parse("alias remove https://old.example/users/me").unwrap().command,
+            parse("alias remove https://old.example/users/me")
+                .unwrap()
+                .command,
             Command::Alias(AliasAction::Remove("https://old.example/users/me".into()))
         );
         assert_eq!(
-            parse("import mastodon-archive /a.zip --no-fetch").unwrap().command,
+            parse("import mastodon-archive /a.zip --no-fetch")
+                .unwrap()
+                .command,
             Command::ImportArchive {
                 path: PathBuf::from("/a.zip"),
                 fetch: false

@@ -478,7 +478,8 @@ fn insert_post(
             tx,
             &db::media::Media {
                 id: media_id,
-                post_id: Some(id),
+                // Attached below, once the post exists.
+                post_id: None,
                 file_name: stored.file_name.clone(),
                 thumb_name: None,
                 media_type: stored.media_type.clone(),
@@ -509,6 +510,11 @@ fn insert_post(
     }
     if !posts::insert(tx, &post, &parts)? {
         return Err(Error::Internal(format!("post id {id} is taken")));
+    }
+    for a in &parts.attachments {
+        if let Some(media_id) = a.media_id {
+            db::media::attach(tx, media_id, id)?;
+        }
     }
     portability::insert_imported(tx, &p.post.uri, id)
 }
