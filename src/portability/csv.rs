@@ -208,7 +208,7 @@ pub fn import(
             Err(e) => report.failed.push((row_value(row), e.public_message())),
         }
         let done = done as u64 + 1;
-        if show_progress && (done % 50 == 0 || done == report.rows) {
+        if show_progress && (done.is_multiple_of(50) || done == report.rows) {
             progress(&format!("import: {kind:?}"), done, report.rows);
         }
     }

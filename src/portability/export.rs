@@ -188,7 +188,7 @@ fn write_outbox(
             "totalItems": total,
         });
         let head = serde_json::to_string(&head)?;
-        out.write_all(head[..head.len() - 1].as_bytes())?;
+        out.write_all(&head.as_bytes()[..head.len() - 1])?;
         out.write_all(b",\"orderedItems\":[")?;
         let mut after = 0;
         let mut first = true;
@@ -321,7 +321,7 @@ fn write_marks(ctx: &Ctx, sink: &mut Sink, name: &str, bookmarks: bool) -> Resul
     sink.file(name, true, |out| {
         let head = json!({"@context": AS_NS, "id": name, "type": "OrderedCollection"});
         let head = serde_json::to_string(&head)?;
-        out.write_all(head[..head.len() - 1].as_bytes())?;
+        out.write_all(&head.as_bytes()[..head.len() - 1])?;
         out.write_all(b",\"orderedItems\":[")?;
         let mut after = 0;
         loop {

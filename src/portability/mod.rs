@@ -30,6 +30,6 @@ pub fn refused(message: impl Into<String>) -> Error {
 
 /// Prints a progress line for `done` of `total` items (to stderr, for the operator).
 pub fn progress(what: &str, done: u64, total: u64) {
-    let percent = if total == 0 { 100 } else { done * 100 / total };
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
     eprintln!("{what}: {done}/{total} ({percent}%)");
 }

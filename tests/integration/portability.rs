@@ -208,7 +208,7 @@ fn the_synthetic_mastodon_archive_imports() {
     );
 
     // Imported posts are delivered to no one and notify no one.
-    let queued = a.read(|c| kith::db::deliveries::list_pending(c));
+    let queued = a.read(kith::db::deliveries::list_pending);
     assert!(queued.is_empty(), "{queued:?}");
     assert!(
         a.read(|c| kith::db::notifications::list(c, None, None, None, 10))
@@ -538,7 +538,7 @@ fn an_export_imports_into_another_kith_with_nothing_lost() {
         (true, true, true)
     );
     // Imported posts reach no one: carol got nothing from b.
-    assert!(b.read(|c| kith::db::deliveries::list_pending(c)).is_empty());
+    assert!(b.read(kith::db::deliveries::list_pending).is_empty());
 
     // The follows (as Follows sent) and blocks, from the CSV files.
     let follows_report = csv::import(
@@ -595,7 +595,7 @@ fn an_export_imports_into_another_kith_with_nothing_lost() {
     .unwrap();
     assert_eq!(again_follows.unchanged, 1);
     assert_eq!(footprint(&b), before);
-    assert!(b.read(|c| kith::db::deliveries::list_pending(c)).is_empty());
+    assert!(b.read(kith::db::deliveries::list_pending).is_empty());
 }
 
 #[test]
@@ -718,7 +718,7 @@ fn moving_between_kith_instances() {
             publish::queue(
                 tx,
                 &activity,
-                &[carol_at_alice.inbox.clone()],
+                std::slice::from_ref(&carol_at_alice.inbox),
                 false,
                 db::now_ms(),
             )
