@@ -234,6 +234,8 @@ fn handle_move(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> 
     crate::publish::unfollow_actor(ctx, signer)?;
     let now = db::now_ms();
     ctx.db.write(|tx| {
+        // As Mastodon does: lists and mutes follow the account to its new home.
+        db::portability::carry_over(tx, signer.id, new_actor.id, now)?;
         notifications::insert(tx, "move", signer.id, None, Some(&new_actor.uri), now).map(|_| ())
     })
 }

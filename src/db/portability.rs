@@ -169,6 +169,22 @@ pub fn has_move_in(conn: &Connection, old_uri: &str) -> Result<bool> {
         .query_row([old_uri], |r| r.get(0))?)
 }
 
+/// After a followed account moved: the new account joins the lists the old one was
+/// on, and is muted when the old one was.
+pub fn carry_over(conn: &Connection, from: i64, to: i64, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO list_members (list_id, actor_id)
+         SELECT list_id, ?2 FROM list_members WHERE actor_id = ?1",
+    )?
+    .execute(params![from, to])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO mutes (actor_id, created_at)
+         SELECT ?2, ?3 FROM mutes WHERE actor_id = ?1",
+    )?
+    .execute(params![from, to, now])?;
+    Ok(())
+}
+
 /// The owner's posts and boosts (every visibility, tombstones left out) with ids above
 /// `after`, oldest first.
 pub fn list_own_posts_after(conn: &Connection, after: i64, limit: i64) -> Result<Vec<Post>> {

@@ -132,6 +132,12 @@ struct ArchivedMedia {
 
 /// Imports the archive at `path` (zip, tar.gz or directory).
 pub fn import_archive(ctx: &Ctx, path: &Path, opts: &Options) -> Result<Report> {
+    if opts.progress {
+        eprintln!(
+            "import: reading and checking {} (nothing is written until it is all checked)",
+            path.display()
+        );
+    }
     let archive = archive::open(path, &ctx.config.data_dir, &opts.limits)?;
     let actor = read_actor(&archive, &opts.limits)?;
     let mut report = Report::default();

@@ -632,6 +632,17 @@ fn moving_between_kith_instances() {
     publish::follow(follower.ctx(), &old.actor()).unwrap();
     settle(&[&old, &follower]);
     assert_eq!(old.read(follows::counts), (1, 0));
+    // The follower keeps the old account on a list; the list follows the move.
+    let alice_at_carol = follower.remote(&old);
+    let list = follower
+        .ctx()
+        .db
+        .write(|tx| {
+            let id = db::lists::save(tx, None, "friends", "list", false, 1)?;
+            db::lists::set_member(tx, id, alice_at_carol.id, true)?;
+            Ok(id)
+        })
+        .unwrap();
 
     // Without the alias on the new account, kith refuses to move.
     let e = moving::move_to(old.ctx(), &format!("@bob@localhost:{}", new.port)).unwrap_err();
@@ -659,11 +670,15 @@ fn moving_between_kith_instances() {
             .unwrap()
             .accepted
     );
-    let alice_at_carol = follower.remote(&old);
     assert!(
         follower
             .read(|c| follows::find(c, true, alice_at_carol.id))
             .is_none()
+    );
+    assert!(
+        follower
+            .read(|c| db::lists::members(c, list))
+            .contains(&bob_at_carol.id)
     );
     let kinds: Vec<String> = follower
         .read(|c| kith::db::notifications::list(c, None, None, None, 10))
