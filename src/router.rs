@@ -69,6 +69,9 @@ impl Router {
                 200,
                 &wellknown::build_nodeinfo_links(&ctx.config),
             )),
+            ("GET", [".well-known", "oauth-authorization-server"]) => {
+                Ok(crate::mastodon::oauth::metadata(ctx))
+            }
             ("GET", ["nodeinfo", version @ ("2.0" | "2.1")]) => nodeinfo(ctx, version),
             ("GET", ["users", name]) => actor(ctx, req, name),
             ("POST", ["inbox"]) => ap::inbox::receive(ctx, req),

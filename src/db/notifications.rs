@@ -83,6 +83,49 @@ pub fn list(
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// One page of notifications as Mastodon pages them: ids below `max_id` and above
+/// `since_id` and `min_id`, newest first. With `min_id` (and no `max_id`) the page is
+/// the one right after `min_id`, not the newest: that is what a `rel="prev"` link
+/// asks for.
+pub fn page(
+    conn: &Connection,
+    max_id: Option<i64>,
+    since_id: Option<i64>,
+    min_id: Option<i64>,
+    kinds: Option<&[String]>,
+    limit: i64,
+) -> Result<Vec<Notification>> {
+    let ascending = min_id.is_some() && max_id.is_none();
+    let lower = since_id.unwrap_or(0).max(min_id.unwrap_or(0));
+    let kinds_json = kinds.map(|k| serde_json::to_string(k).unwrap_or_else(|_| "[]".into()));
+    let sql = format!(
+        "SELECT id, kind, actor_id, post_id, extra, created_at, read_at FROM notifications
+         WHERE id < ?1 AND id > ?2 AND (?3 IS NULL OR kind IN (SELECT value FROM json_each(?3)))
+         ORDER BY id {} LIMIT ?4",
+        if ascending { "ASC" } else { "DESC" }
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![max_id.unwrap_or(i64::MAX), lower, kinds_json, limit],
+        |r| {
+            Ok(Notification {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                actor_id: r.get(2)?,
+                post_id: r.get(3)?,
+                extra: r.get(4)?,
+                created_at: r.get(5)?,
+                read_at: r.get(6)?,
+            })
+        },
+    )?;
+    let mut list = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    if ascending {
+        list.reverse();
+    }
+    Ok(list)
+}
+
 /// One notification.
 pub fn find(conn: &Connection, id: i64) -> Result<Option<Notification>> {
     use rusqlite::OptionalExtension;
@@ -147,6 +190,30 @@ mod tests {
         let only = list(&conn, None, None, Some(&["follow".to_string()]), 10).unwrap();
         assert_eq!(only.len(), 1);
         assert_eq!(only[0].kind, "follow");
+        // Paging: since_id gives the newest above it, min_id the ones right after it.
+        for t in [3000, 4000, 5000] {
+            insert(&conn, "favourite", a, None, None, t).unwrap();
+        }
+        let ids: Vec<i64> = list(&conn, None, None, None, 10)
+            .unwrap()
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        let got = |v: Vec<Notification>| v.iter().map(|n| n.id).collect::<Vec<_>>();
+        assert_eq!(
+            got(page(&conn, None, Some(ids[4]), None, None, 2).unwrap()),
+            vec![ids[0], ids[1]]
+        );
+        assert_eq!(
+            got(page(&conn, None, None, Some(ids[4]), None, 2).unwrap()),
+            vec![ids[2], ids[3]]
+        );
+        assert_eq!(
+            got(page(&conn, Some(ids[0]), None, Some(ids[3]), None, 10).unwrap()),
+            vec![ids[1], ids[2]]
+        );
+        conn.execute("DELETE FROM notifications WHERE kind = 'favourite'", [])
+            .unwrap();
         delete_matching(&conn, "follow", a, None).unwrap();
         assert_eq!(list(&conn, None, None, None, 10).unwrap().len(), 1);
     }

@@ -243,15 +243,20 @@ fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
 }
 
 fn statuses(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
-    auth::optional(ctx, req)?;
+    let caller = auth::optional(ctx, req)?;
     let p = Params::from_request(req)?;
     let r = account_ref(id)?;
     let actor_id = match r {
         AccountRef::Local => None,
-        AccountRef::Remote(a) => Some(a),
+        AccountRef::Remote(a) => {
+            // An unknown account is a 404, not an empty list.
+            ctx.db.read(|c| db::actors::get(c, a))?;
+            Some(a)
+        }
     };
+    // Followers-only posts are for the owner, not for an app's own token.
     let with_private = match actor_id {
-        None => auth::optional(ctx, req)?.is_some_and(|a| auth::covers(&a.scopes, "read:statuses")),
+        None => caller.is_some_and(|a| !a.app_only && auth::covers(&a.scopes, "read:statuses")),
         Some(a) => ctx
             .db
             .read(|c| follows::find(c, true, a))?

@@ -305,12 +305,15 @@ fn listed(ctx: &Ctx, req: &Req, t: Timeline, scope: &str) -> Result<Resp> {
 /// `GET /api/v2/search`: accounts, statuses and hashtags; `resolve=true` looks up
 /// `@user@host` and post URLs on the network.
 pub fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
-    let caller = auth::optional(ctx, req)?;
+    // Only the owner searches posts or makes kith fetch from the network; an app's own
+    // (client_credentials) token is treated like an anonymous caller.
+    let owner = auth::optional(ctx, req)?
+        .is_some_and(|a| !a.app_only && auth::covers(&a.scopes, "read:search"));
     let p = Params::from_request(req)?;
     let q = p.required("q")?;
     let kind = p.str("type")?;
     let limit = p.int("limit")?.unwrap_or(20).clamp(1, 40);
-    let resolve = p.bool("resolve")?.unwrap_or(false) && caller.is_some();
+    let resolve = p.bool("resolve")?.unwrap_or(false) && owner;
     let want = |k: &str| kind.as_deref().is_none_or(|t| t == k);
     let accounts = if want("accounts") {
         super::accounts::find_accounts(ctx, &q, resolve, limit as usize)?
@@ -323,7 +326,7 @@ pub fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
             if let Ok(post) = resolve_post(ctx, &q) {
                 statuses.push(ctx.db.read(|c| views::status(ctx, c, &post))?);
             }
-        } else if caller.is_some() {
+        } else if owner {
             let found = ctx.db.read(|c| posts::search(c, &q, limit))?;
             statuses = ctx.db.read(|c| views::statuses(ctx, c, &found))?;
         }

@@ -29,7 +29,11 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
             timeline(ctx, req, Timeline::Tag(tag.to_string()), false)
         }
         ("GET", ["timelines", "list", id]) => {
-            timeline(ctx, req, Timeline::List(path_id(id)?), true)
+            let id = path_id(id)?;
+            auth::require(ctx, req, "read:lists")?;
+            // An unknown list is a 404, not an empty timeline.
+            ctx.db.read(|c| crate::db::lists::get(c, id))?;
+            timeline(ctx, req, Timeline::List(id), true)
         }
         ("GET", ["timelines", "direct"]) | ("GET", ["conversations"]) => {
             conversations(ctx, req, rest[0] == "timelines")
@@ -48,7 +52,12 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("POST", ["notifications", id, "dismiss"]) => {
             auth::require(ctx, req, "write:notifications")?;
             let id = path_id(id)?;
-            ctx.db.write(|tx| notifications::delete(tx, id))?;
+            ctx.db.write(|tx| {
+                // Dismissing an unknown notification is a 404, as in Mastodon.
+                notifications::find(tx, id)?
+                    .ok_or_else(|| Error::NotFound("Record not found".into()))?;
+                notifications::delete(tx, id)
+            })?;
             ok(json!({}))
         }
         ("GET", ["markers"]) => get_markers(ctx, req),
@@ -159,8 +168,14 @@ fn notifications_list(ctx: &Ctx, req: &Req) -> Result<Resp> {
         kinds = Some(base.into_iter().filter(|k| !excluded.contains(k)).collect());
     }
     ctx.db.read(|c| {
-        let min = pg.min_id.or(pg.since_id);
-        let list = notifications::list(c, pg.max_id, min, kinds.as_deref(), pg.limit)?;
+        let list = notifications::page(
+            c,
+            pg.max_id,
+            pg.since_id,
+            pg.min_id,
+            kinds.as_deref(),
+            pg.limit,
+        )?;
         let items = list
             .iter()
             .map(|n| views::notification(ctx, c, n))
@@ -176,7 +191,7 @@ pub fn notifications_v2(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let p = Params::from_request(req)?;
     let pg = page(&p, 80)?;
     ctx.db.read(|c| {
-        let list = notifications::list(c, pg.max_id, pg.min_id.or(pg.since_id), None, pg.limit)?;
+        let list = notifications::page(c, pg.max_id, pg.since_id, pg.min_id, None, pg.limit)?;
         let mut accounts: Vec<Value> = Vec::new();
         let mut statuses: Vec<Value> = Vec::new();
         let mut groups = Vec::new();

@@ -1,6 +1,11 @@
 //! kith's integration tests: the real binary on loopback ports, real SQLite files in
 //! temporary directories, real HTTP. One binary, one module per area.
 
+mod api;
+mod api_accounts;
+mod api_oauth;
+mod api_statuses;
+mod api_timelines;
 mod delivery;
 mod fake_remote;
 mod federation;
