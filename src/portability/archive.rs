@@ -215,7 +215,7 @@ fn wanted(path: &str) -> bool {
         && name.len() < 16);
     (top && depth <= 1)
         || path.starts_with("media_attachments/")
-        || path.contains("/media_attachments/") && depth <= 8
+        || path.contains("/media_attachments/") && depth <= 16
 }
 
 /// The cap for a kept file.
