@@ -14,6 +14,7 @@ pub mod media;
 pub mod notifications;
 pub mod oauth;
 pub mod polls;
+pub mod portability;
 pub mod posts;
 pub mod queue;
 pub mod timelines;
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_federation.sql"),
     include_str!("migrations/0003_client_api.sql"),
     include_str!("migrations/0004_media.sql"),
+    include_str!("migrations/0005_portability.sql"),
 ];
 
 /// How many idle reader connections are kept open.

@@ -10,10 +10,23 @@ use maud::{PreEscaped, html};
 /// Renders the profile page of the local account.
 pub fn show(ctx: &Ctx) -> Result<Resp> {
     let account = ctx.db.read(crate::db::account::get)?;
-    Ok(super::layout::respond(200, render(ctx, &account)))
+    // A moved account links to its new profile page (or actor, when kith has no page URL).
+    let moved = match &account.moved_to {
+        Some(uri) => Some(
+            ctx.db
+                .read(|c| crate::db::actors::find_by_uri(c, uri))?
+                .and_then(|a| a.url)
+                .unwrap_or_else(|| uri.clone()),
+        ),
+        None => None,
+    };
+    Ok(super::layout::respond(
+        200,
+        render(ctx, &account, moved.as_deref()),
+    ))
 }
 
-fn render(ctx: &Ctx, account: &Account) -> maud::Markup {
+fn render(ctx: &Ctx, account: &Account, moved: Option<&str>) -> maud::Markup {
     let config = &ctx.config;
     let handle = format!("@{}@{}", account.username, config.domain);
     let name = if account.display_name.is_empty() {
@@ -29,6 +42,9 @@ fn render(ctx: &Ctx, account: &Account) -> maud::Markup {
     };
     let body = html! {
         article.profile {
+            @if let Some(url) = moved {
+                p.moved { "This account has moved to " a href=(url) { (url) } "." }
+            }
             header {
                 img.avatar src=(super::assets::url("avatar.png")) alt=(format!("Avatar of {name}")) width="96" height="96";
                 div {
