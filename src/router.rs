@@ -103,19 +103,12 @@ impl Router {
                 self.own(name)?;
                 ap::serve::status(ctx, req, id, true)
             }
-            ("GET", [""]) => web::profile::show(ctx),
-            ("GET", [at_name]) if at_name.starts_with('@') => {
-                if at_name[1..].eq_ignore_ascii_case(&ctx.config.username) {
-                    web::profile::show(ctx)
-                } else {
-                    Err(Error::NotFound("No such account".into()))
-                }
-            }
             ("GET", ["media", "proxy"]) => crate::media::cache::serve(ctx, req),
             ("GET", ["media", name]) => crate::media::serve(ctx, req, name),
             ("GET", ["static", ..]) => web::assets::serve(req, path.trim_start_matches("/static/"))
                 .ok_or_else(|| Error::NotFound("No such file".into())),
-            _ => Err(Error::NotFound("Not found".into())),
+            // Everything else is the web UI's: pages, forms and feeds (web/mod.rs).
+            _ => web::route(ctx, req, method, &segments),
         }
     }
 
@@ -159,6 +152,8 @@ impl Handler for Router {
             "/api/v1/media",
             "/api/v2/media",
             "/api/v1/accounts/update_credentials",
+            "/compose",
+            "/settings/profile",
         ];
         if uploads.iter().any(|u| path.starts_with(u)) {
             self.ctx.config.limits.upload_max_bytes

@@ -13,10 +13,12 @@ pub mod markers;
 pub mod media;
 pub mod notifications;
 pub mod oauth;
+pub mod pages;
 pub mod polls;
 pub mod portability;
 pub mod posts;
 pub mod queue;
+pub mod sessions;
 pub mod timelines;
 pub mod tokens;
 
@@ -33,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_client_api.sql"),
     include_str!("migrations/0004_media.sql"),
     include_str!("migrations/0005_portability.sql"),
+    include_str!("migrations/0006_web.sql"),
 ];
 
 /// How many idle reader connections are kept open.

@@ -15,3 +15,4 @@ mod portability;
 mod security;
 mod streaming;
 mod support;
+mod web;

@@ -1,0 +1,375 @@
+//! Posts and accounts as HTML: the post card every list and thread uses (author,
+//! time, content warning in `<details>`, sanitized content, attachments with alt text,
+//! poll results, and for the owner the reply, boost, like, bookmark, edit and delete
+//! controls), remote account cards, and the small form helpers. Post and bio HTML is
+//! the stored HTML (kith's own renderer for local text, the sanitizer for remote); all
+//! other strings are escaped by maud. This file reads the database but writes nothing.
+
+use super::session::Viewer;
+use crate::Ctx;
+use crate::db::account::Account;
+use crate::db::actors::RemoteActor;
+use crate::db::posts::{self, Attachment, Post};
+use crate::error::Result;
+use maud::{Markup, PreEscaped, html};
+use rusqlite::Connection;
+
+/// What a page renders posts with: the database, who is looking, and where forms return.
+pub struct View<'a> {
+    pub ctx: &'a Ctx,
+    pub conn: &'a Connection,
+    pub viewer: Option<&'a Viewer>,
+    /// The local account (read once per page).
+    pub account: &'a Account,
+    /// The local path this page's forms come back to.
+    pub back: &'a str,
+}
+
+/// Who wrote a post, ready to show.
+pub struct Author {
+    pub name: String,
+    pub acct: String,
+    pub href: String,
+    pub avatar: String,
+    /// The link leaves kith (a visitor looking at a remote account).
+    pub external: bool,
+}
+
+/// The display name of an account, or its user name when it has none.
+pub fn display_name<'s>(name: &'s str, username: &'s str) -> &'s str {
+    if name.trim().is_empty() {
+        username
+    } else {
+        name
+    }
+}
+
+/// A remote image served through kith's media cache; local files as they are.
+pub fn media_src(ctx: &Ctx, url: &str) -> String {
+    let own = format!("{}/", ctx.config.public_url);
+    if let Some(path) = url.strip_prefix(&own) {
+        format!("/{path}")
+    } else {
+        crate::mastodon::views::proxied(ctx, url)
+    }
+}
+
+/// The avatar of a remote actor (proxied) or the placeholder.
+pub fn actor_avatar(ctx: &Ctx, actor: &RemoteActor) -> String {
+    match &actor.avatar_url {
+        Some(u) => media_src(ctx, u),
+        None => super::assets::url("avatar.png"),
+    }
+}
+
+/// The local account's avatar URL (a path on this server).
+pub fn own_avatar(ctx: &Ctx, account: &Account) -> String {
+    media_src(ctx, &crate::media::avatar_url(ctx, account))
+}
+
+/// `<time>` with a readable UTC date.
+pub fn when(ms: i64) -> Markup {
+    let iso = crate::dates::iso8601(ms);
+    let shown = format!("{} {} UTC", &iso[..10], &iso[11..16]);
+    html! { time datetime=(iso) { (shown) } }
+}
+
+/// Hidden CSRF and return fields of a form.
+pub fn hidden(viewer: &Viewer, back: &str) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(viewer.csrf);
+        input type="hidden" name="back" value=(back);
+    }
+}
+
+/// A one-button form posting to `action`.
+pub fn button(viewer: &Viewer, back: &str, action: &str, label: &str, pressed: bool) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            (hidden(viewer, back))
+            button type="submit" aria-pressed=[pressed.then_some("true")] { (label) }
+        }
+    }
+}
+
+fn visibility_label(v: &str) -> Option<&'static str> {
+    match v {
+        "unlisted" => Some("Unlisted"),
+        "private" => Some("Followers only"),
+        "direct" => Some("Mentioned people only"),
+        _ => None,
+    }
+}
+
+impl View<'_> {
+    /// Whether the owner is looking.
+    pub fn owner(&self) -> bool {
+        self.viewer.is_some()
+    }
+
+    /// The author of a post (`None`: the owner).
+    pub fn author(&self, actor_id: Option<i64>) -> Result<Author> {
+        let config = &self.ctx.config;
+        match actor_id {
+            None => Ok(Author {
+                name: display_name(&self.account.display_name, &self.account.username).into(),
+                acct: format!("@{}@{}", self.account.username, config.domain),
+                href: format!("/@{}", config.username),
+                avatar: own_avatar(self.ctx, self.account),
+                external: false,
+            }),
+            Some(id) => {
+                let a = crate::db::actors::get(self.conn, id)?;
+                Ok(self.remote_author(&a))
+            }
+        }
+    }
+
+    /// A remote actor as an author.
+    pub fn remote_author(&self, a: &RemoteActor) -> Author {
+        let (href, external) = if self.owner() {
+            (format!("/accounts/{}", a.id), false)
+        } else {
+            (a.url.clone().unwrap_or_else(|| a.uri.clone()), true)
+        };
+        Author {
+            name: display_name(&a.display_name, &a.username).into(),
+            acct: format!("@{}", a.acct()),
+            href,
+            avatar: actor_avatar(self.ctx, a),
+            external,
+        }
+    }
+
+    /// Where a post's own page is: local posts on the profile, remote ones in the
+    /// owner's thread view, or (for visitors) on their own server.
+    pub fn post_href(&self, post: &Post) -> String {
+        if post.is_local() {
+            format!("/@{}/{}", self.ctx.config.username, post.id)
+        } else if self.owner() {
+            format!("/posts/{}", post.id)
+        } else {
+            post.url.clone().unwrap_or_else(|| post.uri.clone())
+        }
+    }
+
+    /// Several posts, or a note that there are none.
+    pub fn posts(&self, list: &[Post], empty: &str) -> Result<Markup> {
+        if list.is_empty() {
+            return Ok(html! { p.empty { (empty) } });
+        }
+        let cards = list
+            .iter()
+            .map(|p| self.post(p, false))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(html! { div.posts { @for c in cards { (c) } } })
+    }
+
+    /// One post card; a boost shows the boosted post under a "boosted" line.
+    pub fn post(&self, post: &Post, focus: bool) -> Result<Markup> {
+        if let Some(original_id) = post.reblog_of_id {
+            let booster = self.author(post.actor_id)?;
+            let Some(original) =
+                posts::find(self.conn, original_id)?.filter(|o| o.deleted_at.is_none())
+            else {
+                return Ok(html! {});
+            };
+            let inner = self.card(&original, focus, Some(&booster))?;
+            return Ok(inner);
+        }
+        self.card(post, focus, None)
+    }
+
+    fn card(&self, post: &Post, focus: bool, boosted_by: Option<&Author>) -> Result<Markup> {
+        let author = self.author(post.actor_id)?;
+        let href = self.post_href(post);
+        let attachments = posts::list_attachments(self.conn, post.id)?;
+        let poll = posts::find_poll(self.conn, post.id)?;
+        let parent = match &post.in_reply_to_uri {
+            Some(uri) => Some((uri.clone(), posts::find_by_uri(self.conn, uri)?)),
+            None => None,
+        };
+        let parent_link = match &parent {
+            Some((_, Some(p))) => {
+                let who = self.author(p.actor_id)?;
+                Some((self.post_href(p), who.acct))
+            }
+            Some((uri, None)) => Some((uri.clone(), "another post".to_string())),
+            None => None,
+        };
+        let content = html! {
+            div.content lang=[post.language.as_deref()] { (PreEscaped(&post.content_html)) }
+            (self.attachments(&attachments, post.sensitive && post.spoiler_text.is_empty()))
+            @if let Some(poll) = &poll { (poll_results(poll)) }
+        };
+        let rel = if author.external {
+            Some("nofollow noopener noreferrer")
+        } else {
+            None
+        };
+        Ok(html! {
+            article.post.focus[focus] id=(format!("post-{}", post.id)) {
+                @if let Some(b) = boosted_by {
+                    p.boosted { "🔁 " a href=(b.href) { (b.name) } " boosted" }
+                }
+                header {
+                    a.who href=(author.href) rel=[rel] {
+                        img.avatar.small src=(author.avatar) alt="" width="48" height="48" loading="lazy";
+                        span.names { span.name { (author.name) } " " span.acct { (author.acct) } }
+                    }
+                    a.when href=(href) { (when(post.published_at)) }
+                    @if let Some(label) = visibility_label(&post.visibility) { span.tag { (label) } }
+                    @if post.edited_at.is_some() { span.tag { "Edited" } }
+                }
+                @if let Some((link, who)) = &parent_link {
+                    p.reply-to { "Replying to " a href=(link) { (who) } }
+                }
+                @if post.spoiler_text.is_empty() {
+                    (content)
+                } @else {
+                    details.cw {
+                        summary { span.cw-text { (post.spoiler_text) } " " span.more { "Show content" } }
+                        (content)
+                    }
+                }
+                (self.footer(post, &href)?)
+            }
+        })
+    }
+
+    fn attachments(&self, list: &[Attachment], sensitive: bool) -> Markup {
+        if list.is_empty() {
+            return html! {};
+        }
+        let items = html! {
+            div.media {
+                @for a in list {
+                    @let src = a.remote_url.as_deref().map(|u| media_src(self.ctx, u)).unwrap_or_default();
+                    @let kind = crate::mastodon::entities::media_kind(&a.media_type);
+                    figure {
+                        @match kind {
+                            "image" => {
+                                a href=(src) {
+                                    img src=(src) alt=(a.description) loading="lazy"
+                                        width=[a.width] height=[a.height];
+                                }
+                            }
+                            "video" | "gifv" => {
+                                video src=(src) controls preload="none" aria-label=(a.description) {}
+                            }
+                            "audio" => { audio src=(src) controls preload="none" aria-label=(a.description) {} }
+                            _ => { a href=(src) { "Attachment" } }
+                        }
+                        @if !a.description.is_empty() && kind != "image" {
+                            figcaption { (a.description) }
+                        }
+                    }
+                }
+            }
+        };
+        if sensitive {
+            html! { details.sensitive { summary { "Sensitive media" } (items) } }
+        } else {
+            items
+        }
+    }
+
+    fn footer(&self, post: &Post, href: &str) -> Result<Markup> {
+        let (replies, boosts, likes) = posts::counts(self.conn, post)?;
+        let Some(v) = self.viewer else {
+            return Ok(html! {
+                footer.stats {
+                    span { (replies) " replies" } span { (boosts) " boosts" } span { (likes) " likes" }
+                    a href=(href) { "Open thread" }
+                }
+            });
+        };
+        let (liked, boosted, bookmarked) = posts::owner_flags(self.conn, post.id)?;
+        let base = format!("/posts/{}", post.id);
+        let boostable = matches!(post.visibility.as_str(), "public" | "unlisted");
+        let own = post.is_local();
+        Ok(html! {
+            footer.actions {
+                a.button href=(format!("/compose?in_reply_to={}", post.id)) { "Reply" span.count { (replies) } }
+                @if boostable {
+                    @if boosted { (button(v, self.back, &format!("{base}/unboost"), &format!("Unboost {boosts}"), true)) }
+                    @else { (button(v, self.back, &format!("{base}/boost"), &format!("Boost {boosts}"), false)) }
+                }
+                @if liked { (button(v, self.back, &format!("{base}/unlike"), &format!("Unlike {likes}"), true)) }
+                @else { (button(v, self.back, &format!("{base}/like"), &format!("Like {likes}"), false)) }
+                @if bookmarked { (button(v, self.back, &format!("{base}/unbookmark"), "Unbookmark", true)) }
+                @else { (button(v, self.back, &format!("{base}/bookmark"), "Bookmark", false)) }
+                a.button href=(format!("/posts/{}", post.id)) { "Thread" }
+                @if own {
+                    a.button href=(format!("{base}/edit")) { "Edit" }
+                    a.button.danger href=(format!("{base}/delete")) { "Delete" }
+                }
+            }
+        })
+    }
+
+    /// A remote account's header card: avatar, names, bio, fields (all sanitized at ingest).
+    pub fn account_card(&self, a: &RemoteActor) -> Markup {
+        let author = self.remote_author(a);
+        let fields: Vec<(String, String)> =
+            serde_json::from_str::<Vec<serde_json::Value>>(&a.fields_json)
+                .unwrap_or_default()
+                .iter()
+                .map(|f| {
+                    (
+                        f["name"].as_str().unwrap_or_default().to_string(),
+                        f["value_html"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+        let profile = a.url.clone().unwrap_or_else(|| a.uri.clone());
+        html! {
+            section.account-card {
+                header {
+                    img.avatar src=(author.avatar) alt="" width="96" height="96";
+                    div {
+                        h2 { (author.name) }
+                        p.handle { (author.acct) }
+                        @if a.locked { p.tag { "Approves followers" } }
+                    }
+                }
+                @if !a.note_html.is_empty() { div.bio { (PreEscaped(&a.note_html)) } }
+                @if !fields.is_empty() {
+                    dl.fields {
+                        @for (name, value) in &fields { dt { (name) } dd { (PreEscaped(value)) } }
+                    }
+                }
+                p { a href=(profile) rel="nofollow noopener noreferrer" { "Open on " (a.domain) } }
+            }
+        }
+    }
+}
+
+fn poll_results(p: &posts::Poll) -> Markup {
+    let total: i64 = p.options.iter().map(|(_, n)| n).sum();
+    html! {
+        ul.poll {
+            @for (title, votes) in &p.options {
+                li {
+                    span.option { (title) }
+                    " "
+                    span.votes { (votes) " votes" }
+                    @if total > 0 { meter min="0" max=(total) value=(votes) {} }
+                }
+            }
+        }
+    }
+}
+
+/// Links to the next (older) page, and back to the newest.
+pub fn pager(path: &str, first_page: bool, oldest: Option<i64>, full: bool) -> Markup {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    html! {
+        nav.pager aria-label="Pages" {
+            @if !first_page { a href=(path) { "Newest" } }
+            @if let (Some(id), true) = (oldest, full) {
+                a rel="next" href=(format!("{path}{sep}max_id={id}")) { "Older" }
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! kith's web UI in a real browser: two kith instances in this process on loopback
+//! ports, and `suite.mjs` driving headless Chromium (Debian's `chromium` package)
+//! through `playwright-core` (npm), both installed by `scripts/install-browser`. Built
+//! only with `--features interop`: `cargo test --features interop --test browser`.
+//! The suite logs in, posts with a content warning and an image with alt text, finds
+//! the post on the home timeline and the public profile, likes it, follows the second
+//! instance's account by handle and sees its post arrive, and logs out; every page is
+//! checked for horizontal overflow (320, 390 and 1280 px wide) and console errors, and
+//! screenshots at 390×844 and 1280×800 are written for README.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A kith instance in this process, with its first-run password.
+struct Instance {
+    server: Option<kith::Server>,
+    port: u16,
+    password: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Instance {
+    fn start(name: &str) -> Instance {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let text = format!(
+            "public_url = \"http://localhost:{port}\"\nusername = \"{name}\"\nlisten = \"127.0.0.1:{port}\"\n\
+             data_dir = \"{}\"\n[federation]\nallow_private_addresses = true\ndelivery_workers = 2\n",
+            dir.path().join("data").display()
+        );
+        let config = kith::config::Config::parse(&text).expect("config");
+        let server = kith::start(config).expect("kith starts");
+        let password = server
+            .first_run_password
+            .clone()
+            .expect("a new account has a first-run password");
+        Instance {
+            server: Some(server),
+            port,
+            password,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://localhost:{}", self.port)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown();
+        }
+    }
+}
+
+#[test]
+fn web_ui_in_chromium() {
+    let dir = root().join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").exists()
+            && PathBuf::from("/usr/bin/chromium").exists(),
+        "Chromium or playwright-core is missing: run scripts/install-browser first"
+    );
+    let alice = Instance::start("alice");
+    let bob = Instance::start("bob");
+    let shots = std::env::var("KITH_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots"));
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let mut child = Command::new("node")
+        .arg(dir.join("suite.mjs"))
+        .current_dir(&dir)
+        .env("KITH_A_URL", alice.url())
+        .env("KITH_A_PASSWORD", &alice.password)
+        .env("KITH_B_URL", bob.url())
+        .env("KITH_B_PASSWORD", &bob.password)
+        .env("KITH_B_HANDLE", format!("@bob@localhost:{}", bob.port))
+        .env("KITH_SCREENSHOTS", &shots)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("node runs (Node.js is needed for the browser suite)");
+    // The suite bounds its own waits; this is the backstop.
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the browser suite ran for more than 5 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        status.success(),
+        "the browser suite failed ({status}); see its output above"
+    );
+    for name in [
+        "home-phone.png",
+        "home-desktop.png",
+        "profile-phone.png",
+        "profile-desktop.png",
+    ] {
+        assert!(
+            shots.join(name).exists(),
+            "screenshot {name} was not written"
+        );
+    }
+    drop(bob);
+    drop(alice);
+}
