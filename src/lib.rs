@@ -4,8 +4,8 @@
 //! SQLite file) → `keys`/`password` (identity) → `http` (the tiny_http boundary) →
 //! `router` (the one route table) → the faces it dispatches to: `wellknown`
 //! (discovery), `ap` (ActivityPub), `web` (HTML). [`start`] wires them into a
-//! running [`Server`]; `commands` and `queue_cli` hold the command-line actions that
-//! work beside it.
+//! running [`Server`]; `commands`, `queue_cli` and `portability` (moving in and out, backups)
+//! hold the command-line actions that work beside it.
 
 pub mod ap;
 pub mod commands;
@@ -20,6 +20,7 @@ pub mod keys;
 pub mod mastodon;
 pub mod media;
 pub mod password;
+pub mod portability;
 pub mod publish;
 pub mod queue_cli;
 pub mod ratelimit;
@@ -230,6 +231,31 @@ fn lock_data_dir(config: &Config) -> Result<File> {
         ))),
         Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(e)),
     }
+}
+
+/// A context for command-line actions that sign, fetch and queue deliveries beside a
+/// running server (or none): the same database, key and guarded client, but no HTTP
+/// server and no workers. What it queues, a running server's workers send within a
+/// few seconds; a stopped one sends it when it starts.
+pub fn cli_context(config: Config) -> Result<Arc<Ctx>> {
+    let (db, _) = open_storage(&config)?;
+    let account = db.read(db::account::get)?;
+    let key = keys::load(&account.private_key_der)?;
+    Ok(Arc::new(Ctx {
+        limiter: ratelimit::RateLimiter::new(Duration::from_secs(config.limits.window_secs)),
+        fetcher: fetch::Fetcher::new(&config),
+        wake: workers::Wake::default(),
+        inbox_cooloff: ap::inbox::KeyFetchCooloff::default(),
+        account_logins: ratelimit::RateLimiter::new(Duration::from_secs(3600)),
+        mac_key: ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            ring::digest::digest(&ring::digest::SHA256, &account.private_key_der).as_ref(),
+        ),
+        streams: mastodon::streaming::Hub::default(),
+        key,
+        db,
+        config,
+    }))
 }
 
 /// Starts kith: storage, account, HTTP server. Returns once it is answering.

@@ -21,6 +21,22 @@ Usage:
   kith queue  [--config PATH]     list queued deliveries and unavailable or paused hosts
   kith queue retry HOST [--config PATH]
                                   clear HOST's failure marks and make its deliveries due now
+
+Moving in and out (these work while kith serve runs, except restore):
+  kith alias list|add|remove [@user@host|URL] [--config PATH]
+                                  the accounts this one is also known as (needed to move here)
+  kith import mastodon-archive FILE.zip|FILE.tar.gz|DIR [--no-fetch] [--config PATH]
+                                  import the posts, media, boosts, likes and bookmarks of an archive
+  kith import csv --type following|blocks|mutes|domain-blocks|bookmarks|lists [--overwrite] FILE
+                                  import one of Mastodon's CSV exports (merge, or replace with --overwrite)
+  kith export DIR|FILE.zip [--config PATH]
+                                  write a Mastodon-layout archive and the CSV files
+  kith move @user@host [--config PATH]
+                                  move this account to a new one that lists it as an alias
+  kith backup FILE [--media FILE.tar] [--config PATH]
+                                  snapshot the database (it holds the keys) and the uploads
+  kith restore FILE [--media FILE.tar] --config PATH
+                                  put a backup in place (stop kith serve first)
   kith --help | --version
 
 The config file is --config PATH, else $KITH_CONFIG, else ./kith.toml.
@@ -43,8 +59,49 @@ enum Command {
         /// `kith queue retry HOST`: the host to reset.
         retry: Option<String>,
     },
+    Alias(AliasAction),
+    ImportArchive {
+        path: PathBuf,
+        fetch: bool,
+    },
+    ImportCsv {
+        kind: String,
+        overwrite: bool,
+        path: PathBuf,
+    },
+    Export {
+        dest: PathBuf,
+    },
+    Move {
+        target: String,
+    },
+    Backup {
+        dest: PathBuf,
+        media: Option<PathBuf>,
+    },
+    Restore {
+        source: PathBuf,
+        media: Option<PathBuf>,
+    },
     Help,
     Version,
+}
+
+/// `kith alias …`.
+#[derive(Debug, PartialEq)]
+enum AliasAction {
+    List,
+    Add(String),
+    Remove(String),
+}
+
+/// The flags of the moving-in-and-out commands.
+#[derive(Debug, Default)]
+struct MoveFlags {
+    kind: Option<String>,
+    overwrite: bool,
+    media: Option<PathBuf>,
+    no_fetch: bool,
 }
 
 #[derive(Debug, PartialEq)]
@@ -65,6 +122,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut scopes = None;
     let mut help = false;
     let mut version = false;
+    let mut flags = MoveFlags::default();
     let mut words = Vec::new();
     while let Some(arg) = iter.next() {
         if !arg.starts_with('-') {
@@ -86,6 +144,10 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--public-url" => public_url = Some(value("--public-url")?),
             "--username" => username = Some(value("--username")?),
             "--scopes" => scopes = Some(value("--scopes")?),
+            "--type" => flags.kind = Some(value("--type")?),
+            "--media" => flags.media = Some(PathBuf::from(value("--media")?)),
+            "--overwrite" => flags.overwrite = true,
+            "--no-fetch" => flags.no_fetch = true,
             "-h" | "--help" => help = true,
             "-V" | "--version" => version = true,
             other => return Err(format!("unknown argument {other:?}")),
@@ -95,18 +157,26 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         None | Some("serve") | Some("passwd") => &["config"],
         Some("init") => &["config", "public-url", "username"],
         Some("token") => &["config", "scopes"],
-        Some("queue") => &["config"],
+        Some("queue") | Some("alias") | Some("export") | Some("move") => &["config"],
+        Some("import") => &["config", "type", "overwrite", "no-fetch"],
+        Some("backup") | Some("restore") => &["config", "media"],
         Some(other) => return Err(format!("unknown command {other:?}")),
     };
-    if command_word != Some("queue")
-        && let Some(word) = words.first()
-    {
+    let takes_words = matches!(
+        command_word,
+        Some("queue" | "alias" | "import" | "export" | "move" | "backup" | "restore")
+    );
+    if !takes_words && let Some(word) = words.first() {
         return Err(format!("unexpected argument {word:?}"));
     }
     for (name, given) in [
         ("public-url", public_url.is_some()),
         ("username", username.is_some()),
         ("scopes", scopes.is_some()),
+        ("type", flags.kind.is_some()),
+        ("overwrite", flags.overwrite),
+        ("no-fetch", flags.no_fetch),
+        ("media", flags.media.is_some()),
     ] {
         if given && !allowed.contains(&name) {
             return Err(format!("--{name} does not go with this command"));
@@ -126,6 +196,9 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             Some("queue") => Command::Queue {
                 retry: queue_words(&words)?,
             },
+            Some(word @ ("alias" | "import" | "export" | "move" | "backup" | "restore")) => {
+                moving_command(word, &words, flags)?
+            }
             Some("init") => Command::Init {
                 public_url: public_url.ok_or("init needs --public-url URL")?,
                 username: username.ok_or("init needs --username NAME")?,
@@ -134,6 +207,85 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         }
     };
     Ok(Args { command, config })
+}
+
+/// The moving-in-and-out commands from their words and flags.
+fn moving_command(word: &str, words: &[String], flags: MoveFlags) -> Result<Command, String> {
+    let one = |what: &str| -> Result<String, String> {
+        match words {
+            [only] => Ok(only.clone()),
+            [] => Err(format!("{word} needs {what}")),
+            [_, extra, ..] => Err(format!("unexpected argument {extra:?}")),
+        }
+    };
+    Ok(match word {
+        "alias" => Command::Alias(match words {
+            [] => AliasAction::List,
+            [list] if list == "list" => AliasAction::List,
+            [add, target] if add == "add" => AliasAction::Add(target.clone()),
+            [remove, target] if remove == "remove" => AliasAction::Remove(target.clone()),
+            [verb] if verb == "add" || verb == "remove" => {
+                return Err(format!("alias {verb} needs @user@host or an actor URL"));
+            }
+            [verb, ..] if !["list", "add", "remove"].contains(&verb.as_str()) => {
+                return Err(format!("unknown alias command {verb:?}"));
+            }
+            [_, _, extra, ..] | [_, extra] => {
+                return Err(format!("unexpected argument {extra:?}"));
+            }
+            [verb] => return Err(format!("unknown alias command {verb:?}")),
+        }),
+        "import" => match words {
+            [what, path] if what == "mastodon-archive" => {
+                if flags.kind.is_some() || flags.overwrite {
+                    return Err("--type and --overwrite go with import csv".into());
+                }
+                Command::ImportArchive {
+                    path: PathBuf::from(path),
+                    fetch: !flags.no_fetch,
+                }
+            }
+            [what, path] if what == "csv" => {
+                if flags.no_fetch {
+                    return Err("--no-fetch goes with import mastodon-archive".into());
+                }
+                let kind = flags.kind.ok_or(
+                    "import csv needs --type following|blocks|mutes|domain-blocks|bookmarks|lists",
+                )?;
+                if kith::portability::csv::Kind::parse(&kind).is_none() {
+                    return Err(format!("unknown --type {kind:?}"));
+                }
+                Command::ImportCsv {
+                    kind,
+                    overwrite: flags.overwrite,
+                    path: PathBuf::from(path),
+                }
+            }
+            [what] if what == "mastodon-archive" || what == "csv" => {
+                return Err(format!("import {what} needs a FILE"));
+            }
+            [what, ..] if what != "mastodon-archive" && what != "csv" => {
+                return Err(format!("unknown import {what:?}: mastodon-archive or csv"));
+            }
+            [] => return Err("import needs mastodon-archive or csv".into()),
+            [_, _, extra, ..] => return Err(format!("unexpected argument {extra:?}")),
+            _ => return Err("import needs mastodon-archive FILE or csv --type TYPE FILE".into()),
+        },
+        "export" => Command::Export {
+            dest: PathBuf::from(one("DIR or FILE.zip")?),
+        },
+        "move" => Command::Move {
+            target: one("@user@host")?,
+        },
+        "backup" => Command::Backup {
+            dest: PathBuf::from(one("a FILE")?),
+            media: flags.media,
+        },
+        _ => Command::Restore {
+            source: PathBuf::from(one("a FILE")?),
+            media: flags.media,
+        },
+    })
 }
 
 /// The host of `kith queue retry HOST`, or `None` for plain `kith queue`.
@@ -219,11 +371,110 @@ fn run(args: Args) -> Result<(), Error> {
             println!("{}", commands::token(&config, &scopes)?);
             Ok(())
         }
+        Command::Alias(_)
+        | Command::ImportArchive { .. }
+        | Command::ImportCsv { .. }
+        | Command::Export { .. }
+        | Command::Move { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => run_moving(args.command, Config::load(&path, optional)?),
         Command::Queue { retry } => {
             let config = Config::load(&path, optional)?;
             match retry {
                 None => print!("{}", queue_cli::show(&config)?),
                 Some(host) => println!("{}", queue_cli::retry(&config, &host)?),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs a moving-in-and-out command.
+fn run_moving(command: Command, config: Config) -> Result<(), Error> {
+    use kith::portability::{alias, backup, csv, export, import, moving};
+    match command {
+        Command::Backup { dest, media } => {
+            let done = backup::backup(&config, &dest, media.as_deref())?;
+            eprintln!(
+                "Wrote {} ({} bytes, {} posts){}. It holds the account's private key: keep it safe.",
+                dest.display(),
+                done.bytes,
+                done.posts,
+                done.media_files
+                    .map(|n| format!(" and {n} media files to the tarball"))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
+        Command::Restore { source, media } => {
+            let done = backup::restore(&config, &source, media.as_deref())?;
+            eprintln!(
+                "Restored {} ({} posts){}. {}Start it with: kith serve",
+                source.display(),
+                done.posts,
+                done.media_files
+                    .map(|n| format!(" and {n} media files"))
+                    .unwrap_or_default(),
+                done.previous
+                    .map(|p| format!("The database it replaced is kept as {}. ", p.display()))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
+        command => {
+            let ctx = kith::cli_context(config)?;
+            match command {
+                Command::Alias(AliasAction::List) => {
+                    for uri in alias::list(&ctx)? {
+                        println!("{uri}");
+                    }
+                }
+                Command::Alias(AliasAction::Add(target)) => {
+                    let uri = alias::add(&ctx, &target)?;
+                    eprintln!("Added alias {uri}; followers are told with Update(Person).");
+                }
+                Command::Alias(AliasAction::Remove(target)) => {
+                    let uri = alias::remove(&ctx, &target)?;
+                    eprintln!("Removed alias {uri}.");
+                }
+                Command::ImportArchive { path, fetch } => {
+                    let opts = import::Options {
+                        resolve: fetch,
+                        ..import::Options::default()
+                    };
+                    let report = import::import_archive(&ctx, &path, &opts)?;
+                    eprintln!("{}", report.summary());
+                }
+                Command::ImportCsv {
+                    kind,
+                    overwrite,
+                    path,
+                } => {
+                    let kind = csv::Kind::parse(&kind)
+                        .ok_or_else(|| Error::BadRequest(format!("unknown --type {kind:?}")))?;
+                    let report = csv::import(&ctx, kind, &path, overwrite, true)?;
+                    eprintln!("{}", report.summary());
+                }
+                Command::Export { dest } => {
+                    let done = export::export(&ctx, &dest, true)?;
+                    eprintln!(
+                        "Exported {} posts, {} media files ({} missing), {} likes and {} bookmarks to {}.",
+                        done.posts,
+                        done.media,
+                        done.media_missing,
+                        done.likes,
+                        done.bookmarks,
+                        dest.display()
+                    );
+                }
+                Command::Move { target } => {
+                    let moved = moving::move_to(&ctx, &target)?;
+                    eprintln!(
+                        "Moved to {}: Move queued for {} inboxes; a running kith sends them within                          a few seconds. This account now shows that it moved.",
+                        moved.target, moved.inboxes
+                    );
+                }
+                _ => {}
             }
             Ok(())
         }
@@ -350,5 +601,93 @@ mod tests {
         assert!(parse("queue --scopes read").is_err());
         assert!(parse("serve retry").is_err());
         assert!(parse("token extra").is_err());
+    }
+
+    #[test]
+    fn moving_commands() {
+        assert_eq!(
+            parse("alias").unwrap().command,
+            Command::Alias(AliasAction::List)
+        );
+        assert_eq!(
+            parse("alias add @me@old.example --config /c.toml").unwrap(),
+            Args {
+                command: Command::Alias(AliasAction::Add("@me@old.example".into())),
+                config: Some(PathBuf::from("/c.toml"))
+            }
+        );
+        assert_eq!(
+            parse("alias remove https://old.example/users/me")
+                .unwrap()
+                .command,
+            Command::Alias(AliasAction::Remove("https://old.example/users/me".into()))
+        );
+        assert_eq!(
+            parse("import mastodon-archive /a.zip --no-fetch")
+                .unwrap()
+                .command,
+            Command::ImportArchive {
+                path: PathBuf::from("/a.zip"),
+                fetch: false
+            }
+        );
+        assert_eq!(
+            parse("import csv --type domain-blocks --overwrite b.csv")
+                .unwrap()
+                .command,
+            Command::ImportCsv {
+                kind: "domain-blocks".into(),
+                overwrite: true,
+                path: PathBuf::from("b.csv")
+            }
+        );
+        assert_eq!(
+            parse("export out.zip").unwrap().command,
+            Command::Export {
+                dest: PathBuf::from("out.zip")
+            }
+        );
+        assert_eq!(
+            parse("move @me@new.example").unwrap().command,
+            Command::Move {
+                target: "@me@new.example".into()
+            }
+        );
+        assert_eq!(
+            parse("backup b.sqlite3 --media m.tar").unwrap().command,
+            Command::Backup {
+                dest: PathBuf::from("b.sqlite3"),
+                media: Some(PathBuf::from("m.tar"))
+            }
+        );
+        assert_eq!(
+            parse("restore b.sqlite3 --config /c.toml").unwrap().command,
+            Command::Restore {
+                source: PathBuf::from("b.sqlite3"),
+                media: None
+            }
+        );
+        for bad in [
+            "alias add",
+            "alias rename x",
+            "alias add a b",
+            "import",
+            "import csv x.csv",
+            "import csv --type nope x.csv",
+            "import mastodon-archive",
+            "import zip a.zip",
+            "import mastodon-archive a.zip --overwrite",
+            "import csv --type blocks x.csv --no-fetch",
+            "export",
+            "export a b",
+            "move",
+            "backup",
+            "backup a --type x",
+            "restore a b",
+            "move x --media m.tar",
+            "serve --overwrite",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

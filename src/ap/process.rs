@@ -71,6 +71,21 @@ fn handle_follow(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()
     let account = ctx.db.read(db::account::get)?;
     let now = db::now_ms();
     let blocked = ctx.db.read(|c| blocks::is_blocked(c, signer.id))?;
+    // A new follower may come with a move here from one of the aliases (network
+    // trouble only means the follow is not marked).
+    let moved_from = if blocked
+        || ctx
+            .db
+            .read(|c| follows::find(c, false, signer.id))?
+            .is_some()
+    {
+        None
+    } else {
+        crate::portability::moving::moved_from(ctx).unwrap_or_else(|e| {
+            eprintln!("inbox: follow from {}: move check failed: {e}", signer.uri);
+            None
+        })
+    };
     ctx.db.write(|tx| {
         if blocked {
             let reject = outbox::build_follow_answer(
@@ -102,8 +117,11 @@ fn handle_follow(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()
             crate::publish::queue(tx, &accept, std::slice::from_ref(&signer.inbox), false, now)?;
         }
         if existing.is_none() {
+            if moved_from.is_some() {
+                follows::mark_via_move(tx, signer.id)?;
+            }
             let kind = if accepted { "follow" } else { "follow_request" };
-            notifications::insert(tx, kind, signer.id, None, None, now)?;
+            notifications::insert(tx, kind, signer.id, None, moved_from.as_deref(), now)?;
         }
         Ok(())
     })?;
@@ -186,13 +204,21 @@ fn handle_block(ctx: &Ctx, signer: &RemoteActor, activity: &Value, blocked: bool
 }
 
 /// `Move`: when kith follows the old account and the new one lists it in
-/// `alsoKnownAs`, follow the new one (and stop following the old).
+/// `alsoKnownAs`, follow the new one (and stop following the old). A `Move` to kith's
+/// own actor from one of its aliases is remembered, so the follows that come with it
+/// are marked (`portability::moving`).
 fn handle_move(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
     let old = object_id(activity).unwrap_or(&signer.uri);
     let Some(target) = activity.get("target").and_then(id_of) else {
         return Ok(());
     };
-    if old != signer.uri || target == signer.uri || resolve::is_local(ctx, target) {
+    if old != signer.uri || target == signer.uri {
+        return Ok(());
+    }
+    if resolve::is_local(ctx, target) {
+        if target == ctx.config.actor_url() {
+            crate::portability::moving::arrived(ctx, signer)?;
+        }
         return Ok(());
     }
     let following = ctx.db.read(|c| follows::find(c, true, signer.id))?;
@@ -208,6 +234,8 @@ fn handle_move(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> 
     crate::publish::unfollow_actor(ctx, signer)?;
     let now = db::now_ms();
     ctx.db.write(|tx| {
+        // As Mastodon does: lists and mutes follow the account to its new home.
+        db::portability::carry_over(tx, signer.id, new_actor.id, now)?;
         notifications::insert(tx, "move", signer.id, None, Some(&new_actor.uri), now).map(|_| ())
     })
 }

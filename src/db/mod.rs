@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod pages;
 pub mod polls;
+pub mod portability;
 pub mod posts;
 pub mod queue;
 pub mod sessions;
@@ -33,7 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_federation.sql"),
     include_str!("migrations/0003_client_api.sql"),
     include_str!("migrations/0004_media.sql"),
-    // 0005_portability.sql (the portability branch) goes here when it is merged.
+    include_str!("migrations/0005_portability.sql"),
     include_str!("migrations/0006_web.sql"),
 ];
 

@@ -44,13 +44,14 @@ pub fn local_account(ctx: &Ctx, conn: &Connection) -> Result<Value> {
     };
     let avatar = crate::media::avatar_url(ctx, &account);
     let header = crate::media::header_url(ctx, &account);
-    Ok(entities::local_account(
-        &ctx.config,
-        &account,
-        counts,
-        &avatar,
-        &header,
-    ))
+    let mut value = entities::local_account(&ctx.config, &account, counts, &avatar, &header);
+    // A moved account names its new home (Mastodon's `moved`), when kith knows it.
+    if let Some(target) = &account.moved_to
+        && let Some(actor) = db::actors::find_by_uri(conn, target)?
+    {
+        value["moved"] = remote_account(ctx, &actor);
+    }
+    Ok(value)
 }
 
 /// A remote actor as an `Account`.

@@ -126,6 +126,9 @@ fn header(
                     @if account.locked { p.tag { "Approves followers" } }
                 }
             }
+            @if let Some(url) = &account.moved_to {
+                p.moved { "This account has moved to " a href=(url) { (url) } "." }
+            }
             @if !account.note_html.is_empty() {
                 // note_html is produced by kith's own text renderer, never taken from outside.
                 div.bio { (PreEscaped(&account.note_html)) }

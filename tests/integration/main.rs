@@ -11,6 +11,7 @@ mod fake_remote;
 mod federation;
 mod foundation;
 mod media;
+mod portability;
 mod security;
 mod streaming;
 mod support;

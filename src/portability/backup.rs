@@ -1,0 +1,316 @@
+//! `kith backup FILE [--media FILE.tar]` and `kith restore FILE [--media FILE.tar]`.
+//!
+//! A backup is a consistent snapshot of the database taken while the server runs
+//! (`VACUUM INTO`, which reads one transaction's view of the file), checked with
+//! SQLite's integrity check, written under a temporary name and renamed, readable by
+//! the owner only: it holds the account's private key. The media tarball holds the
+//! uploads (`data_dir/media`); the remote media cache is not backed up.
+//!
+//! A restore needs the server stopped (it takes the data directory's lock). It checks
+//! the snapshot (SQLite, sound, an account whose name matches the config, a schema
+//! this kith knows), brings its schema up to date, keeps the current database beside
+//! it as `kith.sqlite3.before-restore-TIME`, and puts the snapshot in place. Media
+//! files are unpacked only under names kith gives files; other entries are refused.
+
+use super::refused;
+use crate::config::Config;
+use crate::db::{self, portability};
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// What a backup wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackedUp {
+    pub bytes: u64,
+    /// The owner's posts in the snapshot.
+    pub posts: i64,
+    /// Media files in the tarball, when one was asked for.
+    pub media_files: Option<u64>,
+}
+
+/// Writes a snapshot of the database to `dest` and, with `media`, a tarball of the uploads.
+pub fn backup(config: &Config, dest: &Path, media: Option<&Path>) -> Result<BackedUp> {
+    for path in std::iter::once(dest).chain(media) {
+        if path.exists() {
+            return Err(refused(format!(
+                "{} exists already; choose a new name",
+                path.display()
+            )));
+        }
+    }
+    let (db, _) = crate::open_storage(config)?;
+    let tmp = partial(dest);
+    let _ = std::fs::remove_file(&tmp);
+    db.snapshot(&tmp)?;
+    private(&tmp)?;
+    let info = match portability::inspect_snapshot(&tmp) {
+        Ok(info) if info.integrity == "ok" => info,
+        Ok(info) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::Internal(format!(
+                "the snapshot failed its integrity check: {}",
+                info.integrity
+            )));
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, dest)?;
+    let media_files = match media {
+        Some(path) => Some(write_media_tar(config, path)?),
+        None => None,
+    };
+    Ok(BackedUp {
+        bytes: std::fs::metadata(dest)?.len(),
+        posts: info.posts,
+        media_files,
+    })
+}
+
+fn partial(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// Makes a file readable by its owner only.
+fn private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    let _ = path;
+    Ok(())
+}
+
+/// Whether `name` has the shape of a file name kith gives uploads.
+fn kith_name(name: &str) -> bool {
+    let Some((stem, ext)) = name.split_once('.') else {
+        return false;
+    };
+    stem.len() == 32
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        && (1..=5).contains(&ext.len())
+        && ext
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// Writes the uploads to a tarball; returns how many files.
+fn write_media_tar(config: &Config, dest: &Path) -> Result<u64> {
+    let tmp = partial(dest);
+    let file = File::create(&tmp)?;
+    private(&tmp)?;
+    let mut tar = tar::Builder::new(BufWriter::with_capacity(256 * 1024, file));
+    let dir = super::media::media_dir(config);
+    let mut count = 0;
+    if dir.is_dir() {
+        for item in std::fs::read_dir(&dir)? {
+            let item = item?;
+            let name = item.file_name();
+            let Some(name) = name.to_str().filter(|n| kith_name(n)) else {
+                continue;
+            };
+            if !item.file_type()?.is_file() {
+                continue;
+            }
+            // A file removed since the listing is simply not in the backup.
+            match File::open(item.path()) {
+                Ok(mut f) => tar.append_file(format!("media/{name}"), &mut f)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            }
+            count += 1;
+        }
+    }
+    let mut out = tar.into_inner()?;
+    out.flush()?;
+    out.get_ref().sync_all()?;
+    std::fs::rename(tmp, dest)?;
+    Ok(count)
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    pub posts: i64,
+    /// Where the database that was replaced is kept, if there was one.
+    pub previous: Option<PathBuf>,
+    pub media_files: Option<u64>,
+}
+
+/// Puts the snapshot `snapshot` in place as the database of `config` (server stopped).
+pub fn restore(config: &Config, snapshot: &Path, media: Option<&Path>) -> Result<Restored> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let _lock = lock(config)?;
+    let mut head = [0u8; 16];
+    let n = std::io::Read::read(
+        &mut File::open(snapshot)
+            .map_err(|e| refused(format!("cannot read {}: {e}", snapshot.display())))?,
+        &mut head,
+    )?;
+    if &head[..n] != b"SQLite format 3\0" {
+        return Err(refused(format!(
+            "{} is not a kith backup (not an SQLite database)",
+            snapshot.display()
+        )));
+    }
+    let db_path = config.db_path();
+    let candidate = config.data_dir.join("kith.sqlite3.restoring");
+    remove_with_journals(&candidate);
+    std::fs::copy(snapshot, &candidate)?;
+    private(&candidate)?;
+    let checked = check_candidate(config, &candidate);
+    let info = match checked {
+        Ok(info) => info,
+        Err(e) => {
+            remove_with_journals(&candidate);
+            return Err(e);
+        }
+    };
+    let previous = if db_path.exists() {
+        let aside = config.data_dir.join(format!(
+            "kith.sqlite3.before-restore-{}",
+            crate::dates::iso8601(db::now_ms()).replace(':', "-")
+        ));
+        for suffix in ["", "-wal", "-shm"] {
+            let from = with_suffix(&db_path, suffix);
+            if from.exists() {
+                std::fs::rename(&from, with_suffix(&aside, suffix))?;
+            }
+        }
+        Some(aside)
+    } else {
+        None
+    };
+    std::fs::rename(&candidate, &db_path)?;
+    let media_files = match media {
+        Some(tar) => Some(read_media_tar(config, tar)?),
+        None => None,
+    };
+    Ok(Restored {
+        posts: info.posts,
+        previous,
+        media_files,
+    })
+}
+
+/// Checks a copied snapshot and brings its schema up to date.
+fn check_candidate(config: &Config, candidate: &Path) -> Result<portability::SnapshotInfo> {
+    let info = portability::inspect_snapshot(candidate)
+        .map_err(|e| refused(format!("the backup cannot be read as a database: {e}")))?;
+    if info.integrity != "ok" {
+        return Err(refused(format!(
+            "the backup failed SQLite's integrity check: {}",
+            info.integrity
+        )));
+    }
+    match &info.username {
+        Some(name) if *name == config.username => {}
+        Some(name) => {
+            return Err(refused(format!(
+                "the backup belongs to {name:?}, but the config says {:?}",
+                config.username
+            )));
+        }
+        None => return Err(refused("the backup has no account in it")),
+    }
+    // Refuses a newer schema; migrates an older one. Closed again when dropped.
+    drop(db::Db::open(candidate)?);
+    remove_journals(candidate);
+    Ok(info)
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn remove_journals(path: &Path) {
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(with_suffix(path, suffix));
+    }
+}
+
+fn remove_with_journals(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    remove_journals(path);
+}
+
+/// Takes the data directory's lock, as `kith serve` does; refuses while it runs.
+fn lock(config: &Config) -> Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(config.data_dir.join("kith.lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(refused(format!(
+            "kith serve is running on {}; stop it before restoring",
+            config.data_dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(e)),
+    }
+}
+
+/// Unpacks a media tarball into `data_dir/media`; existing files are kept.
+fn read_media_tar(config: &Config, path: &Path) -> Result<u64> {
+    let dir = super::media::media_dir(config);
+    std::fs::create_dir_all(&dir)?;
+    let mut tar = tar::Archive::new(std::io::BufReader::new(File::open(path)?));
+    let mut count = 0;
+    for entry in tar
+        .entries()
+        .map_err(|e| refused(format!("the media tarball is damaged: {e}")))?
+    {
+        let mut entry = entry.map_err(|e| refused(format!("the media tarball is damaged: {e}")))?;
+        if entry.header().entry_type().is_dir() {
+            continue;
+        }
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let name = raw.strip_prefix("media/").unwrap_or(&raw);
+        if !entry.header().entry_type().is_file() || !kith_name(name) {
+            return Err(refused(format!(
+                "the media tarball has an entry kith did not write: {raw:?}"
+            )));
+        }
+        let target = dir.join(name);
+        if target.exists() {
+            continue;
+        }
+        let tmp = dir.join(format!(".tmp-{name}"));
+        let mut out = File::create(&tmp)?;
+        std::io::copy(&mut entry, &mut out)?;
+        out.sync_all()?;
+        std::fs::rename(&tmp, &target)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_kith_names_pass() {
+        assert!(kith_name("0123456789abcdef0123456789abcdef.png"));
+        assert!(!kith_name("../0123456789abcdef0123456789abcdef.png"));
+        assert!(!kith_name("0123456789abcdef0123456789abcdef"));
+        assert!(!kith_name("kith.sqlite3"));
+        assert_eq!(
+            partial(Path::new("/b/kith.db")),
+            PathBuf::from("/b/kith.db.partial")
+        );
+    }
+}

@@ -1,0 +1,484 @@
+//! Mastodon's CSV exports, both ways. `kith import csv --type following|blocks|mutes|
+//! domain-blocks|bookmarks|lists [--overwrite] FILE` reads the files Mastodon (and
+//! GoToSocial) write; the export writes the same files, plus `followers.csv`.
+//!
+//! The file is read and checked whole first (at most [`MAX_BYTES`]; a malformed row
+//! refuses the file, naming the line, and changes nothing). Then each row is applied:
+//! accounts are resolved on the network (WebFinger, then the actor), follows are sent
+//! through the delivery queue (the running server's workers pace them per host), and a
+//! row whose account cannot be found is reported and skipped, as Mastodon does. Merge
+//! is the default; `--overwrite` also undoes what is not in the file (unfollows,
+//! unblocks, unmutes, removes domain blocks, bookmarks and lists).
+
+use super::{progress, refused};
+use crate::Ctx;
+use crate::ap::resolve;
+use crate::db::actors::RemoteActor;
+use crate::db::portability::{self, Relation};
+use crate::db::{self, blocks, posts};
+use crate::error::{Error, Result};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Largest CSV file read.
+pub const MAX_BYTES: u64 = 16 << 20;
+
+/// What a CSV file lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Following,
+    Blocks,
+    Mutes,
+    DomainBlocks,
+    Bookmarks,
+    Lists,
+}
+
+impl Kind {
+    /// The kind named on the command line (`following`, `domain-blocks`, …).
+    pub fn parse(name: &str) -> Option<Kind> {
+        Some(match name {
+            "following" | "follows" => Kind::Following,
+            "blocks" | "blocking" => Kind::Blocks,
+            "mutes" | "muting" => Kind::Mutes,
+            "domain-blocks" | "domain_blocks" | "domain_blocking" => Kind::DomainBlocks,
+            "bookmarks" => Kind::Bookmarks,
+            "lists" => Kind::Lists,
+            _ => return None,
+        })
+    }
+
+    /// The first cell of Mastodon's header row for this kind, when it writes one.
+    fn header(self) -> &'static str {
+        match self {
+            Kind::Following | Kind::Blocks | Kind::Mutes => "account address",
+            Kind::DomainBlocks => "#domain",
+            Kind::Bookmarks => "#uri",
+            Kind::Lists => "list name",
+        }
+    }
+}
+
+/// What an import of a CSV file did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CsvReport {
+    pub rows: u64,
+    /// Rows that changed something.
+    pub applied: u64,
+    /// Rows that were already so.
+    pub unchanged: u64,
+    /// Rows that failed: (the row's value, why).
+    pub failed: Vec<(String, String)>,
+    /// Relations undone by `--overwrite`.
+    pub removed: u64,
+}
+
+impl CsvReport {
+    /// One paragraph for the operator.
+    pub fn summary(&self) -> String {
+        let mut text = format!(
+            "{} rows: {} applied, {} already so, {} failed, {} removed.",
+            self.rows,
+            self.applied,
+            self.unchanged,
+            self.failed.len(),
+            self.removed
+        );
+        for (value, why) in self.failed.iter().take(20) {
+            text.push_str(&format!("\n  {value}: {why}"));
+        }
+        text
+    }
+}
+
+/// One checked row.
+#[derive(Debug, Clone, PartialEq)]
+enum Row {
+    Account(String),
+    Domain(String),
+    Url(String),
+    Member { list: String, account: String },
+}
+
+/// Reads and checks a whole CSV file of `kind`.
+fn read_rows(kind: Kind, path: &Path) -> Result<Vec<Row>> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| refused(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if size > MAX_BYTES {
+        return Err(refused(format!(
+            "{} is larger than {MAX_BYTES} bytes",
+            path.display()
+        )));
+    }
+    let bytes = std::fs::read(path)?;
+    parse_rows(kind, &bytes)
+}
+
+fn parse_rows(kind: Kind, bytes: &[u8]) -> Result<Vec<Row>> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(::csv::Trim::All)
+        .from_reader(bytes);
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 1;
+        let record = record.map_err(|e| refused(format!("line {line}: not CSV: {e}")))?;
+        let first = record.get(0).unwrap_or("");
+        if index == 0 && first.eq_ignore_ascii_case(kind.header()) {
+            continue;
+        }
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let bad = |why: &str| refused(format!("line {line}: {why}: {first:?}"));
+        rows.push(match kind {
+            Kind::Following | Kind::Blocks | Kind::Mutes => {
+                Row::Account(account(first).ok_or_else(|| bad("not an account address"))?)
+            }
+            Kind::DomainBlocks => Row::Domain(domain(first).ok_or_else(|| bad("not a domain"))?),
+            Kind::Bookmarks => Row::Url(post_url(first).ok_or_else(|| bad("not a post URL"))?),
+            Kind::Lists => {
+                let title = crate::text::clean_plain(first, 100);
+                let member = record.get(1).unwrap_or("");
+                if title.is_empty() {
+                    return Err(bad("a list without a name"));
+                }
+                Row::Member {
+                    list: title,
+                    account: account(member).ok_or_else(|| {
+                        refused(format!("line {line}: not an account address: {member:?}"))
+                    })?,
+                }
+            }
+        });
+    }
+    Ok(rows)
+}
+
+/// `user@host` from `user@host`, `@user@host` or `acct:user@host`, lower-cased host.
+fn account(cell: &str) -> Option<String> {
+    let (user, host) = resolve::split_handle(cell)?;
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.len() < 256
+            && s.chars().all(|c| c.is_alphanumeric() || "._-:".contains(c))
+    };
+    (plain(&user) && plain(&host)).then(|| format!("{user}@{host}"))
+}
+
+fn domain(cell: &str) -> Option<String> {
+    let d = cell.trim().trim_end_matches('.').to_ascii_lowercase();
+    let ok = !d.is_empty()
+        && d.len() < 256
+        && d.contains('.')
+        && d.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c));
+    ok.then_some(d)
+}
+
+fn post_url(cell: &str) -> Option<String> {
+    let url = url::Url::parse(cell.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+/// Imports a CSV file of `kind`; `overwrite` also undoes what the file does not list.
+pub fn import(
+    ctx: &Ctx,
+    kind: Kind,
+    path: &Path,
+    overwrite: bool,
+    show_progress: bool,
+) -> Result<CsvReport> {
+    let rows = read_rows(kind, path)?;
+    let mut report = CsvReport {
+        rows: rows.len() as u64,
+        ..CsvReport::default()
+    };
+    let mut actors: HashMap<String, Result<RemoteActor, String>> = HashMap::new();
+    if kind == Kind::Lists && overwrite {
+        ctx.db.write(|tx| portability::delete_all_lists(tx))?;
+    }
+    for (done, row) in rows.iter().enumerate() {
+        let outcome = apply(ctx, kind, row, &mut actors);
+        match outcome {
+            Ok(true) => report.applied += 1,
+            Ok(false) => report.unchanged += 1,
+            Err(e) => report.failed.push((row_value(row), e.public_message())),
+        }
+        let done = done as u64 + 1;
+        if show_progress && (done.is_multiple_of(50) || done == report.rows) {
+            progress(&format!("import: {kind:?}"), done, report.rows);
+        }
+    }
+    if overwrite {
+        report.removed = remove_unlisted(ctx, kind, &rows)?;
+    }
+    Ok(report)
+}
+
+fn row_value(row: &Row) -> String {
+    match row {
+        Row::Account(a) | Row::Domain(a) | Row::Url(a) => a.clone(),
+        Row::Member { list, account } => format!("{list}: {account}"),
+    }
+}
+
+/// The actor of `user@host`, resolved once per import.
+fn actor_of(
+    ctx: &Ctx,
+    acct: &str,
+    cache: &mut HashMap<String, Result<RemoteActor, String>>,
+) -> Result<RemoteActor> {
+    let found = cache
+        .entry(acct.to_string())
+        .or_insert_with(|| resolve::by_url_or_handle(ctx, acct).map_err(|e| e.public_message()));
+    found.clone().map_err(|e| Error::Status(422, e))
+}
+
+/// Applies one row; `Ok(true)` when it changed something.
+fn apply(
+    ctx: &Ctx,
+    kind: Kind,
+    row: &Row,
+    cache: &mut HashMap<String, Result<RemoteActor, String>>,
+) -> Result<bool> {
+    let now = db::now_ms();
+    match (kind, row) {
+        (Kind::Following, Row::Account(acct)) => {
+            let actor = actor_of(ctx, acct, cache)?;
+            if ctx
+                .db
+                .read(|c| db::follows::find(c, true, actor.id))?
+                .is_some()
+            {
+                return Ok(false);
+            }
+            crate::publish::follow_actor(ctx, &actor)?;
+            Ok(true)
+        }
+        (Kind::Blocks, Row::Account(acct)) => {
+            let actor = actor_of(ctx, acct, cache)?;
+            if ctx.db.read(|c| blocks::is_blocked(c, actor.id))? {
+                return Ok(false);
+            }
+            crate::publish::block(ctx, actor.id)?;
+            Ok(true)
+        }
+        (Kind::Mutes, Row::Account(acct)) => {
+            let actor = actor_of(ctx, acct, cache)?;
+            ctx.db.write(|tx| {
+                let fresh = !blocks::is_muted(tx, actor.id)?;
+                blocks::insert_mute(tx, actor.id, now)?;
+                Ok(fresh)
+            })
+        }
+        (Kind::DomainBlocks, Row::Domain(domain)) => ctx.db.write(|tx| {
+            let fresh = !blocks::list_domain_blocks(tx)?.contains(domain);
+            blocks::insert_domain_block(tx, domain, now)?;
+            Ok(fresh)
+        }),
+        (Kind::Bookmarks, Row::Url(url)) => {
+            let post = super::import::find_or_fetch_post(ctx, url)?;
+            ctx.db.write(|tx| {
+                let fresh = !posts::owner_flags(tx, post.id)?.2;
+                posts::set_bookmarked(tx, post.id, true, now)?;
+                Ok(fresh)
+            })
+        }
+        (Kind::Lists, Row::Member { list, account }) => {
+            let actor = actor_of(ctx, account, cache)?;
+            ctx.db.write(|tx| {
+                let id = match portability::find_list_by_title(tx, list)? {
+                    Some(id) => id,
+                    None => db::lists::save(tx, None, list, "list", false, now)?,
+                };
+                let fresh = !db::lists::members(tx, id)?.contains(&actor.id);
+                db::lists::set_member(tx, id, actor.id, true)?;
+                Ok(fresh)
+            })
+        }
+        _ => Err(Error::Internal("a row of another kind".into())),
+    }
+}
+
+/// Undoes, for `--overwrite`, what the file does not list; returns how many.
+fn remove_unlisted(ctx: &Ctx, kind: Kind, rows: &[Row]) -> Result<u64> {
+    let listed: HashSet<String> = rows
+        .iter()
+        .map(|r| match r {
+            Row::Account(a) | Row::Domain(a) | Row::Url(a) => a.to_ascii_lowercase(),
+            Row::Member { account, .. } => account.to_ascii_lowercase(),
+        })
+        .collect();
+    let relation = match kind {
+        Kind::Following => Relation::Following,
+        Kind::Blocks => Relation::Blocks,
+        Kind::Mutes => Relation::Mutes,
+        Kind::DomainBlocks => {
+            return ctx.db.write(|tx| {
+                let mut n = 0;
+                for d in blocks::list_domain_blocks(tx)? {
+                    if !listed.contains(&d) {
+                        blocks::delete_domain_block(tx, &d)?;
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            });
+        }
+        Kind::Bookmarks => {
+            let marked = ctx
+                .db
+                .read(|c| portability::list_owner_marks_after(c, true, 0, i64::MAX))?;
+            return ctx.db.write(|tx| {
+                let mut n = 0;
+                for (_, uri) in &marked {
+                    if !listed.contains(&uri.to_ascii_lowercase())
+                        && let Some(p) = posts::find_by_uri(tx, uri)?
+                    {
+                        posts::set_bookmarked(tx, p.id, false, 0)?;
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            });
+        }
+        // Lists were cleared before the rows were applied.
+        Kind::Lists => return Ok(0),
+    };
+    let current = ctx.db.read(|c| portability::list_relation(c, relation))?;
+    let mut n = 0;
+    for (actor_id, acct) in current {
+        if listed.contains(&acct.to_ascii_lowercase()) {
+            continue;
+        }
+        match kind {
+            Kind::Following => {
+                let actor = ctx.db.read(|c| db::actors::get(c, actor_id))?;
+                crate::publish::unfollow_actor(ctx, &actor)?;
+            }
+            Kind::Blocks => crate::publish::unblock(ctx, actor_id)?,
+            _ => ctx.db.write(|tx| blocks::delete_mute(tx, actor_id))?,
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The CSV files of an export: (file name, bytes), in Mastodon's formats.
+pub fn export_files(conn: &rusqlite::Connection) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    let accounts = |relation, header: Option<&[&str]>, extra: &[&str]| -> Result<Vec<u8>> {
+        let mut w = ::csv::Writer::from_writer(Vec::new());
+        if let Some(h) = header {
+            w.write_record(h).map_err(csv_error)?;
+        }
+        for (_, acct) in portability::list_relation(conn, relation)? {
+            let mut record = vec![acct.as_str()];
+            record.extend_from_slice(extra);
+            w.write_record(&record).map_err(csv_error)?;
+        }
+        w.into_inner().map_err(|e| csv_error(e.into_error()))
+    };
+    let following = accounts(
+        Relation::Following,
+        Some(&[
+            "Account address",
+            "Show boosts",
+            "Notify on new posts",
+            "Languages",
+        ]),
+        &["true", "false", ""],
+    )?;
+    let followers = accounts(Relation::Followers, Some(&["Account address"]), &[])?;
+    let blocked = accounts(Relation::Blocks, None, &[])?;
+    let muted = accounts(
+        Relation::Mutes,
+        Some(&["Account address", "Hide notifications"]),
+        &["true"],
+    )?;
+    let single = |values: Vec<String>| -> Result<Vec<u8>> {
+        let mut w = ::csv::Writer::from_writer(Vec::new());
+        for v in values {
+            w.write_record([v]).map_err(csv_error)?;
+        }
+        w.into_inner().map_err(|e| csv_error(e.into_error()))
+    };
+    let domains = single(blocks::list_domain_blocks(conn)?)?;
+    let bookmarks = single(
+        portability::list_owner_marks_after(conn, true, 0, i64::MAX)?
+            .into_iter()
+            .map(|(_, uri)| uri)
+            .collect(),
+    )?;
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    for (title, acct) in portability::list_list_members(conn)? {
+        w.write_record([title, acct]).map_err(csv_error)?;
+    }
+    let lists = w.into_inner().map_err(|e| csv_error(e.into_error()))?;
+    Ok(vec![
+        ("following_accounts.csv", following),
+        ("followers.csv", followers),
+        ("blocked_accounts.csv", blocked),
+        ("muted_accounts.csv", muted),
+        ("blocked_domains.csv", domains),
+        ("bookmarks.csv", bookmarks),
+        ("lists.csv", lists),
+    ])
+}
+
+fn csv_error(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("csv: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mastodon_files_parse_with_or_without_headers() {
+        let following = b"Account address,Show boosts,Notify on new posts,Languages\nbob@remote.example,true,false,\n@Carol@Other.Example,false,false,\"en, de\"\n";
+        assert_eq!(
+            parse_rows(Kind::Following, following).unwrap(),
+            vec![
+                Row::Account("bob@remote.example".into()),
+                Row::Account("Carol@other.example".into())
+            ]
+        );
+        assert_eq!(
+            parse_rows(Kind::Blocks, b"eve@evil.example\n\n").unwrap(),
+            vec![Row::Account("eve@evil.example".into())]
+        );
+        assert_eq!(
+            parse_rows(Kind::DomainBlocks, b"Spam.Example.\n").unwrap(),
+            vec![Row::Domain("spam.example".into())]
+        );
+        assert_eq!(
+            parse_rows(Kind::Lists, b"\"Friends, close\",bob@remote.example\n").unwrap(),
+            vec![Row::Member {
+                list: "Friends, close".into(),
+                account: "bob@remote.example".into()
+            }]
+        );
+        assert_eq!(
+            parse_rows(Kind::Bookmarks, b"https://r.example/@bob/1\n")
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_bad_row_refuses_the_file() {
+        let e = parse_rows(Kind::Following, b"bob@remote.example\nnot an account\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(parse_rows(Kind::DomainBlocks, b"a/b\n").is_err());
+        assert!(parse_rows(Kind::Bookmarks, b"javascript:alert(1)\n").is_err());
+        assert!(parse_rows(Kind::Lists, b"Friends\n").is_err());
+        assert_eq!(Kind::parse("domain-blocks"), Some(Kind::DomainBlocks));
+        assert_eq!(Kind::parse("x"), None);
+    }
+}

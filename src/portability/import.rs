@@ -1,0 +1,660 @@
+//! `kith import mastodon-archive`: a Mastodon account archive becomes the account's own
+//! history. Posts keep their dates, visibility, content warnings, polls, hashtags,
+//! mentions and media; a reply whose parent is also in the archive is pointed at the
+//! imported parent, other replies keep their `inReplyTo`; boosts, likes and bookmarks
+//! are kept by the URL of their post, which is fetched afterwards (posts that cannot
+//! be fetched are retried by the next run). Imported posts get new ids on kith, are
+//! delivered to no one and notify no one.
+//!
+//! All or nothing: the whole archive is read and checked first (every item parsed,
+//! every media path checked, a packed archive unpacked and its checksums verified);
+//! a damaged or unsafe archive is refused, naming the problem, before anything is
+//! written. Then posts are written in small transactions, so a running server is never
+//! locked out for long. An import cut short (power loss, a full disk) is finished by
+//! running it again: every archive item is remembered by its id, so importing the same
+//! archive twice imports nothing new.
+//!
+//! Memory: the archive's items are streamed one at a time (`outbox_stream`) and media
+//! files are moved or copied as files, never read whole.
+
+use super::archive::{self, Archive, Limits};
+use super::outbox_stream::for_each_item;
+use super::{media, progress, refused};
+use crate::Ctx;
+use crate::ap::note::{NOTE_TYPES, local_url, parse_note};
+use crate::ap::resolve::id_of;
+use crate::db::posts::{Attachment, Parts, Post};
+use crate::db::{self, portability, posts};
+use crate::error::{Error, Result};
+use serde_json::Value;
+use std::path::Path;
+
+/// How an import runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub limits: Limits,
+    /// Fetch the posts of boosts, likes and bookmarks (network).
+    pub resolve: bool,
+    /// Items written per transaction.
+    pub batch: usize,
+    /// Print progress to stderr.
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            limits: Limits::default(),
+            resolve: true,
+            batch: 200,
+            progress: true,
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Items in `outbox.json`.
+    pub items: u64,
+    /// Posts imported by this run.
+    pub posts: u64,
+    /// Posts imported before (or already on kith).
+    pub already: u64,
+    /// Media files stored.
+    pub media: u64,
+    /// Attachments whose file is missing from the archive or of a type kith does not keep.
+    pub media_missing: u64,
+    /// Items left out: other types than `Create` and `Announce`, or by another account.
+    pub skipped: u64,
+    /// Boosts, likes and bookmarks newly recorded.
+    pub refs_new: u64,
+    /// Boosts, likes and bookmarks whose post was found or fetched by this run.
+    pub refs_resolved: u64,
+    /// Boosts, likes and bookmarks still waiting for their post.
+    pub refs_open: u64,
+    /// Replies pointed at their imported parents.
+    pub replies_linked: u64,
+}
+
+impl Report {
+    /// One paragraph for the operator.
+    pub fn summary(&self) -> String {
+        format!(
+            "Imported {} posts ({} were there already) with {} media files from {} archive items; \
+             {} items left out, {} attachments without a usable file. Boosts, likes and bookmarks: \
+             {} new, {} resolved now, {} still waiting for their post (run the import again to retry).",
+            self.posts,
+            self.already,
+            self.media,
+            self.items,
+            self.skipped,
+            self.media_missing,
+            self.refs_new,
+            self.refs_resolved,
+            self.refs_open
+        )
+    }
+}
+
+/// The archive's account: its id and followers collection (for visibility).
+#[derive(Debug, Clone)]
+struct ArchiveActor {
+    id: String,
+    followers: Option<String>,
+}
+
+/// An `outbox.json` item, checked.
+enum Item {
+    Post(Box<ArchivedPost>),
+    Boost {
+        source: String,
+        object: String,
+        published: i64,
+    },
+    Skip,
+}
+
+struct ArchivedPost {
+    post: Post,
+    parts: Parts,
+    media: Vec<ArchivedMedia>,
+}
+
+struct ArchivedMedia {
+    url: String,
+    description: String,
+    blurhash: Option<String>,
+    width: Option<i64>,
+    height: Option<i64>,
+    focus: Option<(f64, f64)>,
+}
+
+/// Imports the archive at `path` (zip, tar.gz or directory).
+pub fn import_archive(ctx: &Ctx, path: &Path, opts: &Options) -> Result<Report> {
+    if opts.progress {
+        eprintln!(
+            "import: reading and checking {} (nothing is written until it is all checked)",
+            path.display()
+        );
+    }
+    let archive = archive::open(path, &ctx.config.data_dir, &opts.limits)?;
+    let actor = read_actor(&archive, &opts.limits)?;
+    let mut report = Report::default();
+    check(&archive, &actor, opts, &mut report)?;
+    if opts.progress {
+        eprintln!(
+            "import: the archive is sound: {} items, {} files kept",
+            report.items,
+            archive.len()
+        );
+    }
+    write_posts(ctx, &archive, &actor, opts, &mut report)?;
+    report.replies_linked = ctx.db.write(|tx| portability::link_imported_replies(tx))? as u64;
+    for (file, kind) in [("likes.json", "like"), ("bookmarks.json", "bookmark")] {
+        report.refs_new += write_refs(ctx, &archive, file, kind, opts)?;
+    }
+    drop(archive);
+    if opts.resolve {
+        resolve_refs(ctx, opts, &mut report)?;
+    }
+    report.refs_open = ctx.db.read(portability::count_open_refs)? as u64;
+    Ok(report)
+}
+
+fn read_actor(archive: &Archive, limits: &Limits) -> Result<ArchiveActor> {
+    let mut text = String::new();
+    use std::io::Read;
+    archive
+        .open("actor.json")?
+        .ok_or_else(|| refused("the archive has no actor.json"))?
+        .take(limits.max_actor_bytes + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| refused(format!("actor.json cannot be read: {e}")))?;
+    let doc: Value = serde_json::from_str(&text)
+        .map_err(|e| refused(format!("actor.json is not valid JSON: {e}")))?;
+    let id = doc
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| url::Url::parse(s).is_ok())
+        .ok_or_else(|| refused("actor.json has no id URL"))?;
+    Ok(ArchiveActor {
+        id: id.to_string(),
+        followers: doc
+            .get("followers")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+/// Reads every item once, refusing the archive at the first problem; counts them.
+fn check(
+    archive: &Archive,
+    actor: &ArchiveActor,
+    opts: &Options,
+    report: &mut Report,
+) -> Result<()> {
+    let reader = archive
+        .open("outbox.json")?
+        .ok_or_else(|| refused("the archive has no outbox.json"))?;
+    let now = db::now_ms();
+    let summary = for_each_item(
+        "outbox.json",
+        reader,
+        opts.limits.max_item_bytes,
+        |n, value| {
+            if let Item::Post(p) = convert(&value, actor, n, now)? {
+                for m in &p.media {
+                    archive.media(&m.url)?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    report.items = summary.items;
+    for file in ["likes.json", "bookmarks.json"] {
+        if let Some(reader) = archive.open(file)? {
+            for_each_item(file, reader, 64 * 1024, |n, value| {
+                ref_url(file, n, &value).map(|_| ())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The URL an item of `likes.json` or `bookmarks.json` names.
+fn ref_url(file: &str, n: u64, value: &Value) -> Result<String> {
+    id_of(value)
+        .filter(|s| url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
+        .map(str::to_string)
+        .ok_or_else(|| refused(format!("{file}: item {} is not a post URL", n + 1)))
+}
+
+/// Turns one `outbox.json` item into what is stored; malformed items refuse the archive.
+fn convert(item: &Value, actor: &ArchiveActor, n: u64, now: i64) -> Result<Item> {
+    let at = |why: String| refused(format!("outbox.json: item {}: {why}", n + 1));
+    let kind = item
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| at("it has no type".into()))?;
+    match kind {
+        "Create" => {
+            let object = item
+                .get("object")
+                .filter(|o| o.is_object())
+                .ok_or_else(|| at("a Create without its object".into()))?;
+            if !object
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| NOTE_TYPES.contains(&t))
+            {
+                return Ok(Item::Skip);
+            }
+            let note = parse_note(object, actor.followers.as_deref(), now)
+                .map_err(|e| at(e.public_message()))?;
+            if note.author_uri != actor.id {
+                return Ok(Item::Skip);
+            }
+            let mut post = note.post;
+            post.edited_at = note.updated_at.filter(|u| *u > post.published_at);
+            let mut parts = note.parts;
+            parts.attachments.clear();
+            Ok(Item::Post(Box::new(ArchivedPost {
+                post,
+                parts,
+                media: attachments(object).map_err(|e| at(e.public_message()))?,
+            })))
+        }
+        "Announce" => {
+            let source = item
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| at("an Announce without id".into()))?;
+            let object = item
+                .get("object")
+                .and_then(id_of)
+                .filter(|o| url::Url::parse(o).is_ok())
+                .ok_or_else(|| at("an Announce without the URL of its post".into()))?;
+            let published = item
+                .get("published")
+                .and_then(Value::as_str)
+                .and_then(crate::dates::parse_rfc3339)
+                .unwrap_or(now)
+                .min(now);
+            Ok(Item::Boost {
+                source: source.to_string(),
+                object: object.to_string(),
+                published,
+            })
+        }
+        _ => Ok(Item::Skip),
+    }
+}
+
+/// The attachments of an archived note: their file path in the archive and metadata.
+fn attachments(object: &Value) -> Result<Vec<ArchivedMedia>> {
+    let list: Vec<&Value> = match object.get("attachment") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    let text = |v: &Value, key: &str, max: usize| {
+        crate::text::clean_plain(v.get(key).and_then(Value::as_str).unwrap_or(""), max)
+    };
+    let dimension = |v: &Value, key: &str| {
+        v.get(key)
+            .and_then(Value::as_i64)
+            .filter(|d| (1..=100_000).contains(d))
+    };
+    list.into_iter()
+        .take(16)
+        .map(|a| {
+            let url = a
+                .get("url")
+                .and_then(|u| id_of(u).or_else(|| u.get("href").and_then(Value::as_str)))
+                .ok_or_else(|| Error::BadRequest("an attachment without url".into()))?;
+            let focus = a
+                .get("focalPoint")
+                .and_then(Value::as_array)
+                .and_then(|f| Some((f.first()?.as_f64()?, f.get(1)?.as_f64()?)));
+            Ok(ArchivedMedia {
+                url: url.to_string(),
+                description: text(a, "name", 1500),
+                blurhash: a
+                    .get("blurhash")
+                    .and_then(Value::as_str)
+                    .filter(|b| b.len() <= 100)
+                    .map(str::to_string),
+                width: dimension(a, "width"),
+                height: dimension(a, "height"),
+                focus,
+            })
+        })
+        .collect()
+}
+
+/// Streams `outbox.json` again and writes its posts in batches.
+fn write_posts(
+    ctx: &Ctx,
+    archive: &Archive,
+    actor: &ArchiveActor,
+    opts: &Options,
+    report: &mut Report,
+) -> Result<()> {
+    let reader = archive
+        .open("outbox.json")?
+        .ok_or_else(|| refused("the archive has no outbox.json"))?;
+    let now = db::now_ms();
+    let total = report.items;
+    let mut batch = Vec::with_capacity(opts.batch);
+    let mut last_percent = u64::MAX;
+    for_each_item(
+        "outbox.json",
+        reader,
+        opts.limits.max_item_bytes,
+        |n, value| {
+            batch.push(convert(&value, actor, n, now)?);
+            if batch.len() >= opts.batch || n + 1 == total {
+                write_batch(ctx, archive, std::mem::take(&mut batch), report)?;
+                let percent = (n + 1) * 100 / total.max(1);
+                if opts.progress && percent != last_percent {
+                    progress("import: posts", n + 1, total);
+                    last_percent = percent;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    if !batch.is_empty() {
+        write_batch(ctx, archive, batch, report)?;
+    }
+    Ok(())
+}
+
+/// Whether an archive item is on kith already (imported before, or kith's own post).
+fn exists(conn: &rusqlite::Connection, source: &str) -> Result<bool> {
+    Ok(portability::find_imported(conn, source)?.is_some()
+        || posts::find_by_uri(conn, source)?.is_some())
+}
+
+/// Writes one batch: media files first (no lock held), then one transaction.
+fn write_batch(ctx: &Ctx, archive: &Archive, items: Vec<Item>, report: &mut Report) -> Result<()> {
+    let config = &ctx.config;
+    let mut fresh = Vec::new();
+    let mut boosts = Vec::new();
+    for item in items {
+        match item {
+            Item::Post(p) => {
+                if ctx.db.read(|c| exists(c, &p.post.uri))? {
+                    report.already += 1;
+                } else {
+                    fresh.push(p);
+                }
+            }
+            Item::Boost {
+                source,
+                object,
+                published,
+            } => boosts.push((source, object, published)),
+            Item::Skip => report.skipped += 1,
+        }
+    }
+    let mut stored_names = Vec::new();
+    let mut prepared = Vec::new();
+    for p in fresh {
+        let mut files = Vec::new();
+        for (index, m) in p.media.iter().enumerate() {
+            let stored = match archive.media(&m.url)? {
+                Some(entry) => media::store(config, entry)?,
+                None => None,
+            };
+            match stored {
+                Some(s) => {
+                    stored_names.push(s.file_name.clone());
+                    files.push((index, s));
+                }
+                None => report.media_missing += 1,
+            }
+        }
+        prepared.push((p, files));
+    }
+    let written = ctx.db.write(|tx| {
+        let mut counts = (0u64, 0u64, 0u64, 0u64);
+        for (p, files) in &prepared {
+            if exists(tx, &p.post.uri)? {
+                counts.1 += 1;
+                continue;
+            }
+            counts.2 += files.len() as u64;
+            insert_post(ctx, tx, p, files)?;
+            counts.0 += 1;
+        }
+        for (source, object, published) in &boosts {
+            if portability::find_imported(tx, source)?.is_none()
+                && portability::insert_ref(tx, "boost", object, Some(source), *published)?
+            {
+                counts.3 += 1;
+            }
+        }
+        Ok(counts)
+    });
+    match written {
+        Ok((posts, already, media_count, refs)) => {
+            report.posts += posts;
+            report.already += already;
+            report.media += media_count;
+            report.refs_new += refs;
+            Ok(())
+        }
+        Err(e) => {
+            media::remove(config, &stored_names);
+            Err(e)
+        }
+    }
+}
+
+/// Inserts one archived post as the owner's, with its media rows.
+fn insert_post(
+    ctx: &Ctx,
+    tx: &rusqlite::Connection,
+    p: &ArchivedPost,
+    files: &[(usize, media::Stored)],
+) -> Result<()> {
+    let published = p.post.published_at;
+    let id = portability::free_post_id(tx, published)?;
+    let mentioned: Vec<&str> = p
+        .parts
+        .mentions
+        .iter()
+        .map(|m| m.actor_uri.as_str())
+        .collect();
+    let post = Post {
+        id,
+        uri: format!("{}/statuses/{id}", ctx.config.actor_url()),
+        url: Some(local_url(&ctx.config, id)),
+        actor_id: None,
+        audience_json: serde_json::to_string(&mentioned)?,
+        ..p.post.clone()
+    };
+    let mut parts = p.parts.clone();
+    for (index, stored) in files {
+        let m = &p.media[*index];
+        let media_id = portability::free_media_id(tx, published)?;
+        db::media::insert(
+            tx,
+            &db::media::Media {
+                id: media_id,
+                // Attached below, once the post exists.
+                post_id: None,
+                file_name: stored.file_name.clone(),
+                thumb_name: None,
+                thumb_media_type: None,
+                purpose: "attachment".into(),
+                media_type: stored.media_type.clone(),
+                kind: stored.kind.clone(),
+                description: m.description.clone(),
+                focus_x: m.focus.map(|f| f.0),
+                focus_y: m.focus.map(|f| f.1),
+                blurhash: m.blurhash.clone(),
+                width: m.width,
+                height: m.height,
+                size: stored.size,
+                created_at: published,
+            },
+        )?;
+        parts.attachments.push(Attachment {
+            id: 0,
+            remote_url: Some(format!(
+                "{}/media/{}",
+                ctx.config.public_url, stored.file_name
+            )),
+            media_type: stored.media_type.clone(),
+            description: m.description.clone(),
+            blurhash: m.blurhash.clone(),
+            width: m.width,
+            height: m.height,
+            media_id: Some(media_id),
+        });
+    }
+    if !posts::insert(tx, &post, &parts)? {
+        return Err(Error::Internal(format!("post id {id} is taken")));
+    }
+    for a in &parts.attachments {
+        if let Some(media_id) = a.media_id {
+            db::media::attach(tx, media_id, id)?;
+        }
+    }
+    portability::insert_imported(tx, &p.post.uri, id)
+}
+
+/// Records the likes or bookmarks of an archive file; returns how many were new.
+fn write_refs(ctx: &Ctx, archive: &Archive, file: &str, kind: &str, opts: &Options) -> Result<u64> {
+    let Some(reader) = archive.open(file)? else {
+        return Ok(0);
+    };
+    let now = db::now_ms();
+    let mut urls = Vec::new();
+    let mut new = 0;
+    let mut flush = |urls: &mut Vec<String>| -> Result<()> {
+        new += ctx.db.write(|tx| {
+            let mut n = 0;
+            for url in urls.iter() {
+                n += u64::from(portability::insert_ref(tx, kind, url, None, now)?);
+            }
+            Ok(n)
+        })?;
+        urls.clear();
+        Ok(())
+    };
+    for_each_item(file, reader, 64 * 1024, |n, value| {
+        urls.push(ref_url(file, n, &value)?);
+        if urls.len() >= opts.batch * 5 {
+            flush(&mut urls)?;
+        }
+        Ok(())
+    })?;
+    flush(&mut urls)?;
+    Ok(new)
+}
+
+/// Finds or fetches the posts of open boosts, likes and bookmarks, one at a time.
+pub fn resolve_refs(ctx: &Ctx, opts: &Options, report: &mut Report) -> Result<()> {
+    let total = ctx.db.read(portability::count_open_refs)? as u64;
+    let mut after: Option<(String, String)> = None;
+    let mut done = 0;
+    loop {
+        let page = ctx.db.read(|c| {
+            portability::list_open_refs(
+                c,
+                after.as_ref().map(|(k, u)| (k.as_str(), u.as_str())),
+                100,
+            )
+        })?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some((last.kind.clone(), last.object_uri.clone()));
+        for r in &page {
+            let outcome = resolve_one(ctx, r);
+            let error = outcome.as_ref().err().map(|e| e.to_string());
+            let now = db::now_ms();
+            ctx.db.write(|tx| {
+                portability::update_ref(tx, &r.kind, &r.object_uri, error.as_deref(), now)
+            })?;
+            if outcome.is_ok() {
+                report.refs_resolved += 1;
+            }
+            done += 1;
+            if opts.progress && (done % 100 == 0 || done == total) {
+                progress("import: boosts, likes and bookmarks", done, total);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The post at `uri` (an archive id of an imported post, a stored post, or one fetched now).
+pub fn find_or_fetch_post(ctx: &Ctx, uri: &str) -> Result<Post> {
+    let found = ctx.db.read(|c| {
+        if let Some(id) = portability::find_imported(c, uri)? {
+            return posts::find(c, id);
+        }
+        posts::find_by_uri(c, uri)
+    })?;
+    if let Some(post) = found.filter(|p| p.deleted_at.is_none()) {
+        return Ok(post);
+    }
+    if crate::ap::resolve::is_local(ctx, uri) {
+        return Err(Error::NotFound(format!("{uri} is not a post here")));
+    }
+    let mut budget = crate::ap::notes::Budget::new();
+    let object = crate::ap::notes::fetch_object(ctx, uri, &mut budget)?;
+    crate::ap::notes::store_fetched(ctx, &object, &mut budget)?;
+    ctx.db
+        .read(|c| posts::find_by_uri(c, uri))?
+        .ok_or_else(|| Error::NotFound(format!("{uri} could not be stored")))
+}
+
+fn resolve_one(ctx: &Ctx, r: &portability::ImportRef) -> Result<()> {
+    let post = find_or_fetch_post(ctx, &r.object_uri)?;
+    let now = db::now_ms();
+    ctx.db.write(|tx| match r.kind.as_str() {
+        "boost" => {
+            if post.reblog_of_id.is_some()
+                || !matches!(post.visibility.as_str(), "public" | "unlisted")
+            {
+                return Err(Error::Status(422, "this post cannot be boosted".into()));
+            }
+            if posts::find_reblog(tx, None, post.id)?.is_some() {
+                return Ok(());
+            }
+            let id = portability::free_post_id(tx, r.published_at)?;
+            let author = match post.actor_id {
+                Some(a) => db::actors::get(tx, a)?.uri,
+                None => ctx.config.actor_url(),
+            };
+            let boost = Post {
+                id,
+                uri: format!("{}/statuses/{id}/activity", ctx.config.actor_url()),
+                kind: "Announce".into(),
+                visibility: "public".into(),
+                reblog_of_id: Some(post.id),
+                audience_json: serde_json::to_string(&[crate::ap::PUBLIC.to_string(), author])?,
+                published_at: r.published_at,
+                ..Post::default()
+            };
+            posts::insert(tx, &boost, &Parts::default())?;
+            if let Some(source) = &r.source_uri
+                && portability::find_imported(tx, source)?.is_none()
+            {
+                portability::insert_imported(tx, source, id)?;
+            }
+            Ok(())
+        }
+        "like" => {
+            let id = crate::publish::activity_id(ctx, "likes");
+            db::favourites::insert(tx, post.id, None, &id, now).map(|_| ())
+        }
+        _ => posts::set_bookmarked(tx, post.id, true, now),
+    })
+}

@@ -1,0 +1,35 @@
+//! Moving in and out, and keeping a copy: the command-line actions that make "your
+//! data is yours" true. `alias` sets `alsoKnownAs` (so an old account may move here);
+//! `moving` sends `Move` (moving away) and notices moves here; `archive` reads a
+//! Mastodon account archive (zip, tar.gz or a directory) as untrusted input, with
+//! `outbox_stream` streaming its posts one at a time; `import` stores them as the
+//! account's own history; `csv` reads and writes Mastodon's CSV exports; `export`
+//! writes a Mastodon-layout archive; `backup` takes and restores database snapshots.
+//!
+//! Each action opens the same database beside a running server (SQLite WAL allows it);
+//! network work (resolving accounts, fetching boosted posts) is done here through a
+//! command-line context ([`crate::cli_context`]), and deliveries are queued for the
+//! server's workers. No SQL here: storage is in `db::portability` and its neighbours.
+
+pub mod alias;
+pub mod archive;
+pub mod backup;
+pub mod csv;
+pub mod export;
+pub mod import;
+pub mod media;
+pub mod moving;
+pub mod outbox_stream;
+
+use crate::error::Error;
+
+/// A refusal of an input file: 422 with a message that names the problem.
+pub fn refused(message: impl Into<String>) -> Error {
+    Error::Status(422, message.into())
+}
+
+/// Prints a progress line for `done` of `total` items (to stderr, for the operator).
+pub fn progress(what: &str, done: u64, total: u64) {
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
+    eprintln!("{what}: {done}/{total} ({percent}%)");
+}

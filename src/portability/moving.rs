@@ -1,0 +1,153 @@
+//! Moving between accounts, both ways.
+//!
+//! Away: [`move_to`] checks that the new account lists kith's actor in its
+//! `alsoKnownAs`, sets `movedTo`, announces the profile with `Update(Person)` and sends
+//! `Move` to every follower's inbox (and to the new account's, so a kith there knows
+//! at once). The old actor and its posts keep being served.
+//!
+//! Here: a follow is marked as coming with a move (`followers.via_move`, and the
+//! notification names the old account) when it arrives within [`MOVE_WINDOW_MS`]
+//! after kith saw one of its aliases move here. kith sees that either from the `Move`
+//! itself (kith sends it to the target too, see above) or, since Mastodon sends it
+//! only to followers, by looking at the alias's actor when a follow arrives: its
+//! `movedTo` names kith's actor. The alias is looked at no more than once every
+//! [`ALIAS_RECHECK_MS`], so a burst of follows costs one fetch. A follow that merely
+//! happens in that week is marked too: servers do not say why they follow.
+
+use crate::Ctx;
+use crate::ap::outbox;
+use crate::ap::resolve;
+use crate::db::actors::RemoteActor;
+use crate::db::{self, account, follows, portability};
+use crate::error::{Error, Result};
+
+/// How long after a move here new follows count as coming with it.
+pub const MOVE_WINDOW_MS: i64 = 7 * 86_400_000;
+/// How often an alias's actor may be fetched to see whether it moved here.
+pub const ALIAS_RECHECK_MS: i64 = 10 * 60_000;
+/// Most aliases looked at for one follow.
+const ALIASES_CHECKED: usize = 5;
+
+/// What a move away did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moved {
+    /// The new account's actor URL.
+    pub target: String,
+    /// How many inboxes the `Move` was queued for.
+    pub inboxes: usize,
+}
+
+/// Moves the account to `target` (`@user@host` or an actor URL).
+pub fn move_to(ctx: &Ctx, target: &str) -> Result<Moved> {
+    let me = ctx.config.actor_url();
+    let found = resolve::by_url_or_handle(ctx, target)?;
+    // Fetched fresh: the alias may have been added a minute ago.
+    let new = resolve::refresh(ctx, &found.uri)?;
+    if new.uri == me {
+        return Err(Error::BadRequest("an account cannot move to itself".into()));
+    }
+    if !lists_alias(&new, &me) {
+        return Err(Error::Status(
+            422,
+            format!(
+                "{} does not list {me} as an alias (alsoKnownAs). On the new account, add \
+                 this one as an alias first (Mastodon: Preferences → Account → Moving from a \
+                 different account → Create an account alias; kith: kith alias add {me}), then \
+                 run kith move again.",
+                display(&new)
+            ),
+        ));
+    }
+    let now = db::now_ms();
+    let inboxes = ctx.db.write(|tx| {
+        account::update_moved_to(tx, Some(&new.uri), now)?;
+        let mut inboxes = follows::follower_inboxes(tx)?;
+        let target_inbox = new.delivery_inbox().to_string();
+        if !inboxes.contains(&target_inbox) {
+            inboxes.push(target_inbox);
+        }
+        let id = crate::publish::activity_id(ctx, "moves");
+        let activity = outbox::build_move(&ctx.config, &id, &new.uri);
+        crate::publish::queue(tx, &activity, &inboxes, false, now)?;
+        Ok(inboxes.len())
+    })?;
+    crate::publish::update_profile(ctx)?;
+    ctx.wake.delivery();
+    Ok(Moved {
+        target: new.uri,
+        inboxes,
+    })
+}
+
+/// Whether `actor` lists `me` in its `alsoKnownAs`.
+fn lists_alias(actor: &RemoteActor, me: &str) -> bool {
+    let Ok(me_url) = url::Url::parse(me) else {
+        return false;
+    };
+    actor
+        .aliases()
+        .iter()
+        .any(|a| url::Url::parse(a).is_ok_and(|u| resolve::same_id(&u, &me_url)))
+}
+
+fn display(actor: &RemoteActor) -> String {
+    if actor.username.is_empty() {
+        actor.uri.clone()
+    } else {
+        format!("@{}", actor.acct())
+    }
+}
+
+/// A `Move` whose target is kith's own actor: when the mover is one of kith's aliases,
+/// remember that it moved here.
+pub fn arrived(ctx: &Ctx, mover: &RemoteActor) -> Result<()> {
+    let aliases = super::alias::list(ctx)?;
+    if !aliases.contains(&mover.uri) {
+        return Ok(());
+    }
+    let now = db::now_ms();
+    ctx.db
+        .write(|tx| portability::record_move_in(tx, &mover.uri, now))
+}
+
+/// For a new follow: the alias it comes with, when one moved here lately (see the
+/// module notes). Network trouble means "no".
+pub fn moved_from(ctx: &Ctx) -> Result<Option<String>> {
+    let aliases = super::alias::list(ctx)?;
+    if aliases.is_empty() {
+        return Ok(None);
+    }
+    let now = db::now_ms();
+    if let Some(old) = ctx
+        .db
+        .read(|c| portability::find_move_in_since(c, now - MOVE_WINDOW_MS))?
+        && aliases.contains(&old)
+    {
+        return Ok(Some(old));
+    }
+    let me = ctx.config.actor_url();
+    for alias in aliases.iter().take(ALIASES_CHECKED) {
+        if ctx.db.read(|c| portability::has_move_in(c, alias))? {
+            // Seen before, and longer ago than the window.
+            continue;
+        }
+        let cached = ctx.db.read(|c| db::actors::find_by_uri(c, alias))?;
+        let actor = match cached {
+            Some(a) if a.moved_to.as_deref() == Some(me.as_str()) => a,
+            Some(a) if now - a.fetched_at < ALIAS_RECHECK_MS => continue,
+            _ => match resolve::refresh(ctx, alias) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("move: cannot look at alias {alias}: {e}");
+                    continue;
+                }
+            },
+        };
+        if actor.moved_to.as_deref() == Some(me.as_str()) {
+            ctx.db
+                .write(|tx| portability::record_move_in(tx, alias, now))?;
+            return Ok(Some(alias.clone()));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,910 @@
+//! Moving in and out: the synthetic Mastodon archive (`tests/fixtures/mastodon-archive`)
+//! imports as a directory, a zip and a tar.gz; damaged archives are refused with the
+//! problem named and the database unchanged; an export of one kith imports into
+//! another with the same posts, media bytes, threads, boosts, follows and blocks;
+//! `Move` between kith instances on loopback; backups taken while posts are written
+//! restore to a working server; and the command line wires it all up.
+
+use crate::support::Instance;
+use kith::db::{self, follows, portability, posts};
+use kith::portability::archive::Limits;
+use kith::portability::{alias, backup, csv, export, import, moving};
+use kith::publish::{self, Draft};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mastodon-archive")
+}
+
+fn settle(instances: &[&Instance]) {
+    let ctxs: Vec<&kith::Ctx> = instances.iter().map(|i| i.ctx()).collect();
+    assert!(
+        kith::workers::settle(&ctxs, Duration::from_secs(60)),
+        "queues did not drain"
+    );
+}
+
+/// Import options for tests: no network, no progress lines.
+fn offline() -> import::Options {
+    import::Options {
+        resolve: false,
+        progress: false,
+        ..import::Options::default()
+    }
+}
+
+fn footprint(inst: &Instance) -> [i64; 5] {
+    inst.read(portability::import_footprint)
+}
+
+/// The files under `dir`, relative and `/`-separated, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                pending.push(e.path());
+            } else {
+                let rel = e
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Packs a directory as a zip (stored, so its text can be found in the bytes) with
+/// extra raw entries (name, bytes, deflated) appended.
+fn zip_dir(dir: &Path, dest: &Path, extra: &[(&str, &[u8])]) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(dest).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for rel in files_under(dir) {
+        zip.start_file(rel.as_str(), stored).unwrap();
+        zip.write_all(&std::fs::read(dir.join(&rel)).unwrap())
+            .unwrap();
+    }
+    let deflated = zip::write::SimpleFileOptions::default();
+    for (name, bytes) in extra {
+        zip.start_file(*name, deflated).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// Packs a directory as a tar.gz under a top-level folder, as people repack archives.
+fn tar_gz_dir(dir: &Path, dest: &Path) {
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(dest).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    tar.append_dir_all("archive-20240101", dir).unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+fn own_posts(inst: &Instance) -> Vec<posts::Post> {
+    inst.read(|c| portability::list_own_posts_after(c, 0, 10_000))
+}
+
+fn media_dir(inst: &Instance) -> PathBuf {
+    inst.ctx().config.data_dir.join("media")
+}
+
+/// The bytes of every media file attached to a post, in order.
+fn media_bytes(inst: &Instance, post_id: i64) -> Vec<Vec<u8>> {
+    let list = inst.read(|c| posts::list_attachments(c, post_id));
+    list.iter()
+        .map(|a| {
+            let m = inst.read(|c| db::media::get(c, a.media_id.expect("a local file")));
+            std::fs::read(media_dir(inst).join(&m.file_name)).unwrap()
+        })
+        .collect()
+}
+
+/// The text of some HTML, tags left out (the sanitiser may add link attributes).
+fn plain(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn the_synthetic_mastodon_archive_imports() {
+    let a = Instance::start("alice", "");
+    let report = import::import_archive(a.ctx(), &fixture(), &offline()).unwrap();
+    assert_eq!(report.items, 7);
+    assert_eq!(report.posts, 6, "{report:?}");
+    assert_eq!(report.media, 2);
+    assert_eq!(report.media_missing, 0);
+    assert_eq!(report.refs_new, 3, "a boost, a like and a bookmark");
+    assert_eq!(report.refs_open, 3);
+    assert_eq!(report.replies_linked, 1);
+
+    let posts = own_posts(&a);
+    assert_eq!(posts.len(), 6);
+    let by_text = |needle: &str| {
+        posts
+            .iter()
+            .find(|p| p.content_html.contains(needle))
+            .unwrap_or_else(|| panic!("no post with {needle:?}"))
+            .clone()
+    };
+    let hello = by_text("Hello from my old home");
+    assert_eq!(hello.visibility, "public");
+    assert_eq!(
+        hello.published_at,
+        kith::dates::parse_rfc3339("2022-11-05T09:12:40Z").unwrap()
+    );
+    assert_eq!(
+        kith::ids::millis(hello.id),
+        hello.published_at,
+        "ids keep their place in time"
+    );
+    assert!(
+        hello.uri.starts_with(&a.actor()),
+        "new ids on kith: {}",
+        hello.uri
+    );
+    assert_eq!(
+        a.read(|c| posts::list_tags(c, hello.id)),
+        vec!["introduction"]
+    );
+    assert_eq!(
+        a.read(|c| posts::list_mentions(c, hello.id))[0].actor_uri,
+        "https://other.example/users/bob"
+    );
+    let fixture_png =
+        std::fs::read(fixture().join("media_attachments/files/109/301/000/original/5f1c2a.png"))
+            .unwrap();
+    assert_eq!(media_bytes(&a, hello.id), vec![fixture_png]);
+    let alt = a.read(|c| posts::list_attachments(c, hello.id));
+    assert_eq!(alt[0].description, "A green pixel");
+    assert_eq!(alt[0].media_type, "image/png");
+
+    let reply = by_text("thread");
+    assert_eq!(reply.visibility, "unlisted");
+    assert_eq!(
+        reply.in_reply_to_uri.as_deref(),
+        Some(hello.uri.as_str()),
+        "thread kept"
+    );
+    assert_eq!(media_bytes(&a, reply.id).len(), 1);
+    assert_eq!(by_text("Only for my followers").visibility, "private");
+    let secret = by_text("a secret");
+    assert_eq!(secret.visibility, "direct");
+    assert_eq!(secret.spoiler_text, "spoilers");
+    assert!(secret.sensitive);
+    assert!(!secret.content_html.contains("script"), "sanitised");
+    assert_eq!(
+        by_text("I agree").in_reply_to_uri.as_deref(),
+        Some("https://other.example/users/bob/statuses/98"),
+        "replies to others keep their link"
+    );
+    let poll = by_text("Tea or coffee");
+    assert!(poll.edited_at.is_some());
+    let options = a.read(|c| posts::find_poll(c, poll.id)).unwrap().options;
+    assert_eq!(
+        options,
+        vec![("Tea".to_string(), 2), ("Coffee".to_string(), 1)]
+    );
+
+    // Imported posts are delivered to no one and notify no one.
+    let queued = a.read(kith::db::deliveries::list_pending);
+    assert!(queued.is_empty(), "{queued:?}");
+    assert!(
+        a.read(|c| kith::db::notifications::list(c, None, None, None, 10))
+            .is_empty()
+    );
+
+    // Twice: nothing new.
+    let before = footprint(&a);
+    let again = import::import_archive(a.ctx(), &fixture(), &offline()).unwrap();
+    assert_eq!((again.posts, again.already, again.refs_new), (0, 6, 0));
+    assert_eq!(footprint(&a), before);
+    assert_eq!(
+        files_under(&media_dir(&a)).len(),
+        2,
+        "no second copy of the media"
+    );
+}
+
+#[test]
+fn zip_and_tar_gz_archives_import_like_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("archive.zip");
+    zip_dir(&fixture(), &zip, &[]);
+    let tgz = dir.path().join("archive.tar.gz");
+    tar_gz_dir(&fixture(), &tgz);
+    for packed in [&zip, &tgz] {
+        let a = Instance::start("alice", "");
+        let report = import::import_archive(a.ctx(), packed, &offline()).unwrap();
+        assert_eq!((report.posts, report.media), (6, 2), "{}", packed.display());
+        let data = &a.ctx().config.data_dir;
+        let staging: Vec<_> = std::fs::read_dir(data)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("import-"))
+            .collect();
+        assert!(staging.is_empty(), "the staging directory is removed");
+        assert_eq!(
+            import::import_archive(a.ctx(), packed, &offline())
+                .unwrap()
+                .posts,
+            0
+        );
+    }
+}
+
+/// Imports `path` and expects a refusal mentioning `needle`, with nothing written.
+fn refused(inst: &Instance, path: &Path, opts: &import::Options, needle: &str) {
+    let before = footprint(inst);
+    let e = import::import_archive(inst.ctx(), path, opts).expect_err("refused");
+    let message = e.to_string();
+    assert!(message.contains(needle), "{needle:?} not in {message:?}");
+    assert_eq!(footprint(inst), before, "the database is unchanged");
+    assert!(
+        !media_dir(inst).exists() || files_under(&media_dir(inst)).is_empty(),
+        "no media left behind"
+    );
+    let data = &inst.ctx().config.data_dir;
+    assert!(
+        std::fs::read_dir(data).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("import-")),
+        "staging removed"
+    );
+}
+
+#[test]
+fn damaged_archives_are_refused_and_change_nothing() {
+    let a = Instance::start("alice", "");
+    let dir = tempfile::tempdir().unwrap();
+
+    // A truncated zip.
+    let zip = dir.path().join("whole.zip");
+    zip_dir(&fixture(), &zip, &[]);
+    let bytes = std::fs::read(&zip).unwrap();
+    let truncated = dir.path().join("truncated.zip");
+    std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    refused(&a, &truncated, &offline(), "damaged");
+
+    // A corrupt entry inside an intact zip: the checksum catches it before any write.
+    let mut flipped = bytes.clone();
+    let at = flipped
+        .windows(10)
+        .position(|w| w == b"Hello from")
+        .expect("stored text");
+    flipped[at] = b'J';
+    let corrupt = dir.path().join("corrupt.zip");
+    std::fs::write(&corrupt, &flipped).unwrap();
+    refused(&a, &corrupt, &offline(), "damaged");
+
+    // Invalid JSON in outbox.json (a copy of the fixture, cut short).
+    let broken = dir.path().join("broken");
+    copy_dir(&fixture(), &broken);
+    let outbox = std::fs::read(broken.join("outbox.json")).unwrap();
+    std::fs::write(broken.join("outbox.json"), &outbox[..outbox.len() / 2]).unwrap();
+    refused(&a, &broken, &offline(), "outbox.json is not valid JSON");
+
+    // A path with `..`, in a zip and in a tar.gz.
+    let dotdot = dir.path().join("dotdot.zip");
+    zip_dir(
+        &fixture(),
+        &dotdot,
+        &[("media_attachments/../../evil.png", b"x")],
+    );
+    refused(&a, &dotdot, &offline(), "contains ..");
+    let dotdot_tgz = dir.path().join("dotdot.tar.gz");
+    write_raw_tar_gz(&dotdot_tgz, "../outbox.json", b"{}");
+    refused(&a, &dotdot_tgz, &offline(), "contains ..");
+
+    // An absolute path.
+    let absolute = dir.path().join("absolute.zip");
+    zip_dir(&fixture(), &absolute, &[("/etc/kith.png", b"x")]);
+    refused(&a, &absolute, &offline(), "absolute");
+
+    // An oversized file.
+    let small = import::Options {
+        limits: Limits {
+            max_file_bytes: 20,
+            ..Limits::default()
+        },
+        ..offline()
+    };
+    refused(&a, &fixture(), &small, "more than the 20 allowed");
+    refused(&a, &zip, &small, "more than the 20 allowed");
+
+    // A zip bomb: one entry that inflates a million-fold.
+    let bomb = dir.path().join("bomb.zip");
+    let zeros = vec![0u8; 8 << 20];
+    zip_dir(
+        &fixture(),
+        &bomb,
+        &[("media_attachments/files/zeros.png", &zeros)],
+    );
+    refused(&a, &bomb, &offline(), "zip bomb");
+
+    // A link inside an unpacked archive.
+    #[cfg(unix)]
+    {
+        let linked = dir.path().join("linked");
+        copy_dir(&fixture(), &linked);
+        std::os::unix::fs::symlink("/etc/passwd", linked.join("media_attachments/x.png")).unwrap();
+        refused(&a, &linked, &offline(), "link");
+    }
+
+    // Not an archive at all.
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "hello").unwrap();
+    refused(&a, &text, &offline(), "not a zip, a tar.gz or a directory");
+
+    // After all that, the real archive still imports.
+    assert_eq!(
+        import::import_archive(a.ctx(), &fixture(), &offline())
+            .unwrap()
+            .posts,
+        6
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for rel in files_under(from) {
+        let target = to.join(&rel);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&rel), target).unwrap();
+    }
+}
+
+/// A tar.gz with one entry whose name is written raw (the tar crate refuses `..`).
+fn write_raw_tar_gz(dest: &Path, name: &str, body: &[u8]) {
+    let mut header = tar::Header::new_gnu();
+    header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+    header.set_size(body.len() as u64);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(dest).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    tar.append(&header, body).unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+fn draft(text: &str, visibility: &str) -> Draft {
+    Draft {
+        text: text.into(),
+        visibility: visibility.into(),
+        ..Draft::default()
+    }
+}
+
+#[test]
+fn an_export_imports_into_another_kith_with_nothing_lost() {
+    let a = Instance::start("alice", "");
+    let b = Instance::start("bob", "");
+    let carol = Instance::start("carol", "");
+    let dave = Instance::start("dave", "");
+    // a's history: the Mastodon archive, then posts made here.
+    import::import_archive(a.ctx(), &fixture(), &offline()).unwrap();
+    publish::follow(a.ctx(), &carol.actor()).unwrap();
+    publish::follow(carol.ctx(), &a.actor()).unwrap();
+    settle(&[&a, &carol]);
+    let first = publish::create_post(a.ctx(), &draft("kith post #one", "public")).unwrap();
+    let reply = publish::create_post(
+        a.ctx(),
+        &Draft {
+            in_reply_to_id: Some(first.id),
+            ..draft("and a reply", "private")
+        },
+    )
+    .unwrap();
+    let carols = publish::create_post(carol.ctx(), &draft("carol says hi", "public")).unwrap();
+    settle(&[&a, &carol]);
+    let carols_at_a = a.read(|c| posts::find_by_uri(c, &carols.uri)).unwrap();
+    publish::boost(a.ctx(), carols_at_a.id).unwrap();
+    publish::like(a.ctx(), carols_at_a.id).unwrap();
+    a.ctx()
+        .db
+        .write(|tx| posts::set_bookmarked(tx, carols_at_a.id, true, 1))
+        .unwrap();
+    let dave_at_a = kith::ap::resolve::actor(a.ctx(), &dave.actor()).unwrap();
+    publish::block(a.ctx(), dave_at_a.id).unwrap();
+    settle(&[&a, &carol, &dave]);
+
+    // Export to a directory and to a zip.
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("export");
+    let done = export::export(a.ctx(), &dir, false).unwrap();
+    assert_eq!(done.posts, 9, "6 imported, 2 new, 1 boost: {done:?}");
+    assert_eq!((done.media, done.likes, done.bookmarks), (2, 1, 1));
+    for name in [
+        "outbox.json",
+        "actor.json",
+        "likes.json",
+        "bookmarks.json",
+        "following_accounts.csv",
+        "followers.csv",
+        "blocked_accounts.csv",
+        "muted_accounts.csv",
+        "blocked_domains.csv",
+        "bookmarks.csv",
+        "lists.csv",
+    ] {
+        assert!(dir.join(name).is_file(), "{name}");
+    }
+    let following = std::fs::read_to_string(dir.join("following_accounts.csv")).unwrap();
+    assert!(following.starts_with("Account address,Show boosts,Notify on new posts,Languages\n"));
+    assert!(
+        following.contains(&format!("carol@localhost:{}", carol.port)),
+        "{following}"
+    );
+    let outbox: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("outbox.json")).unwrap()).unwrap();
+    assert_eq!(outbox["totalItems"], 9);
+    let zip = out.path().join("export.zip");
+    export::export(a.ctx(), &zip, false).unwrap();
+    assert!(
+        export::export(a.ctx(), &zip, false).is_err(),
+        "an existing file is kept"
+    );
+
+    // Import the zip into b, with the network: carol's boosted post is fetched.
+    let opts = import::Options {
+        progress: false,
+        ..import::Options::default()
+    };
+    let report = import::import_archive(b.ctx(), &zip, &opts).unwrap();
+    assert_eq!(report.posts, 8, "{report:?}");
+    assert_eq!(
+        report.refs_open, 0,
+        "boost, like and bookmark resolved: {report:?}"
+    );
+    let a_posts: Vec<posts::Post> = own_posts(&a);
+    let b_posts: Vec<posts::Post> = own_posts(&b);
+    assert_eq!(a_posts.len(), b_posts.len());
+    let a_notes: Vec<&posts::Post> = a_posts
+        .iter()
+        .filter(|p| p.reblog_of_id.is_none())
+        .collect();
+    for original in &a_notes {
+        let copy = b_posts
+            .iter()
+            .find(|p| {
+                p.reblog_of_id.is_none() && plain(&p.content_html) == plain(&original.content_html)
+            })
+            .unwrap_or_else(|| panic!("b lacks {}", original.content_html));
+        assert_eq!(
+            copy.published_at / 1000,
+            original.published_at / 1000,
+            "dates"
+        );
+        assert_eq!(copy.visibility, original.visibility);
+        assert_eq!(copy.spoiler_text, original.spoiler_text);
+        assert_eq!(copy.sensitive, original.sensitive);
+        assert_eq!(
+            media_bytes(&b, copy.id),
+            media_bytes(&a, original.id),
+            "media bytes"
+        );
+        // Threads: a reply points at b's copy of the parent.
+        if let Some(parent_uri) = &original.in_reply_to_uri {
+            match a_posts.iter().find(|p| &p.uri == parent_uri) {
+                Some(parent) => {
+                    let b_parent = b_posts
+                        .iter()
+                        .find(|p| {
+                            p.reblog_of_id.is_none()
+                                && plain(&p.content_html) == plain(&parent.content_html)
+                        })
+                        .unwrap();
+                    assert_eq!(copy.in_reply_to_uri.as_deref(), Some(b_parent.uri.as_str()));
+                }
+                None => assert_eq!(copy.in_reply_to_uri.as_ref(), Some(parent_uri)),
+            }
+        }
+    }
+    assert!(a_notes.iter().any(|p| p.id == reply.id));
+    let boost = b_posts
+        .iter()
+        .find(|p| p.reblog_of_id.is_some())
+        .expect("the boost");
+    let boosted = b.read(|c| posts::get(c, boost.reblog_of_id.unwrap()));
+    assert_eq!(boosted.uri, carols.uri, "a boost of the original URL");
+    assert_eq!(
+        b.read(|c| posts::owner_flags(c, boosted.id)),
+        (true, true, true)
+    );
+    // Imported posts reach no one: carol got nothing from b.
+    assert!(b.read(kith::db::deliveries::list_pending).is_empty());
+
+    // The follows (as Follows sent) and blocks, from the CSV files.
+    let follows_report = csv::import(
+        b.ctx(),
+        csv::Kind::Following,
+        &dir.join("following_accounts.csv"),
+        false,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        (follows_report.applied, follows_report.failed.len()),
+        (1, 0)
+    );
+    let blocks_report = csv::import(
+        b.ctx(),
+        csv::Kind::Blocks,
+        &dir.join("blocked_accounts.csv"),
+        false,
+        false,
+    )
+    .unwrap();
+    assert_eq!(blocks_report.applied, 1, "{blocks_report:?}");
+    settle(&[&b, &carol, &dave]);
+    let bob_at_carol = carol
+        .read(|c| kith::db::actors::find_by_uri(c, &b.actor()))
+        .unwrap();
+    assert!(
+        carol
+            .read(|c| follows::find(c, false, bob_at_carol.id))
+            .unwrap()
+            .accepted,
+        "carol received b's Follow"
+    );
+    let bob_at_dave = dave
+        .read(|c| kith::db::actors::find_by_uri(c, &b.actor()))
+        .unwrap();
+    assert!(
+        dave.read(|c| kith::db::blocks::is_blocked_by(c, bob_at_dave.id)),
+        "dave got the Block"
+    );
+
+    // Importing everything twice changes nothing.
+    let before = footprint(&b);
+    let again = import::import_archive(b.ctx(), &zip, &opts).unwrap();
+    assert_eq!((again.posts, again.refs_new), (0, 0));
+    let again_follows = csv::import(
+        b.ctx(),
+        csv::Kind::Following,
+        &dir.join("following_accounts.csv"),
+        false,
+        false,
+    )
+    .unwrap();
+    assert_eq!(again_follows.unchanged, 1);
+    assert_eq!(footprint(&b), before);
+    assert!(b.read(kith::db::deliveries::list_pending).is_empty());
+}
+
+#[test]
+fn csv_overwrite_replaces_and_bad_files_change_nothing() {
+    let a = Instance::start("alice", "");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blocked_domains.csv");
+    std::fs::write(&file, "spam.example\nads.example\n").unwrap();
+    let r = csv::import(a.ctx(), csv::Kind::DomainBlocks, &file, false, false).unwrap();
+    assert_eq!(r.applied, 2);
+    std::fs::write(&file, "#domain\nads.example\nnew.example\n").unwrap();
+    let r = csv::import(a.ctx(), csv::Kind::DomainBlocks, &file, true, false).unwrap();
+    assert_eq!((r.applied, r.unchanged, r.removed), (1, 1, 1));
+    assert_eq!(
+        a.read(kith::db::blocks::list_domain_blocks),
+        vec!["ads.example".to_string(), "new.example".to_string()]
+    );
+    std::fs::write(&file, "ok.example\nnot a domain\n").unwrap();
+    let e = csv::import(a.ctx(), csv::Kind::DomainBlocks, &file, true, false).unwrap_err();
+    assert!(e.to_string().contains("line 2"), "{e}");
+    assert_eq!(
+        a.read(kith::db::blocks::list_domain_blocks).len(),
+        2,
+        "unchanged"
+    );
+}
+
+#[test]
+fn moving_between_kith_instances() {
+    let old = Instance::start("alice", "");
+    let new = Instance::start("bob", "");
+    let follower = Instance::start("carol", "");
+    let stranger = Instance::start("dave", "");
+    publish::follow(follower.ctx(), &old.actor()).unwrap();
+    settle(&[&old, &follower]);
+    assert_eq!(old.read(follows::counts), (1, 0));
+    // The follower keeps the old account on a list; the list follows the move.
+    let alice_at_carol = follower.remote(&old);
+    let list = follower
+        .ctx()
+        .db
+        .write(|tx| {
+            let id = db::lists::save(tx, None, "friends", "list", false, 1)?;
+            db::lists::set_member(tx, id, alice_at_carol.id, true)?;
+            Ok(id)
+        })
+        .unwrap();
+
+    // Without the alias on the new account, kith refuses to move.
+    let e = moving::move_to(old.ctx(), &format!("@bob@localhost:{}", new.port)).unwrap_err();
+    assert!(e.to_string().contains("alias"), "{e}");
+    assert!(old.read(db::account::get).moved_to.is_none());
+
+    // The new account lists the old one; then the move goes out.
+    alias::add(new.ctx(), &old.actor()).unwrap();
+    assert_eq!(alias::list(new.ctx()).unwrap(), vec![old.actor()]);
+    let actor = crate::support::get(
+        &format!("http://127.0.0.1:{}/users/bob", new.port),
+        &[("Accept", "application/activity+json")],
+    )
+    .json();
+    assert_eq!(actor["alsoKnownAs"][0], old.actor());
+    let moved = moving::move_to(old.ctx(), &format!("@bob@localhost:{}", new.port)).unwrap();
+    assert_eq!(moved.target, new.actor());
+    settle(&[&old, &new, &follower]);
+
+    // The follower now follows the new account, not the old one.
+    let bob_at_carol = follower.remote(&new);
+    assert!(
+        follower
+            .read(|c| follows::find(c, true, bob_at_carol.id))
+            .unwrap()
+            .accepted
+    );
+    assert!(
+        follower
+            .read(|c| follows::find(c, true, alice_at_carol.id))
+            .is_none()
+    );
+    assert!(
+        follower
+            .read(|c| db::lists::members(c, list))
+            .contains(&bob_at_carol.id)
+    );
+    let kinds: Vec<String> = follower
+        .read(|c| kith::db::notifications::list(c, None, None, None, 10))
+        .into_iter()
+        .map(|n| n.kind)
+        .collect();
+    assert!(kinds.contains(&"move".to_string()), "{kinds:?}");
+    // The new account sees the follow as coming with the move.
+    let carol_at_bob = new.remote(&follower);
+    let via_move: bool = new.read(|c| {
+        Ok(c.query_row(
+            "SELECT via_move FROM followers WHERE actor_id = ?1",
+            [carol_at_bob.id],
+            |r| r.get(0),
+        )?)
+    });
+    assert!(via_move);
+    let notice = new.read(|c| kith::db::notifications::list(c, None, None, None, 10));
+    assert_eq!(notice[0].kind, "follow");
+    assert_eq!(notice[0].extra.as_deref(), Some(old.actor().as_str()));
+
+    // movedTo is shown: the actor document, the client API account, the profile page.
+    let doc = crate::support::get(
+        &format!("http://127.0.0.1:{}/users/alice", old.port),
+        &[("Accept", "application/activity+json")],
+    )
+    .json();
+    assert_eq!(doc["movedTo"], new.actor());
+    let account = old.read(|c| kith::mastodon::views::local_account(old.ctx(), c));
+    assert_eq!(account["moved"]["uri"], new.actor());
+    let page = crate::support::get(&format!("http://127.0.0.1:{}/@alice", old.port), &[]);
+    assert!(page.body.contains("has moved to"), "{}", page.body);
+    // The follower's copy of the old actor knows it moved (from the Update).
+    assert_eq!(
+        follower.remote(&old).moved_to.as_deref(),
+        Some(new.actor().as_str())
+    );
+
+    // A Move without the alias is ignored: the old account "moves" to a stranger.
+    publish::follow(follower.ctx(), &old.actor()).unwrap();
+    settle(&[&old, &follower]);
+    let dave_at_alice = kith::ap::resolve::actor(old.ctx(), &stranger.actor()).unwrap();
+    let carol_at_alice = old.remote(&follower);
+    let ctx = old.ctx();
+    ctx.db
+        .write(|tx| {
+            let activity = kith::ap::outbox::build_move(
+                &ctx.config,
+                &publish::activity_id(ctx, "moves"),
+                &dave_at_alice.uri,
+            );
+            publish::queue(
+                tx,
+                &activity,
+                std::slice::from_ref(&carol_at_alice.inbox),
+                false,
+                db::now_ms(),
+            )
+        })
+        .unwrap();
+    ctx.wake.delivery();
+    settle(&[&old, &follower, &stranger]);
+    assert!(
+        follower
+            .read(|c| kith::db::actors::find_by_uri(c, &stranger.actor()))
+            .is_none_or(|d| follower.read(|c| follows::find(c, true, d.id)).is_none())
+    );
+    assert!(
+        follower
+            .read(|c| follows::find(c, true, alice_at_carol.id))
+            .is_some()
+    );
+    assert_eq!(stranger.read(follows::counts), (0, 0));
+}
+
+#[test]
+fn a_backup_taken_while_posting_restores_to_a_working_server() {
+    let a = Instance::start("alice", "");
+    let out = tempfile::tempdir().unwrap();
+    let snapshot = out.path().join("kith-backup.sqlite3");
+    let ctx = a.server.as_ref().unwrap().ctx().clone();
+    let writer = std::thread::spawn(move || {
+        for n in 0..150 {
+            publish::create_post(&ctx, &draft(&format!("post {n}"), "public")).unwrap();
+        }
+    });
+    // Take backups while the writer runs; keep the last one.
+    let mut taken = 0;
+    while !writer.is_finished() || taken == 0 {
+        let path = out.path().join(format!("b{taken}.sqlite3"));
+        backup::backup(&a.ctx().config, &path, None).unwrap();
+        std::fs::rename(&path, &snapshot).unwrap();
+        taken += 1;
+    }
+    writer.join().unwrap();
+    let media = out.path().join("media.tar");
+    backup::backup(
+        &a.ctx().config,
+        &out.path().join("final.sqlite3"),
+        Some(&media),
+    )
+    .unwrap();
+    assert!(
+        backup::backup(&a.ctx().config, &snapshot, None).is_err(),
+        "no overwriting"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&snapshot).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key is in there: owner only");
+    }
+    let info = portability::inspect_snapshot(&snapshot).unwrap();
+    assert_eq!(info.integrity, "ok");
+
+    // Restoring under a running server is refused.
+    let e = backup::restore(&a.ctx().config, &snapshot, None).unwrap_err();
+    assert!(e.to_string().contains("stop it"), "{e}");
+
+    // Restore into a fresh data directory and start a server there.
+    let port = crate::support::free_port();
+    let data = tempfile::tempdir().unwrap();
+    let text = format!(
+        "public_url = \"http://localhost:{port}\"\nusername = \"alice\"\nlisten = \"127.0.0.1:{port}\"\n\
+         data_dir = \"{}\"\n[federation]\nallow_private_addresses = true\n",
+        data.path().join("data").display()
+    );
+    let config = kith::config::Config::parse(&text).unwrap();
+    let restored = backup::restore(&config, &snapshot, Some(&media)).unwrap();
+    assert_eq!(restored.posts, info.posts);
+    assert!(restored.posts > 0, "some posts were in the snapshot");
+    let server = kith::start(config).unwrap();
+    assert!(
+        server.first_run_password.is_none(),
+        "the account came from the backup"
+    );
+    let health = crate::support::get(&format!("http://127.0.0.1:{port}/health"), &[]);
+    assert_eq!(health.status, 200);
+    let count = server.ctx().db.read(posts::count_local).unwrap();
+    assert_eq!(count, info.posts);
+    let key_a = a.read(db::account::get).public_key_pem;
+    assert_eq!(
+        server
+            .ctx()
+            .db
+            .read(db::account::get)
+            .unwrap()
+            .public_key_pem,
+        key_a,
+        "the same key"
+    );
+    publish::create_post(server.ctx(), &draft("after the restore", "public")).unwrap();
+    server.shutdown();
+
+    // A file that is not a backup is refused.
+    let junk = out.path().join("junk");
+    std::fs::write(&junk, "not sqlite").unwrap();
+    let other = kith::config::Config::parse(&text.replace("data\"", "data2\"")).unwrap();
+    assert!(
+        backup::restore(&other, &junk, None)
+            .unwrap_err()
+            .to_string()
+            .contains("not a kith backup")
+    );
+}
+
+#[test]
+fn the_command_line_moves_in_and_out() {
+    let mut server = crate::support::TestServer::start("");
+    let dir = server.dir.path().to_path_buf();
+    let out = server.command(
+        &[
+            "import",
+            "mastodon-archive",
+            fixture().to_str().unwrap(),
+            "--no-fetch",
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("import: posts: 7/7 (100%)"), "{stderr}");
+    assert!(stderr.contains("Imported 6 posts"), "{stderr}");
+
+    let export_dir = dir.join("out");
+    let out = server.command(&["export", export_dir.to_str().unwrap()], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(export_dir.join("outbox.json").is_file());
+
+    let out = server.command(&["alias", "list"], None);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+
+    let backup_file = dir.join("backup.sqlite3");
+    let out = server.command(
+        &[
+            "backup",
+            backup_file.to_str().unwrap(),
+            "--media",
+            dir.join("m.tar").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = server.command(&["restore", backup_file.to_str().unwrap()], None);
+    assert!(!out.status.success(), "refused while serving");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop it"));
+    assert_eq!(server.stop(), 0);
+    let out = server.command(&["restore", backup_file.to_str().unwrap()], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.spawn().expect("starts after the restore");
+
+    let out = server.command(&["import", "csv", "--type", "nope", "x.csv"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = server.command(&["move", "@bob@localhost:1"], None);
+    assert!(!out.status.success());
+}
