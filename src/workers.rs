@@ -161,21 +161,31 @@ impl Workers {
 /// or in flight, or until `limit` passes; returns whether everything settled.
 pub fn settle(ctxs: &[&Ctx], limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
+    // Instances are looked at one after another, so one instance's worker may hand work
+    // to another between two looks (a delivery answered, its job deleted, the other's
+    // inbox now holding it). Only two idle passes in a row, with no worker step finished
+    // in between, count as settled.
+    let mut idle_before: Option<Vec<u64>> = None;
     loop {
         let seen: Vec<u64> = ctxs.iter().map(|c| c.wake.progress.current()).collect();
         let busy = ctxs.iter().any(|c| has_work(c));
-        if !busy {
+        if !busy && idle_before.as_ref() == Some(&seen) {
             return true;
         }
+        idle_before = (!busy).then(|| seen.clone());
         if Instant::now() >= deadline {
             return false;
         }
-        for c in ctxs {
-            c.wake.all();
+        if busy {
+            for c in ctxs {
+                c.wake.all();
+            }
         }
-        // Wait for any worker to report a finished step.
+        // Wait for any worker to report a finished step (a quiet period when idle).
         if let (Some(c), Some(s)) = (ctxs.first(), seen.first()) {
-            c.wake.progress.wait(*s, Duration::from_millis(50));
+            c.wake
+                .progress
+                .wait(*s, Duration::from_millis(if busy { 50 } else { 20 }));
         }
     }
 }

@@ -361,6 +361,31 @@ fn body_over_the_cap_gets_413() {
 }
 
 #[test]
+fn content_length_past_usize_gets_400_and_the_connection_closes() {
+    // The smallest length this machine's usize cannot hold: 4 GiB on a 32-bit Pi. It used
+    // to be taken as "no body", so the body's bytes were answered as a second request.
+    let too_big = (usize::MAX as u128 + 1).to_string();
+    let s = TestServer::start("");
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /inbox HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/activity+json\r\n\
+         Content-Length: {too_big}\r\n\r\nGET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )
+    .unwrap();
+    let mut all = Vec::new();
+    stream
+        .read_to_end(&mut all)
+        .expect("server closes the connection");
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+}
+
+#[test]
 fn forwarded_for_is_believed_only_from_trusted_proxies() {
     let s = TestServer::start("[limits]\ninbox_requests = 2\n");
     let h = [("X-Forwarded-For", "203.0.113.7")];

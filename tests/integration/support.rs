@@ -17,9 +17,13 @@ pub struct TestServer {
     pub extra_config: String,
 }
 
-/// The path of the kith binary under test.
+/// The path of the kith binary under test: `$KITH_TEST_BIN` when set (scripts/pi-check
+/// sets it to a wrapper that runs a cross-built kith under qemu-user), else Cargo's.
 pub fn kith_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_kith")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("KITH_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kith").to_string())
+    })
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released).

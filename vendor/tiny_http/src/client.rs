@@ -158,6 +158,8 @@ impl ClientConnection {
             use crate::request;
             match e {
                 request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
+                // kith patch: answered 400 and closed, as a malformed header is.
+                request::RequestCreationError::BadContentLength => ReadError::WrongHeader(version),
                 request::RequestCreationError::ExpectationFailed => {
                     ReadError::ExpectationFailed(version)
                 }

@@ -108,6 +108,11 @@ pub enum RequestCreationError {
 
     /// Error while reading data from the socket during the creation of the `Request`.
     CreationIoError(IoError),
+
+    /// kith patch: a `Content-Length` that is not a number this machine can hold (on a
+    /// 32-bit target, anything from 4 GiB up). It used to be taken as "no body", so the
+    /// body's bytes were then read as the next request on the connection.
+    BadContentLength,
 }
 
 impl From<IoError> for RequestCreationError {
@@ -152,10 +157,17 @@ where
         // header must be ignored (RFC2616 #4.4)
         None
     } else {
-        headers
+        // kith patch: a Content-Length that does not parse is refused, not ignored.
+        match headers
             .iter()
             .find(|h: &&Header| h.field.equiv("Content-Length"))
-            .and_then(|h| FromStr::from_str(h.value.as_str()).ok())
+        {
+            None => None,
+            Some(h) => match FromStr::from_str(h.value.as_str()) {
+                Ok(len) => Some(len),
+                Err(_) => return Err(RequestCreationError::BadContentLength),
+            },
+        }
     };
 
     // true if the client sent a `Expect: 100-continue` header
