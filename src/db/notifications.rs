@@ -15,6 +15,19 @@ pub struct Notification {
     pub read_at: Option<i64>,
 }
 
+/// Reads a notification from a row of `id, kind, actor_id, post_id, extra, created_at, read_at`.
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        actor_id: r.get(2)?,
+        post_id: r.get(3)?,
+        extra: r.get(4)?,
+        created_at: r.get(5)?,
+        read_at: r.get(6)?,
+    })
+}
+
 /// Records a notification of `kind` (follow, follow_request, mention, reply, favourite,
 /// reblog, reaction, report, update, move); returns its id.
 pub fn insert(
@@ -68,17 +81,7 @@ pub fn list(
             kinds_json,
             limit
         ],
-        |r| {
-            Ok(Notification {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                actor_id: r.get(2)?,
-                post_id: r.get(3)?,
-                extra: r.get(4)?,
-                created_at: r.get(5)?,
-                read_at: r.get(6)?,
-            })
-        },
+        from_row,
     )?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -107,17 +110,7 @@ pub fn page(
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
         params![max_id.unwrap_or(i64::MAX), lower, kinds_json, limit],
-        |r| {
-            Ok(Notification {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                actor_id: r.get(2)?,
-                post_id: r.get(3)?,
-                extra: r.get(4)?,
-                created_at: r.get(5)?,
-                read_at: r.get(6)?,
-            })
-        },
+        from_row,
     )?;
     let mut list = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     if ascending {
@@ -131,17 +124,7 @@ pub fn find(conn: &Connection, id: i64) -> Result<Option<Notification>> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached("SELECT id, kind, actor_id, post_id, extra, created_at, read_at FROM notifications WHERE id = ?1")?
-        .query_row([id], |r| {
-            Ok(Notification {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                actor_id: r.get(2)?,
-                post_id: r.get(3)?,
-                extra: r.get(4)?,
-                created_at: r.get(5)?,
-                read_at: r.get(6)?,
-            })
-        })
+        .query_row([id], from_row)
         .optional()?)
 }
 
