@@ -165,12 +165,20 @@ fn outcome_markup(outcome: &Outcome) -> Markup {
                 }
             }
         },
-        Outcome::Archive(report) | Outcome::Fetched(report) => html! {
+        Outcome::Archive(report) => html! {
             section.report role="status" aria-labelledby="report-h" {
-                h2 #report-h {
-                    @if matches!(outcome, Outcome::Archive(_)) { "Archive imported" } @else { "Fetched" }
-                }
+                h2 #report-h { "Archive imported" }
                 p.notice { (report.summary()) }
+            }
+        },
+        Outcome::Fetched(report) => html! {
+            section.report role="status" aria-labelledby="report-h" {
+                h2 #report-h { "Boosts, likes and bookmarks" }
+                p.notice {
+                    "Found or fetched the posts of " (report.refs_resolved) "; "
+                    (report.refs_open) " still wait for their post (its server did not \
+                     answer, or the post is gone)."
+                }
             }
         },
     }

@@ -368,7 +368,7 @@ fn damaged_archives_are_refused_and_change_nothing() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     for rel in files_under(from) {
         let target = to.join(&rel);
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();

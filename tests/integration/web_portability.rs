@@ -1,12 +1,13 @@
 //! Moving in and out on the settings pages, over real HTTP: the CSV and archive
 //! uploads (owner-only, CSRF-checked, merge and overwrite, refusals that change
-//! nothing, the 413 caps, the archive spooled rather than held in memory), the export
+//! nothing, the 413 caps, the archive spooled rather than held in memory, the posts of
+//! imported boosts, likes and bookmarks fetched from the page), the export
 //! downloads (an archive the command line imports, the CSV files), moving away with
 //! its alias check and confirmation between kith instances, and the client API's
 //! `moved` on remote accounts that moved.
 
-use crate::fake_remote::{FakeRemote, Key};
-use crate::portability::{files_under, fixture, footprint, zip_dir};
+use crate::fake_remote::{FakeRemote, Key, fixture as remote_fixture};
+use crate::portability::{copy_dir, files_under, fixture, footprint, zip_dir};
 use crate::support::{Instance, TestServer, agent};
 use crate::web::{Browser, count, deliver, owner_post, password, settle};
 use kith::portability::alias;
@@ -433,6 +434,80 @@ fn archive_upload_is_spooled_imported_and_refused_when_damaged_or_too_large() {
 }
 
 #[test]
+fn waiting_boosts_likes_and_bookmarks_are_fetched_from_the_page() {
+    let k = Instance::start("alice", "");
+    let remote = FakeRemote::start();
+    remote.actor("bob", Key::A);
+    let note = remote_fixture("create_note.json", &remote, Some((&k.base(), &k.actor())))["object"]
+        .clone();
+    remote.serve(&note);
+    // The fixture archive, its like pointing at that note, its bookmark and boost at
+    // posts that are gone (the fake remote answers 404).
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("archive");
+    copy_dir(&fixture(), &copy);
+    for (file, from, to) in [
+        (
+            "likes.json",
+            "https://other.example/users/bob/statuses/42",
+            note["id"].as_str().unwrap().to_string(),
+        ),
+        (
+            "bookmarks.json",
+            "https://other.example/users/bob/statuses/43",
+            remote.url("/users/bob/statuses/gone"),
+        ),
+        (
+            "outbox.json",
+            "https://other.example/users/bob/statuses/99",
+            remote.url("/users/bob/statuses/gone2"),
+        ),
+    ] {
+        let text = std::fs::read_to_string(copy.join(file)).unwrap();
+        assert!(text.contains(from), "{file}");
+        std::fs::write(copy.join(file), text.replace(from, &to)).unwrap();
+    }
+    let zip = dir.path().join("archive.zip");
+    zip_dir(&copy, &zip, &[]);
+    let (a, t) = owner(&k);
+    let got = a.post_multipart(
+        "/settings/import/archive",
+        &[("csrf", &t)],
+        &[("archive", "archive.zip", &std::fs::read(&zip).unwrap()[..])],
+    );
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert!(
+        got.body.contains("3 boosts, likes and bookmarks wait"),
+        "{}",
+        got.body
+    );
+    assert_eq!(
+        count(&k, "SELECT count(*) FROM favourites"),
+        0,
+        "nothing fetched yet"
+    );
+
+    let got = a.post("/settings/import/fetch", &[("csrf", &t)]);
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert!(
+        got.body
+            .contains("Found or fetched the posts of 1; 2 still wait"),
+        "{}",
+        got.body
+    );
+    assert!(
+        got.body.contains("2 boosts, likes and bookmarks wait"),
+        "{}",
+        got.body
+    );
+    assert_eq!(
+        count(&k, "SELECT count(*) FROM favourites"),
+        1,
+        "the like is recorded"
+    );
+}
+
+#[test]
 fn the_exported_archive_downloads_and_the_command_line_imports_it() {
     let k = Instance::start("alice", "");
     let (a, t) = owner(&k);
@@ -492,6 +567,14 @@ fn the_exported_archive_downloads_and_the_command_line_imports_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("Imported 1 posts"), "{stderr}");
+    // What a stopped server left in its scratch directory is removed at the next start.
+    let mut other = other;
+    assert_eq!(other.stop(), 0);
+    let leftover = other.data_dir().join("tmp").join("upload-0123");
+    std::fs::create_dir_all(leftover.parent().unwrap()).unwrap();
+    std::fs::write(&leftover, b"half an upload").unwrap();
+    other.spawn().unwrap();
+    assert!(!leftover.exists());
 
     // The CSV files, one by one.
     let (status, headers, body) =
