@@ -57,6 +57,9 @@ pub struct Limits {
     pub body_max_bytes: u64,
     /// Largest media upload accepted, in bytes.
     pub upload_max_bytes: u64,
+    /// Largest account archive uploaded on the settings page, in bytes (spooled to
+    /// `data_dir/uploads`, never held in memory).
+    pub import_max_bytes: u64,
     /// Length of every rate-limit window, in seconds.
     pub window_secs: u64,
     /// Failed logins allowed per client address per window.
@@ -72,6 +75,7 @@ impl Default for Limits {
         Limits {
             body_max_bytes: 1024 * 1024,
             upload_max_bytes: 40 * 1024 * 1024,
+            import_max_bytes: 4 << 30,
             window_secs: 300,
             login_attempts: 25,
             api_requests: 300,
@@ -268,6 +272,12 @@ impl Config {
         format!("{}/users/{}", self.public_url, self.username)
     }
 
+    /// Where the server keeps uploads being received and exports being sent
+    /// (`data_dir/tmp`, emptied at start).
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.data_dir.join("tmp")
+    }
+
     /// Number of delivery workers after applying the "two per CPU" default.
     pub fn delivery_workers(&self) -> usize {
         match self.federation.delivery_workers {
@@ -362,9 +372,10 @@ fn validate_federation(f: &Federation) -> Result<()> {
 }
 
 fn validate_limits(l: &Limits) -> Result<()> {
-    let checks: [(&str, u64, u64); 6] = [
+    let checks: [(&str, u64, u64); 7] = [
         ("limits.body_max_bytes", l.body_max_bytes, 1),
         ("limits.upload_max_bytes", l.upload_max_bytes, 1),
+        ("limits.import_max_bytes", l.import_max_bytes, 1),
         ("limits.window_secs", l.window_secs, 1),
         ("limits.login_attempts", u64::from(l.login_attempts), 1),
         ("limits.api_requests", u64::from(l.api_requests), 1),

@@ -7,11 +7,16 @@
 //! streaming API's WebSockets): the answer is written, and the upgrade's callback then
 //! runs on the connection's two halves ([`Upgraded`]) in a thread of its own, so the
 //! request thread is free again at once.
+//!
+//! Large bodies never sit whole in memory: a handler may have a request's body
+//! spooled to a file as it arrives ([`Handler::spool`], [`SpooledBody`]), and may
+//! answer with a file that is read as it is sent ([`Resp::file`]).
 
 use crate::config::Cidr;
 use crate::error::Result;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -28,10 +33,37 @@ pub struct Req {
     pub query: String,
     /// Headers with lower-case names, in the order received.
     pub headers: Vec<(String, String)>,
-    /// The body bytes.
+    /// The body bytes (empty when the body was spooled to a file).
     pub body: Vec<u8>,
+    /// The body, when the handler asked for it to be spooled to a file.
+    pub spooled: Option<Arc<SpooledBody>>,
     /// The client's address: the socket peer, or the forwarded address from a trusted proxy.
     pub client_ip: IpAddr,
+}
+
+/// A request body written to a file as it arrived; the file is removed when the last
+/// handle is dropped.
+#[derive(Debug)]
+pub struct SpooledBody {
+    /// Where the bytes are.
+    pub path: PathBuf,
+    /// How many bytes.
+    pub len: u64,
+}
+
+impl Drop for SpooledBody {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Where a handler wants a request's body spooled, and the most it accepts.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    /// The directory the file goes in (created when missing).
+    pub dir: PathBuf,
+    /// The largest body accepted, in bytes.
+    pub limit: u64,
 }
 
 impl Req {
@@ -44,6 +76,7 @@ impl Req {
             query: query.to_string(),
             headers: Vec::new(),
             body: Vec::new(),
+            spooled: None,
             client_ip: IpAddr::from([127, 0, 0, 1]),
         }
     }
@@ -88,6 +121,39 @@ pub struct Resp {
     pub body: Vec<u8>,
     /// With status 101: what runs on the connection once the answer is written.
     pub upgrade: Option<Upgrade>,
+    /// A body read from a file as it is sent, in place of `body`.
+    pub file: Option<BodyFile>,
+}
+
+/// A response body streamed from a file; with `remove`, the file is deleted once the
+/// answer is sent (or dropped).
+pub struct BodyFile {
+    file: std::fs::File,
+    len: u64,
+    remove: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for BodyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyFile")
+            .field("len", &self.len)
+            .field("remove", &self.remove)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Read for BodyFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl Drop for BodyFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.remove.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// The two halves of an upgraded connection. They keep the connection's timeouts: a
@@ -126,7 +192,26 @@ impl Resp {
             headers: Vec::new(),
             body: Vec::new(),
             upgrade: None,
+            file: None,
         }
+    }
+
+    /// An answer whose body is the file at `path`, read as it is sent; `remove_after`
+    /// deletes the file once the answer is done with (a temporary file).
+    pub fn file(status: u16, content_type: &str, path: &Path, remove_after: bool) -> Result<Resp> {
+        let opened = std::fs::File::open(path);
+        if remove_after && opened.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        let file = opened?;
+        let body = BodyFile {
+            len: file.metadata()?.len(),
+            file,
+            remove: remove_after.then(|| path.to_path_buf()),
+        };
+        let mut resp = Resp::empty(status).with_header("Content-Type", content_type);
+        resp.file = Some(body);
+        Ok(resp)
     }
 
     /// A `101 Switching Protocols` answer that hands the connection to `run` (in a
@@ -202,6 +287,16 @@ impl Resp {
 pub trait Handler: Send + Sync + 'static {
     /// The largest body accepted for this method and path.
     fn body_limit(&self, method: &str, path: &str) -> u64;
+    /// Whether this request's body (the request is given without it) goes to a file
+    /// as it arrives, rather than into memory; `None` reads it into memory.
+    fn spool(&self, _head: &Req) -> Option<Spool> {
+        None
+    }
+    /// The answer to a body over its cap (`limit` bytes); the request is given
+    /// without its body.
+    fn too_large(&self, _head: &Req, _limit: u64) -> Resp {
+        Resp::json(413, &serde_json::json!({"error": "Request body too large"}))
+    }
     /// Answers one request.
     fn handle(&self, req: Req) -> Resp;
 }
@@ -345,18 +440,24 @@ fn serve_one(mut rq: tiny_http::Request, handler: &dyn Handler, proxies: &[Cidr]
         .map(|a| a.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let client_ip = client_address(peer, &headers, proxies);
-    let limit = handler.body_limit(&method, &path);
     let upgrading = wants_upgrade(&headers);
-    let resp = match read_body(&mut rq, limit, upgrading) {
-        Ok(body) => {
-            let req = Req {
-                method: method.clone(),
-                path: path.clone(),
-                query,
-                headers,
-                body,
-                client_ip,
-            };
+    let mut req = Req {
+        method: method.clone(),
+        path: path.clone(),
+        query,
+        headers,
+        body: Vec::new(),
+        spooled: None,
+        client_ip,
+    };
+    let spool = if upgrading { None } else { handler.spool(&req) };
+    let read = match &spool {
+        Some(spool) => spool_body(&mut rq, spool).map(|s| req.spooled = Some(Arc::new(s))),
+        None => read_body(&mut rq, handler.body_limit(&method, &path), upgrading)
+            .map(|body| req.body = body),
+    };
+    let resp = match read {
+        Ok(()) => {
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.handle(req))) {
                 Ok(resp) => resp,
                 Err(_) => {
@@ -365,9 +466,19 @@ fn serve_one(mut rq: tiny_http::Request, handler: &dyn Handler, proxies: &[Cidr]
                 }
             }
         }
+        Err(413) => {
+            let limit = match &spool {
+                Some(s) => s.limit,
+                None => handler.body_limit(&method, &path),
+            };
+            handler.too_large(&req, limit)
+        }
         Err(status) => Resp::json(
             status,
-            &serde_json::json!({"error": if status == 413 { "Request body too large" } else { "Could not read the request body" }}),
+            &serde_json::json!({"error": match status {
+                507 => "The upload could not be stored",
+                _ => "Could not read the request body",
+            }}),
         ),
     };
     let status = respond(rq, resp, upgrading);
@@ -455,6 +566,67 @@ fn read_body(
     }
 }
 
+/// Writes the body to a new file in the spool's directory as it arrives, refusing
+/// with 413 past the limit (on Content-Length or while reading); the file is removed
+/// on any failure. 400 when the client's bytes cannot be read, 507 when they cannot
+/// be written.
+fn spool_body(rq: &mut tiny_http::Request, spool: &Spool) -> std::result::Result<SpooledBody, u16> {
+    if let Some(len) = rq.body_length()
+        && len as u64 > spool.limit
+    {
+        return Err(413);
+    }
+    let (mut file, path) = new_spool_file(&spool.dir).map_err(|e| {
+        eprintln!(
+            "error: cannot create an upload file in {}: {e}",
+            spool.dir.display()
+        );
+        507u16
+    })?;
+    // Removes the file unless the body arrives whole.
+    let mut body = SpooledBody { path, len: 0 };
+    let mut reader = rq.as_reader().take(spool.limit.saturating_add(1));
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(400),
+        };
+        body.len += n as u64;
+        if body.len > spool.limit {
+            return Err(413);
+        }
+        file.write_all(&buf[..n]).map_err(|e| {
+            eprintln!(
+                "error: cannot write an upload to {}: {e}",
+                body.path.display()
+            );
+            507u16
+        })?;
+    }
+    file.flush().map_err(|_| 507u16)?;
+    Ok(body)
+}
+
+/// A new file (owner-only) with a random name in `dir`.
+fn new_spool_file(dir: &Path) -> std::io::Result<(std::io::BufWriter<std::fs::File>, PathBuf)> {
+    std::fs::create_dir_all(dir)?;
+    let random = crate::keys::random_bytes(12).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let path = dir.join(format!("upload-{name}"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(&path)?;
+    Ok((std::io::BufWriter::with_capacity(256 * 1024, file), path))
+}
+
 /// The client's address: `X-Forwarded-For` is believed only from a trusted proxy, and
 /// then the right-most address that is not itself a trusted proxy is the client.
 pub fn client_address(peer: IpAddr, headers: &[(String, String)], proxies: &[Cidr]) -> IpAddr {
@@ -476,8 +648,32 @@ pub fn client_address(peer: IpAddr, headers: &[(String, String)], proxies: &[Cid
         .unwrap_or(peer)
 }
 
-fn to_tiny(resp: Resp) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let mut out = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
+fn to_tiny(resp: Resp) -> tiny_http::Response<Box<dyn Read + Send>> {
+    let mut out = match resp.file {
+        // A known length that fits is sent as Content-Length (so a download shows its
+        // progress); a larger one (over 4 GiB on a 32-bit machine) goes chunked.
+        Some(file) => {
+            let len = usize::try_from(file.len).ok();
+            tiny_http::Response::new(
+                tiny_http::StatusCode(resp.status),
+                Vec::new(),
+                Box::new(file) as Box<dyn Read + Send>,
+                len,
+                None,
+            )
+            .with_chunked_threshold(usize::MAX)
+        }
+        None => {
+            let len = resp.body.len();
+            tiny_http::Response::new(
+                tiny_http::StatusCode(resp.status),
+                Vec::new(),
+                Box::new(std::io::Cursor::new(resp.body)) as Box<dyn Read + Send>,
+                Some(len),
+                None,
+            )
+        }
+    };
     for (name, value) in resp.headers {
         if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
             out.add_header(h);

@@ -262,6 +262,9 @@ pub fn cli_context(config: Config) -> Result<Arc<Ctx>> {
 pub fn start(config: Config) -> Result<Server> {
     create_data_dir(&config)?;
     let lock = lock_data_dir(&config)?;
+    // Uploads and exports in progress when kith last stopped are of no use now; only
+    // `kith serve` (which holds the lock) writes there.
+    let _ = std::fs::remove_dir_all(config.scratch_dir());
     let (db, first_run_password) = open_storage(&config)?;
     let account = db.read(db::account::get)?;
     let key = keys::load(&account.private_key_der)?;

@@ -3,7 +3,7 @@
 //! place where an [`Error`] becomes a response, in the shape of the face that failed.
 
 use crate::error::{Error, Result};
-use crate::http::{Handler, Req, Resp};
+use crate::http::{Handler, Req, Resp, Spool};
 use crate::ratelimit::Bucket;
 use crate::{Ctx, ap, web, wellknown};
 use serde_json::json;
@@ -157,8 +157,23 @@ impl Handler for Router {
         ];
         if uploads.iter().any(|u| path.starts_with(u)) {
             self.ctx.config.limits.upload_max_bytes
+        } else if path == web::portability::CSV_UPLOAD_PATH {
+            web::portability::CSV_UPLOAD_MAX
         } else {
             self.ctx.config.limits.body_max_bytes
+        }
+    }
+
+    fn spool(&self, head: &Req) -> Option<Spool> {
+        web::portability::spool(&self.ctx, head)
+    }
+
+    fn too_large(&self, head: &Req, limit: u64) -> Resp {
+        match face_of(&head.path) {
+            Face::Web => web::portability::too_large(&self.ctx, &head.path, limit),
+            Face::Api | Face::Federation => {
+                Resp::json(413, &json!({"error": "Request body too large"}))
+            }
         }
     }
 

@@ -203,10 +203,11 @@ fn handle_block(ctx: &Ctx, signer: &RemoteActor, activity: &Value, blocked: bool
     })
 }
 
-/// `Move`: when kith follows the old account and the new one lists it in
-/// `alsoKnownAs`, follow the new one (and stop following the old). A `Move` to kith's
-/// own actor from one of its aliases is remembered, so the follows that come with it
-/// are marked (`portability::moving`).
+/// `Move`: when the new account lists the old one in `alsoKnownAs`, the old one is
+/// recorded as moved there (the client API shows it), and when kith follows the old
+/// account it follows the new one instead. A `Move` to kith's own actor from one of
+/// its aliases is remembered, so the follows that come with it are marked
+/// (`portability::moving`).
 fn handle_move(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
     let old = object_id(activity).unwrap_or(&signer.uri);
     let Some(target) = activity.get("target").and_then(id_of) else {
@@ -221,13 +222,16 @@ fn handle_move(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> 
         }
         return Ok(());
     }
-    let following = ctx.db.read(|c| follows::find(c, true, signer.id))?;
-    if following.is_none() {
-        return Ok(());
-    }
     // Fetched fresh from its own URL, so the aliases are the target's own word.
     let new_actor = resolve::refresh(ctx, target)?;
     if !new_actor.aliases().iter().any(|a| a == &signer.uri) {
+        return Ok(());
+    }
+    // The mover's account now points at its new home (the client API's `moved`).
+    ctx.db
+        .write(|tx| db::actors::update_moved_to(tx, signer.id, Some(&new_actor.uri)))?;
+    let following = ctx.db.read(|c| follows::find(c, true, signer.id))?;
+    if following.is_none() {
         return Ok(());
     }
     crate::publish::follow_actor(ctx, &new_actor)?;

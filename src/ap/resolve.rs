@@ -228,15 +228,18 @@ pub fn actor(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
 }
 
 /// Fetches the actor at `uri` from its own URL and stores it (replacing its key);
-/// a tombstoned actor answers 410 without a fetch.
+/// a tombstoned actor answers 410 without a fetch. When the document names a new
+/// `movedTo`, that account is fetched too (once, not its own `movedTo` in turn), so
+/// the move can be checked against its aliases and shown.
 pub fn refresh(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
+    refresh_with(ctx, uri, true)
+}
+
+fn refresh_with(ctx: &Ctx, uri: &str, follow_move: bool) -> Result<RemoteActor> {
     let now = crate::db::now_ms();
+    let cached = ctx.db.read(|c| crate::db::actors::find_by_uri(c, uri))?;
     // A tombstoned actor is never fetched again (SECURITY.md 19), whoever asks.
-    if ctx
-        .db
-        .read(|c| crate::db::actors::find_by_uri(c, uri))?
-        .is_some_and(|a| a.gone_at.is_some())
-    {
+    if cached.as_ref().is_some_and(|a| a.gone_at.is_some()) {
         return Err(Error::Status(410, "that account is gone".into()));
     }
     let fetched = match ctx.get_signed(uri) {
@@ -260,6 +263,15 @@ pub fn refresh(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
         return Err(Error::Forbidden("Domain is blocked".into()));
     }
     actor.id = ctx.db.write(|tx| crate::db::actors::upsert(tx, &actor))?;
+    if follow_move
+        && let Some(target) = &actor.moved_to
+        && cached.is_none_or(|c| c.moved_to.as_ref() != Some(target))
+        && target != uri
+        && !is_local(ctx, target)
+        && let Err(e) = refresh_with(ctx, target, false)
+    {
+        eprintln!("actor {uri} moved to {target}, which cannot be fetched: {e}");
+    }
     Ok(actor)
 }
 

@@ -172,6 +172,13 @@ pub fn upsert(conn: &Connection, a: &RemoteActor) -> Result<i64> {
         .query_row([&a.uri], |r| r.get(0))?)
 }
 
+/// Records where an actor moved (a verified `Move`), or that it did not.
+pub fn update_moved_to(conn: &Connection, id: i64, moved_to: Option<&str>) -> Result<()> {
+    conn.prepare_cached("UPDATE actors SET moved_to = ?2 WHERE id = ?1")?
+        .execute(params![id, moved_to])?;
+    Ok(())
+}
+
 /// Records that an actor is gone (410 or `Delete`): it is never fetched again and its
 /// posts are removed.
 pub fn mark_gone(conn: &Connection, id: i64, now: i64) -> Result<()> {

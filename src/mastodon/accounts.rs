@@ -187,7 +187,7 @@ fn lookup(ctx: &Ctx, req: &Req) -> Result<Resp> {
     }
     let actor = ctx.db.read(|c| db::actors::find_by_acct(c, &user, &host))?;
     match actor {
-        Some(a) if a.gone_at.is_none() => ok(views::remote_account(ctx, &a)),
+        Some(a) if a.gone_at.is_none() => ok(ctx.db.read(|c| views::remote_account(ctx, c, &a))?),
         _ => Err(Error::NotFound("Record not found".into())),
     }
 }
@@ -211,7 +211,7 @@ pub fn find_accounts(ctx: &Ctx, q: &str, resolve_remote: bool, limit: usize) -> 
             ctx.db.read(|c| db::actors::find_by_acct(c, &user, &host))?
         };
         if let Some(a) = found {
-            out.push(views::remote_account(ctx, &a));
+            out.push(ctx.db.read(|c| views::remote_account(ctx, c, &a))?);
         }
     } else if q.starts_with("https://") || q.starts_with("http://") {
         if let Ok(a) = if resolve_remote {
@@ -219,11 +219,16 @@ pub fn find_accounts(ctx: &Ctx, q: &str, resolve_remote: bool, limit: usize) -> 
         } else {
             Err(Error::NotFound(String::new()))
         } {
-            out.push(views::remote_account(ctx, &a));
+            out.push(ctx.db.read(|c| views::remote_account(ctx, c, &a))?);
         }
     } else if !q.is_empty() {
-        let like = ctx.db.read(|c| db::actors::search(c, q, limit as i64))?;
-        out.extend(like.iter().map(|a| views::remote_account(ctx, a)));
+        let like = ctx.db.read(|c| {
+            db::actors::search(c, q, limit as i64)?
+                .iter()
+                .map(|a| views::remote_account(ctx, c, a))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        out.extend(like);
     }
     out.truncate(limit);
     Ok(out)
@@ -290,8 +295,8 @@ fn follow_list(ctx: &Ctx, req: &Req, id: &str, outgoing: bool) -> Result<Resp> {
         let rows = follows::list(c, outgoing, true, before, limit)?;
         let items = rows
             .iter()
-            .map(|(_, a)| views::remote_account(ctx, a))
-            .collect();
+            .map(|(_, a)| views::remote_account(ctx, c, a))
+            .collect::<Result<Vec<_>>>()?;
         let ids: Vec<i64> = rows.iter().map(|(f, _)| f.created_at).collect();
         Ok(paged(ctx, req, items, &ids))
     })
@@ -369,8 +374,8 @@ fn follow_requests(ctx: &Ctx, req: &Req) -> Result<Resp> {
             ctx,
             req,
             rows.iter()
-                .map(|(_, a)| views::remote_account(ctx, a))
-                .collect(),
+                .map(|(_, a)| views::remote_account(ctx, c, a))
+                .collect::<Result<Vec<_>>>()?,
             &ids,
         ))
     })
@@ -395,7 +400,7 @@ fn listed(ctx: &Ctx, req: &Req, muted: bool) -> Result<Resp> {
         let ids = blocks::list_ids(c, muted, limit)?;
         let items = ids
             .iter()
-            .map(|id| Ok(views::remote_account(ctx, &db::actors::get(c, *id)?)))
+            .map(|id| views::remote_account(ctx, c, &db::actors::get(c, *id)?))
             .collect::<Result<Vec<_>>>()?;
         ok(Value::Array(items))
     })

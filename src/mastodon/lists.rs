@@ -79,7 +79,7 @@ fn members(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
         lists::get(c, id)?;
         let items = lists::members(c, id)?
             .iter()
-            .map(|a| Ok(views::remote_account(ctx, &db::actors::get(c, *a)?)))
+            .map(|a| views::remote_account(ctx, c, &db::actors::get(c, *a)?))
             .collect::<Result<Vec<_>>>()?;
         ok(Value::Array(items))
     })

@@ -216,7 +216,7 @@ fn reactors(ctx: &Ctx, req: &Req, id: &str, boosts: bool) -> Result<Resp> {
         let ids = posts::list_reactors(c, post.id, boosts)?;
         let items = ids
             .iter()
-            .map(|a| Ok(views::remote_account(ctx, &db::actors::get(c, *a)?)))
+            .map(|a| views::remote_account(ctx, c, &db::actors::get(c, *a)?))
             .collect::<Result<Vec<_>>>()?;
         ok(Value::Array(items))
     })

@@ -34,6 +34,19 @@ fn remote_media(ctx: &Ctx) -> impl Fn(Option<&str>, &str) -> String + '_ {
 
 /// The local account as an `Account`.
 pub fn local_account(ctx: &Ctx, conn: &Connection) -> Result<Value> {
+    let mut value = local_account_unmoved(ctx, conn)?;
+    let account = db::account::get(conn)?;
+    // A moved account names its new home (Mastodon's `moved`), when kith knows it.
+    if let Some(target) = &account.moved_to
+        && let Some(actor) = db::actors::find_by_uri(conn, target)?
+    {
+        value["moved"] = entities::remote_account(&actor, &remote_media(ctx));
+    }
+    Ok(value)
+}
+
+/// The local account as an `Account`, without `moved` (as Mastodon nests it: once).
+fn local_account_unmoved(ctx: &Ctx, conn: &Connection) -> Result<Value> {
     let account = db::account::get(conn)?;
     let (followers, following) = follows::counts(conn)?;
     let counts = LocalCounts {
@@ -44,26 +57,47 @@ pub fn local_account(ctx: &Ctx, conn: &Connection) -> Result<Value> {
     };
     let avatar = crate::media::avatar_url(ctx, &account);
     let header = crate::media::header_url(ctx, &account);
-    let mut value = entities::local_account(&ctx.config, &account, counts, &avatar, &header);
-    // A moved account names its new home (Mastodon's `moved`), when kith knows it.
-    if let Some(target) = &account.moved_to
-        && let Some(actor) = db::actors::find_by_uri(conn, target)?
-    {
-        value["moved"] = remote_account(ctx, &actor);
+    Ok(entities::local_account(
+        &ctx.config,
+        &account,
+        counts,
+        &avatar,
+        &header,
+    ))
+}
+
+/// A remote actor as an `Account`; one that moved carries its new account as `moved`.
+pub fn remote_account(ctx: &Ctx, conn: &Connection, actor: &RemoteActor) -> Result<Value> {
+    let mut value = entities::remote_account(actor, &remote_media(ctx));
+    if let Some(moved) = moved_to(ctx, conn, actor)? {
+        value["moved"] = moved;
     }
     Ok(value)
 }
 
-/// A remote actor as an `Account`.
-pub fn remote_account(ctx: &Ctx, actor: &RemoteActor) -> Value {
-    entities::remote_account(actor, &remote_media(ctx))
+/// The `Account` a remote actor moved to: known here and listing the actor among its
+/// aliases (so an actor cannot claim someone else's account as its new home).
+fn moved_to(ctx: &Ctx, conn: &Connection, actor: &RemoteActor) -> Result<Option<Value>> {
+    let Some(target) = &actor.moved_to else {
+        return Ok(None);
+    };
+    if *target == ctx.config.actor_url() {
+        let aliases = crate::portability::alias::parse(&db::account::get(conn)?.also_known_as);
+        return Ok(match aliases.contains(&actor.uri) {
+            true => Some(local_account_unmoved(ctx, conn)?),
+            false => None,
+        });
+    }
+    Ok(db::actors::find_by_uri(conn, target)?
+        .filter(|t| t.gone_at.is_none() && t.aliases().contains(&actor.uri))
+        .map(|t| entities::remote_account(&t, &remote_media(ctx))))
 }
 
 /// The account a post was written by.
 pub fn author(ctx: &Ctx, conn: &Connection, actor_id: Option<i64>) -> Result<Value> {
     match actor_id {
         None => local_account(ctx, conn),
-        Some(id) => Ok(remote_account(ctx, &db::actors::get(conn, id)?)),
+        Some(id) => remote_account(ctx, conn, &db::actors::get(conn, id)?),
     }
 }
 
@@ -76,7 +110,7 @@ pub fn account_by_ref(ctx: &Ctx, conn: &Connection, r: AccountRef) -> Result<Val
             if actor.gone_at.is_some() {
                 return Err(Error::Status(410, "This account is gone".into()));
             }
-            Ok(remote_account(ctx, &actor))
+            remote_account(ctx, conn, &actor)
         }
     }
 }
@@ -191,7 +225,7 @@ pub fn notification(
         n.id,
         &n.kind,
         n.created_at,
-        remote_account(ctx, &actor),
+        remote_account(ctx, conn, &actor)?,
         status,
     ))
 }

@@ -192,6 +192,34 @@ pub fn import(
     show_progress: bool,
 ) -> Result<CsvReport> {
     let rows = read_rows(kind, path)?;
+    apply_rows(ctx, kind, &rows, overwrite, show_progress)
+}
+
+/// Imports CSV text of `kind` already in memory (an upload), as [`import`] does a file.
+pub fn import_bytes(
+    ctx: &Ctx,
+    kind: Kind,
+    bytes: &[u8],
+    overwrite: bool,
+    show_progress: bool,
+) -> Result<CsvReport> {
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(refused(format!(
+            "the file is larger than {MAX_BYTES} bytes"
+        )));
+    }
+    let rows = parse_rows(kind, bytes)?;
+    apply_rows(ctx, kind, &rows, overwrite, show_progress)
+}
+
+/// Applies checked rows, then (with `overwrite`) undoes what they do not list.
+fn apply_rows(
+    ctx: &Ctx,
+    kind: Kind,
+    rows: &[Row],
+    overwrite: bool,
+    show_progress: bool,
+) -> Result<CsvReport> {
     let mut report = CsvReport {
         rows: rows.len() as u64,
         ..CsvReport::default()
@@ -213,7 +241,7 @@ pub fn import(
         }
     }
     if overwrite {
-        report.removed = remove_unlisted(ctx, kind, &rows)?;
+        report.removed = remove_unlisted(ctx, kind, rows)?;
     }
     Ok(report)
 }

@@ -37,8 +37,10 @@ pub struct Moved {
     pub inboxes: usize,
 }
 
-/// Moves the account to `target` (`@user@host` or an actor URL).
-pub fn move_to(ctx: &Ctx, target: &str) -> Result<Moved> {
+/// The account at `target` (`@user@host` or an actor URL), fetched fresh, when this
+/// account may move there: it lists this one as an alias. Refuses, saying what to do,
+/// otherwise. Changes nothing.
+pub fn check_target(ctx: &Ctx, target: &str) -> Result<RemoteActor> {
     let me = ctx.config.actor_url();
     let found = resolve::by_url_or_handle(ctx, target)?;
     // Fetched fresh: the alias may have been added a minute ago.
@@ -53,11 +55,17 @@ pub fn move_to(ctx: &Ctx, target: &str) -> Result<Moved> {
                 "{} does not list {me} as an alias (alsoKnownAs). On the new account, add \
                  this one as an alias first (Mastodon: Preferences → Account → Moving from a \
                  different account → Create an account alias; kith: kith alias add {me}), then \
-                 run kith move again.",
+                 move again.",
                 display(&new)
             ),
         ));
     }
+    Ok(new)
+}
+
+/// Moves the account to `target` (`@user@host` or an actor URL).
+pub fn move_to(ctx: &Ctx, target: &str) -> Result<Moved> {
+    let new = check_target(ctx, target)?;
     let now = db::now_ms();
     let inboxes = ctx.db.write(|tx| {
         account::update_moved_to(tx, Some(&new.uri), now)?;
@@ -90,7 +98,8 @@ fn lists_alias(actor: &RemoteActor, me: &str) -> bool {
         .any(|a| url::Url::parse(a).is_ok_and(|u| resolve::same_id(&u, &me_url)))
 }
 
-fn display(actor: &RemoteActor) -> String {
+/// An account as people write it: `@user@host`, or its URL when it has no name.
+pub fn display(actor: &RemoteActor) -> String {
     if actor.username.is_empty() {
         actor.uri.clone()
     } else {
@@ -99,15 +108,18 @@ fn display(actor: &RemoteActor) -> String {
 }
 
 /// A `Move` whose target is kith's own actor: when the mover is one of kith's aliases,
-/// remember that it moved here.
+/// remember that it moved here (and that the mover's account now lives here).
 pub fn arrived(ctx: &Ctx, mover: &RemoteActor) -> Result<()> {
     let aliases = super::alias::list(ctx)?;
     if !aliases.contains(&mover.uri) {
         return Ok(());
     }
     let now = db::now_ms();
-    ctx.db
-        .write(|tx| portability::record_move_in(tx, &mover.uri, now))
+    let me = ctx.config.actor_url();
+    ctx.db.write(|tx| {
+        db::actors::update_moved_to(tx, mover.id, Some(&me))?;
+        portability::record_move_in(tx, &mover.uri, now)
+    })
 }
 
 /// For a new follow: the alias it comes with, when one moved here lately (see the

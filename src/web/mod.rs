@@ -1,6 +1,6 @@
 //! The HTML face of kith: public pages (profile, posts, hashtags, feeds, remote
 //! interaction) and the owner's pages behind a login (timeline, notifications,
-//! compose, people, search, settings). Pages are rendered with maud (auto-escaping)
+//! compose, people, search, settings, import and export). Pages are rendered with maud (auto-escaping)
 //! and served with a strict CSP; every state-changing form carries a CSRF token that
 //! [`form`] checks before any handler runs. This file is the web route table.
 
@@ -8,13 +8,16 @@ pub mod actions;
 pub mod apps;
 pub mod assets;
 pub mod compose;
+pub mod export;
 pub mod feeds;
 pub mod interaction;
 pub mod layout;
 pub mod login;
 pub mod moderation;
+pub mod moving;
 pub mod notifications;
 pub mod people;
+pub mod portability;
 pub mod post;
 pub mod profile;
 pub mod render;
@@ -83,6 +86,23 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, segments: &[&str]) -> Result<Re
         ("GET", ["settings"]) => owner(req, v, |v| settings::show(ctx, req, v, None)),
         ("GET", ["settings", "moderation"]) => owner(req, v, |v| moderation::show(ctx, req, v)),
         ("GET", ["settings", "apps"]) => owner(req, v, |v| apps::show(ctx, req, v)),
+        // Import, export and moving away (the command line's portability actions).
+        ("GET", ["settings", "data"]) => owner(req, v, |v| portability::show(ctx, v, None)),
+        ("POST", ["settings", "import", "csv"]) => {
+            form(ctx, req, v).and_then(|(v, p)| portability::import_csv(ctx, &v, &p))
+        }
+        ("POST", ["settings", "import", "archive"]) => portability::import_archive(ctx, req, v),
+        ("POST", ["settings", "import", "fetch"]) => {
+            form(ctx, req, v).and_then(|(v, _)| portability::fetch_waiting(ctx, &v))
+        }
+        ("POST", ["settings", "export"]) => form(ctx, req, v).and_then(|_| export::archive(ctx)),
+        ("GET", ["settings", "export", name]) => owner(req, v, |_| export::csv_file(ctx, name)),
+        ("POST", ["settings", "move"]) => {
+            form(ctx, req, v).and_then(|(v, p)| moving::confirm(ctx, req, &v, &p))
+        }
+        ("POST", ["settings", "move", "confirm"]) => {
+            form(ctx, req, v).and_then(|(v, p)| moving::perform(ctx, req, &v, &p))
+        }
         ("POST", ["settings", section]) => {
             form(ctx, req, v).and_then(|(v, p)| settings::submit(ctx, req, &v, &p, section))
         }
@@ -127,6 +147,19 @@ fn form(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>) -> Result<(Viewer, Params
         ));
     }
     Ok((v.clone(), p))
+}
+
+/// Whether an error refuses what the owner asked for (bad input, another server's
+/// answer) and is shown on the form's page, rather than kith's own failure.
+pub fn is_refusal(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Status(..)
+            | Error::NotFound(_)
+            | Error::BadRequest(_)
+            | Error::Forbidden(_)
+            | Error::Network { .. }
+    )
 }
 
 /// The `max_id` paging parameter, when it is a number.

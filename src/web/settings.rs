@@ -1,7 +1,8 @@
 //! The owner's settings page: the profile (name, bio, up to four fields, locked,
 //! discoverable, bot), account aliases (`alsoKnownAs`, for moving here from another
-//! server) and the password. Saving the profile or aliases sends `Update(Person)` to
-//! followers. The password change counts failures against the login rate limit.
+//! server), moving away (`moving.rs`) and the password. Saving the profile or aliases
+//! sends `Update(Person)` to followers. The password change counts failures against
+//! the login rate limit.
 
 use super::render::hidden;
 use super::session::{self, Viewer};
@@ -31,6 +32,9 @@ fn saved_notice(req: &Req) -> Option<Notice> {
     match req.query_param("saved").as_deref() {
         Some("profile") => Some(Ok("Profile saved and sent to your followers.".into())),
         Some("aliases") => Some(Ok("Aliases saved.".into())),
+        Some("moved") => Some(Ok(
+            "Moved. Your followers' servers are being told to follow the new account.".into(),
+        )),
         Some("password") => Some(Ok(
             "Password changed. Other sessions were logged out.".into()
         )),
@@ -44,6 +48,7 @@ pub fn tabs(current: &str) -> Markup {
         ("/settings", "Profile and account"),
         ("/settings/moderation", "Blocks and mutes"),
         ("/settings/apps", "Apps"),
+        ("/settings/data", "Import and export"),
         ("/bookmarks", "Bookmarks"),
     ];
     html! {
@@ -74,6 +79,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer, notice: Option<Notice>) -> Re
         }
         (profile_form(viewer, &account))
         (aliases_form(ctx, viewer, &account))
+        (super::moving::section(viewer, &account))
         (password_form(viewer))
     };
     Ok(super::layout::respond(

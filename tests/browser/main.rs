@@ -4,7 +4,9 @@
 //! only with `--features interop`: `cargo test --features interop --test browser`.
 //! The suite logs in, posts with a content warning and an image with alt text, finds
 //! the post on the home timeline and the public profile, likes it, follows the second
-//! instance's account by handle and sees its post arrive, and logs out; every page is
+//! instance's account by handle and sees its post arrive, imports a CSV file on the
+//! import and export page, moves to the second instance's account (which lists it as
+//! an alias) through the confirmation step, and logs out; every page is
 //! checked for horizontal overflow (320, 390 and 1280 px wide) and console errors, and
 //! screenshots at 390×844 and 1280×800 are written for README.
 

@@ -214,7 +214,8 @@ async function main() {
   log("alice looks at her notifications, people, search and settings pages");
   for (const [path, what] of [
     ["/notifications", "notifications"], ["/people?tab=following", "following"], ["/search?q=bob", "search"],
-    ["/settings/moderation", "moderation"], ["/settings/apps", "apps"], ["/tags/lunch", "hashtag"],
+    ["/settings/moderation", "moderation"], ["/settings/apps", "apps"], ["/settings/data", "import-export"],
+    ["/tags/lunch", "hashtag"],
     ["/bookmarks", "bookmarks"], ["/compose", "compose"],
   ]) {
     await visit(a, `${A}${path}`, what);
@@ -225,9 +226,39 @@ async function main() {
   await a.screenshot({ path: join(SHOTS, "home-dark-phone.png") });
   await a.emulateMedia({ colorScheme: "light" });
 
-  await a.getByRole("link", { name: "Profile" }).click();
+  log("alice imports a list of blocked domains and downloads one of her CSV files");
+  await visit(a, `${A}/settings/data`, "import and export");
+  await a.getByLabel("What the file lists", { exact: true }).selectOption("domain-blocks");
+  await a.getByLabel("CSV file").setInputFiles({
+    name: "blocked_domains.csv", mimeType: "text/csv", buffer: Buffer.from("spam.example\n"),
+  });
+  await a.getByRole("button", { name: "Import", exact: true }).click();
+  await a.getByRole("heading", { name: /Imported: Blocked domains/ }).waitFor();
+  await checkLayout(a, "import report");
+  // The download link, fetched with the browser's cookies (the page's CSP allows no fetch).
+  const csv = await a.request.get(await a.getByRole("link", { name: "Blocked domains" }).evaluate((l) => l.href));
+  assert.equal(csv.headers()["content-disposition"], 'attachment; filename="blocked_domains.csv"');
+  assert.equal(await csv.text(), "spam.example\n");
+
+  log("bob lists alice as an alias; alice moves to bob, confirming first");
+  await visit(b, `${B}/settings`, "bob's settings");
+  await b.getByLabel("Account aliases, one per line").fill(`@alice@${new URL(A).host}`);
+  await b.getByRole("button", { name: "Save aliases" }).click();
+  await b.getByText("Aliases saved.").waitFor();
+  await visit(a, `${A}/settings`, "settings");
+  await a.getByLabel(/The new account/).fill(process.env.KITH_B_HANDLE);
+  await a.getByRole("button", { name: "Continue" }).click();
+  await a.getByRole("heading", { name: `Move to ${process.env.KITH_B_HANDLE}?` }).waitFor();
+  await checkLayout(a, "move confirmation");
+  await a.getByRole("button", { name: `Move to ${process.env.KITH_B_HANDLE}` }).click();
+  await a.getByText("Moved. Your followers").waitFor();
+  await a.getByText("This account has moved to").waitFor();
+  await checkLayout(a, "settings after the move");
+
+  await a.getByRole("link", { name: "Profile", exact: true }).click();
   await a.waitForURL(`${A}/@alice`);
   await a.getByRole("heading", { name: "Alice Example" }).waitFor();
+  await a.getByText("This account has moved to").waitFor();
 
   log("alice logs out");
   await visit(a, `${A}/home`, "home");

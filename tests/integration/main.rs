@@ -17,3 +17,4 @@ mod streaming;
 mod support;
 mod web;
 mod web_forms;
+mod web_portability;

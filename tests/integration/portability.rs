@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn fixture() -> PathBuf {
+pub(crate) fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mastodon-archive")
 }
 
@@ -35,12 +35,12 @@ fn offline() -> import::Options {
     }
 }
 
-fn footprint(inst: &Instance) -> [i64; 5] {
+pub(crate) fn footprint(inst: &Instance) -> [i64; 5] {
     inst.read(portability::import_footprint)
 }
 
 /// The files under `dir`, relative and `/`-separated, sorted.
-fn files_under(dir: &Path) -> Vec<String> {
+pub(crate) fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {
@@ -65,7 +65,7 @@ fn files_under(dir: &Path) -> Vec<String> {
 
 /// Packs a directory as a zip (stored, so its text can be found in the bytes) with
 /// extra raw entries (name, bytes, deflated) appended.
-fn zip_dir(dir: &Path, dest: &Path, extra: &[(&str, &[u8])]) {
+pub(crate) fn zip_dir(dir: &Path, dest: &Path, extra: &[(&str, &[u8])]) {
     let mut zip = zip::ZipWriter::new(std::fs::File::create(dest).unwrap());
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
@@ -368,7 +368,7 @@ fn damaged_archives_are_refused_and_change_nothing() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     for rel in files_under(from) {
         let target = to.join(&rel);
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();

@@ -65,11 +65,15 @@ where
 {
     fn drop(&mut self) {
         let mut remaining_to_read = self.size;
+        // kith patch: the rest of an unread body is drained through a small buffer.
+        // The published crate allocated a buffer as large as what was left, so a
+        // request claiming a huge `Content-Length` that was answered early (413)
+        // asked for that much memory at once and aborted the process.
+        let mut buf = vec![0; remaining_to_read.min(64 * 1024)];
 
         while remaining_to_read > 0 {
-            let mut buf = vec![0; remaining_to_read];
-
-            match self.reader.read(&mut buf) {
+            let want = remaining_to_read.min(buf.len());
+            match self.reader.read(&mut buf[..want]) {
                 Err(e) => {
                     self.last_read_signal.send(Err(e)).ok();
                     break;
