@@ -470,7 +470,7 @@ fn run_moving(command: Command, config: Config) -> Result<(), Error> {
                 Command::Move { target } => {
                     let moved = moving::move_to(&ctx, &target)?;
                     eprintln!(
-                        "Moved to {}: Move queued for {} inboxes; a running kith sends them within                          a few seconds. This account now shows that it moved.",
+                        "Moved to {}: Move queued for {} inboxes; a running kith sends them within a few seconds. This account now shows that it moved.",
                         moved.target, moved.inboxes
                     );
                 }
