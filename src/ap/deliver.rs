@@ -11,6 +11,7 @@ use crate::Ctx;
 use crate::db::{self, deliveries};
 use crate::error::{Error, Result};
 use crate::fetch::Posted;
+use rusqlite::Connection;
 
 /// Jobs one worker claims in one step.
 pub const BATCH: i64 = 4;
@@ -86,6 +87,10 @@ pub fn retry_delay_ms(attempt: u32, jitter: f64, retry_after_ms: Option<i64>) ->
 }
 
 /// Takes one batch step of delivery work; returns how many jobs it handled.
+///
+/// The outcomes of a batch are written together in one transaction after its last
+/// request (or earlier, with a lease renewal, when a slow batch needs one): a crash in
+/// between only means those jobs are sent again once their lease ends.
 pub fn run_once(ctx: &Ctx, _slot: usize) -> Result<usize> {
     let now = db::now_ms();
     let (expired, jobs) = ctx.db.write(|tx| {
@@ -99,63 +104,117 @@ pub fn run_once(ctx: &Ctx, _slot: usize) -> Result<usize> {
             job.inbox, job.attempts
         );
     }
+    let mut done: Vec<(&deliveries::Job, Record)> = Vec::with_capacity(jobs.len());
     for job in &jobs {
-        if let Err(e) = deliver(ctx, job) {
-            eprintln!("deliver: {}: {e}", job.inbox);
+        if !keep_lease(ctx, job, &mut done)? {
+            continue;
         }
+        done.push((job, attempt(ctx, job)));
     }
+    record(ctx, &done)?;
     Ok(expired.len() + jobs.len())
 }
 
-/// Sends one claimed job and records what came of it.
-fn deliver(ctx: &Ctx, job: &deliveries::Job) -> Result<()> {
-    if !keep_lease(ctx, job)? {
-        return Ok(());
-    }
+/// What is written for one job after its attempt.
+enum Record {
+    Delivered,
+    PutBack,
+    Ended {
+        unreachable: bool,
+    },
+    Retry {
+        next_at: i64,
+        status: Option<u16>,
+        error: Option<String>,
+    },
+}
+
+/// Sends one claimed job and decides what to record (nothing is written here).
+fn attempt(ctx: &Ctx, job: &deliveries::Job) -> Record {
     let result = ctx.post_signed(&job.inbox, job.body.as_bytes());
     let outcome = classify(&result);
     let error_text = result.as_ref().err().map(ToString::to_string);
+    let status = result.as_ref().ok().map(|p| p.status);
     let failure = deliveries::Failure {
-        status: result.as_ref().ok().map(|p| p.status),
+        status,
         error: error_text.as_deref(),
     };
-    let now = db::now_ms();
     match outcome {
-        Outcome::Delivered => ctx.db.write(|tx| deliveries::record_success(tx, job, now)),
+        Outcome::Delivered => Record::Delivered,
         Outcome::Interrupted => {
             eprintln!("deliver: {} put back: {}", job.inbox, describe(&failure));
-            ctx.db.write(|tx| deliveries::release(tx, job.id))
+            Record::PutBack
         }
         Outcome::Final { unreachable } => {
             give_up(job, &failure);
-            ctx.db
-                .write(|tx| deliveries::record_final(tx, job, unreachable, now))
+            Record::Ended { unreachable }
         }
         Outcome::Retry if job.attempts >= MAX_RETRIES => {
             give_up(job, &failure);
-            ctx.db
-                .write(|tx| deliveries::record_final(tx, job, true, now))
+            Record::Ended { unreachable: true }
         }
         Outcome::Retry => {
             let retry_after = result.as_ref().ok().and_then(|p| p.retry_after);
             let retry_after_ms =
                 retry_after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-            let next_at = now + retry_delay_ms(job.attempts, jitter(), retry_after_ms);
-            ctx.db
-                .write(|tx| deliveries::record_retry(tx, job, next_at, &failure, now))
+            Record::Retry {
+                next_at: db::now_ms() + retry_delay_ms(job.attempts, jitter(), retry_after_ms),
+                status,
+                error: error_text,
+            }
         }
     }
 }
 
+/// Writes the outcomes of attempted jobs in one transaction.
+fn record(ctx: &Ctx, done: &[(&deliveries::Job, Record)]) -> Result<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let now = db::now_ms();
+    ctx.db.write(|tx| record_in(tx, done, now))
+}
+
+fn record_in(tx: &Connection, done: &[(&deliveries::Job, Record)], now: i64) -> Result<()> {
+    for (job, outcome) in done {
+        match outcome {
+            Record::Delivered => deliveries::record_success(tx, job, now)?,
+            Record::PutBack => deliveries::release(tx, job.id)?,
+            Record::Ended { unreachable } => deliveries::record_final(tx, job, *unreachable, now)?,
+            Record::Retry {
+                next_at,
+                status,
+                error,
+            } => {
+                let failure = deliveries::Failure {
+                    status: *status,
+                    error: error.as_deref(),
+                };
+                deliveries::record_retry(tx, job, *next_at, &failure, now)?
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Makes sure the job's lease outlasts the request about to start; false when the
-/// lease was lost to another worker, and the job must not be sent.
-fn keep_lease(ctx: &Ctx, job: &deliveries::Job) -> Result<bool> {
+/// lease was lost to another worker, and the job must not be sent. A renewal also
+/// writes (and empties) `done`, whose leases are no longer than this one's.
+fn keep_lease(
+    ctx: &Ctx,
+    job: &deliveries::Job,
+    done: &mut Vec<(&deliveries::Job, Record)>,
+) -> Result<bool> {
     let now = db::now_ms();
     if job.claimed_until - now >= RENEW_BELOW_MS {
         return Ok(true);
     }
-    ctx.db
-        .write(|tx| deliveries::renew(tx, job.id, job.claimed_until, now + LEASE_MS))
+    let kept = ctx.db.write(|tx| {
+        record_in(tx, done, now)?;
+        deliveries::renew(tx, job.id, job.claimed_until, now + LEASE_MS)
+    })?;
+    done.clear();
+    Ok(kept)
 }
 
 fn give_up(job: &deliveries::Job, failure: &deliveries::Failure) {

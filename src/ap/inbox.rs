@@ -126,8 +126,15 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         return Ok(accepted());
     };
     let body = String::from_utf8_lossy(&req.body);
+    // A host that delivers to kith is up: its failure marks go (looked at first, so the
+    // usual case adds no write to the transaction).
+    let failing = ctx
+        .db
+        .read(|c| crate::db::deliveries::host_has_failures(c, &signer.domain))?;
     let fresh = ctx.db.write(|tx| {
-        crate::db::deliveries::mark_host_alive(tx, &signer.domain, now)?;
+        if failing {
+            crate::db::deliveries::mark_host_alive(tx, &signer.domain, now)?;
+        }
         crate::db::queue::enqueue(tx, activity_id, &signer.uri, &body, now)
     })?;
     if fresh {

@@ -421,6 +421,17 @@ fn make_due(conn: &Connection, host: &str, now: i64) -> Result<usize> {
         .execute(params![host, now])?)
 }
 
+/// Whether [`mark_host_alive`] would change anything for `host`: it is marked
+/// unavailable or has failure days counted (a read, so the common case writes nothing).
+pub fn host_has_failures(conn: &Connection, host: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM hosts
+                 WHERE host = ?1 AND (unavailable = 1 OR failure_days > 0))",
+        )?
+        .query_row([host], |r| r.get(0))?)
+}
+
 /// A verified inbound request came from `host` (`host[:port]` as [`host_of`] gives):
 /// clears its failure days and unavailable mark (its set-aside jobs become due).
 pub fn mark_host_alive(conn: &Connection, host: &str, now: i64) -> Result<()> {
