@@ -79,6 +79,8 @@ pub struct Report {
     pub media_failed: u64,
     /// Why files were left out, one line each (the first [`MAX_PROBLEMS`]).
     pub problems: Vec<String>,
+    /// Problem lines past the first [`MAX_PROBLEMS`] (printed, not kept).
+    pub problems_more: u64,
     /// The parts of the profile this run set (display name, bio, fields, avatar, header).
     pub profile_set: Vec<String>,
     /// The parts of the profile the archive has but kith kept, as they were set already.
@@ -122,10 +124,11 @@ impl Report {
             text.push_str("\n  ");
             text.push_str(line);
         }
-        let more =
-            (self.media_missing + self.media_failed).saturating_sub(self.problems.len() as u64);
-        if more > 0 && self.problems.len() >= MAX_PROBLEMS {
-            text.push_str(&format!("\n  … and {more} more (printed above)"));
+        if self.problems_more > 0 {
+            text.push_str(&format!(
+                "\n  … and {} more (printed above)",
+                self.problems_more
+            ));
         }
         text
     }
@@ -137,6 +140,8 @@ impl Report {
         }
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(line);
+        } else {
+            self.problems_more += 1;
         }
     }
 }
