@@ -1235,6 +1235,27 @@ fn the_command_line_moves_in_and_out() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("import: posts: 7/7 (100%)"), "{stderr}");
     assert!(stderr.contains("Imported 6 posts"), "{stderr}");
+    assert!(
+        stderr.contains("Profile: set display name, bio, fields, avatar, header from the archive."),
+        "{stderr}"
+    );
+    let out = server.command(
+        &[
+            "import",
+            "mastodon-archive",
+            fixture().to_str().unwrap(),
+            "--no-fetch",
+            "--overwrite-profile",
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("Imported 0 posts"), "{stderr}");
+    assert!(
+        !stderr.contains("Profile:"),
+        "the same profile again: {stderr}"
+    );
 
     let export_dir = dir.join("out");
     let out = server.command(&["export", export_dir.to_str().unwrap()], None);
