@@ -14,16 +14,15 @@
 //! running it again: every archive item is remembered by its id, so importing the same
 //! archive twice imports nothing new.
 //!
-//! Media are stored exactly as uploads are (`media::store_file`): images re-processed
-//! one at a time (upright, metadata stripped, thumbnail, blurhash), video and audio
-//! streamed to disk. A file that cannot be stored (an unknown type, a corrupt image,
-//! over a limit) is reported, naming the file and the post, and left out; its post is
-//! imported without it. The profile in `actor.json` is `profile`'s.
+//! Media are stored exactly as uploads are, by `attachments`; a file that cannot be
+//! stored is reported and left out, and its post is imported without it. The profile
+//! in `actor.json` is `profile`'s.
 //!
 //! Memory: the archive's items are streamed one at a time (`outbox_stream`), video and
 //! audio are streamed, and an image is read whole only while it is processed.
 
 use super::archive::{self, Archive, Limits};
+use super::attachments::{self, ArchivedMedia};
 use super::outbox_stream::for_each_item;
 use super::{profile, progress, refused};
 use crate::Ctx;
@@ -172,17 +171,6 @@ struct ArchivedPost {
     media: Vec<ArchivedMedia>,
 }
 
-struct ArchivedMedia {
-    url: String,
-    /// The `mediaType` the archive gives (it only tells audio from video in Ogg and WebM).
-    media_type: Option<String>,
-    description: String,
-    blurhash: Option<String>,
-    width: Option<i64>,
-    height: Option<i64>,
-    focus: Option<(f64, f64)>,
-}
-
 /// Imports the archive at `path` (zip, tar.gz or directory).
 pub fn import_archive(ctx: &Ctx, path: &Path, opts: &Options) -> Result<Report> {
     if opts.progress {
@@ -318,7 +306,7 @@ fn convert(item: &Value, actor: &ArchiveActor, n: u64, now: i64) -> Result<Item>
             Ok(Item::Post(Box::new(ArchivedPost {
                 post,
                 parts,
-                media: attachments(object).map_err(|e| at(e.public_message()))?,
+                media: attachments::parse(object).map_err(|e| at(e.public_message()))?,
             })))
         }
         "Announce" => {
@@ -345,53 +333,6 @@ fn convert(item: &Value, actor: &ArchiveActor, n: u64, now: i64) -> Result<Item>
         }
         _ => Ok(Item::Skip),
     }
-}
-
-/// The attachments of an archived note: their file path in the archive and metadata.
-fn attachments(object: &Value) -> Result<Vec<ArchivedMedia>> {
-    let list: Vec<&Value> = match object.get("attachment") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => Vec::new(),
-    };
-    let text = |v: &Value, key: &str, max: usize| {
-        crate::text::clean_plain(v.get(key).and_then(Value::as_str).unwrap_or(""), max)
-    };
-    let dimension = |v: &Value, key: &str| {
-        v.get(key)
-            .and_then(Value::as_i64)
-            .filter(|d| (1..=100_000).contains(d))
-    };
-    list.into_iter()
-        .take(16)
-        .map(|a| {
-            let url = a
-                .get("url")
-                .and_then(|u| id_of(u).or_else(|| u.get("href").and_then(Value::as_str)))
-                .ok_or_else(|| Error::BadRequest("an attachment without url".into()))?;
-            let focus = a
-                .get("focalPoint")
-                .and_then(Value::as_array)
-                .and_then(|f| Some((f.first()?.as_f64()?, f.get(1)?.as_f64()?)));
-            Ok(ArchivedMedia {
-                url: url.to_string(),
-                media_type: a
-                    .get("mediaType")
-                    .and_then(Value::as_str)
-                    .filter(|t| t.len() <= 100)
-                    .map(str::to_string),
-                description: text(a, "name", 1500),
-                blurhash: a
-                    .get("blurhash")
-                    .and_then(Value::as_str)
-                    .filter(|b| b.len() <= 100)
-                    .map(str::to_string),
-                width: dimension(a, "width"),
-                height: dimension(a, "height"),
-                focus,
-            })
-        })
-        .collect()
 }
 
 /// Streams `outbox.json` again and writes its posts in batches.
@@ -468,10 +409,18 @@ fn write_batch(
     let mut stored_names = Vec::new();
     let mut prepared = Vec::new();
     for p in fresh {
-        match store_media(ctx, archive, &p, opts, report, &mut stored_names) {
+        match attachments::store(
+            ctx,
+            archive,
+            &p.post.uri,
+            &p.media,
+            opts,
+            report,
+            &mut stored_names,
+        ) {
             Ok(files) => prepared.push((p, files)),
             Err(e) => {
-                remove_stored(ctx, &stored_names);
+                attachments::remove_stored(ctx, &stored_names);
                 return Err(e);
             }
         }
@@ -504,7 +453,7 @@ fn write_batch(
     });
     match written {
         Ok(((posts, already, media_count, refs), unused)) => {
-            remove_stored(ctx, &unused);
+            attachments::remove_stored(ctx, &unused);
             report.posts += posts;
             report.already += already;
             report.media += media_count;
@@ -512,70 +461,10 @@ fn write_batch(
             Ok(())
         }
         Err(e) => {
-            remove_stored(ctx, &stored_names);
+            attachments::remove_stored(ctx, &stored_names);
             Err(e)
         }
     }
-}
-
-/// Stores the media files of one post as uploads; returns each stored file with the
-/// index of its attachment. A file that is missing or cannot be stored is reported and
-/// left out; only a failure of the disk stops the import.
-fn store_media(
-    ctx: &Ctx,
-    archive: &Archive,
-    p: &ArchivedPost,
-    opts: &Options,
-    report: &mut Report,
-    stored_names: &mut Vec<String>,
-) -> Result<Vec<(usize, Media)>> {
-    let mut files = Vec::new();
-    for (index, m) in p.media.iter().enumerate() {
-        let left_out = |why: &str| {
-            format!(
-                "{} of post {} was left out: {why}; the post is imported without it",
-                m.url, p.post.uri
-            )
-        };
-        let entry = match archive.media(&m.url)? {
-            // A staged file is removed once stored: a second attachment naming it finds
-            // it gone.
-            Some(entry) if !entry.staged || entry.path.exists() => entry,
-            found => {
-                let why = if found.is_some() {
-                    "another post of the archive used the same file"
-                } else {
-                    "the file is not in the archive"
-                };
-                report.media_missing += 1;
-                report.problem(left_out(why), opts.progress);
-                continue;
-            }
-        };
-        match crate::media::store_file(ctx, &entry.path, m.media_type.as_deref()) {
-            Ok(stored) => {
-                stored_names.push(stored.file_name.clone());
-                stored_names.extend(stored.thumb_name.clone());
-                if entry.staged {
-                    // Frees the disk as the import goes; the staging directory goes too.
-                    let _ = std::fs::remove_file(&entry.path);
-                }
-                files.push((index, stored));
-            }
-            Err(e @ Error::Status(..)) => {
-                report.media_failed += 1;
-                report.problem(left_out(&e.public_message()), opts.progress);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(files)
-}
-
-/// Removes stored files again (after a failed write).
-fn remove_stored(ctx: &Ctx, names: &[String]) {
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    crate::media::remove_files(&crate::media::media_dir(ctx), &names);
 }
 
 /// Inserts one archived post as the owner's, with its media rows.
@@ -603,21 +492,10 @@ fn insert_post(
     };
     let mut parts = p.parts.clone();
     for (index, stored) in files {
-        let m = &p.media[*index];
-        // What processing measured wins; for video and audio, which kith does not
-        // measure, the archive's size and blurhash are kept.
         let row = Media {
             id: portability::free_media_id(tx, published)?,
-            // Attached below, once the post exists.
-            post_id: None,
-            description: m.description.clone(),
-            focus_x: m.focus.map(|f| f.0),
-            focus_y: m.focus.map(|f| f.1),
-            blurhash: stored.blurhash.clone().or_else(|| m.blurhash.clone()),
-            width: stored.width.or(m.width),
-            height: stored.height.or(m.height),
             created_at: published,
-            ..stored.clone()
+            ..p.media[*index].row(stored)
         };
         db::media::insert(tx, &row)?;
         parts.attachments.push(Attachment {
