@@ -1,20 +1,35 @@
 //! `cargo bench --bench import`: importing a large Mastodon archive.
 //!
 //! Generates, in a temporary directory, a zip shaped like Mastodon's archive with
-//! 50,000 posts (`KITH_BENCH_POSTS`) and 2 GiB of media (`KITH_BENCH_MEDIA_MB`, in
-//! files of 200 KiB, stored as Mastodon stores them), then imports it into a fresh kith
-//! data directory in a child process (this program again, so the archive's generation
-//! does not count) and prints the time of each phase and the child's peak resident
-//! memory (VmHWM). The target is under 64 MB. A second import of the same archive is
-//! timed too (nothing new is written). Asserts nothing; needs about three times the
-//! media size free on disk (the zip, the staged copy that is then moved into place).
+//! 50,000 posts (`KITH_BENCH_POSTS`) and 2 GiB of media (`KITH_BENCH_MEDIA_MB`, stored
+//! as Mastodon stores them): one 12-megapixel phone photo (4000×3000, 8 MB, EXIF
+//! orientation and GPS), one 150 MB video (an MP4 whose `moov` carries a place), and
+//! for the rest real JPEG pictures of 1024×768 and about 230 KiB. It imports it into a
+//! fresh kith data directory in a child process (this program again, so the archive's
+//! generation does not count), where every picture is re-processed like an upload and
+//! the video streamed, and prints the time of each phase and the child's peak
+//! resident memory (VmHWM). The target is under 64 MB: the peak is one photo's decode,
+//! since images are processed one at a time and video never sits in memory. The
+//! child's `limits.upload_max_bytes` is raised to 200 MB so the video is stored. A
+//! second import of the same archive is timed too (nothing new is written). Asserts
+//! nothing; needs about three times the media size free on disk (the zip, the staged
+//! copy, the stored files).
+
+#[allow(dead_code)]
+#[path = "../tests/fixtures/media/generate.rs"]
+mod generate;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const PHASE_ENV: &str = "KITH_BENCH_IMPORT_CHILD";
-const MEDIA_FILE: usize = 200 * 1024;
+/// The side of the small pictures.
+const PICTURE: (u32, u32) = (1024, 768);
+/// The phone photo's size.
+const PHOTO: (u32, u32) = (4000, 3000);
+/// The video's size.
+const VIDEO_BYTES: usize = 150 << 20;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -30,17 +45,21 @@ fn main() {
     }
     let posts = env_or("KITH_BENCH_POSTS", 50_000) as usize;
     let media_mb = env_or("KITH_BENCH_MEDIA_MB", 2048) as usize;
-    let media_files = media_mb * 1024 * 1024 / MEDIA_FILE;
     let dir = tempfile::tempdir().expect("tempdir");
     let archive = dir.path().join("archive.zip");
     let started = Instant::now();
-    generate(&archive, posts, media_files);
+    let media = Media::new(media_mb << 20);
+    let media_files = generate(&archive, posts, &media);
     let size = std::fs::metadata(&archive).map(|m| m.len()).unwrap_or(0);
     println!(
-        "generated {} posts and {} media files ({} MiB) as a {} MiB zip in {:.1} s",
+        "generated {} posts and {} media files (a {} MiB photo, a {} MiB video, {} pictures of {} KiB) \
+         as a {} MiB zip in {:.1} s",
         posts,
         media_files,
-        (media_files * MEDIA_FILE) >> 20,
+        media.photo.len() >> 20,
+        VIDEO_BYTES >> 20,
+        media_files.saturating_sub(2),
+        media.picture.len() >> 10,
         size >> 20,
         started.elapsed().as_secs_f64()
     );
@@ -54,9 +73,112 @@ fn main() {
     assert!(status.success(), "the import child failed");
 }
 
+/// A photo-like JPEG: smooth gradients with noise, so it compresses like a camera's.
+fn photo_like(width: u32, height: u32, noise_mask: u64, quality: u8) -> Vec<u8> {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let noise = (seed & noise_mask) as u32;
+        image::Rgb([
+            ((x * 255 / width + noise) % 256) as u8,
+            ((y * 255 / height + noise) % 256) as u8,
+            (((x + y) / 40 + noise) % 256) as u8,
+        ])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
+        .encode_image(&img)
+        .expect("encode");
+    jpeg
+}
+
+/// The media of the archive: the photo, one picture (varied per file by a comment
+/// segment) and how many pictures fill the size asked for.
+struct Media {
+    photo: Vec<u8>,
+    picture: Vec<u8>,
+    pictures: usize,
+}
+
+impl Media {
+    fn new(total: usize) -> Media {
+        let photo = generate::with_segments(
+            &photo_like(PHOTO.0, PHOTO.1, 0x1F, 92),
+            &[generate::exif_segment(6)],
+        );
+        let picture = photo_like(PICTURE.0, PICTURE.1, 0x0F, 85);
+        let rest = total.saturating_sub(photo.len() + VIDEO_BYTES);
+        let pictures = rest / (picture.len() + 32);
+        Media {
+            photo,
+            picture,
+            pictures,
+        }
+    }
+
+    /// The `m`th small picture: the same pixels, a comment that names it.
+    fn picture(&self, m: usize) -> Vec<u8> {
+        let text = format!("kith bench picture {m:08}");
+        let mut comment = vec![0xFF, 0xFE];
+        comment.extend(((text.len() + 2) as u16).to_be_bytes());
+        comment.extend(text.as_bytes());
+        generate::with_segments(&self.picture, &[comment])
+    }
+}
+
+/// Writes the video: an MP4 whose `moov` carries a place in `udta`, then `mdat` to
+/// `VIDEO_BYTES` in all, streamed into the zip.
+fn write_video(out: &mut dyn Write) {
+    let xyz = generate::iso_box(b"\xa9xyz", b"\0\x12\x15\xc7+48.8577+002.2950/");
+    let trak = generate::iso_box(b"trak", &generate::iso_box(b"tkhd", &[0; 84]));
+    let moov = generate::iso_box(
+        b"moov",
+        &[
+            generate::iso_box(b"mvhd", &[0; 100]),
+            trak,
+            generate::iso_box(b"udta", &xyz),
+        ]
+        .concat(),
+    );
+    let head = [
+        generate::iso_box(b"ftyp", b"isom\0\0\x02\0isomiso2mp41"),
+        moov,
+    ]
+    .concat();
+    out.write_all(&head).expect("video");
+    let body = VIDEO_BYTES - head.len() - 8;
+    out.write_all(&((body + 8) as u32).to_be_bytes())
+        .expect("video");
+    out.write_all(b"mdat").expect("video");
+    let chunk = vec![7u8; 1 << 20];
+    let mut left = body;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        out.write_all(&chunk[..n]).expect("video");
+        left -= n;
+    }
+}
+
+/// The archive path of media file `m`, its type and its kind of content.
+fn media_path(m: usize) -> (String, &'static str) {
+    let dir = format!(
+        "media_attachments/files/{:03}/{:03}/original",
+        m / 1000,
+        m % 1000
+    );
+    if m == 1 {
+        (format!("{dir}/{m}.mp4"), "video/mp4")
+    } else {
+        (format!("{dir}/{m}.jpg"), "image/jpeg")
+    }
+}
+
 /// Writes the archive: `outbox.json` (deflated, streamed), `actor.json`, `likes.json`,
-/// `bookmarks.json` and the media files (stored).
-fn generate(path: &Path, posts: usize, media_files: usize) {
+/// `bookmarks.json` and the media files (stored); returns how many media files.
+fn generate(path: &Path, posts: usize, media: &Media) -> usize {
+    let media_files = media.pictures + 2;
     let file = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
     let mut zip = zip::ZipWriter::new(file);
     let deflated = zip::write::SimpleFileOptions::default();
@@ -85,10 +207,11 @@ fn generate(path: &Path, posts: usize, media_files: usize) {
             // Media go to the first posts, one file each.
             let m = n - n / 10;
             let attachment: Vec<serde_json::Value> = if m < media_files {
+                let (path, media_type) = media_path(m);
                 vec![serde_json::json!({
-                    "type": "Document", "mediaType": "image/jpeg",
-                    "url": format!("/system/media_attachments/files/{:03}/{:03}/original/{m}.jpg", m / 1000, m % 1000),
-                    "name": format!("picture {m}"), "width": 640, "height": 480,
+                    "type": "Document", "mediaType": media_type,
+                    "url": format!("/system/{path}"),
+                    "name": format!("picture {m}"), "width": PICTURE.0, "height": PICTURE.1,
                 })]
             } else {
                 Vec::new()
@@ -123,26 +246,17 @@ fn generate(path: &Path, posts: usize, media_files: usize) {
         zip.write_all(br#"{"type":"OrderedCollection","orderedItems":[]}"#)
             .expect("write");
     }
-    let mut body = vec![0u8; MEDIA_FILE];
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    for b in body.iter_mut() {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        *b = seed as u8;
-    }
-    body[..4].copy_from_slice(&[0xff, 0xd8, 0xff, 0xe0]);
     for m in 0..media_files {
-        let name = format!(
-            "media_attachments/files/{:03}/{:03}/original/{m}.jpg",
-            m / 1000,
-            m % 1000
-        );
+        let (name, _) = media_path(m);
         zip.start_file(name, stored).expect("media");
-        body[4..12].copy_from_slice(&(m as u64).to_le_bytes());
-        zip.write_all(&body).expect("media");
+        match m {
+            0 => zip.write_all(&media.photo).expect("photo"),
+            1 => write_video(&mut zip),
+            _ => zip.write_all(&media.picture(m)).expect("picture"),
+        }
     }
     zip.finish().expect("finish");
+    media_files
 }
 
 fn vm_hwm_kb() -> u64 {
@@ -157,8 +271,10 @@ fn vm_hwm_kb() -> u64 {
 fn bench_config(dir: &Path) -> kith::config::Config {
     let data: PathBuf = dir.join("data");
     let text = format!(
-        "public_url = \"https://kith.example\"\nusername = \"me\"\ndata_dir = \"{}\"\n",
-        data.display()
+        "public_url = \"https://kith.example\"\nusername = \"me\"\ndata_dir = \"{}\"\n\
+         [limits]\nupload_max_bytes = {}\n",
+        data.display(),
+        200 << 20
     );
     kith::config::Config::parse(&text).expect("config")
 }
@@ -181,10 +297,11 @@ fn child(dir: &Path) {
     let _ = std::process::Command::new("sync").status();
     let flushed = flushing.elapsed().as_secs_f64();
     println!(
-        "import: {} posts, {} media files, {} boosts recorded, {} replies linked in {:.1} s ({:.0} items/s); \
-         then {:.1} s until the written files were on disk (sync)",
+        "import: {} posts, {} media files ({} left out), {} boosts recorded, {} replies linked in {:.1} s \
+         ({:.0} items/s); then {:.1} s until the written files were on disk (sync)",
         report.posts,
         report.media,
+        report.media_failed + report.media_missing,
         report.refs_new,
         report.replies_linked,
         first,

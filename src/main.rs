@@ -25,8 +25,10 @@ Usage:
 Moving in and out (these work while kith serve runs, except restore):
   kith alias list|add|remove [@user@host|URL] [--config PATH]
                                   the accounts this one is also known as (needed to move here)
-  kith import mastodon-archive FILE.zip|FILE.tar.gz|DIR [--no-fetch] [--config PATH]
-                                  import the posts, media, boosts, likes and bookmarks of an archive
+  kith import mastodon-archive FILE.zip|FILE.tar.gz|DIR [--no-fetch] [--overwrite-profile] [--config PATH]
+                                  import the posts, media, boosts, likes, bookmarks and profile of an
+                                  archive; the profile fills only what is unset here, unless
+                                  --overwrite-profile (name, bio, fields, avatar, header)
   kith import csv --type following|blocks|mutes|domain-blocks|bookmarks|lists [--overwrite] FILE
                                   import one of Mastodon's CSV exports (merge, or replace with --overwrite)
   kith export DIR|FILE.zip [--config PATH]
@@ -63,6 +65,7 @@ enum Command {
     ImportArchive {
         path: PathBuf,
         fetch: bool,
+        overwrite_profile: bool,
     },
     ImportCsv {
         kind: String,
@@ -102,6 +105,7 @@ struct MoveFlags {
     overwrite: bool,
     media: Option<PathBuf>,
     no_fetch: bool,
+    overwrite_profile: bool,
 }
 
 #[derive(Debug, PartialEq)]
@@ -148,6 +152,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--media" => flags.media = Some(PathBuf::from(value("--media")?)),
             "--overwrite" => flags.overwrite = true,
             "--no-fetch" => flags.no_fetch = true,
+            "--overwrite-profile" => flags.overwrite_profile = true,
             "-h" | "--help" => help = true,
             "-V" | "--version" => version = true,
             other => return Err(format!("unknown argument {other:?}")),
@@ -158,7 +163,13 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         Some("init") => &["config", "public-url", "username"],
         Some("token") => &["config", "scopes"],
         Some("queue") | Some("alias") | Some("export") | Some("move") => &["config"],
-        Some("import") => &["config", "type", "overwrite", "no-fetch"],
+        Some("import") => &[
+            "config",
+            "type",
+            "overwrite",
+            "no-fetch",
+            "overwrite-profile",
+        ],
         Some("backup") | Some("restore") => &["config", "media"],
         Some(other) => return Err(format!("unknown command {other:?}")),
     };
@@ -176,6 +187,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         ("type", flags.kind.is_some()),
         ("overwrite", flags.overwrite),
         ("no-fetch", flags.no_fetch),
+        ("overwrite-profile", flags.overwrite_profile),
         ("media", flags.media.is_some()),
     ] {
         if given && !allowed.contains(&name) {
@@ -243,11 +255,14 @@ fn moving_command(word: &str, words: &[String], flags: MoveFlags) -> Result<Comm
                 Command::ImportArchive {
                     path: PathBuf::from(path),
                     fetch: !flags.no_fetch,
+                    overwrite_profile: flags.overwrite_profile,
                 }
             }
             [what, path] if what == "csv" => {
-                if flags.no_fetch {
-                    return Err("--no-fetch goes with import mastodon-archive".into());
+                if flags.no_fetch || flags.overwrite_profile {
+                    return Err(
+                        "--no-fetch and --overwrite-profile go with import mastodon-archive".into(),
+                    );
                 }
                 let kind = flags.kind.ok_or(
                     "import csv needs --type following|blocks|mutes|domain-blocks|bookmarks|lists",
@@ -437,9 +452,14 @@ fn run_moving(command: Command, config: Config) -> Result<(), Error> {
                     let uri = alias::remove(&ctx, &target)?;
                     eprintln!("Removed alias {uri}.");
                 }
-                Command::ImportArchive { path, fetch } => {
+                Command::ImportArchive {
+                    path,
+                    fetch,
+                    overwrite_profile,
+                } => {
                     let opts = import::Options {
                         resolve: fetch,
+                        overwrite_profile,
                         ..import::Options::default()
                     };
                     let report = import::import_archive(&ctx, &path, &opts)?;
@@ -628,7 +648,18 @@ mod tests {
                 .command,
             Command::ImportArchive {
                 path: PathBuf::from("/a.zip"),
-                fetch: false
+                fetch: false,
+                overwrite_profile: false
+            }
+        );
+        assert_eq!(
+            parse("import mastodon-archive /a.zip --overwrite-profile")
+                .unwrap()
+                .command,
+            Command::ImportArchive {
+                path: PathBuf::from("/a.zip"),
+                fetch: true,
+                overwrite_profile: true
             }
         );
         assert_eq!(
@@ -678,6 +709,8 @@ mod tests {
             "import zip a.zip",
             "import mastodon-archive a.zip --overwrite",
             "import csv --type blocks x.csv --no-fetch",
+            "import csv --type blocks x.csv --overwrite-profile",
+            "export out.zip --overwrite-profile",
             "export",
             "export a b",
             "move",

@@ -68,10 +68,14 @@ fn refuse(why: impl Into<String>) -> Error {
     Error::Status(422, format!("Validation failed: {}", why.into()))
 }
 
+/// A decoding failure as a refusal. Decoders read from memory, so an I/O error is a
+/// truncated file, not the disk's.
 fn decode_error(e: ::image::ImageError) -> Error {
     match e {
         ::image::ImageError::Limits(_) => refuse("the image is too large to process"),
-        ::image::ImageError::IoError(e) => Error::Io(e),
+        ::image::ImageError::IoError(e) => {
+            refuse(format!("the image is truncated or corrupt ({e})"))
+        }
         other => refuse(format!("the image could not be read ({other})")),
     }
 }

@@ -1,9 +1,10 @@
 //! Media files: where uploads and the remote cache live under `data_dir`, the names
-//! kith gives them, storing an upload (sniffed, processed, stripped of metadata,
-//! written atomically), serving files at `/media/<name>` with their recorded type and
-//! strict headers, and removing uploads nobody attached. Image processing is in
-//! `image`, magic-byte sniffing in `sniff`, metadata removal without decoding in
-//! `strip`, the remote media cache in `cache`.
+//! kith gives them, files written atomically, serving files at `/media/<name>` with
+//! their recorded type and strict headers, and removing uploads nobody attached.
+//! Storing an upload (from memory or from a file: sniffed, processed, stripped of
+//! metadata) is in `store`, image processing in `image`, magic-byte sniffing in
+//! `sniff`, metadata removal without decoding in `strip`, the remote media cache in
+//! `cache`.
 //!
 //! Invariant (SECURITY #45): no path or extension ever comes from the uploader or a
 //! remote server. Names are 32 random hex digits and an extension from kith's own
@@ -13,11 +14,18 @@
 pub mod cache;
 pub mod image;
 pub mod sniff;
+pub mod store;
 pub mod strip;
 
+pub use store::{
+    AVATAR_MAX, HEADER_MAX, IMAGE_MAX_BYTES, profile_image, read_image_file, save_profile_image,
+    store_file, store_profile_image, store_upload,
+};
+
 use crate::Ctx;
+use crate::config::Config;
+use crate::db;
 use crate::db::account::Account;
-use crate::db::{self, media::Media};
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
 use std::fs::File;
@@ -25,16 +33,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// The largest image upload (Mastodon's `image_size_limit`, which kith announces).
-pub const IMAGE_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Unattached uploads older than this are removed.
 pub const UNATTACHED_TTL_MS: i64 = 24 * 3600 * 1000;
 /// How often the workers run [`cleanup`].
 const CLEANUP_EVERY_MS: i64 = 3600 * 1000;
-/// The longest side of an avatar.
-pub const AVATAR_MAX: u32 = 400;
-/// The longest side of a header image.
-pub const HEADER_MAX: u32 = 1500;
 /// Headers on every media file: cached for a year (names never change), never sniffed,
 /// and sandboxed if opened directly.
 pub const FILE_HEADERS: &[(&str, &str)] = &[
@@ -47,7 +49,13 @@ pub const FILE_HEADERS: &[(&str, &str)] = &[
 
 /// The directory of uploaded media.
 pub fn media_dir(ctx: &Ctx) -> PathBuf {
-    ctx.config.data_dir.join("media")
+    uploads_dir(&ctx.config)
+}
+
+/// The directory of uploaded media under this configuration's `data_dir` (for the
+/// commands that have a configuration and no running context).
+pub fn uploads_dir(config: &Config) -> PathBuf {
+    config.data_dir.join("media")
 }
 
 /// The directory of the remote media cache.
@@ -182,123 +190,6 @@ pub fn kind_of(media_type: &str) -> &'static str {
         "audio" => "audio",
         _ => "unknown",
     }
-}
-
-/// Stores an uploaded file under `media_dir`: images are processed (upright, without
-/// metadata, with a thumbnail and blurhash), video and audio are kept as uploaded
-/// after sniffing (MP4 metadata boxes blanked). Returns the row to insert (id,
-/// description and focus left for the caller). Nothing stays on disk on failure.
-pub fn store_upload(ctx: &Ctx, bytes: &[u8], declared: Option<&str>) -> Result<Media> {
-    let kind = sniff::sniff(bytes, declared).ok_or_else(unsupported)?;
-    let dir = media_dir(ctx);
-    let mut file = NewFile::create(&dir)?;
-    let now = db::now_ms();
-    if sniff::is_decodable_image(kind) {
-        if bytes.len() > IMAGE_MAX_BYTES {
-            return Err(Error::Status(
-                422,
-                format!(
-                    "Validation failed: images must be smaller than {} MB",
-                    IMAGE_MAX_BYTES >> 20
-                ),
-            ));
-        }
-        let processed = image::process(bytes, kind, file.writer())?;
-        let thumb_name = write_new(&dir, &processed.thumb.bytes, processed.thumb.kind.ext)?;
-        let file_name = match file.commit(processed.kind.ext) {
-            Ok(name) => name,
-            Err(e) => {
-                remove_files(&dir, &[&thumb_name]);
-                return Err(e);
-            }
-        };
-        let size = std::fs::metadata(dir.join(&file_name)).map_or(0, |m| m.len() as i64);
-        return Ok(Media {
-            file_name,
-            thumb_name: Some(thumb_name),
-            thumb_media_type: Some(processed.thumb.kind.media_type.into()),
-            media_type: processed.kind.media_type.into(),
-            kind: "image".into(),
-            blurhash: processed.blurhash,
-            width: Some(i64::from(processed.width)),
-            height: Some(i64::from(processed.height)),
-            size,
-            created_at: now,
-            purpose: db::media::ATTACHMENT.into(),
-            ..Media::default()
-        });
-    }
-    if kind.media_type.starts_with("image/") {
-        // A still image kith cannot decode (AVIF) cannot be stripped of its metadata.
-        return Err(unsupported());
-    }
-    if [sniff::MP4, sniff::MOV, sniff::M4A].contains(&kind) {
-        strip::mp4(bytes, file.writer())?;
-    } else {
-        file.writer().write_all(bytes)?;
-    }
-    let file_name = file.commit(kind.ext)?;
-    Ok(Media {
-        file_name,
-        media_type: kind.media_type.into(),
-        kind: kind_of(kind.media_type).into(),
-        size: bytes.len() as i64,
-        created_at: now,
-        purpose: db::media::ATTACHMENT.into(),
-        ..Media::default()
-    })
-}
-
-fn unsupported() -> Error {
-    Error::Status(
-        422,
-        "Validation failed: File content type is not supported (JPEG, PNG, GIF, WebP, MP4, WebM, MP3, Ogg, WAV, FLAC)".into(),
-    )
-}
-
-/// Stores an avatar (`which` = "avatar") or header image, shrunk to its largest size,
-/// and records it; returns the file name.
-pub fn store_profile_image(ctx: &Ctx, bytes: &[u8], which: &str) -> Result<String> {
-    let max = if which == "avatar" {
-        AVATAR_MAX
-    } else {
-        HEADER_MAX
-    };
-    let kind = sniff::sniff(bytes, None)
-        .filter(|k| sniff::is_decodable_image(*k))
-        .ok_or_else(|| {
-            Error::Status(
-                422,
-                format!("Validation failed: {which} must be a JPEG, PNG, GIF or WebP image"),
-            )
-        })?;
-    if bytes.len() > IMAGE_MAX_BYTES {
-        return Err(Error::Status(
-            422,
-            format!("Validation failed: {which} is too large"),
-        ));
-    }
-    let encoded = image::profile(bytes, kind, max)?;
-    let dir = media_dir(ctx);
-    let file_name = write_new(&dir, &encoded.bytes, encoded.kind.ext)?;
-    let now = db::now_ms();
-    let row = Media {
-        id: crate::ids::at(now),
-        file_name: file_name.clone(),
-        media_type: encoded.kind.media_type.into(),
-        kind: "image".into(),
-        width: Some(i64::from(encoded.width)),
-        height: Some(i64::from(encoded.height)),
-        size: encoded.bytes.len() as i64,
-        created_at: now,
-        purpose: which.into(),
-        ..Media::default()
-    };
-    if let Err(e) = ctx.db.write(|tx| db::media::insert(tx, &row)) {
-        remove_files(&dir, &[&file_name]);
-        return Err(e);
-    }
-    Ok(file_name)
 }
 
 /// `GET /media/<name>`: an uploaded file with the type kith recorded for it.

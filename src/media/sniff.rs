@@ -48,6 +48,10 @@ pub const WAV: Sniffed = t("audio/wav", "wav");
 /// FLAC.
 pub const FLAC: Sniffed = t("audio/flac", "flac");
 
+/// How many leading bytes [`sniff`] looks at: the answer for a file's first
+/// `HEAD_LEN` bytes is the answer for the whole file.
+pub const HEAD_LEN: usize = 64;
+
 /// Every type kith may serve, for checking names and recorded types.
 pub const ALL: &[Sniffed] = &[
     JPEG, PNG, GIF, WEBP, AVIF, MP4, MOV, WEBM, WEBM_AUDIO, M4A, MP3, AAC, OGG, OGV, WAV, FLAC,
@@ -101,7 +105,7 @@ pub fn sniff(bytes: &[u8], declared: Option<&str>) -> Option<Sniffed> {
     }
     if b.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
         // EBML: only the WebM doc type, not Matroska at large.
-        let head = &b[..b.len().min(64)];
+        let head = &b[..b.len().min(HEAD_LEN)];
         if !head.windows(4).any(|w| w == b"webm") {
             return None;
         }

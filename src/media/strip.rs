@@ -2,11 +2,13 @@
 //! copied block by block without its comments and application extensions (XMP among
 //! them) but with its looping block; an MP4/QuickTime file keeps every byte in place but
 //! has its `udta` and `meta` boxes (where phones write the place a video was shot)
-//! turned into `free` boxes of zeros, which players skip, so no offset moves. Pure:
-//! bytes in, bytes out.
+//! turned into `free` boxes of zeros, which players skip, so no offset moves. No file
+//! paths: bytes (a GIF) or a seekable reader (an MP4, whose box headers are read and
+//! whose media data is streamed through a small buffer, so a long video never sits in
+//! memory) in, a writer out.
 
 use crate::error::{Error, Result};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 
 fn corrupt(what: &str) -> Error {
     Error::Status(422, format!("Validation failed: the {what} is corrupt"))
@@ -105,23 +107,37 @@ const METADATA: &[&[u8; 4]] = &[b"udta", b"meta", b"XMP_"];
 /// A metadata box: where its type field is, where its body starts and where it ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetaBox {
-    pub type_at: usize,
-    pub body_at: usize,
-    pub end: usize,
+    pub type_at: u64,
+    pub body_at: u64,
+    pub end: u64,
 }
 
-/// The metadata boxes of an ISO media file (MP4, MOV, M4A), in file order. Refuses a
-/// file whose box structure does not add up.
-pub fn mp4_metadata_boxes(bytes: &[u8]) -> Result<Vec<MetaBox>> {
+/// The metadata boxes of an ISO media file (MP4, MOV, M4A) of `len` bytes, in file
+/// order, found by reading box headers only (the media data is skipped, never read).
+/// Refuses a file whose box structure does not add up.
+pub fn mp4_metadata_boxes<R: Read + Seek>(input: &mut R, len: u64) -> Result<Vec<MetaBox>> {
     let mut found = Vec::new();
-    walk_boxes(bytes, 0, bytes.len(), 0, &mut found)?;
+    walk_boxes(input, 0, len, 0, &mut found)?;
     Ok(found)
 }
 
-fn walk_boxes(
-    bytes: &[u8],
-    mut pos: usize,
-    end: usize,
+/// Reads as much of `buf` as there is at `pos`; returns how many bytes.
+fn read_at<R: Read + Seek>(input: &mut R, pos: u64, buf: &mut [u8]) -> Result<usize> {
+    input.seek(SeekFrom::Start(pos))?;
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn walk_boxes<R: Read + Seek>(
+    input: &mut R,
+    mut pos: u64,
+    end: u64,
     depth: usize,
     found: &mut Vec<MetaBox>,
 ) -> Result<()> {
@@ -130,22 +146,29 @@ fn walk_boxes(
         return Err(bad());
     }
     while pos < end {
-        let header = bytes.get(pos..pos + 8).ok_or_else(bad)?;
-        let size32 = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as u64;
+        let mut header = [0u8; 16];
+        let got = read_at(input, pos, &mut header)?;
+        if got < 8 || pos + 8 > end {
+            return Err(bad());
+        }
+        let size32 = u64::from(u32::from_be_bytes([
+            header[0], header[1], header[2], header[3],
+        ]));
         let kind: [u8; 4] = [header[4], header[5], header[6], header[7]];
         let (size, body) = match size32 {
-            0 => ((end - pos) as u64, pos + 8),
+            0 => (end - pos, pos + 8),
             1 => {
-                let large = bytes.get(pos + 8..pos + 16).ok_or_else(bad)?;
+                if got < 16 || pos + 16 > end {
+                    return Err(bad());
+                }
                 let mut b = [0u8; 8];
-                b.copy_from_slice(large);
+                b.copy_from_slice(&header[8..16]);
                 (u64::from_be_bytes(b), pos + 16)
             }
             n => (n, pos + 8),
         };
-        let box_end = usize::try_from(size)
-            .ok()
-            .and_then(|s| pos.checked_add(s))
+        let box_end = pos
+            .checked_add(size)
             .filter(|&e| e <= end && e >= body)
             .ok_or_else(bad)?;
         if METADATA.contains(&&kind) {
@@ -155,39 +178,56 @@ fn walk_boxes(
                 end: box_end,
             });
         } else if CONTAINERS.contains(&&kind) {
-            walk_boxes(bytes, body, box_end, depth + 1, found)?;
+            walk_boxes(input, body, box_end, depth + 1, found)?;
         }
         pos = box_end;
     }
     Ok(())
 }
 
-/// Writes an ISO media file with its metadata boxes turned into `free` boxes of
-/// zeros (same sizes, so every offset in the file stays right). Returns how many.
-pub fn mp4(bytes: &[u8], out: &mut dyn Write) -> Result<usize> {
-    let boxes = mp4_metadata_boxes(bytes)?;
+/// Copies bytes `from..to` of `input` to `out`.
+fn copy_range<R: Read + Seek>(
+    input: &mut R,
+    from: u64,
+    to: u64,
+    out: &mut dyn Write,
+) -> Result<()> {
+    input.seek(SeekFrom::Start(from))?;
+    let copied = std::io::copy(&mut input.by_ref().take(to - from), out)?;
+    if copied != to - from {
+        return Err(corrupt("video or audio file"));
+    }
+    Ok(())
+}
+
+/// Writes an ISO media file of `len` bytes with its metadata boxes turned into `free`
+/// boxes of zeros (same sizes, so every offset in the file stays right), streaming it
+/// through a small buffer. Returns how many boxes were blanked.
+pub fn mp4<R: Read + Seek>(input: &mut R, len: u64, out: &mut dyn Write) -> Result<usize> {
+    let boxes = mp4_metadata_boxes(input, len)?;
     let zeros = [0u8; 4096];
     let mut pos = 0;
     for b in &boxes {
-        out.write_all(&bytes[pos..b.type_at])?;
+        copy_range(input, pos, b.type_at, out)?;
         out.write_all(b"free")?;
         // A 64-bit size, when there is one, stays.
-        out.write_all(&bytes[b.type_at + 4..b.body_at])?;
+        copy_range(input, b.type_at + 4, b.body_at, out)?;
         let mut left = b.end - b.body_at;
         while left > 0 {
-            let n = left.min(zeros.len());
-            out.write_all(&zeros[..n])?;
+            let n = left.min(zeros.len() as u64);
+            out.write_all(&zeros[..n as usize])?;
             left -= n;
         }
         pos = b.end;
     }
-    out.write_all(&bytes[pos..])?;
+    copy_range(input, pos, len, out)?;
     Ok(boxes.len())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Cursor;
 
     fn gif_with_comment() -> Vec<u8> {
         let mut g = b"GIF89a".to_vec();
@@ -231,6 +271,10 @@ mod tests {
         assert!(gif(&trailing, &mut Vec::new()).is_err());
     }
 
+    fn mp4_bytes(file: &[u8], out: &mut Vec<u8>) -> usize {
+        mp4(&mut Cursor::new(file), file.len() as u64, out).unwrap()
+    }
+
     fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
         let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
         b.extend(kind);
@@ -247,7 +291,7 @@ mod tests {
         let moov = bx(b"moov", &[bx(b"mvhd", &[0; 12]), trak, udta].concat());
         let file = [bx(b"ftyp", b"isom\0\0\0\0"), moov, bx(b"mdat", b"frames")].concat();
         let mut out = Vec::new();
-        assert_eq!(mp4(&file, &mut out).unwrap(), 2);
+        assert_eq!(mp4_bytes(&file, &mut out), 2);
         assert_eq!(out.len(), file.len());
         assert!(!out.windows(4).any(|w| w == b"udta" || w == b"meta"));
         assert!(!out.windows(7).any(|w| w == b"+48.857"));
@@ -258,10 +302,12 @@ mod tests {
 
     #[test]
     fn mp4_with_lying_sizes_is_refused() {
+        let boxes = |b: &[u8]| mp4_metadata_boxes(&mut Cursor::new(b), b.len() as u64);
         let mut file = [bx(b"ftyp", b"isom\0\0\0\0"), bx(b"moov", &[0; 8])].concat();
-        assert!(mp4_metadata_boxes(&file).is_ok());
+        assert!(boxes(&file).is_ok());
         file[16..20].copy_from_slice(&1000u32.to_be_bytes());
-        assert!(mp4_metadata_boxes(&file).is_err());
-        assert!(mp4_metadata_boxes(&[0, 0, 0, 4, b'f']).is_err());
+        assert!(boxes(&file).is_err());
+        assert!(boxes(&[0, 0, 0, 4, b'f']).is_err());
+        assert!(mp4(&mut Cursor::new(&file), file.len() as u64, &mut Vec::new()).is_err());
     }
 }

@@ -110,7 +110,7 @@ fn write_media_tar(config: &Config, dest: &Path) -> Result<u64> {
     let file = File::create(&tmp)?;
     private(&tmp)?;
     let mut tar = tar::Builder::new(BufWriter::with_capacity(256 * 1024, file));
-    let dir = super::media::media_dir(config);
+    let dir = crate::media::uploads_dir(config);
     let mut count = 0;
     if dir.is_dir() {
         for item in std::fs::read_dir(&dir)? {
@@ -265,7 +265,7 @@ fn lock(config: &Config) -> Result<File> {
 
 /// Unpacks a media tarball into `data_dir/media`; existing files are kept.
 fn read_media_tar(config: &Config, path: &Path) -> Result<u64> {
-    let dir = super::media::media_dir(config);
+    let dir = crate::media::uploads_dir(config);
     std::fs::create_dir_all(&dir)?;
     let mut tar = tar::Archive::new(std::io::BufReader::new(File::open(path)?));
     let mut count = 0;

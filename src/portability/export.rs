@@ -152,7 +152,7 @@ pub fn export(ctx: &Ctx, dest: &Path, show_progress: bool) -> Result<Exported> {
 fn write_all(ctx: &Ctx, sink: &mut Sink, show_progress: bool) -> Result<Exported> {
     let mut done = Exported::default();
     let media_files = write_outbox(ctx, sink, &mut done, show_progress)?;
-    let media_dir = super::media::media_dir(&ctx.config);
+    let media_dir = crate::media::media_dir(ctx);
     for name in media_files {
         let path = media_dir.join(&name);
         if !name.contains('/') && path.is_file() {
@@ -292,7 +292,7 @@ fn write_actor(ctx: &Ctx, sink: &mut Sink) -> Result<()> {
     person["outbox"] = json!("outbox.json");
     person["likes"] = json!("likes.json");
     person["bookmarks"] = json!("bookmarks.json");
-    let media_dir = super::media::media_dir(&ctx.config);
+    let media_dir = crate::media::media_dir(ctx);
     for (field, key, stored) in [
         ("icon", "avatar", account.avatar_path.as_deref()),
         ("image", "header", account.header_path.as_deref()),

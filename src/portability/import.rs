@@ -14,17 +14,22 @@
 //! running it again: every archive item is remembered by its id, so importing the same
 //! archive twice imports nothing new.
 //!
-//! Memory: the archive's items are streamed one at a time (`outbox_stream`) and media
-//! files are moved or copied as files, never read whole.
+//! Media are stored exactly as uploads are, by `attachments`; a file that cannot be
+//! stored is reported and left out, and its post is imported without it. The profile
+//! in `actor.json` is `profile`'s.
+//!
+//! Memory: the archive's items are streamed one at a time (`outbox_stream`), video and
+//! audio are streamed, and an image is read whole only while it is processed.
 
 use super::archive::{self, Archive, Limits};
+use super::attachments::{self, ArchivedMedia};
 use super::outbox_stream::for_each_item;
-use super::{media, progress, refused};
+use super::{profile, progress, refused};
 use crate::Ctx;
 use crate::ap::note::{NOTE_TYPES, local_url, parse_note};
 use crate::ap::resolve::id_of;
 use crate::db::posts::{Attachment, Parts, Post};
-use crate::db::{self, portability, posts};
+use crate::db::{self, media::Media, portability, posts};
 use crate::error::{Error, Result};
 use serde_json::Value;
 use std::path::Path;
@@ -39,6 +44,9 @@ pub struct Options {
     pub batch: usize,
     /// Print progress to stderr.
     pub progress: bool,
+    /// Replace the profile (display name, bio, fields, avatar, header) with the
+    /// archive's; otherwise only what is still unset on kith is filled.
+    pub overwrite_profile: bool,
 }
 
 impl Default for Options {
@@ -48,6 +56,7 @@ impl Default for Options {
             resolve: true,
             batch: 200,
             progress: true,
+            overwrite_profile: false,
         }
     }
 }
@@ -63,8 +72,18 @@ pub struct Report {
     pub already: u64,
     /// Media files stored.
     pub media: u64,
-    /// Attachments whose file is missing from the archive or of a type kith does not keep.
+    /// Attachments whose file is missing from the archive.
     pub media_missing: u64,
+    /// Attachments whose file could not be stored (unknown type, corrupt, over a limit).
+    pub media_failed: u64,
+    /// Why files were left out, one line each (the first [`MAX_PROBLEMS`]).
+    pub problems: Vec<String>,
+    /// Problem lines past the first [`MAX_PROBLEMS`] (printed, not kept).
+    pub problems_more: u64,
+    /// The parts of the profile this run set (display name, bio, fields, avatar, header).
+    pub profile_set: Vec<String>,
+    /// The parts of the profile the archive has but kith kept, as they were set already.
+    pub profile_kept: Vec<String>,
     /// Items left out: other types than `Create` and `Announce`, or by another account.
     pub skipped: u64,
     /// Boosts, likes and bookmarks newly recorded.
@@ -77,12 +96,16 @@ pub struct Report {
     pub replies_linked: u64,
 }
 
+/// The most problem lines a [`Report`] keeps (all are printed as they happen).
+pub const MAX_PROBLEMS: usize = 100;
+
 impl Report {
-    /// One paragraph for the operator.
+    /// One paragraph for the operator, then the problems, one a line.
     pub fn summary(&self) -> String {
-        format!(
+        let mut text = format!(
             "Imported {} posts ({} were there already) with {} media files from {} archive items; \
-             {} items left out, {} attachments without a usable file. Boosts, likes and bookmarks: \
+             {} items left out; {} attachments missing from the archive and {} that could not be \
+             stored (their posts were imported without them). Boosts, likes and bookmarks: \
              {} new, {} resolved now, {} still waiting for their post (run the import again to retry).",
             self.posts,
             self.already,
@@ -90,18 +113,45 @@ impl Report {
             self.items,
             self.skipped,
             self.media_missing,
+            self.media_failed,
             self.refs_new,
             self.refs_resolved,
             self.refs_open
-        )
+        );
+        text.push_str(&profile::summary(&self.profile_set, &self.profile_kept));
+        for line in &self.problems {
+            text.push_str("\n  ");
+            text.push_str(line);
+        }
+        if self.problems_more > 0 {
+            text.push_str(&format!(
+                "\n  … and {} more (printed above)",
+                self.problems_more
+            ));
+        }
+        text
+    }
+
+    /// Records why a file was left out, printing it at once when `print`.
+    pub fn problem(&mut self, line: String, print: bool) {
+        if print {
+            eprintln!("import: {line}");
+        }
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(line);
+        } else {
+            self.problems_more += 1;
+        }
     }
 }
 
-/// The archive's account: its id and followers collection (for visibility).
+/// The archive's account: its id and followers collection (for visibility), and its
+/// profile.
 #[derive(Debug, Clone)]
 struct ArchiveActor {
     id: String,
     followers: Option<String>,
+    profile: profile::ArchivedProfile,
 }
 
 /// An `outbox.json` item, checked.
@@ -119,15 +169,6 @@ struct ArchivedPost {
     post: Post,
     parts: Parts,
     media: Vec<ArchivedMedia>,
-}
-
-struct ArchivedMedia {
-    url: String,
-    description: String,
-    blurhash: Option<String>,
-    width: Option<i64>,
-    height: Option<i64>,
-    focus: Option<(f64, f64)>,
 }
 
 /// Imports the archive at `path` (zip, tar.gz or directory).
@@ -154,6 +195,7 @@ pub fn import_archive(ctx: &Ctx, path: &Path, opts: &Options) -> Result<Report> 
     for (file, kind) in [("likes.json", "like"), ("bookmarks.json", "bookmark")] {
         report.refs_new += write_refs(ctx, &archive, file, kind, opts)?;
     }
+    profile::import(ctx, &archive, &actor.profile, opts, &mut report)?;
     drop(archive);
     if opts.resolve {
         resolve_refs(ctx, opts, &mut report)?;
@@ -184,6 +226,7 @@ fn read_actor(archive: &Archive, limits: &Limits) -> Result<ArchiveActor> {
             .get("followers")
             .and_then(Value::as_str)
             .map(str::to_string),
+        profile: profile::parse(&doc),
     })
 }
 
@@ -212,6 +255,7 @@ fn check(
         },
     )?;
     report.items = summary.items;
+    profile::check(archive, &actor.profile)?;
     for file in ["likes.json", "bookmarks.json"] {
         if let Some(reader) = archive.open(file)? {
             for_each_item(file, reader, 64 * 1024, |n, value| {
@@ -262,7 +306,7 @@ fn convert(item: &Value, actor: &ArchiveActor, n: u64, now: i64) -> Result<Item>
             Ok(Item::Post(Box::new(ArchivedPost {
                 post,
                 parts,
-                media: attachments(object).map_err(|e| at(e.public_message()))?,
+                media: attachments::parse(object).map_err(|e| at(e.public_message()))?,
             })))
         }
         "Announce" => {
@@ -291,48 +335,6 @@ fn convert(item: &Value, actor: &ArchiveActor, n: u64, now: i64) -> Result<Item>
     }
 }
 
-/// The attachments of an archived note: their file path in the archive and metadata.
-fn attachments(object: &Value) -> Result<Vec<ArchivedMedia>> {
-    let list: Vec<&Value> = match object.get("attachment") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => Vec::new(),
-    };
-    let text = |v: &Value, key: &str, max: usize| {
-        crate::text::clean_plain(v.get(key).and_then(Value::as_str).unwrap_or(""), max)
-    };
-    let dimension = |v: &Value, key: &str| {
-        v.get(key)
-            .and_then(Value::as_i64)
-            .filter(|d| (1..=100_000).contains(d))
-    };
-    list.into_iter()
-        .take(16)
-        .map(|a| {
-            let url = a
-                .get("url")
-                .and_then(|u| id_of(u).or_else(|| u.get("href").and_then(Value::as_str)))
-                .ok_or_else(|| Error::BadRequest("an attachment without url".into()))?;
-            let focus = a
-                .get("focalPoint")
-                .and_then(Value::as_array)
-                .and_then(|f| Some((f.first()?.as_f64()?, f.get(1)?.as_f64()?)));
-            Ok(ArchivedMedia {
-                url: url.to_string(),
-                description: text(a, "name", 1500),
-                blurhash: a
-                    .get("blurhash")
-                    .and_then(Value::as_str)
-                    .filter(|b| b.len() <= 100)
-                    .map(str::to_string),
-                width: dimension(a, "width"),
-                height: dimension(a, "height"),
-                focus,
-            })
-        })
-        .collect()
-}
-
 /// Streams `outbox.json` again and writes its posts in batches.
 fn write_posts(
     ctx: &Ctx,
@@ -355,7 +357,7 @@ fn write_posts(
         |n, value| {
             batch.push(convert(&value, actor, n, now)?);
             if batch.len() >= opts.batch || n + 1 == total {
-                write_batch(ctx, archive, std::mem::take(&mut batch), report)?;
+                write_batch(ctx, archive, std::mem::take(&mut batch), opts, report)?;
                 let percent = (n + 1) * 100 / total.max(1);
                 if opts.progress && percent != last_percent {
                     progress("import: posts", n + 1, total);
@@ -366,7 +368,7 @@ fn write_posts(
         },
     )?;
     if !batch.is_empty() {
-        write_batch(ctx, archive, batch, report)?;
+        write_batch(ctx, archive, batch, opts, report)?;
     }
     Ok(())
 }
@@ -378,8 +380,13 @@ fn exists(conn: &rusqlite::Connection, source: &str) -> Result<bool> {
 }
 
 /// Writes one batch: media files first (no lock held), then one transaction.
-fn write_batch(ctx: &Ctx, archive: &Archive, items: Vec<Item>, report: &mut Report) -> Result<()> {
-    let config = &ctx.config;
+fn write_batch(
+    ctx: &Ctx,
+    archive: &Archive,
+    items: Vec<Item>,
+    opts: &Options,
+    report: &mut Report,
+) -> Result<()> {
     let mut fresh = Vec::new();
     let mut boosts = Vec::new();
     for item in items {
@@ -402,27 +409,33 @@ fn write_batch(ctx: &Ctx, archive: &Archive, items: Vec<Item>, report: &mut Repo
     let mut stored_names = Vec::new();
     let mut prepared = Vec::new();
     for p in fresh {
-        let mut files = Vec::new();
-        for (index, m) in p.media.iter().enumerate() {
-            let stored = match archive.media(&m.url)? {
-                Some(entry) => media::store(config, entry)?,
-                None => None,
-            };
-            match stored {
-                Some(s) => {
-                    stored_names.push(s.file_name.clone());
-                    files.push((index, s));
-                }
-                None => report.media_missing += 1,
+        match attachments::store(
+            ctx,
+            archive,
+            &p.post.uri,
+            &p.media,
+            opts,
+            report,
+            &mut stored_names,
+        ) {
+            Ok(files) => prepared.push((p, files)),
+            Err(e) => {
+                attachments::remove_stored(ctx, &stored_names);
+                return Err(e);
             }
         }
-        prepared.push((p, files));
     }
     let written = ctx.db.write(|tx| {
         let mut counts = (0u64, 0u64, 0u64, 0u64);
+        let mut unused = Vec::new();
         for (p, files) in &prepared {
             if exists(tx, &p.post.uri)? {
+                // Imported meanwhile by another run: its files here are not needed.
                 counts.1 += 1;
+                for (_, m) in files {
+                    unused.push(m.file_name.clone());
+                    unused.extend(m.thumb_name.clone());
+                }
                 continue;
             }
             counts.2 += files.len() as u64;
@@ -436,10 +449,11 @@ fn write_batch(ctx: &Ctx, archive: &Archive, items: Vec<Item>, report: &mut Repo
                 counts.3 += 1;
             }
         }
-        Ok(counts)
+        Ok((counts, unused))
     });
     match written {
-        Ok((posts, already, media_count, refs)) => {
+        Ok(((posts, already, media_count, refs), unused)) => {
+            attachments::remove_stored(ctx, &unused);
             report.posts += posts;
             report.already += already;
             report.media += media_count;
@@ -447,7 +461,7 @@ fn write_batch(ctx: &Ctx, archive: &Archive, items: Vec<Item>, report: &mut Repo
             Ok(())
         }
         Err(e) => {
-            media::remove(config, &stored_names);
+            attachments::remove_stored(ctx, &stored_names);
             Err(e)
         }
     }
@@ -458,7 +472,7 @@ fn insert_post(
     ctx: &Ctx,
     tx: &rusqlite::Connection,
     p: &ArchivedPost,
-    files: &[(usize, media::Stored)],
+    files: &[(usize, Media)],
 ) -> Result<()> {
     let published = p.post.published_at;
     let id = portability::free_post_id(tx, published)?;
@@ -478,42 +492,21 @@ fn insert_post(
     };
     let mut parts = p.parts.clone();
     for (index, stored) in files {
-        let m = &p.media[*index];
-        let media_id = portability::free_media_id(tx, published)?;
-        db::media::insert(
-            tx,
-            &db::media::Media {
-                id: media_id,
-                // Attached below, once the post exists.
-                post_id: None,
-                file_name: stored.file_name.clone(),
-                thumb_name: None,
-                thumb_media_type: None,
-                purpose: "attachment".into(),
-                media_type: stored.media_type.clone(),
-                kind: stored.kind.clone(),
-                description: m.description.clone(),
-                focus_x: m.focus.map(|f| f.0),
-                focus_y: m.focus.map(|f| f.1),
-                blurhash: m.blurhash.clone(),
-                width: m.width,
-                height: m.height,
-                size: stored.size,
-                created_at: published,
-            },
-        )?;
+        let row = Media {
+            id: portability::free_media_id(tx, published)?,
+            created_at: published,
+            ..p.media[*index].row(stored)
+        };
+        db::media::insert(tx, &row)?;
         parts.attachments.push(Attachment {
             id: 0,
-            remote_url: Some(format!(
-                "{}/media/{}",
-                ctx.config.public_url, stored.file_name
-            )),
-            media_type: stored.media_type.clone(),
-            description: m.description.clone(),
-            blurhash: m.blurhash.clone(),
-            width: m.width,
-            height: m.height,
-            media_id: Some(media_id),
+            remote_url: Some(crate::media::local_url(ctx, &row.file_name)),
+            media_type: row.media_type.clone(),
+            description: row.description.clone(),
+            blurhash: row.blurhash.clone(),
+            width: row.width,
+            height: row.height,
+            media_id: Some(row.id),
         });
     }
     if !posts::insert(tx, &post, &parts)? {

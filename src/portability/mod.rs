@@ -3,8 +3,10 @@
 //! `moving` sends `Move` (moving away) and notices moves here; `archive` reads a
 //! Mastodon account archive (zip, tar.gz or a directory) as untrusted input, with
 //! `outbox_stream` streaming its posts one at a time; `import` stores them as the
-//! account's own history; `csv` reads and writes Mastodon's CSV exports; `export`
-//! writes a Mastodon-layout archive; `backup` takes and restores database snapshots.
+//! account's own history (`attachments` storing their media like uploads, through
+//! `crate::media`) and `profile` fills the profile from `actor.json`; `csv` reads and
+//! writes Mastodon's CSV exports; `export` writes a Mastodon-layout archive; `backup`
+//! takes and restores database snapshots.
 //!
 //! Each action opens the same database beside a running server (SQLite WAL allows it);
 //! network work (resolving accounts, fetching boosted posts) is done here through a
@@ -13,13 +15,14 @@
 
 pub mod alias;
 pub mod archive;
+pub mod attachments;
 pub mod backup;
 pub mod csv;
 pub mod export;
 pub mod import;
-pub mod media;
 pub mod moving;
 pub mod outbox_stream;
+pub mod profile;
 
 use crate::error::Error;
 

@@ -1,7 +1,12 @@
 //! Moving in and out: the synthetic Mastodon archive (`tests/fixtures/mastodon-archive`)
 //! imports as a directory, a zip and a tar.gz; damaged archives are refused with the
-//! problem named and the database unchanged; an export of one kith imports into
-//! another with the same posts, media bytes, threads, boosts, follows and blocks;
+//! problem named and the database unchanged; archive media are processed like uploads
+//! (EXIF gone, turned upright, blurhash and sizes measured) and a file that cannot be
+//! stored is reported and left out while its post imports; the profile in
+//! `actor.json` fills what is unset, reaches followers, and replaces what is set only
+//! with `overwrite_profile`; an export of one kith imports into another with the same
+//! posts, media (same pixels, or the same size for re-encoded JPEGs), profile, threads,
+//! boosts, follows and blocks;
 //! `Move` between kith instances on loopback; backups taken while posts are written
 //! restore to a working server; and the command line wires it all up.
 
@@ -101,15 +106,71 @@ fn media_dir(inst: &Instance) -> PathBuf {
     inst.ctx().config.data_dir.join("media")
 }
 
-/// The bytes of every media file attached to a post, in order.
-fn media_bytes(inst: &Instance, post_id: i64) -> Vec<Vec<u8>> {
+/// The media rows attached to a post, in order, with their files' bytes.
+fn media_of(inst: &Instance, post_id: i64) -> Vec<(db::media::Media, Vec<u8>)> {
     let list = inst.read(|c| posts::list_attachments(c, post_id));
     list.iter()
         .map(|a| {
             let m = inst.read(|c| db::media::get(c, a.media_id.expect("a local file")));
-            std::fs::read(media_dir(inst).join(&m.file_name)).unwrap()
+            let bytes = std::fs::read(media_dir(inst).join(&m.file_name)).unwrap();
+            (m, bytes)
         })
         .collect()
+}
+
+/// The decoded pixels of an image file.
+fn pixels(bytes: &[u8]) -> image::RgbaImage {
+    image::load_from_memory(bytes).unwrap().into_rgba8()
+}
+
+/// Whether a file carries an EXIF block.
+fn has_exif(bytes: &[u8]) -> bool {
+    bytes.windows(6).any(|w| w == b"Exif\0\0") || bytes.windows(2).any(|w| w == [0xFF, 0xE1])
+}
+
+fn fixture_file(rel: &str) -> Vec<u8> {
+    std::fs::read(fixture().join(rel)).unwrap()
+}
+
+const PNG_IN_ARCHIVE: &str = "media_attachments/files/109/301/000/original/5f1c2a.png";
+const JPEG_IN_ARCHIVE: &str = "media_attachments/files/109/301/000/original/9a7b3c.jpg";
+
+/// Checks the fixture's JPEG as stored: upright (32×64, the red corner top-right),
+/// without EXIF or its comment, with a thumbnail, a blurhash and its sizes.
+fn assert_processed_jpeg(inst: &Instance, m: &db::media::Media, bytes: &[u8]) {
+    assert!(
+        has_exif(&fixture_file(JPEG_IN_ARCHIVE)),
+        "the fixture has EXIF"
+    );
+    assert_eq!(m.media_type, "image/jpeg");
+    assert!(m.file_name.ends_with(".jpg"));
+    assert!(!has_exif(bytes), "EXIF (with the GPS position) survived");
+    assert!(
+        !bytes.windows(12).any(|w| w == b"secret place"),
+        "the comment survived"
+    );
+    let img = pixels(bytes);
+    assert_eq!(img.dimensions(), (32, 64), "orientation 6 applied");
+    let red = |p: &image::Rgba<u8>| p[0] > 200 && p[2] < 80;
+    assert!(red(img.get_pixel(28, 4)), "the red corner is top-right");
+    assert!(!red(img.get_pixel(4, 4)));
+    assert_eq!(
+        (m.width, m.height),
+        (Some(32), Some(64)),
+        "measured, not the archive's 64×32"
+    );
+    assert!(m.blurhash.as_deref().is_some_and(|b| b.len() >= 6), "{m:?}");
+    let thumb = m.thumb_name.as_deref().expect("a thumbnail");
+    assert!(!has_exif(
+        &std::fs::read(media_dir(inst).join(thumb)).unwrap()
+    ));
+    let entity = inst.read(|c| kith::mastodon::media::attachment_json(inst.ctx(), c, m.id));
+    assert_eq!(entity["type"], "image");
+    assert_eq!(entity["meta"]["original"]["width"], 32);
+    assert_eq!(entity["meta"]["original"]["height"], 64);
+    assert_eq!(entity["meta"]["small"]["height"], 64);
+    assert_eq!(entity["blurhash"], m.blurhash.clone().unwrap());
+    assert!(entity["preview_url"].as_str().unwrap().ends_with(thumb));
 }
 
 /// The text of some HTML, tags left out (the sanitiser may add link attributes).
@@ -134,7 +195,8 @@ fn the_synthetic_mastodon_archive_imports() {
     assert_eq!(report.items, 7);
     assert_eq!(report.posts, 6, "{report:?}");
     assert_eq!(report.media, 2);
-    assert_eq!(report.media_missing, 0);
+    assert_eq!((report.media_missing, report.media_failed), (0, 0));
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.refs_new, 3, "a boost, a like and a bookmark");
     assert_eq!(report.refs_open, 3);
     assert_eq!(report.replies_linked, 1);
@@ -172,13 +234,26 @@ fn the_synthetic_mastodon_archive_imports() {
         a.read(|c| posts::list_mentions(c, hello.id))[0].actor_uri,
         "https://other.example/users/bob"
     );
-    let fixture_png =
-        std::fs::read(fixture().join("media_attachments/files/109/301/000/original/5f1c2a.png"))
-            .unwrap();
-    assert_eq!(media_bytes(&a, hello.id), vec![fixture_png]);
+    // The PNG is re-encoded like an upload: the same pixels, kith's own blurhash and
+    // thumbnail, the archive's description and focal point.
+    let hello_media = media_of(&a, hello.id);
+    assert_eq!(hello_media.len(), 1);
+    let (png, png_bytes) = &hello_media[0];
+    assert_eq!(pixels(png_bytes), pixels(&fixture_file(PNG_IN_ARCHIVE)));
+    assert_eq!(png.media_type, "image/png");
+    assert_eq!((png.width, png.height), (Some(1), Some(1)));
+    assert_eq!(png.description, "A green pixel");
+    assert_eq!((png.focus_x, png.focus_y), (Some(0.0), Some(0.0)));
+    assert!(png.thumb_name.is_some());
+    assert_ne!(
+        png.blurhash.as_deref(),
+        Some("U00000fQfQfQfQfQfQfQfQfQfQfQfQfQfQfQ"),
+        "computed, not taken from the archive"
+    );
     let alt = a.read(|c| posts::list_attachments(c, hello.id));
     assert_eq!(alt[0].description, "A green pixel");
     assert_eq!(alt[0].media_type, "image/png");
+    assert_eq!(alt[0].blurhash, png.blurhash);
 
     let reply = by_text("thread");
     assert_eq!(reply.visibility, "unlisted");
@@ -187,7 +262,9 @@ fn the_synthetic_mastodon_archive_imports() {
         Some(hello.uri.as_str()),
         "thread kept"
     );
-    assert_eq!(media_bytes(&a, reply.id).len(), 1);
+    let reply_media = media_of(&a, reply.id);
+    assert_eq!(reply_media.len(), 1);
+    assert_processed_jpeg(&a, &reply_media[0].0, &reply_media[0].1);
     assert_eq!(by_text("Only for my followers").visibility, "private");
     let secret = by_text("a secret");
     assert_eq!(secret.visibility, "direct");
@@ -215,16 +292,274 @@ fn the_synthetic_mastodon_archive_imports() {
             .is_empty()
     );
 
+    // The profile: the account had none, so all of it comes from the archive.
+    assert_eq!(
+        report.profile_set,
+        ["display name", "bio", "fields", "avatar", "header"]
+    );
+    assert!(report.profile_kept.is_empty());
+    // Two images with their thumbnails, the avatar and the header.
+    assert_eq!(files_under(&media_dir(&a)).len(), 6);
+
     // Twice: nothing new.
     let before = footprint(&a);
+    let account_before = a.read(db::account::get);
     let again = import::import_archive(a.ctx(), &fixture(), &offline()).unwrap();
     assert_eq!((again.posts, again.already, again.refs_new), (0, 6, 0));
+    assert!(again.profile_set.is_empty() && again.profile_kept.is_empty());
     assert_eq!(footprint(&a), before);
     assert_eq!(
+        a.read(db::account::get).updated_at,
+        account_before.updated_at
+    );
+    assert_eq!(
         files_under(&media_dir(&a)).len(),
-        2,
+        6,
         "no second copy of the media"
     );
+}
+
+#[test]
+fn archive_media_are_processed_like_uploads_and_bad_files_are_left_out() {
+    let a = Instance::start("alice", "");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    copy_dir(&fixture(), &archive);
+    // The first post's PNG is corrupt; the followers-only post gets a video with a
+    // place in its metadata, and an attachment whose file is not in the archive.
+    std::fs::write(
+        archive.join(PNG_IN_ARCHIVE),
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR but nothing after",
+    )
+    .unwrap();
+    let clip =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media/clip.mp4"))
+            .unwrap();
+    std::fs::write(archive.join("media_attachments/files/clip.mp4"), &clip).unwrap();
+    let mut outbox: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(archive.join("outbox.json")).unwrap()).unwrap();
+    let followers_only = outbox["orderedItems"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| {
+            i["object"]["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("Only for my followers"))
+        })
+        .unwrap();
+    followers_only["object"]["attachment"] = serde_json::json!([
+        {"type": "Document", "mediaType": "video/mp4", "url": "media_attachments/files/clip.mp4",
+         "name": "A short clip", "width": 640, "height": 360, "blurhash": "UBL_:rOpGG-oBUNG,qRj2so|=eE1w^n4S5NH"},
+        {"type": "Document", "mediaType": "image/png", "url": "media_attachments/files/gone.png", "name": "lost"},
+    ]);
+    std::fs::write(
+        archive.join("outbox.json"),
+        serde_json::to_vec(&outbox).unwrap(),
+    )
+    .unwrap();
+
+    let report = import::import_archive(a.ctx(), &archive, &offline()).unwrap();
+    assert_eq!(report.posts, 6, "every post imports: {report:?}");
+    assert_eq!(
+        (report.media, report.media_failed, report.media_missing),
+        (2, 1, 1)
+    );
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    let corrupt = report
+        .problems
+        .iter()
+        .find(|p| p.contains("5f1c2a.png"))
+        .expect("the corrupt file is named");
+    assert!(
+        corrupt.contains("https://mastodon.example/users/alice/statuses/109000000000000001"),
+        "and its post: {corrupt}"
+    );
+    assert!(corrupt.contains("imported without it"), "{corrupt}");
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("gone.png") && p.contains("not in the archive"))
+    );
+    let summary = report.summary();
+    assert!(summary.contains("1 that could not be stored"), "{summary}");
+    assert!(summary.contains(corrupt.as_str()), "{summary}");
+
+    let posts = own_posts(&a);
+    let with = |needle: &str| {
+        posts
+            .iter()
+            .find(|p| p.content_html.contains(needle))
+            .unwrap()
+            .id
+    };
+    // The post of the corrupt image is there, without it.
+    assert!(media_of(&a, with("Hello from my old home")).is_empty());
+    // The JPEG, processed like an upload.
+    let reply = media_of(&a, with("thread"));
+    assert_processed_jpeg(&a, &reply[0].0, &reply[0].1);
+    // The video: streamed to disk with its metadata boxes blanked, same length; its
+    // size and blurhash, which kith does not measure for video, from the archive.
+    let video = media_of(&a, with("Only for my followers"));
+    assert_eq!(video.len(), 1);
+    let (m, bytes) = &video[0];
+    assert_eq!(
+        (m.media_type.as_str(), m.kind.as_str()),
+        ("video/mp4", "video")
+    );
+    assert_eq!(m.description, "A short clip");
+    assert_eq!(bytes.len(), clip.len());
+    assert!(clip.windows(8).any(|w| w == b"+48.8577"));
+    assert!(
+        !bytes.windows(8).any(|w| w == b"+48.8577"),
+        "the place survived"
+    );
+    assert!(!bytes.windows(4).any(|w| w == b"udta"));
+    assert_eq!((m.width, m.height), (Some(640), Some(360)));
+    assert!(m.thumb_name.is_none());
+    // The video, the JPEG and its thumbnail, the avatar and the header; nothing else.
+    let files = files_under(&media_dir(&a));
+    assert_eq!(files.len(), 5, "{files:?}");
+    assert!(files.iter().all(|f| !f.starts_with(".tmp")));
+}
+
+#[test]
+fn the_archive_profile_fills_what_is_unset_and_reaches_followers() {
+    let a = Instance::start("alice", "");
+    let carol = Instance::start("carol", "");
+    publish::follow(carol.ctx(), &a.actor()).unwrap();
+    settle(&[&a, &carol]);
+    // The person named the kith account already; the rest is unset.
+    let mine = "Alice on kith";
+    let account = a.read(db::account::get);
+    a.ctx()
+        .db
+        .write(|tx| {
+            db::account::update_profile(
+                tx,
+                &db::account::Profile {
+                    display_name: mine.into(),
+                    fields_json: account.fields_json.clone(),
+                    discoverable: account.discoverable,
+                    ..db::account::Profile::default()
+                },
+                1,
+            )
+        })
+        .unwrap();
+
+    let report = import::import_archive(a.ctx(), &fixture(), &offline()).unwrap();
+    assert_eq!(report.profile_kept, ["display name"]);
+    assert_eq!(report.profile_set, ["bio", "fields", "avatar", "header"]);
+    assert!(
+        report.summary().contains("--overwrite-profile"),
+        "{}",
+        report.summary()
+    );
+    let account = a.read(db::account::get);
+    assert_eq!(account.display_name, mine, "what the person set is kept");
+    assert!(
+        account.note_html.contains("Moving house."),
+        "{}",
+        account.note_html
+    );
+    assert!(
+        !account.note_html.contains("script"),
+        "sanitised: {}",
+        account.note_html
+    );
+    assert!(
+        account
+            .note_html
+            .contains("href=\"https://mastodon.example/tags/newhome\"")
+    );
+    assert_eq!(account.note_source, "Moving house. Say hi at #newhome");
+    let fields: Vec<serde_json::Value> = serde_json::from_str(&account.fields_json).unwrap();
+    assert_eq!(fields.len(), 2);
+    assert_eq!(fields[0]["name"], "Website");
+    assert_eq!(fields[0]["value"], "https://alice.example");
+    assert!(
+        fields[0]["value_html"]
+            .as_str()
+            .unwrap()
+            .contains("href=\"https://alice.example\"")
+    );
+    assert_eq!(
+        (&fields[1]["name"], &fields[1]["value"]),
+        (&"Pronouns".into(), &"she/her".into())
+    );
+    // The avatar and header, processed like uploaded ones.
+    let image_of = |name: &Option<String>| {
+        let name = name.as_deref().expect("set");
+        pixels(&std::fs::read(media_dir(&a).join(name)).unwrap())
+    };
+    // An opaque profile picture becomes a JPEG, as an uploaded one does.
+    assert!(account.avatar_path.as_deref().unwrap().ends_with(".jpg"));
+    let (avatar, original) = (
+        image_of(&account.avatar_path),
+        pixels(&fixture_file("avatar.png")),
+    );
+    assert_eq!(avatar.dimensions(), (1, 1));
+    let near = |x: u8, y: u8| x.abs_diff(y) <= 4;
+    let (p, q) = (avatar.get_pixel(0, 0), original.get_pixel(0, 0));
+    assert!((0..3).all(|i| near(p[i], q[i])), "{p:?} is not {q:?}");
+    assert_eq!(image_of(&account.header_path).dimensions(), (120, 40));
+
+    // Followers hear of it with Update(Person).
+    settle(&[&a, &carol]);
+    let seen = carol.remote(&a);
+    assert_eq!(seen.display_name, mine);
+    assert!(
+        seen.note_html.contains("Moving house."),
+        "{}",
+        seen.note_html
+    );
+    assert!(
+        seen.fields_json.contains("Pronouns"),
+        "{}",
+        seen.fields_json
+    );
+    let avatar_name = account.avatar_path.clone().unwrap();
+    assert!(
+        seen.avatar_url
+            .as_deref()
+            .is_some_and(|u| u.ends_with(&avatar_name)),
+        "{:?}",
+        seen.avatar_url
+    );
+
+    // Twice: nothing changes and nothing is sent.
+    let files = files_under(&media_dir(&a));
+    let again = import::import_archive(a.ctx(), &fixture(), &offline()).unwrap();
+    assert!(again.profile_set.is_empty());
+    assert_eq!(again.profile_kept, ["display name"]);
+    assert_eq!(a.read(db::account::get).updated_at, account.updated_at);
+    assert!(a.read(kith::db::deliveries::list_pending).is_empty());
+    assert_eq!(files_under(&media_dir(&a)), files);
+
+    // Asked to, the import replaces what the person set; twice changes nothing more.
+    let overwrite = import::Options {
+        overwrite_profile: true,
+        ..offline()
+    };
+    let replaced = import::import_archive(a.ctx(), &fixture(), &overwrite).unwrap();
+    assert_eq!(replaced.profile_set, ["display name"]);
+    assert!(replaced.profile_kept.is_empty());
+    let account = a.read(db::account::get);
+    assert_eq!(account.display_name, "Alice");
+    assert_eq!(
+        account.avatar_path.as_deref(),
+        Some(avatar_name.as_str()),
+        "same picture, same file"
+    );
+    settle(&[&a, &carol]);
+    assert_eq!(carol.remote(&a).display_name, "Alice");
+    let twice = import::import_archive(a.ctx(), &fixture(), &overwrite).unwrap();
+    assert!(twice.profile_set.is_empty() && twice.profile_kept.is_empty());
+    assert_eq!(a.read(db::account::get).updated_at, account.updated_at);
+    assert!(a.read(kith::db::deliveries::list_pending).is_empty());
+    assert_eq!(files_under(&media_dir(&a)), files);
 }
 
 #[test]
@@ -393,6 +728,27 @@ fn write_raw_tar_gz(dest: &Path, name: &str, body: &[u8]) {
     tar.into_inner().unwrap().finish().unwrap();
 }
 
+/// Media of a post and of its imported copy: the same number, types, sizes,
+/// descriptions and focal points; the same pixels for PNG (lossless), the same size
+/// for JPEG (re-encoded, so not the same bytes), and no EXIF in the copy.
+fn assert_same_media(a: &Instance, a_post: i64, b: &Instance, b_post: i64) {
+    let (from, to) = (media_of(a, a_post), media_of(b, b_post));
+    assert_eq!(from.len(), to.len(), "attachments");
+    for ((ma, fa), (mb, fb)) in from.iter().zip(&to) {
+        assert_eq!(mb.media_type, ma.media_type);
+        assert_eq!((mb.width, mb.height), (ma.width, ma.height));
+        assert_eq!(mb.description, ma.description);
+        assert_eq!((mb.focus_x, mb.focus_y), (ma.focus_x, ma.focus_y));
+        assert!(mb.blurhash.is_some() && mb.thumb_name.is_some());
+        assert!(!has_exif(fb));
+        let (pa, pb) = (pixels(fa), pixels(fb));
+        assert_eq!(pa.dimensions(), pb.dimensions());
+        if ma.media_type == "image/png" {
+            assert_eq!(pa, pb, "a PNG keeps its pixels");
+        }
+    }
+}
+
 fn draft(text: &str, visibility: &str) -> Draft {
     Draft {
         text: text.into(),
@@ -504,11 +860,7 @@ fn an_export_imports_into_another_kith_with_nothing_lost() {
         assert_eq!(copy.visibility, original.visibility);
         assert_eq!(copy.spoiler_text, original.spoiler_text);
         assert_eq!(copy.sensitive, original.sensitive);
-        assert_eq!(
-            media_bytes(&b, copy.id),
-            media_bytes(&a, original.id),
-            "media bytes"
-        );
+        assert_same_media(&a, original.id, &b, copy.id);
         // Threads: a reply points at b's copy of the parent.
         if let Some(parent_uri) = &original.in_reply_to_uri {
             match a_posts.iter().find(|p| &p.uri == parent_uri) {
@@ -539,6 +891,27 @@ fn an_export_imports_into_another_kith_with_nothing_lost() {
     );
     // Imported posts reach no one: carol got nothing from b.
     assert!(b.read(kith::db::deliveries::list_pending).is_empty());
+    // The profile came along: b had none of its own.
+    let (pa, pb) = (a.read(db::account::get), b.read(db::account::get));
+    assert_eq!(pb.display_name, "Alice");
+    assert_eq!(pb.display_name, pa.display_name);
+    assert_eq!(pb.note_html, pa.note_html);
+    assert_eq!(pb.note_source, pa.note_source);
+    let fields = |json: &str| serde_json::from_str::<serde_json::Value>(json).unwrap();
+    assert_eq!(fields(&pb.fields_json), fields(&pa.fields_json));
+    for (ia, ib) in [
+        (&pa.avatar_path, &pb.avatar_path),
+        (&pa.header_path, &pb.header_path),
+    ] {
+        let read = |inst: &Instance, name: &Option<String>| {
+            std::fs::read(media_dir(inst).join(name.as_deref().expect("set"))).unwrap()
+        };
+        let (fa, fb) = (read(&a, ia), read(&b, ib));
+        assert_eq!(pixels(&fa).dimensions(), pixels(&fb).dimensions());
+        if ia.as_deref().is_some_and(|n| n.ends_with(".png")) {
+            assert_eq!(pixels(&fa), pixels(&fb), "a PNG keeps its pixels");
+        }
+    }
 
     // The follows (as Follows sent) and blocks, from the CSV files.
     let follows_report = csv::import(
@@ -862,6 +1235,27 @@ fn the_command_line_moves_in_and_out() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("import: posts: 7/7 (100%)"), "{stderr}");
     assert!(stderr.contains("Imported 6 posts"), "{stderr}");
+    assert!(
+        stderr.contains("Profile: set display name, bio, fields, avatar, header from the archive."),
+        "{stderr}"
+    );
+    let out = server.command(
+        &[
+            "import",
+            "mastodon-archive",
+            fixture().to_str().unwrap(),
+            "--no-fetch",
+            "--overwrite-profile",
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("Imported 0 posts"), "{stderr}");
+    assert!(
+        !stderr.contains("Profile:"),
+        "the same profile again: {stderr}"
+    );
 
     let export_dir = dir.join("out");
     let out = server.command(&["export", export_dir.to_str().unwrap()], None);
