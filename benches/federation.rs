@@ -45,6 +45,22 @@ fn proc_kb(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user and system, all threads, ended ones included) kith has used.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -258,7 +274,9 @@ fn inbound() {
     let mut cold = 0.0;
     let mut warm = Vec::new();
     let mut warm_accepted = Vec::new();
+    let mut warm_cpu = 0.0;
     for run in 0..=RUNS {
+        let cpu_before = cpu_seconds(k.child.id());
         let requests: Vec<_> = (0..ACTORS)
             .map(|n| signed_create(&key, actor_port, k.port, n, run))
             .collect();
@@ -268,6 +286,7 @@ fn inbound() {
         } else {
             warm.push(ACTORS as f64 / processed);
             warm_accepted.push(ACTORS as f64 / accepted);
+            warm_cpu += cpu_seconds(k.child.id()) - cpu_before;
         }
     }
     println!("inbound Create(Note) from {ACTORS} actors, accepted and processed:");
@@ -279,6 +298,10 @@ fn inbound() {
     println!(
         "  (accepted with 202 alone:            {:.0} per second)",
         median(warm_accepted)
+    );
+    println!(
+        "  kith CPU time per activity (cached):  {:.0} µs",
+        warm_cpu / (RUNS * ACTORS) as f64 * 1e6
     );
     println!(
         "  peak resident memory (VmHWM):        {:.1} MB",
@@ -363,6 +386,7 @@ fn fan_out(shared: Option<usize>) {
     .to_string();
     let expected = shared.map(|s| s.min(FOLLOWERS)).unwrap_or(FOLLOWERS);
     let mut times = Vec::new();
+    let cpu_before = cpu_seconds(k.child.id());
     for _ in 0..RUNS {
         let before = received.load(Ordering::SeqCst);
         let started = Instant::now();
@@ -384,11 +408,16 @@ fn fan_out(shared: Option<usize>) {
         }
         None => format!("{FOLLOWERS} followers, one inbox each ({expected} deliveries)"),
     };
+    let cpu = cpu_seconds(k.child.id()) - cpu_before;
     let t = median(times);
     println!("fan-out, {what}:");
     println!(
         "  until the last delivery was acknowledged, median of {RUNS}: {t:.2} s ({:.0} deliveries per second)",
         expected as f64 / t
+    );
+    println!(
+        "  kith CPU time per delivery: {:.0} µs",
+        cpu / (RUNS * expected) as f64 * 1e6
     );
     println!(
         "  peak resident memory (VmHWM): {:.1} MB",

@@ -482,10 +482,13 @@ fn serve_one(mut rq: tiny_http::Request, handler: &dyn Handler, proxies: &[Cidr]
         ),
     };
     let status = respond(rq, resp, upgrading);
-    eprintln!(
-        "{method} {path} {status} {:.1}ms {client_ip}",
+    let line = format!(
+        "{method} {path} {status} {:.1}ms {client_ip}\n",
         started.elapsed().as_secs_f64() * 1000.0
     );
+    // One write for the whole line: stderr is unbuffered, and `eprintln!` would make
+    // a system call of each formatted piece.
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
 
 /// Whether the client asks to switch protocols (`Connection: upgrade`, as tiny_http

@@ -93,7 +93,7 @@ pub fn retry_delay_ms(attempt: u32, jitter: f64, retry_after_ms: Option<i64>) ->
 /// between only means those jobs are sent again once their lease ends.
 pub fn run_once(ctx: &Ctx, _slot: usize) -> Result<usize> {
     let now = db::now_ms();
-    let (expired, jobs) = ctx.db.write(|tx| {
+    let (expired, jobs) = ctx.db.write_grouped(|tx| {
         let expired = deliveries::drop_expired(tx, now - MAX_AGE_MS, now)?;
         let jobs = deliveries::claim(tx, now, BATCH, LEASE_MS)?;
         Ok((expired, jobs))
@@ -172,7 +172,7 @@ fn record(ctx: &Ctx, done: &[(&deliveries::Job, Record)]) -> Result<()> {
         return Ok(());
     }
     let now = db::now_ms();
-    ctx.db.write(|tx| record_in(tx, done, now))
+    ctx.db.write_grouped(|tx| record_in(tx, done, now))
 }
 
 fn record_in(tx: &Connection, done: &[(&deliveries::Job, Record)], now: i64) -> Result<()> {
@@ -209,7 +209,7 @@ fn keep_lease(
     if job.claimed_until - now >= RENEW_BELOW_MS {
         return Ok(true);
     }
-    let kept = ctx.db.write(|tx| {
+    let kept = ctx.db.write_grouped(|tx| {
         record_in(tx, done, now)?;
         deliveries::renew(tx, job.id, job.claimed_until, now + LEASE_MS)
     })?;

@@ -100,13 +100,21 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let key_host = url::Url::parse(&owner_url)
         .map(|u| resolve::domain_of(&u))
         .map_err(|_| Error::Unauthorized("keyId is not a URL".into()))?;
-    if ctx
-        .db
-        .read(|c| crate::db::blocks::is_domain_blocked(c, &key_host))?
-    {
+    // What the database knows, read in one snapshot: whether the key's domain is
+    // blocked, the cached signer, whether it is blocked and its host has failure marks.
+    let (domain_blocked, cached) = ctx.db.read_tx(|c| {
+        let domain_blocked = crate::db::blocks::is_domain_blocked(c, &key_host)?;
+        let cached = match crate::db::actors::find_by_uri(c, &owner_url)? {
+            Some(actor) => Some(SignerState::read(c, actor)?),
+            None => None,
+        };
+        Ok((domain_blocked, cached))
+    })?;
+    if domain_blocked {
         return Err(Error::Forbidden("Domain is blocked".into()));
     }
-    let signer = match verified_signer(ctx, req.client_ip, &checked, &owner_url) {
+    let cached_actor = cached.as_ref().map(|s| s.actor.clone());
+    let signer = match verified_signer(ctx, req.client_ip, &checked, &owner_url, cached_actor) {
         Ok(signer) => signer,
         Err(Error::Status(410, _)) => return Ok(accepted()),
         Err(e) => return Err(e),
@@ -115,10 +123,12 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         // The signer may not speak for another actor (SECURITY.md 16): drop.
         return Ok(accepted());
     }
-    if ctx
-        .db
-        .read(|c| crate::db::blocks::is_blocked(c, signer.id))?
-    {
+    // The cached state holds unless the key was fetched afresh just now.
+    let state = match cached {
+        Some(state) if state.actor.id == signer.id && state.actor.key_id == signer.key_id => state,
+        _ => ctx.db.read_tx(|c| SignerState::read(c, signer.clone()))?,
+    };
+    if state.blocked {
         return Err(Error::Forbidden("Actor is blocked".into()));
     }
     let Some(activity_id) = activity.get("id").and_then(Value::as_str) else {
@@ -126,13 +136,10 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         return Ok(accepted());
     };
     let body = String::from_utf8_lossy(&req.body);
-    // A host that delivers to kith is up: its failure marks go (looked at first, so the
-    // usual case adds no write to the transaction).
-    let failing = ctx
-        .db
-        .read(|c| crate::db::deliveries::host_has_failures(c, &signer.domain))?;
-    let fresh = ctx.db.write(|tx| {
-        if failing {
+    let fresh = ctx.db.write_grouped(|tx| {
+        // A host that delivers to kith is up: its failure marks go (looked at first, so
+        // the usual case adds no write to the transaction).
+        if state.host_failing {
             crate::db::deliveries::mark_host_alive(tx, &signer.domain, now)?;
         }
         crate::db::queue::enqueue(tx, activity_id, &signer.uri, &body, now)
@@ -141,6 +148,23 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         ctx.wake.inbox();
     }
     Ok(accepted())
+}
+
+/// A known signer and what the inbox must know of it before queueing.
+struct SignerState {
+    actor: RemoteActor,
+    blocked: bool,
+    host_failing: bool,
+}
+
+impl SignerState {
+    fn read(c: &rusqlite::Connection, actor: RemoteActor) -> Result<SignerState> {
+        Ok(SignerState {
+            blocked: crate::db::blocks::is_blocked(c, actor.id)?,
+            host_failing: crate::db::deliveries::host_has_failures(c, &actor.domain)?,
+            actor,
+        })
+    }
 }
 
 /// Everything about a request's signature that needs no key (`sig::check`).
@@ -165,24 +189,25 @@ fn check_signature(ctx: &Ctx, req: &Req, now_ms: i64) -> Result<sig::Checked> {
 pub fn verify_request(ctx: &Ctx, req: &Req) -> Result<RemoteActor> {
     let checked = check_signature(ctx, req, crate::db::now_ms())?;
     let owner_url = sig::key_owner_url(&checked.key_id);
-    verified_signer(ctx, req.client_ip, &checked, &owner_url)
+    let cached = ctx
+        .db
+        .read(|c| crate::db::actors::find_by_uri(c, &owner_url))?;
+    verified_signer(ctx, req.client_ip, &checked, &owner_url, cached)
 }
 
 fn accepted() -> Resp {
     Resp::json(202, &json!({}))
 }
 
-/// Finds the signer's key (cache, else a signed fetch) and verifies; refetches once
+/// Finds the signer's key (`cached`, else a signed fetch) and verifies; refetches once
 /// when a cached key fails and may be stale, since the actor may have rotated it.
 fn verified_signer(
     ctx: &Ctx,
     ip: IpAddr,
     checked: &sig::Checked,
     owner_url: &str,
+    cached: Option<RemoteActor>,
 ) -> Result<RemoteActor> {
-    let cached = ctx
-        .db
-        .read(|c| crate::db::actors::find_by_uri(c, owner_url))?;
     if let Some(actor) = &cached {
         if actor.gone_at.is_some() {
             return Err(Error::Status(410, "gone".into()));
@@ -268,7 +293,7 @@ pub fn run_once(ctx: &Ctx, worker: usize, workers: usize) -> Result<usize> {
             }
         }
     }
-    ctx.db.write(|tx| {
+    ctx.db.write_grouped(|tx| {
         for id in &done {
             crate::db::queue::delete(tx, *id)?;
         }

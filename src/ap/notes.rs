@@ -209,7 +209,7 @@ fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: boo
         .in_reply_to_uri
         .as_deref()
         .is_some_and(|r| resolve::is_local(ctx, r));
-    let inserted = ctx.db.write(|tx| {
+    let inserted = ctx.db.write_grouped(|tx| {
         if !posts::insert(tx, &note.post, &note.parts)? {
             return Ok(false);
         }

@@ -21,9 +21,10 @@ pub mod queue;
 pub mod sessions;
 pub mod timelines;
 pub mod tokens;
+pub mod writer;
 
 use crate::error::{Error, Result};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -44,7 +45,7 @@ const IDLE_READERS: usize = 8;
 /// The database: one serialised writer connection and a small pool of readers.
 pub struct Db {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -55,7 +56,7 @@ impl Db {
         migrate(&mut writer)?;
         Ok(Db {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
+            writer: writer::Writer::new(writer),
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -79,13 +80,28 @@ impl Db {
         result
     }
 
-    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer; commits on `Ok`.
-    pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer.lock().map_err(|_| poisoned())?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+    /// Runs `f` on a reader connection inside one read transaction: its queries see one
+    /// snapshot and share one lock, instead of one each (the inbox's hot path).
+    pub fn read_tx<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer; commits on `Ok`
+    /// (together with any grouped writes waiting in the same transaction).
+    pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.writer.write(false, f)
+    }
+
+    /// Like [`Db::write`], but the commit may be shared with writes from other threads
+    /// waiting at the same moment (group commit, see [`writer`]); returns after it. Only
+    /// for closures that touch nothing but the database.
+    pub fn write_grouped<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.writer.write(true, f)
     }
 
     /// Whether the database answers a trivial query.
@@ -107,9 +123,9 @@ impl Db {
 
     /// Runs `PRAGMA optimize` before the process exits.
     pub fn close(&self) {
-        if let Ok(conn) = self.writer.lock() {
-            let _ = conn.execute_batch("PRAGMA optimize;");
-        }
+        let _ = self
+            .writer
+            .with_conn(|conn| conn.execute_batch("PRAGMA optimize;"));
     }
 
     fn take_reader(&self) -> Result<Connection> {
