@@ -46,7 +46,7 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("GET", ["notifications", id]) => notification(ctx, req, id),
         ("POST", ["notifications", "clear"]) => {
             auth::require(ctx, req, "write:notifications")?;
-            ctx.db.write(|tx| notifications::clear(tx))?;
+            ctx.db.write(notifications::clear)?;
             ok(json!({}))
         }
         ("POST", ["notifications", id, "dismiss"]) => {

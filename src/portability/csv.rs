@@ -226,7 +226,7 @@ fn apply_rows(
     };
     let mut actors: HashMap<String, Result<RemoteActor, String>> = HashMap::new();
     if kind == Kind::Lists && overwrite {
-        ctx.db.write(|tx| portability::delete_all_lists(tx))?;
+        ctx.db.write(portability::delete_all_lists)?;
     }
     for (done, row) in rows.iter().enumerate() {
         let outcome = apply(ctx, kind, row, &mut actors);

@@ -191,7 +191,7 @@ pub fn import_archive(ctx: &Ctx, path: &Path, opts: &Options) -> Result<Report> 
         );
     }
     write_posts(ctx, &archive, &actor, opts, &mut report)?;
-    report.replies_linked = ctx.db.write(|tx| portability::link_imported_replies(tx))? as u64;
+    report.replies_linked = ctx.db.write(portability::link_imported_replies)? as u64;
     for (file, kind) in [("likes.json", "like"), ("bookmarks.json", "bookmark")] {
         report.refs_new += write_refs(ctx, &archive, file, kind, opts)?;
     }
