@@ -90,6 +90,9 @@ pub fn start(ctx: Arc<Ctx>) -> Workers {
             move |ctx, _| {
                 if worker == 0 {
                     crate::media::cleanup_if_due(ctx);
+                    if let Err(e) = ctx.db.checkpoint_if_due() {
+                        eprintln!("database: checkpoint failed: {e}");
+                    }
                 }
                 let done = crate::ap::inbox::run_once(ctx, worker, inbox_workers);
                 // Whatever the step noticed for the owner goes out to open streams.

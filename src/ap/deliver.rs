@@ -14,7 +14,7 @@ use crate::fetch::Posted;
 use rusqlite::Connection;
 
 /// Jobs one worker claims in one step.
-pub const BATCH: i64 = 4;
+pub const BATCH: i64 = 8;
 /// The lease a claim holds: longer than one request may take (30 s in total).
 pub const LEASE_MS: i64 = 60_000;
 /// A claim with less lease left than this is renewed before its request starts.

@@ -39,6 +39,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_web.sql"),
 ];
 
+/// How often the server checkpoints the write-ahead log.
+const CHECKPOINT_EVERY_MS: i64 = 1000;
+/// WAL pages after which a commit checkpoints by itself (SQLite's default is 1,000).
+const WAL_BACKSTOP_PAGES: i64 = 8000;
+
 /// How many idle reader connections are kept open.
 const IDLE_READERS: usize = 8;
 
@@ -46,6 +51,8 @@ const IDLE_READERS: usize = 8;
 pub struct Db {
     path: PathBuf,
     writer: writer::Writer,
+    /// When [`Db::checkpoint_if_due`] last ran (ms).
+    last_checkpoint: std::sync::atomic::AtomicI64,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -54,9 +61,13 @@ impl Db {
     pub fn open(path: &Path) -> Result<Db> {
         let mut writer = open_connection(path)?;
         migrate(&mut writer)?;
+        // Checkpoints run beside the writer ([`Db::checkpoint_if_due`]), so no commit
+        // waits for one; this larger limit is only the backstop.
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
         Ok(Db {
             path: path.to_path_buf(),
             writer: writer::Writer::new(writer),
+            last_checkpoint: std::sync::atomic::AtomicI64::new(0),
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -102,6 +113,25 @@ impl Db {
     /// for closures that touch nothing but the database.
     pub fn write_grouped<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.writer.write(true, f)
+    }
+
+    /// Copies the write-ahead log into the database file when a second has passed since
+    /// the last time (a passive checkpoint on a reader: writers go on meanwhile, and the
+    /// file sync happens outside the write lock). Returns whether it ran.
+    pub fn checkpoint_if_due(&self) -> Result<bool> {
+        let now = now_ms();
+        let last = self
+            .last_checkpoint
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if now - last < CHECKPOINT_EVERY_MS {
+            return Ok(false);
+        }
+        self.last_checkpoint
+            .store(now, std::sync::atomic::Ordering::Relaxed);
+        self.read(|conn| {
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            Ok(true)
+        })
     }
 
     /// Whether the database answers a trivial query.
