@@ -153,6 +153,21 @@ pub struct Profile {
     pub fields_json: String,
 }
 
+impl Profile {
+    /// The account's profile as it is now (to change some of it and save).
+    pub fn of(account: &Account) -> Profile {
+        Profile {
+            display_name: account.display_name.clone(),
+            note_source: account.note_source.clone(),
+            note_html: account.note_html.clone(),
+            locked: account.locked,
+            bot: account.bot,
+            discoverable: account.discoverable,
+            fields_json: account.fields_json.clone(),
+        }
+    }
+}
+
 /// Saves the editable profile.
 pub fn update_profile(conn: &Connection, p: &Profile, now: i64) -> Result<()> {
     conn.prepare_cached(

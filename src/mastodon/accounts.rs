@@ -79,15 +79,7 @@ fn update_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
     auth::require(ctx, req, "write:accounts")?;
     let p = Params::from_request(req)?;
     let account = ctx.db.read(db::account::get)?;
-    let mut profile = db::account::Profile {
-        display_name: account.display_name.clone(),
-        note_source: account.note_source.clone(),
-        note_html: account.note_html.clone(),
-        locked: account.locked,
-        bot: account.bot,
-        discoverable: account.discoverable,
-        fields_json: account.fields_json.clone(),
-    };
+    let mut profile = db::account::Profile::of(&account);
     if let Some(name) = p.str("display_name")? {
         if name.chars().count() > 30 {
             return Err(Error::Status(

@@ -169,8 +169,8 @@ pub fn read_image_file(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Reads as much of `buf` as the file has; returns how many bytes.
-fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+/// Reads as much of `buf` as the input has; returns how many bytes.
+pub(crate) fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match input.read(&mut buf[n..])? {

@@ -124,14 +124,7 @@ pub fn mp4_metadata_boxes<R: Read + Seek>(input: &mut R, len: u64) -> Result<Vec
 /// Reads as much of `buf` as there is at `pos`; returns how many bytes.
 fn read_at<R: Read + Seek>(input: &mut R, pos: u64, buf: &mut [u8]) -> Result<usize> {
     input.seek(SeekFrom::Start(pos))?;
-    let mut n = 0;
-    while n < buf.len() {
-        match input.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
+    super::store::read_up_to(input, buf)
 }
 
 fn walk_boxes<R: Read + Seek>(

@@ -160,15 +160,7 @@ pub fn import(
 ) -> Result<()> {
     let account = ctx.db.read(db::account::get)?;
     let overwrite = opts.overwrite_profile;
-    let mut profile = Profile {
-        display_name: account.display_name.clone(),
-        note_source: account.note_source.clone(),
-        note_html: account.note_html.clone(),
-        locked: account.locked,
-        bot: account.bot,
-        discoverable: account.discoverable,
-        fields_json: account.fields_json.clone(),
-    };
+    let mut profile = Profile::of(&account);
     if let Some(name) = &archived.display_name {
         let current = &account.display_name;
         if record(
