@@ -67,7 +67,8 @@ impl Db {
         Ok(Db {
             path: path.to_path_buf(),
             writer: writer::Writer::new(writer),
-            last_checkpoint: std::sync::atomic::AtomicI64::new(0),
+            // The first checkpoint waits a period: start-up has little to copy.
+            last_checkpoint: std::sync::atomic::AtomicI64::new(now_ms()),
             readers: Mutex::new(Vec::new()),
         })
     }
