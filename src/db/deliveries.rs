@@ -168,7 +168,7 @@ pub fn claim(conn: &Connection, now: i64, limit: i64, lease_ms: i64) -> Result<V
 }
 
 /// Due jobs looked at per query while picking; more rounds skip saturated hosts.
-const PICK_WINDOW: i64 = 256;
+const PICK_WINDOW: i64 = 64;
 
 /// Chooses up to `limit` due jobs: the oldest first, one per host, only while the host
 /// has room in flight (two, or one while its breaker is half-open) and is neither
