@@ -58,6 +58,7 @@ fn cpu_seconds(pid: u32) -> f64 {
             .unwrap_or(0.0)
     };
     // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    // Counted in clock ticks of USER_HZ, which is 100 on Linux.
     (ticks(11) + ticks(12)) / 100.0
 }
 

@@ -4,7 +4,8 @@
 //! holds the harness and the OAuth, instance and error-shape tests; `api_accounts`,
 //! `api_statuses` and `api_timelines` hold the rest.
 
-use crate::support::free_port;
+pub use crate::support::Got;
+use crate::support::{collect, free_port};
 use kith::Server;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -116,65 +117,6 @@ pub fn settle(instances: &[&Api]) {
     );
 }
 
-/// A response read fully.
-#[derive(Debug)]
-pub struct Got {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Got {
-    /// A header value by lower-case name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body as JSON.
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.body))
-    }
-
-    /// The body as JSON, after checking the status is 200.
-    pub fn ok(&self) -> Value {
-        assert_eq!(self.status, 200, "expected 200, got: {}", self.body);
-        self.json()
-    }
-
-    /// Checks this is a JSON error `{"error": …}` with `status` and `application/json`.
-    pub fn assert_error(&self, status: u16) -> &Got {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        let ct = self.header("content-type").unwrap_or("");
-        assert!(
-            ct.starts_with("application/json"),
-            "error with content type {ct:?}: {}",
-            self.body
-        );
-        let v = self.json();
-        assert!(
-            v["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "no error text: {}",
-            self.body
-        );
-        self
-    }
-
-    /// The URLs of the `Link` header by relation (`next`, `prev`).
-    pub fn link(&self, rel: &str) -> Option<String> {
-        let header = self.header("link")?;
-        header.split(',').find_map(|part| {
-            let (url, params) = part.trim().split_once(';')?;
-            params
-                .contains(&format!("rel=\"{rel}\""))
-                .then(|| url.trim().trim_matches(['<', '>']).to_string())
-        })
-    }
-}
-
 /// A plain HTTP client that returns every status and follows no redirects.
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -183,31 +125,6 @@ fn agent() -> ureq::Agent {
         .timeout_global(Some(Duration::from_secs(30)))
         .build()
         .into()
-}
-
-fn collect(resp: ureq::http::Response<ureq::Body>) -> Got {
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_ascii_lowercase(),
-                v.to_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    let body = resp
-        .into_body()
-        .with_config()
-        .limit(64 * 1024 * 1024)
-        .read_to_string()
-        .unwrap_or_default();
-    Got {
-        status,
-        headers,
-        body,
-    }
 }
 
 /// Sends one request; `body` is (content type, bytes).

@@ -219,6 +219,7 @@ pub fn agent() -> ureq::Agent {
 }
 
 /// A response read fully: status, headers (lower-case names) and body text.
+#[derive(Debug)]
 pub struct Got {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -233,13 +234,51 @@ impl Got {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
-    /// The body parsed as JSON.
+
+    /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.body))
+    }
+
+    /// The body as JSON, after checking the status is 200.
+    pub fn ok(&self) -> serde_json::Value {
+        assert_eq!(self.status, 200, "expected 200, got: {}", self.body);
+        self.json()
+    }
+
+    /// Checks this is a JSON error `{"error": …}` with `status` and `application/json`.
+    pub fn assert_error(&self, status: u16) -> &Got {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        let ct = self.header("content-type").unwrap_or("");
+        assert!(
+            ct.starts_with("application/json"),
+            "error with content type {ct:?}: {}",
+            self.body
+        );
+        let v = self.json();
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "no error text: {}",
+            self.body
+        );
+        self
+    }
+
+    /// The URLs of the `Link` header by relation (`next`, `prev`).
+    pub fn link(&self, rel: &str) -> Option<String> {
+        let header = self.header("link")?;
+        header.split(',').find_map(|part| {
+            let (url, params) = part.trim().split_once(';')?;
+            params
+                .contains(&format!("rel=\"{rel}\""))
+                .then(|| url.trim().trim_matches(['<', '>']).to_string())
+        })
     }
 }
 
-fn collect(resp: ureq::http::Response<ureq::Body>) -> Got {
+/// Reads a whole response (bodies up to 64 MiB).
+pub fn collect(resp: ureq::http::Response<ureq::Body>) -> Got {
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -251,7 +290,12 @@ fn collect(resp: ureq::http::Response<ureq::Body>) -> Got {
             )
         })
         .collect();
-    let body = resp.into_body().read_to_string().unwrap_or_default();
+    let body = resp
+        .into_body()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_string()
+        .unwrap_or_default();
     Got {
         status,
         headers,
