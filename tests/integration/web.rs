@@ -5,7 +5,7 @@
 //! remote HTML and profile fields arrive escaped or sanitized.
 
 use crate::fake_remote::{Actor, FakeRemote, Key, Reply, now, send};
-use crate::support::{Got, Instance, agent};
+use crate::support::{Got, Instance, agent, collect};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -15,26 +15,6 @@ const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 pub(crate) struct Browser {
     base: String,
     pub(crate) cookie: Option<String>,
-}
-
-pub(crate) fn collect(resp: ureq::http::Response<ureq::Body>) -> Got {
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_ascii_lowercase(),
-                v.to_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    let body = resp.into_body().read_to_string().unwrap_or_default();
-    Got {
-        status,
-        headers,
-        body,
-    }
 }
 
 impl Browser {
