@@ -14,6 +14,7 @@ pub mod dates;
 pub mod db;
 pub mod error;
 pub mod fetch;
+pub mod heap;
 pub mod http;
 pub mod ids;
 pub mod keys;
@@ -258,8 +259,21 @@ pub fn cli_context(config: Config) -> Result<Arc<Ctx>> {
     }))
 }
 
+/// Sets up a data directory under its lock: the database, the key pair and the
+/// account. Returns the generated login password when this call created the account.
+/// `kith serve` runs it first and, when it created the account, starts itself afresh
+/// ([`start`] then finds everything in place), so the memory that key generation and
+/// hashing touched is not carried into the running server.
+pub fn prepare(config: &Config) -> Result<Option<String>> {
+    create_data_dir(config)?;
+    let _lock = lock_data_dir(config)?;
+    let (_db, password) = open_storage(config)?;
+    Ok(password)
+}
+
 /// Starts kith: storage, account, HTTP server. Returns once it is answering.
 pub fn start(config: Config) -> Result<Server> {
+    heap::return_large_blocks();
     create_data_dir(&config)?;
     let lock = lock_data_dir(&config)?;
     // Uploads and exports in progress when kith last stopped are of no use now; only

@@ -501,6 +501,30 @@ fn run_moving(command: Command, config: Config) -> Result<(), Error> {
     }
 }
 
+fn print_first_run(config: &Config, password: &str) {
+    eprintln!(
+        "First run: your account @{} was created.\n  Open {}/ and log in with the password: {password}\n  \
+         (shown only this once; change it with `kith passwd`)",
+        config.username, config.public_url
+    );
+}
+
+/// Replaces this process with a new run of the same command (same arguments,
+/// environment and process id), after the first run has set up the account: key
+/// generation and argon2 leave pages of code and heap resident that a server started
+/// on an existing data directory never touches. Returns only if that fails, and then
+/// the server simply starts in this process.
+fn start_afresh() {
+    use std::os::unix::process::CommandExt;
+    let error = match std::env::current_exe() {
+        Ok(exe) => std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .exec(),
+        Err(e) => e,
+    };
+    eprintln!("kith: could not restart after the first run ({error}); going on in this process");
+}
+
 fn read_password() -> Result<String, Error> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("New password: ")?;
@@ -517,15 +541,17 @@ fn read_password() -> Result<String, Error> {
 
 fn serve(config: Config) -> Result<(), Error> {
     use signal_hook::consts::{SIGINT, SIGTERM};
+    if let Some(password) = kith::prepare(&config)? {
+        print_first_run(&config, &password);
+        start_afresh();
+    }
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     let public_url = config.public_url.clone();
-    let username = config.username.clone();
     let server = kith::start(config)?;
     if let Some(password) = &server.first_run_password {
-        eprintln!(
-            "First run: your account @{username} was created.\n  Open {public_url}/ and log in with the password: {password}\n  \
-             (shown only this once; change it with `kith passwd`)"
-        );
+        // Only when starting afresh failed and another process created the account
+        // between the two steps; the password is still shown once.
+        print_first_run(&server.ctx().config, password);
     }
     eprintln!(
         "kith {} listening on {}, public address {public_url}",

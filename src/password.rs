@@ -14,10 +14,12 @@ pub const MIN_LEN: usize = 8;
 pub fn hash(password: &str) -> Result<String> {
     check_length(password)?;
     let salt = SaltString::generate(&mut rand_core::OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+    one_at_a_time(|| {
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+    })
 }
 
 /// Whether `password` matches the stored PHC hash.
@@ -26,11 +28,23 @@ pub fn verify(password: &str, stored: &str) -> bool {
         return false;
     }
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => one_at_a_time(|| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        }),
         Err(_) => false,
     }
+}
+
+/// Runs argon2 work one at a time: each run takes a 19 MiB block, and logins arriving
+/// together would otherwise take one each at once (see also [`crate::heap`]).
+fn one_at_a_time<T>(work: impl FnOnce() -> T) -> T {
+    static ARGON2: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ARGON2
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    work()
 }
 
 /// Refuses passwords that are too short or too long.

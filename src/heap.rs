@@ -1,0 +1,21 @@
+//! How the C allocator keeps memory. glibc raises its "large block" threshold each
+//! time a large block is freed, so after the first argon2 login (a 19 MiB block,
+//! given back at once) the next one is carved out of a thread's heap instead, and
+//! that heap keeps the pages when the block is freed: each request thread that ever
+//! checked a password would hold 19 MiB for the life of the process. kith fixes the
+//! threshold at start, so blocks of 1 MiB and more (password hashing, decoded
+//! pictures, large bodies) are always mapped on their own and returned when freed.
+//! Only glibc has the call; elsewhere this does nothing.
+
+/// Blocks of this many bytes or more get their own mapping.
+const LARGE_BLOCK: i32 = 1 << 20;
+
+/// Makes large blocks go back to the operating system when freed; call once at start.
+pub fn return_large_blocks() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's tuning parameters; it takes no
+    // pointers and is safe to call at any time.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE_BLOCK);
+    }
+}
