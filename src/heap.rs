@@ -17,5 +17,9 @@ pub fn return_large_blocks() {
     // pointers and is safe to call at any time.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE_BLOCK);
+        // Fixing one threshold fixes the other at its small default, which would make
+        // every heap give pages back (and fault them in again) at each dip; keep the
+        // ratio glibc itself uses.
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 2 * LARGE_BLOCK);
     }
 }
