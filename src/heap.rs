@@ -9,6 +9,8 @@
 
 /// Blocks of this many bytes or more get their own mapping.
 const LARGE_BLOCK: i32 = 1 << 20;
+/// Free bytes at the top of a heap past which they are returned.
+const TRIM_ABOVE: i32 = 128 * 1024;
 
 /// Makes large blocks go back to the operating system when freed; call once at start.
 pub fn return_large_blocks() {
@@ -17,9 +19,8 @@ pub fn return_large_blocks() {
     // pointers and is safe to call at any time.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE_BLOCK);
-        // Fixing one threshold fixes the other at its small default, which would make
-        // every heap give pages back (and fault them in again) at each dip; keep the
-        // ratio glibc itself uses.
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 2 * LARGE_BLOCK);
+        // Fixing one threshold fixes the other too: free space at the top of a heap
+        // past this is given back (glibc's own starting value).
+        libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_ABOVE);
     }
 }

@@ -326,6 +326,8 @@ fn config_path(explicit: Option<PathBuf>) -> (PathBuf, bool) {
 }
 
 fn main() -> ExitCode {
+    // Every command, not only the server: imports decode pictures too.
+    kith::heap::return_large_blocks();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let parsed = match parse_args(&args) {
         Ok(a) => a,

@@ -139,6 +139,10 @@ impl Fetcher {
             .http_status_as_error(false)
             .user_agent(user_agent)
             .max_response_header_size(MAX_HEADER_BYTES)
+            // ureq's 128 KiB buffers a connection would be allocated and freed for
+            // every delivery; the input buffer must hold a whole response head.
+            .input_buffer_size(MAX_HEADER_BYTES)
+            .output_buffer_size(16 * 1024)
             .timeout_resolve(Some(timeouts.resolve))
             .timeout_connect(Some(timeouts.connect))
             .timeout_per_read(Some(timeouts.io))
