@@ -171,8 +171,10 @@ struct ArchivedPost {
     media: Vec<ArchivedMedia>,
 }
 
-/// Imports the archive at `path` (zip, tar.gz or directory).
+/// Imports the archive at `path` (zip, tar.gz or directory). One at a time: a second
+/// import while one runs (from the settings page or the command line) is refused.
 pub fn import_archive(ctx: &Ctx, path: &Path, opts: &Options) -> Result<Report> {
+    let _only_import = lock_imports(&ctx.config.data_dir)?;
     if opts.progress {
         eprintln!(
             "import: reading and checking {} (nothing is written until it is all checked)",
@@ -202,6 +204,26 @@ pub fn import_archive(ctx: &Ctx, path: &Path, opts: &Options) -> Result<Report> 
     }
     report.refs_open = ctx.db.read(portability::count_open_refs)? as u64;
     Ok(report)
+}
+
+/// Takes `import.lock` in the data directory for as long as the file is held. The lock
+/// belongs to the open file, so it keeps out imports in this process and in others.
+fn lock_imports(data_dir: &Path) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data_dir.join("import.lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Status(
+            409,
+            "Another import is running (from the settings page or `kith import`); \
+             try again when it has finished"
+                .into(),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(e)),
+    }
 }
 
 fn read_actor(archive: &Archive, limits: &Limits) -> Result<ArchiveActor> {

@@ -153,6 +153,17 @@ pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> 
             back: &back,
         };
         let r = relation(conn, id)?;
+        // Where it moved, as a page here when kith knows the new account.
+        let moved = match &actor.moved_to {
+            Some(uri) => Some(match db::actors::find_by_uri(conn, uri)? {
+                Some(new) => (
+                    format!("/accounts/{}", new.id),
+                    format!("@{}@{}", new.username, new.domain),
+                ),
+                None => (uri.clone(), uri.clone()),
+            }),
+            None => None,
+        };
         let t = Timeline::Account {
             actor_id: Some(id),
             with_private: r.following,
@@ -171,6 +182,9 @@ pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> 
         let name = super::render::display_name(&actor.display_name, &actor.username).to_string();
         let body = html! {
             (view.account_card(&actor))
+            @if let Some((href, label)) = &moved {
+                p.moved role="status" { "This account has moved to " a href=(href) { (label) } "." }
+            }
             @if r.follower { p.tag { "Follows you" } }
             @if r.requested { p.tag { "Follow request sent" } }
             (controls(viewer, &back, &actor, &r, true))

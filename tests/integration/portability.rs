@@ -612,6 +612,28 @@ fn refused(inst: &Instance, path: &Path, opts: &import::Options, needle: &str) {
 }
 
 #[test]
+fn one_import_at_a_time() {
+    let a = Instance::start("alice", "");
+    // Another import (here, one holding the lock file as a second process would).
+    let other = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(a.ctx().config.data_dir.join("import.lock"))
+        .unwrap();
+    other.try_lock().unwrap();
+    refused(&a, &fixture(), &offline(), "Another import is running");
+    let e = import::import_archive(a.ctx(), &fixture(), &offline()).unwrap_err();
+    assert_eq!(e.status(), 409);
+    drop(other);
+    let report = import::import_archive(a.ctx(), &fixture(), &offline()).unwrap();
+    assert_eq!(report.posts, 6, "{}", report.summary());
+    // Its lock ended with it: a second import runs (and finds nothing new).
+    let again = import::import_archive(a.ctx(), &fixture(), &offline()).unwrap();
+    assert_eq!(again.posts, 0, "{}", again.summary());
+}
+
+#[test]
 fn damaged_archives_are_refused_and_change_nothing() {
     let a = Instance::start("alice", "");
     let dir = tempfile::tempdir().unwrap();

@@ -705,7 +705,7 @@ fn moving_on_the_settings_page_needs_the_alias_and_a_confirmation() {
 }
 
 #[test]
-fn remote_accounts_that_moved_carry_moved_in_the_api() {
+fn remote_accounts_that_moved_say_so_in_the_api_and_on_their_page() {
     let k = Instance::start("owner", "");
     let remote = FakeRemote::start();
     let account = |uri: &str| -> Value {
@@ -733,6 +733,22 @@ fn remote_accounts_that_moved_carry_moved_in_the_api() {
     assert_eq!(got["moved"]["acct"], format!("robert@{}", remote.host()));
     assert!(got["moved"].get("moved").is_none(), "nested once");
     assert!(account(&robert.uri).get("moved").is_none());
+    // The web page of the old account says so and links the new one's page here.
+    let (web, _) = owner(&k);
+    let page_of = |uri: &str| {
+        let actor = k
+            .read(|c| kith::db::actors::find_by_uri(c, uri))
+            .expect("cached");
+        (actor.id, web.get(&format!("/accounts/{}", actor.id)).body)
+    };
+    let (_, bob_page) = page_of(&bob.uri);
+    let (robert_id, robert_page) = page_of(&robert.uri);
+    let notice = format!(
+        "This account has moved to <a href=\"/accounts/{robert_id}\">@robert@{}</a>.",
+        remote.host()
+    );
+    assert!(bob_page.contains(&notice), "{notice} in {bob_page}");
+    assert!(!robert_page.contains("has moved to"));
 
     // A Move to an account that does not list the mover changes nothing.
     let erin = remote.actor("erin", Key::A);
