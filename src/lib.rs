@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod dates;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod fetch;
 pub mod heap;

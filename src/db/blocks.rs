@@ -5,10 +5,7 @@ use rusqlite::{Connection, params};
 
 /// Whether `host` (without port) or any parent domain of it is blocked.
 pub fn is_domain_blocked(conn: &Connection, host: &str) -> Result<bool> {
-    let host = host
-        .split(':')
-        .next()
-        .unwrap_or(host)
+    let host = crate::domain::without_port(host)
         .trim_end_matches('.')
         .to_ascii_lowercase();
     let mut candidate = host.as_str();

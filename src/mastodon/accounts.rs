@@ -401,18 +401,9 @@ fn listed(ctx: &Ctx, req: &Req, muted: bool) -> Result<Resp> {
 fn domain_block(ctx: &Ctx, req: &Req, add: bool) -> Result<Resp> {
     auth::require(ctx, req, "write:blocks")?;
     let p = Params::from_request(req)?;
-    let domain = p
-        .required("domain")?
-        .trim()
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
-    if domain.is_empty()
-        || domain.contains('/')
-        || domain.contains(' ')
-        || domain == ctx.config.domain
-    {
-        return Err(Error::Status(422, "Validation failed: not a domain".into()));
-    }
+    let domain = crate::domain::normalize(&p.required("domain")?)
+        .filter(|d| d != crate::domain::without_port(&ctx.config.domain))
+        .ok_or_else(|| Error::Status(422, "Validation failed: not a domain".into()))?;
     let now = db::now_ms();
     ctx.db.write(|tx| {
         if add {

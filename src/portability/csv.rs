@@ -169,13 +169,7 @@ fn account(cell: &str) -> Option<String> {
 }
 
 fn domain(cell: &str) -> Option<String> {
-    let d = cell.trim().trim_end_matches('.').to_ascii_lowercase();
-    let ok = !d.is_empty()
-        && d.len() < 256
-        && d.contains('.')
-        && d.chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c));
-    ok.then_some(d)
+    crate::domain::normalize(cell).filter(|d| d.contains('.'))
 }
 
 fn post_url(cell: &str) -> Option<String> {

@@ -87,22 +87,15 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
 }
 
 fn domain_of(p: &Params, ctx: &Ctx) -> Result<String> {
-    let domain = p
-        .required("domain")?
-        .trim()
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
-    if domain.is_empty()
-        || domain.len() > 253
-        || domain.contains(['/', ' ', '@', ':'])
-        || domain == ctx.config.domain
-    {
-        return Err(Error::Status(
-            422,
-            format!("{domain:?} is not a domain you can block"),
-        ));
-    }
-    Ok(domain)
+    let typed = p.required("domain")?;
+    crate::domain::normalize(&typed)
+        .filter(|d| d != crate::domain::without_port(&ctx.config.domain))
+        .ok_or_else(|| {
+            Error::Status(
+                422,
+                format!("{:?} is not a domain you can block", typed.trim()),
+            )
+        })
 }
 
 /// `POST /settings/domain_blocks`.

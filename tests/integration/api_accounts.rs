@@ -271,6 +271,28 @@ fn follow_unfollow_block_and_mute_a_second_instance() {
     a.post_form("/api/v1/domain_blocks", &[("domain", "a b/c")])
         .assert_error(422);
     a.post("/api/v1/domain_blocks").assert_error(422);
+    // An international name is kept in the form hosts arrive in; kith's own host is
+    // not blockable, with or without its port.
+    a.post_form("/api/v1/domain_blocks", &[("domain", " Bücher.Example. ")])
+        .ok();
+    assert_eq!(
+        a.get("/api/v1/domain_blocks").ok(),
+        json!(["xn--bcher-kva.example"])
+    );
+    a.form_body(
+        "DELETE",
+        "/api/v1/domain_blocks",
+        &[("domain", "bücher.example")],
+    )
+    .ok();
+    assert_eq!(a.get("/api/v1/domain_blocks").ok(), json!([]));
+    for own in ["localhost", "LOCALHOST."] {
+        a.post_form("/api/v1/domain_blocks", &[("domain", own)])
+            .assert_error(422);
+    }
+    a.post_form("/api/v1/domain_blocks", &[("domain", "spam.example:443")])
+        .assert_error(422);
+    assert_eq!(a.get("/api/v1/domain_blocks").ok(), json!([]));
 
     // Bad targets change nothing.
     let follows_before = alice.count("following");
