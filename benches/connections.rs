@@ -4,6 +4,9 @@
 //! measures memory, thread count and the latency of fresh requests meanwhile, then
 //! again after the idle timeout has closed them. Prints medians; asserts nothing.
 
+mod support;
+use support::*;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -12,16 +15,6 @@ use std::time::{Duration, Instant};
 const CONNECTIONS: usize = 500;
 const PROBES: usize = 50;
 const IDLE_TIMEOUT: u64 = 5;
-
-fn proc_field(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 fn request(stream: &mut TcpStream) -> bool {
     if stream
@@ -50,11 +43,6 @@ fn request(stream: &mut TcpStream) -> bool {
     reader.read_exact(&mut body).is_ok()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 fn probe_latency(port: u16) -> (f64, f64) {
     let mut times = Vec::new();
     for _ in 0..PROBES {
@@ -71,11 +59,7 @@ fn probe_latency(port: u16) -> (f64, f64) {
 
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let config = format!(
         "public_url = \"http://localhost:{port}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"data\"\n\
          idle_timeout_secs = {IDLE_TIMEOUT}\nmax_connections = 1000\n[limits]\ninbox_requests = 1000000\n"
@@ -99,14 +83,14 @@ fn main() {
     let mut warm = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     assert!(request(&mut warm));
     drop(warm);
-    let idle_rss = proc_field(pid, "VmRSS:");
+    let idle_rss = proc_kb(pid, "VmRSS:");
     let (idle_p50, idle_max) = probe_latency(port);
     println!(
         "kith connections benchmark ({CONNECTIONS} keep-alive connections, idle_timeout_secs = {IDLE_TIMEOUT})"
     );
     println!(
         "idle:            VmRSS {idle_rss} kB, threads {}, fresh request p50 {idle_p50:.2} ms, max {idle_max:.2} ms",
-        proc_field(pid, "Threads:")
+        proc_kb(pid, "Threads:")
     );
 
     let started = Instant::now();
@@ -122,9 +106,9 @@ fn main() {
     let (p50, max) = probe_latency(port);
     println!(
         "{CONNECTIONS} held open:   VmRSS {} kB (peak VmHWM {} kB), threads {}, opened in {open_secs:.2} s, fresh request p50 {p50:.2} ms, max {max:.2} ms",
-        proc_field(pid, "VmRSS:"),
-        proc_field(pid, "VmHWM:"),
-        proc_field(pid, "Threads:")
+        proc_kb(pid, "VmRSS:"),
+        proc_kb(pid, "VmHWM:"),
+        proc_kb(pid, "Threads:")
     );
     // Wait for the server to close the idle connections: each read returns EOF.
     let waited = Instant::now();
@@ -139,14 +123,14 @@ fn main() {
     drop(held);
     // tiny_http's idle pool threads exit a few seconds after their connection ends.
     let settle = Instant::now();
-    while proc_field(pid, "Threads:") > 20 && settle.elapsed() < Duration::from_secs(30) {
+    while proc_kb(pid, "Threads:") > 20 && settle.elapsed() < Duration::from_secs(30) {
         std::thread::park_timeout(Duration::from_millis(200));
     }
     let (after_p50, _) = probe_latency(port);
     println!(
         "after close:     VmRSS {} kB, threads {}, fresh request p50 {after_p50:.2} ms",
-        proc_field(pid, "VmRSS:"),
-        proc_field(pid, "Threads:")
+        proc_kb(pid, "VmRSS:"),
+        proc_kb(pid, "Threads:")
     );
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let _ = child.wait();

@@ -13,8 +13,10 @@
 //! Peak resident memory (VmHWM) of the kith process is printed for each. Prints
 //! medians; asserts nothing.
 
+mod support;
+use support::*;
+
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,23 +29,6 @@ const SINK_PORTS: usize = 64;
 const SHARED_INBOXES: usize = 500;
 const KEY_DER: &[u8] = include_bytes!("../tests/fixtures/sig/key-a.pk8.der");
 const KEY_PEM: &str = include_str!("../tests/fixtures/sig/key-a.pub.pem");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn proc_kb(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
 
 /// CPU seconds (user and system, all threads, ended ones included) kith has used.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -60,11 +45,6 @@ fn cpu_seconds(pid: u32) -> f64 {
     // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
     // Counted in clock ticks of USER_HZ, which is 100 on Linux.
     (ticks(11) + ticks(12)) / 100.0
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 /// A kith child process on a fresh data directory.

@@ -6,6 +6,9 @@
 //! web form (argon2id, 19 MiB a login) and reads them once more. Prints medians and
 //! ranges; asserts nothing.
 
+mod support;
+use support::*;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -15,16 +18,6 @@ const ROUNDS: usize = 7;
 const LOGINS: usize = 4;
 /// How long a started server is left alone before its memory is read.
 const SETTLE: Duration = Duration::from_secs(3);
-
-fn proc_kb(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 /// VmRSS and RssAnon of a running process, in kB.
 fn memory(pid: u32) -> (u64, u64) {
@@ -98,11 +91,6 @@ fn login(port: u16, password: &str) -> u16 {
     http(port, head, &body).0
 }
 
-fn median(mut v: Vec<u64>) -> u64 {
-    v.sort_unstable();
-    v[v.len() / 2]
-}
-
 fn line(label: &str, samples: Vec<(u64, u64)>) {
     let rss: Vec<u64> = samples.iter().map(|s| s.0).collect();
     let anon: Vec<u64> = samples.iter().map(|s| s.1).collect();
@@ -124,11 +112,7 @@ fn main() {
     let (mut first, mut later, mut logged_in) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
+        let port = free_port();
         let config = format!(
             "public_url = \"http://localhost:{port}\"\nlisten = \"127.0.0.1:{port}\"\n\
              data_dir = \"data\"\n[limits]\nlogin_attempts = 1000\n"

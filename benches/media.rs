@@ -11,6 +11,9 @@
 //!
 //! Prints the figures and whether they stay under the 64 MB target; asserts nothing.
 
+mod support;
+use support::*;
+
 #[allow(dead_code)]
 #[path = "../tests/fixtures/media/generate.rs"]
 mod generate;
@@ -22,17 +25,6 @@ use std::time::{Duration, Instant};
 const WIDTH: u32 = 4000;
 const HEIGHT: u32 = 3000;
 const TARGET_MB: f64 = 64.0;
-
-/// A field of `/proc/<pid>/status` in kB (`pid` may be "self").
-fn proc_kb(pid: &str, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
@@ -101,14 +93,6 @@ fn child(path: &str) {
             "OVER"
         }
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// The server: the release binary receives the photo over HTTP.

@@ -8,6 +8,9 @@
 //! The target: every page under 5 ms at the median on a 2-core machine.
 //! Asserts nothing; `KITH_BENCH_POSTS` changes the number of posts.
 
+mod support;
+use support::*;
+
 use kith::db::actors::RemoteActor;
 use kith::db::posts::{self, Parts, Post};
 use kith::db::{favourites, follows, notifications};
@@ -15,11 +18,6 @@ use std::time::{Duration, Instant};
 
 const ACTORS: i64 = 200;
 const ROUNDS: usize = 200;
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
 
 fn actor(i: i64) -> RemoteActor {
     let uri = format!("https://r{}.example/users/u{i}", i % 20);
