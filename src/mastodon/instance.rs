@@ -18,7 +18,12 @@ pub fn version() -> String {
     )
 }
 
-fn configuration() -> Value {
+fn configuration(ctx: &Ctx) -> Value {
+    let types: Vec<&str> = crate::media::sniff::uploadable()
+        .map(|s| s.media_type)
+        .collect();
+    // One cap for every upload: `[limits] upload_max_bytes`.
+    let max_bytes = ctx.config.limits.upload_max_bytes;
     json!({
         "urls": {},
         "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5},
@@ -28,10 +33,10 @@ fn configuration() -> Value {
             "characters_reserved_per_url": 23
         },
         "media_attachments": {
-            "supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm", "audio/mpeg", "audio/ogg"],
-            "image_size_limit": 16_777_216,
-            "image_matrix_limit": 33_177_600,
-            "video_size_limit": 41_943_040,
+            "supported_mime_types": types,
+            "image_size_limit": max_bytes,
+            "image_matrix_limit": crate::media::image::MAX_PIXELS,
+            "video_size_limit": max_bytes,
             "video_frame_rate_limit": 120,
             "video_matrix_limit": 8_294_400,
             "description_limit": 1500
@@ -62,7 +67,7 @@ pub fn v1(ctx: &Ctx) -> Result<Resp> {
     let account = ctx.db.read(db::account::get)?;
     let posts = ctx.db.read(db::posts::count_local)?;
     let domains = ctx.db.read(db::actors::list_domains)?.len();
-    let mut conf = configuration();
+    let mut conf = configuration(ctx);
     conf["urls"] = json!({"streaming": streaming_url(ctx)});
     ok(json!({
         "uri": ctx.config.domain,
@@ -95,7 +100,7 @@ fn title(account: &db::account::Account) -> String {
 /// `GET /api/v2/instance`.
 pub fn v2(ctx: &Ctx) -> Result<Resp> {
     let account = ctx.db.read(db::account::get)?;
-    let mut conf = configuration();
+    let mut conf = configuration(ctx);
     conf["urls"] = json!({"streaming": streaming_url(ctx), "status": null});
     conf["vapid"] = json!({"public_key": ""});
     ok(json!({

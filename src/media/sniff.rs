@@ -67,6 +67,14 @@ pub fn known_ext(ext: &str) -> bool {
     ALL.iter().any(|s| s.ext == ext)
 }
 
+/// The types an upload may have: everything kith serves except still images it cannot
+/// decode (and so cannot strip of their metadata).
+pub fn uploadable() -> impl Iterator<Item = Sniffed> {
+    ALL.iter()
+        .copied()
+        .filter(|s| is_decodable_image(*s) || !s.media_type.starts_with("image/"))
+}
+
 /// Whether the sniffed type is one of the images kith decodes (JPEG, PNG, GIF, WebP).
 pub fn is_decodable_image(s: Sniffed) -> bool {
     [JPEG, PNG, GIF, WEBP].contains(&s)

@@ -65,16 +65,14 @@ fn store(ctx: &Ctx, source: Source, declared: Option<&str>) -> Result<Media> {
             &buf[..n]
         }
     };
-    let kind = sniff::sniff(head, declared).ok_or_else(unsupported)?;
+    let kind = sniff::sniff(head, declared)
+        .filter(|k| sniff::uploadable().any(|u| u == *k))
+        .ok_or_else(unsupported)?;
     if sniff::is_decodable_image(kind) {
         return match source {
             Source::Bytes(bytes) => store_image(ctx, bytes, kind),
             Source::File(path) => store_image(ctx, &read_image_file(path)?, kind),
         };
-    }
-    if kind.media_type.starts_with("image/") {
-        // A still image kith cannot decode (AVIF) cannot be stripped of its metadata.
-        return Err(unsupported());
     }
     let mut file = NewFile::create(&media_dir(ctx))?;
     let size = match source {
@@ -194,7 +192,7 @@ fn image_too_large(what: &str) -> Error {
 fn unsupported() -> Error {
     Error::Status(
         422,
-        "Validation failed: File content type is not supported (JPEG, PNG, GIF, WebP, MP4, WebM, MP3, Ogg, WAV, FLAC)".into(),
+        "Validation failed: File content type is not supported (JPEG, PNG, GIF, WebP, MP4, MOV, WebM, MP3, M4A, AAC, Ogg, WAV, FLAC)".into(),
     )
 }
 

@@ -529,7 +529,34 @@ fn instance_information() {
         assert_eq!(v2["version"], version.as_str(), "{path}");
         assert_eq!(v2["api_versions"]["mastodon"], json!(2));
         assert_eq!(v2["domain"], format!("localhost:{}", api.port));
-        assert!(v2["configuration"]["media_attachments"]["supported_mime_types"].is_array());
+        // What uploads may be: what kith takes, not a fixed list; the size caps are the
+        // configured one.
+        let media = &v2["configuration"]["media_attachments"];
+        let types = media["supported_mime_types"].as_array().unwrap();
+        for t in [
+            "image/jpeg",
+            "image/png",
+            "image/gif",
+            "image/webp",
+            "video/mp4",
+        ] {
+            assert!(types.contains(&json!(t)), "{t} in {types:?}");
+        }
+        for t in [
+            "video/quicktime",
+            "video/webm",
+            "audio/mpeg",
+            "audio/ogg",
+            "audio/flac",
+        ] {
+            assert!(types.contains(&json!(t)), "{t} in {types:?}");
+        }
+        assert!(
+            !types.contains(&json!("image/avif")),
+            "no decoder, no uploads"
+        );
+        assert_eq!(media["image_size_limit"], json!(40 * 1024 * 1024));
+        assert_eq!(media["video_size_limit"], json!(40 * 1024 * 1024));
     }
     assert_eq!(anon.get("/api/v1/instance/peers").ok(), json!([]));
     assert_eq!(anon.get("/api/v1/custom_emojis").ok(), json!([]));
