@@ -140,17 +140,6 @@ pub fn remote_account(a: &RemoteActor, media: &dyn Fn(Option<&str>, &str) -> Str
     })
 }
 
-/// The `type` of a MediaAttachment from a media type.
-pub fn media_kind(media_type: &str) -> &'static str {
-    match media_type.split('/').next().unwrap_or("") {
-        "image" if media_type == "image/gif" => "gifv",
-        "image" => "image",
-        "video" => "video",
-        "audio" => "audio",
-        _ => "unknown",
-    }
-}
-
 /// A `MediaAttachment`. `url` is where kith serves the file; `remote_url` the origin, if remote.
 pub fn media_attachment(
     id: i64,
@@ -167,7 +156,7 @@ pub fn media_attachment(
     };
     json!({
         "id": id.to_string(),
-        "type": media_kind(&a.media_type),
+        "type": crate::media::kind_of(&a.media_type),
         "url": url,
         "preview_url": preview_url,
         "remote_url": remote_url,
@@ -384,7 +373,8 @@ mod tests {
         assert_eq!(v["expired"], true);
         assert_eq!(v["votes_count"], 3);
         assert_eq!(v["own_votes"][0], 0);
-        assert_eq!(media_kind("image/gif"), "gifv");
+        // A GIF is served as the GIF it is: `gifv` would make apps play it as a video.
+        assert_eq!(crate::media::kind_of("image/gif"), "image");
         let a = Attachment {
             media_type: "image/png".into(),
             width: Some(4),

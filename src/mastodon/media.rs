@@ -40,8 +40,6 @@ fn entity(ctx: &Ctx, m: &Media) -> Value {
     };
     let mut v =
         entities::media_attachment(m.id, &a, &url, preview.as_deref().unwrap_or(&url), None);
-    // A GIF stays a GIF here; `gifv` is for looping video, which clients play as such.
-    v["type"] = json!(crate::media::kind_of(&m.media_type));
     if preview.is_none() {
         v["preview_url"] = Value::Null;
     }

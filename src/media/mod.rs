@@ -182,7 +182,8 @@ pub fn remove_files(dir: &Path, names: &[&str]) {
     }
 }
 
-/// The MediaAttachment `type` of a stored media type.
+/// The MediaAttachment `type` of a media type. A GIF is an `image`: kith serves GIFs as
+/// they are, and `gifv` (Mastodon's GIFs turned into MP4) makes apps use a video player.
 pub fn kind_of(media_type: &str) -> &'static str {
     match media_type.split('/').next().unwrap_or("") {
         "image" => "image",

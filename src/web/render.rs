@@ -245,7 +245,7 @@ impl View<'_> {
             div.media {
                 @for a in list {
                     @let src = a.remote_url.as_deref().map(|u| media_src(self.ctx, u)).unwrap_or_default();
-                    @let kind = crate::mastodon::entities::media_kind(&a.media_type);
+                    @let kind = crate::media::kind_of(&a.media_type);
                     figure {
                         @match kind {
                             "image" => {
@@ -254,7 +254,7 @@ impl View<'_> {
                                         width=[a.width] height=[a.height];
                                 }
                             }
-                            "video" | "gifv" => {
+                            "video" => {
                                 video src=(src) controls preload="none" aria-label=(a.description) {}
                             }
                             "audio" => { audio src=(src) controls preload="none" aria-label=(a.description) {} }

@@ -352,6 +352,17 @@ fn png_gif_and_webp_are_reencoded_or_cleaned() {
             .unwrap()
             .starts_with("image/")
     );
+    // Posted, it stays an image in the status (apps would play a `gifv` as a video, and
+    // a GIF is not one).
+    let body = format!("status=loop&media_ids[]={}", gif["id"].as_str().unwrap());
+    let got = k.api(
+        "POST",
+        "/api/v1/statuses",
+        "application/x-www-form-urlencoded",
+        body.as_bytes(),
+    );
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.json()["media_attachments"][0]["type"], "image");
 
     let webp = k.upload_ok("lossless.webp", "x.webp", "image/webp", &[]);
     let got = k.fetch(webp["url"].as_str().unwrap(), &[]);
