@@ -41,12 +41,24 @@ pub struct Config {
 /// The `[federation]` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-#[derive(Default)]
 pub struct Federation {
     /// Allow fetching from and delivering to loopback and private addresses (tests only).
     pub allow_private_addresses: bool,
     /// Delivery worker threads; 0 means two per CPU.
     pub delivery_workers: usize,
+    /// Deadline of one outbound request (fetch or delivery, redirects and body
+    /// included), in seconds (SECURITY.md 41).
+    pub fetch_timeout_secs: u64,
+}
+
+impl Default for Federation {
+    fn default() -> Self {
+        Federation {
+            allow_private_addresses: false,
+            delivery_workers: 0,
+            fetch_timeout_secs: 30,
+        }
+    }
 }
 
 /// The `[limits]` table: caps and rate limits, per client address unless said otherwise.
@@ -368,6 +380,12 @@ fn validate_federation(f: &Federation) -> Result<()> {
             f.delivery_workers
         )));
     }
+    if !(1..=300).contains(&f.fetch_timeout_secs) {
+        return Err(Error::Config(format!(
+            "federation.fetch_timeout_secs: {} is out of range (1 to 300)",
+            f.fetch_timeout_secs
+        )));
+    }
     Ok(())
 }
 
@@ -474,6 +492,12 @@ mod tests {
         assert!(
             err("[federation]\nallow_private_addresses = 3").contains("allow_private_addresses")
         );
+        for bad in ["0", "301"] {
+            assert!(
+                err(&format!("[federation]\nfetch_timeout_secs = {bad}"))
+                    .starts_with("federation.fetch_timeout_secs:")
+            );
+        }
     }
 
     #[test]

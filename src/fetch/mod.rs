@@ -88,11 +88,19 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
+        Timeouts::within(Duration::from_secs(30))
+    }
+}
+
+impl Timeouts {
+    /// The usual limits (5 s to resolve, 5 s to connect, 10 s for each read or write)
+    /// under a total deadline, none of them longer than it.
+    pub fn within(total: Duration) -> Timeouts {
         Timeouts {
-            resolve: Duration::from_secs(5),
-            connect: Duration::from_secs(5),
-            io: Duration::from_secs(10),
-            total: Duration::from_secs(30),
+            resolve: Duration::from_secs(5).min(total),
+            connect: Duration::from_secs(5).min(total),
+            io: Duration::from_secs(10).min(total),
+            total,
         }
     }
 }
@@ -115,9 +123,11 @@ struct GetSpec<'a> {
 }
 
 impl Fetcher {
-    /// Built from config: User-Agent "kith/<CARGO_PKG_VERSION> (+<public_url>/)".
+    /// Built from config: User-Agent "kith/<CARGO_PKG_VERSION> (+<public_url>/)", and
+    /// `[federation] fetch_timeout_secs` as the deadline of each request.
     pub fn new(config: &Config) -> Fetcher {
-        Fetcher::with_timeouts(config, Timeouts::default())
+        let total = Duration::from_secs(config.federation.fetch_timeout_secs);
+        Fetcher::with_timeouts(config, Timeouts::within(total))
     }
 
     /// Like [`Fetcher::new`] with other time limits (tests lower them).

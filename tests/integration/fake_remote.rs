@@ -82,9 +82,6 @@ pub enum Reply {
     /// No `Content-Length`: the body ends when the connection closes.
     CloseDelimited { content_type: String, body: Vec<u8> },
     /// The body one byte at a time, `every` apart (slowloris against kith's client).
-    /// Unused while kith's client deadline (30 s) cannot be lowered from the config:
-    /// see the note on case 41 in `security.rs`.
-    #[allow(dead_code)]
     Drip { body: Vec<u8>, every: Duration },
 }
 

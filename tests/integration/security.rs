@@ -12,7 +12,7 @@ use crate::support::{Got, Instance};
 use kith::db::posts;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 const MALFORMED: &str = "malformed incoming activity";
@@ -1802,9 +1802,34 @@ fn sec_inbox_over_the_rate_limit_gets_429() {
     assert!(remote.requests().is_empty());
 }
 
-// 41 (slow drip) is not tested here: kith::start builds its client with the fixed
-// 30-second deadline (`fetch::Timeouts::default()`), and the config exposes no way to
-// lower it. src/fetch's unit tests cover the deadline with `Fetcher::with_timeouts`.
+#[test]
+fn sec_41_a_slow_drip_key_document_is_cut_off_at_the_deadline() {
+    let k = Instance::start("owner", "[federation]\nfetch_timeout_secs = 2\n");
+    let remote = FakeRemote::start();
+    let before = counts(&k);
+    // Its actor document, one byte every 100 ms: whole, it would take minutes.
+    let slow = remote.actor_unserved("slow", Key::A);
+    let body = serde_json::to_vec(&slow.doc).unwrap();
+    let every = Duration::from_millis(100);
+    let whole = every * body.len() as u32;
+    remote.route("/users/slow", Reply::Drip { body, every });
+    let started = Instant::now();
+    let got = deliver(&k, &slow, &activity(&slow, "Follow", json!(k.actor())));
+    let took = started.elapsed();
+    assert_eq!(got.status, 401, "{}", got.body);
+    let text = got.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        text.starts_with(&format!("Unable to fetch key JSON at {}", slow.uri)),
+        "{text}"
+    );
+    assert!(
+        took < Duration::from_secs(10) && took * 10 < whole,
+        "cut off near the 2 s deadline, not after the drip ({whole:?}): {took:?}"
+    );
+    assert_eq!(remote.requests_to("/users/slow").len(), 1);
+    settle(&k);
+    assert_eq!(counts(&k), before, "nothing stored");
+}
 
 #[test]
 fn sec_42_reply_chain_is_capped() {

@@ -346,16 +346,19 @@ impl Instance {
     }
 
     /// Like [`Instance::start_with`] with another host in the public URL (it still
-    /// listens on 127.0.0.1; the host need not resolve).
+    /// listens on 127.0.0.1; the host need not resolve). A `[federation]` table in
+    /// `extra` adds to the one written here.
     pub fn start_at(host: &str, name: &str, extra: &str, allow_private: bool) -> Instance {
         let dir = tempfile::tempdir().unwrap();
+        let (extra, federation) = extra.split_once("[federation]\n").unwrap_or((extra, ""));
         let mut last = None;
         for _ in 0..5 {
             let port = free_port();
             let text = format!(
                 "public_url = \"http://{host}:{port}\"\nusername = \"{name}\"\n\
                  listen = \"127.0.0.1:{port}\"\ndata_dir = \"{d}\"\n{extra}\n\
-                 [federation]\nallow_private_addresses = {allow_private}\ndelivery_workers = 2\n",
+                 [federation]\nallow_private_addresses = {allow_private}\ndelivery_workers = 2\n\
+                 {federation}",
                 d = dir.path().join("data").display()
             );
             let config = kith::config::Config::parse(&text).unwrap();
