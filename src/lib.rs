@@ -54,8 +54,9 @@ pub struct Ctx {
     pub fetcher: fetch::Fetcher,
     /// Wakes the inbox and delivery workers.
     pub wake: workers::Wake,
-    /// Client addresses whose signer key could not be fetched lately.
-    pub inbox_cooloff: ap::inbox::KeyFetchCooloff,
+    /// Signer key fetches from request threads: failures by client address, and how
+    /// many are running.
+    pub key_fetches: ap::inbox::KeyFetches,
     /// Failed logins counted for the account as a whole (hourly window).
     pub account_logins: ratelimit::RateLimiter,
     /// Key for the MACs of CSRF tokens, derived from the account's private key.
@@ -247,7 +248,7 @@ pub fn cli_context(config: Config) -> Result<Arc<Ctx>> {
         limiter: ratelimit::RateLimiter::new(Duration::from_secs(config.limits.window_secs)),
         fetcher: fetch::Fetcher::new(&config),
         wake: workers::Wake::default(),
-        inbox_cooloff: ap::inbox::KeyFetchCooloff::default(),
+        key_fetches: ap::inbox::KeyFetches::default(),
         account_logins: ratelimit::RateLimiter::new(Duration::from_secs(3600)),
         mac_key: ring::hmac::Key::new(
             ring::hmac::HMAC_SHA256,
@@ -289,7 +290,7 @@ pub fn start(config: Config) -> Result<Server> {
         limiter: ratelimit::RateLimiter::new(Duration::from_secs(config.limits.window_secs)),
         fetcher: fetch::Fetcher::new(&config),
         wake: workers::Wake::default(),
-        inbox_cooloff: ap::inbox::KeyFetchCooloff::default(),
+        key_fetches: ap::inbox::KeyFetches::default(),
         account_logins: ratelimit::RateLimiter::new(Duration::from_secs(3600)),
         mac_key: ring::hmac::Key::new(
             ring::hmac::HMAC_SHA256,

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// After a failed key fetch, key fetches for that client address pause this long (SECURITY.md 18).
@@ -25,13 +26,39 @@ const BATCH: i64 = 16;
 /// Attempts at processing one queued activity before it is dropped.
 const MAX_ATTEMPTS: i64 = 5;
 
-/// Client addresses whose last key fetch failed, and when.
+/// How long a peer refused for want of a free key-fetch slot is asked to wait.
+const BUSY_RETRY_SECS: u64 = 10;
+
+/// Key fetches made from request threads: client addresses whose last one failed (and
+/// when), and how many are running now. A fetch may take up to the fetch deadline, so
+/// they may fill all request threads but one: the owner's apps and pages keep an
+/// answer while slow servers are waited on.
 #[derive(Default)]
-pub struct KeyFetchCooloff {
+pub struct KeyFetches {
     failed: Mutex<HashMap<IpAddr, Instant>>,
+    running: AtomicUsize,
 }
 
-impl KeyFetchCooloff {
+/// A key fetch's place among the running ones, given back when dropped.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl KeyFetches {
+    /// A place for one more key fetch, if fewer than `max` are running.
+    fn slot(&self, max: usize) -> Option<Slot<'_>> {
+        self.running
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(&self.running))
+    }
+
     fn blocked(&self, ip: IpAddr) -> bool {
         let Ok(mut map) = self.failed.lock() else {
             return false;
@@ -224,18 +251,23 @@ fn verified_signer(
             Err(_) => {}
         }
     }
-    if ctx.inbox_cooloff.blocked(ip) {
+    if ctx.key_fetches.blocked(ip) {
         return Err(Error::Unauthorized(format!(
             "Unable to fetch key JSON at {owner_url}"
         )));
     }
+    let max_running = ctx.config.http_threads.saturating_sub(1).max(1);
+    let Some(_slot) = ctx.key_fetches.slot(max_running) else {
+        // Peers retry a 429 later (honouring Retry-After); a 401 would be final.
+        return Err(Error::RateLimited(BUSY_RETRY_SECS));
+    };
     let actor = match resolve::refresh(ctx, owner_url) {
         Ok(actor) => actor,
         Err(Error::Status(410, m)) => return Err(Error::Status(410, m)),
         // The key's actor is on a blocked domain (reached through a redirect).
         Err(Error::Forbidden(m)) => return Err(Error::Forbidden(m)),
         Err(e) => {
-            ctx.inbox_cooloff.record(ip);
+            ctx.key_fetches.record(ip);
             let why = match e {
                 Error::Network { message, .. } => message,
                 other => other.public_message(),

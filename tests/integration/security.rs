@@ -1832,6 +1832,56 @@ fn sec_41_a_slow_drip_key_document_is_cut_off_at_the_deadline() {
 }
 
 #[test]
+fn key_fetches_leave_a_request_thread_free() {
+    // Two request threads: one key fetch may run at a time.
+    let k = Instance::start(
+        "owner",
+        "http_threads = 2\n[federation]\nfetch_timeout_secs = 5\n",
+    );
+    let remote = FakeRemote::start();
+    let slow = remote.actor_unserved("slow", Key::A);
+    let body = serde_json::to_vec(&slow.doc).unwrap();
+    let every = Duration::from_millis(100);
+    remote.route("/users/slow", Reply::Drip { body, every });
+    let other = remote.actor("other", Key::B);
+    let before = counts(&k);
+
+    let waiting = std::thread::scope(|scope| {
+        let first =
+            scope.spawn(|| deliver(&k, &slow, &activity(&slow, "Follow", json!(k.actor()))));
+        // Until kith is waiting on the slow server (bounded by the test's own deadline).
+        let started = Instant::now();
+        while remote.requests_to("/users/slow").is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "no key fetch began"
+            );
+            std::thread::park_timeout(Duration::from_millis(5));
+        }
+        // Another unknown signer meanwhile: asked to come back, and nothing fetched.
+        let got = deliver(&k, &other, &activity(&other, "Follow", json!(k.actor())));
+        assert_error(&got, 429, "Too many requests");
+        assert_eq!(got.header("retry-after"), Some("10"));
+        assert!(remote.requests_to("/users/other").is_empty());
+        // The other request thread still answers.
+        let health = send(k.addr(), "GET", "/health", &[], b"");
+        assert_eq!(health.status, 200);
+        first.join().unwrap()
+    });
+    assert_eq!(waiting.status, 401, "{}", waiting.body);
+    // The slot is free again once the slow fetch has given up.
+    let again = deliver_from(
+        &k,
+        &other,
+        &activity(&other, "Follow", json!(k.actor())),
+        "203.0.113.77",
+    );
+    assert_accepted(&again);
+    settle(&k);
+    assert_eq!(k.read(kith::db::follows::counts).0, before.followers + 1);
+}
+
+#[test]
 fn sec_42_reply_chain_is_capped() {
     let (k, remote) = world();
     let bob = remote.actor("bob", Key::A);
