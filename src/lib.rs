@@ -242,9 +242,15 @@ fn lock_data_dir(config: &Config) -> Result<File> {
 /// few seconds; a stopped one sends it when it starts.
 pub fn cli_context(config: Config) -> Result<Arc<Ctx>> {
     let (db, _) = open_storage(&config)?;
+    Ok(Arc::new(context(config, db)?))
+}
+
+/// The shared context over an opened database: the account's key loaded, a guarded
+/// client, and empty rate limiters, wake-ups and streams.
+fn context(config: Config, db: Db) -> Result<Ctx> {
     let account = db.read(db::account::get)?;
     let key = keys::load(&account.private_key_der)?;
-    Ok(Arc::new(Ctx {
+    Ok(Ctx {
         limiter: ratelimit::RateLimiter::new(Duration::from_secs(config.limits.window_secs)),
         fetcher: fetch::Fetcher::new(&config),
         wake: workers::Wake::default(),
@@ -258,7 +264,7 @@ pub fn cli_context(config: Config) -> Result<Arc<Ctx>> {
         key,
         db,
         config,
-    }))
+    })
 }
 
 /// Sets up a data directory under its lock: the database, the key pair and the
@@ -282,25 +288,9 @@ pub fn start(config: Config) -> Result<Server> {
     // `kith serve` (which holds the lock) writes there.
     let _ = std::fs::remove_dir_all(config.scratch_dir());
     let (db, first_run_password) = open_storage(&config)?;
-    let account = db.read(db::account::get)?;
-    let key = keys::load(&account.private_key_der)?;
     let listener = http::bind(config.listen)
         .map_err(|e| Error::Config(format!("listen: cannot bind {}: {e}", config.listen)))?;
-    let ctx = Arc::new(Ctx {
-        limiter: ratelimit::RateLimiter::new(Duration::from_secs(config.limits.window_secs)),
-        fetcher: fetch::Fetcher::new(&config),
-        wake: workers::Wake::default(),
-        key_fetches: ap::inbox::KeyFetches::default(),
-        account_logins: ratelimit::RateLimiter::new(Duration::from_secs(3600)),
-        mac_key: ring::hmac::Key::new(
-            ring::hmac::HMAC_SHA256,
-            ring::digest::digest(&ring::digest::SHA256, &account.private_key_der).as_ref(),
-        ),
-        streams: mastodon::streaming::Hub::default(),
-        key,
-        db,
-        config,
-    });
+    let ctx = Arc::new(context(config, db)?);
     let opts = http::HttpOptions {
         threads: ctx.config.http_threads,
         idle_timeout: Duration::from_secs(ctx.config.idle_timeout_secs),

@@ -91,16 +91,8 @@ pub fn form_box(viewer: &Viewer, pre: &Prefill, back: &str) -> Markup {
 }
 
 fn compose_page(ctx: &Ctx, req: &Req, viewer: &Viewer, pre: &Prefill, status: u16) -> Result<Resp> {
-    let back = req.target();
-    let markup = ctx.db.read(|conn| {
-        let account = crate::db::account::get(conn)?;
-        let view = View {
-            ctx,
-            conn,
-            viewer: Some(viewer),
-            account: &account,
-            back: &back,
-        };
+    let markup = View::read(ctx, req, Some(viewer), |view| {
+        let conn = view.conn;
         let parent = match pre.in_reply_to {
             Some(id) => posts::find(conn, id)?.filter(|p| p.deleted_at.is_none()),
             None => None,

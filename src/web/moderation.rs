@@ -36,10 +36,8 @@ fn list(view: &View, viewer: &Viewer, ids: &[i64], section: &str, label: &str) -
 
 /// `GET /settings/moderation`.
 pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
-    let back = req.target();
-    let markup = ctx.db.read(|conn| {
-        let account = db::account::get(conn)?;
-        let view = View { ctx, conn, viewer: Some(viewer), account: &account, back: &back };
+    let markup = View::read(ctx, req, Some(viewer), |view| {
+        let conn = view.conn;
         let blocked = blocks::list_ids(conn, false, LIMIT)?;
         let muted = blocks::list_ids(conn, true, LIMIT)?;
         let domains = blocks::list_domain_blocks(conn)?;
@@ -49,12 +47,12 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
             section aria-labelledby="blocks-h" {
                 h2 #blocks-h { "Blocked accounts" }
                 p.hint { "They cannot follow you or see your posts through kith, and kith ignores what they send." }
-                (list(&view, viewer, &blocked, "blocks", "Unblock")?)
+                (list(view, viewer, &blocked, "blocks", "Unblock")?)
             }
             section aria-labelledby="mutes-h" {
                 h2 #mutes-h { "Muted accounts" }
                 p.hint { "Their posts stay out of your timelines; they are not told." }
-                (list(&view, viewer, &muted, "mutes", "Unmute")?)
+                (list(view, viewer, &muted, "mutes", "Unmute")?)
             }
             section aria-labelledby="domains-h" {
                 h2 #domains-h { "Blocked domains" }
@@ -72,7 +70,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
                         li {
                             span.domain { (d) }
                             form.inline method="post" action="/settings/domain_blocks/remove" {
-                                (hidden(viewer, &back))
+                                (hidden(viewer, view.back))
                                 input type="hidden" name="domain" value=(d);
                                 button type="submit" { "Unblock " span.visually-hidden { (d) } }
                             }
@@ -81,7 +79,12 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
                 }
             }
         };
-        Ok(super::layout::frame(Some(viewer), "Blocks and mutes", html! {}, body))
+        Ok(super::layout::frame(
+            Some(viewer),
+            "Blocks and mutes",
+            html! {},
+            body,
+        ))
     })?;
     Ok(super::layout::respond(200, markup))
 }

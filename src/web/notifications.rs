@@ -32,15 +32,17 @@ fn verb(kind: &str) -> &'static str {
 /// `GET /notifications`.
 pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
     let max_id = super::max_id(req);
-    let back = req.target();
-    let (markup, unread_up_to) = ctx.db.read(|conn| {
-        let account = db::account::get(conn)?;
-        let view = View { ctx, conn, viewer: Some(viewer), account: &account, back: &back };
+    let (markup, unread_up_to) = View::read(ctx, req, Some(viewer), |view| {
+        let conn = view.conn;
         let list = notifications::list(conn, max_id, None, None, PAGE)?;
-        let unread_up_to = list.iter().filter(|n| n.read_at.is_none()).map(|n| n.id).max();
+        let unread_up_to = list
+            .iter()
+            .filter(|n| n.read_at.is_none())
+            .map(|n| n.id)
+            .max();
         let items = list
             .iter()
-            .map(|n| item(&view, viewer, n))
+            .map(|n| item(view, viewer, n))
             .collect::<Result<Vec<_>>>()?;
         let body = html! {
             h1 { "Notifications" }
@@ -48,7 +50,10 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
             ol.notifications { @for i in items { (i) } }
             (pager("/notifications", max_id.is_none(), list.last().map(|n| n.id), list.len() as i64 == PAGE))
         };
-        Ok((super::layout::frame(Some(viewer), "Notifications", html! {}, body), unread_up_to))
+        Ok((
+            super::layout::frame(Some(viewer), "Notifications", html! {}, body),
+            unread_up_to,
+        ))
     })?;
     if let Some(up_to) = unread_up_to {
         let now = db::now_ms();

@@ -84,14 +84,15 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
         _ => ("followers", false, true, "Followers"),
     };
     let before = super::max_id(req);
-    let back = req.target();
-    let markup = ctx.db.read(|conn| {
-        let account = db::account::get(conn)?;
-        let view = View { ctx, conn, viewer: Some(viewer), account: &account, back: &back };
+    let markup = View::read(ctx, req, Some(viewer), |view| {
+        let conn = view.conn;
         let rows = follows::list(conn, outgoing, accepted, before, PAGE)?;
         let (followers, following) = follows::counts(conn)?;
         let requests = follows::list(conn, false, false, None, 1000)?.len();
-        let items = rows.iter().map(|(_, a)| row(&view, viewer, a)).collect::<Result<Vec<_>>>()?;
+        let items = rows
+            .iter()
+            .map(|(_, a)| row(view, viewer, a))
+            .collect::<Result<Vec<_>>>()?;
         let path = format!("/people?tab={tab}");
         let tabs = [
             ("followers", format!("Followers ({followers})")),
@@ -139,19 +140,11 @@ fn actor_id(id: &str) -> Result<i64> {
 /// `GET /accounts/:id`: a remote account with its relationship and known posts.
 pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> {
     let id = actor_id(id)?;
-    let back = req.target();
     let max_id = super::max_id(req);
     let me = ctx.config.actor_url();
-    let markup = ctx.db.read(|conn| {
+    let markup = View::read(ctx, req, Some(viewer), |view| {
+        let conn = view.conn;
         let actor = db::actors::get(conn, id)?;
-        let account = db::account::get(conn)?;
-        let view = View {
-            ctx,
-            conn,
-            viewer: Some(viewer),
-            account: &account,
-            back: &back,
-        };
         let r = relation(conn, id)?;
         // Where it moved, as a page here when kith knows the new account.
         let moved = match &actor.moved_to {
@@ -187,7 +180,7 @@ pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> 
             }
             @if r.follower { p.tag { "Follows you" } }
             @if r.requested { p.tag { "Follow request sent" } }
-            (controls(viewer, &back, &actor, &r, true))
+            (controls(viewer, view.back, &actor, &r, true))
             section aria-labelledby="their-posts" {
                 h2 #their-posts { "Posts kith has seen" }
                 (view.posts(&list, "No posts of this account have reached kith yet.")?)

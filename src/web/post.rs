@@ -83,16 +83,8 @@ pub fn thread(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> {
 
 fn render(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>, post: &Post) -> Result<Resp> {
     let owner = viewer.is_some();
-    let back = req.target();
-    let markup = ctx.db.read(|conn| {
-        let account = crate::db::account::get(conn)?;
-        let view = View {
-            ctx,
-            conn,
-            viewer,
-            account: &account,
-            back: &back,
-        };
+    let markup = View::read(ctx, req, viewer, |view| {
+        let conn = view.conn;
         let (ancestors, replies) = thread_of(conn, post, owner)?;
         let author = view.author(post.actor_id)?;
         let body = html! {
@@ -112,7 +104,12 @@ fn render(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>, post: &Post) -> Result<
         };
         let excerpt = excerpt(post);
         let title = format!("{}: {}", author.name, excerpt);
-        Ok(super::layout::frame(viewer, &title, head(ctx, &view, post, &title)?, body))
+        Ok(super::layout::frame(
+            viewer,
+            &title,
+            head(ctx, view, post, &title)?,
+            body,
+        ))
     })?;
     Ok(super::layout::respond(200, markup))
 }

@@ -24,15 +24,9 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>) -> Result<Resp> {
     }
     let max_id = super::max_id(req);
     let path = format!("/@{}", ctx.config.username);
-    let markup = ctx.db.read(|conn| {
-        let account = crate::db::account::get(conn)?;
-        let view = View {
-            ctx,
-            conn,
-            viewer,
-            account: &account,
-            back: &req.target(),
-        };
+    let markup = View::read(ctx, req, viewer, |view| {
+        let conn = view.conn;
+        let account = view.account;
         let list = pages::list_profile(conn, viewer.is_some(), max_id, PAGE)?;
         let pinned = if max_id.is_none() {
             pages::list_pinned_public(conn)?
@@ -42,7 +36,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>) -> Result<Resp> {
         let (followers, following) = follows::counts(conn)?;
         let count = pages::count_own_posts(conn)?;
         let body = html! {
-            (header(ctx, &account, viewer, (count, following, followers)))
+            (header(ctx, account, viewer, (count, following, followers)))
             @if !pinned.is_empty() {
                 section.pinned aria-labelledby="pinned-h" {
                     h2 #pinned-h { "Pinned" }
@@ -60,7 +54,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>) -> Result<Resp> {
         Ok(super::layout::frame(
             viewer,
             &title,
-            head(ctx, &account, name),
+            head(ctx, account, name),
             body,
         ))
     })?;

@@ -102,6 +102,27 @@ fn visibility_label(v: &str) -> Option<&'static str> {
 }
 
 impl View<'_> {
+    /// Runs `f` with a page's view: one reader connection, the local account read once,
+    /// and this request's path as where its forms come back to.
+    pub fn read<T>(
+        ctx: &Ctx,
+        req: &crate::http::Req,
+        viewer: Option<&Viewer>,
+        f: impl FnOnce(&View) -> Result<T>,
+    ) -> Result<T> {
+        let back = req.target();
+        ctx.db.read(|conn| {
+            let account = crate::db::account::get(conn)?;
+            f(&View {
+                ctx,
+                conn,
+                viewer,
+                account: &account,
+                back: &back,
+            })
+        })
+    }
+
     /// Whether the owner is looking.
     pub fn owner(&self) -> bool {
         self.viewer.is_some()

@@ -80,14 +80,15 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
             Err(e) => error = Some(format!("Nothing found for {q}: {}", e.public_message())),
         }
     }
-    let back = req.target();
-    let markup = ctx.db.read(|conn| {
-        let account = db::account::get(conn)?;
-        let view = View { ctx, conn, viewer: Some(viewer), account: &account, back: &back };
+    let markup = View::read(ctx, req, Some(viewer), |view| {
+        let conn = view.conn;
         let (actors, tags) = if q.is_empty() || error.is_some() {
             (Vec::new(), Vec::new())
         } else {
-            (db::actors::search(conn, q, 20)?, db::pages::tags_starting(conn, q, 20)?)
+            (
+                db::actors::search(conn, q, 20)?,
+                db::pages::tags_starting(conn, q, 20)?,
+            )
         };
         let body = html! {
             h1 { "Search" }

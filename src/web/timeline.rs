@@ -40,16 +40,8 @@ fn list_page(
         top,
     } = frame;
     let max_id = super::max_id(req);
-    let back = req.target();
-    let markup = ctx.db.read(|conn| {
-        let account = crate::db::account::get(conn)?;
-        let view = View {
-            ctx,
-            conn,
-            viewer,
-            account: &account,
-            back: &back,
-        };
+    let markup = View::read(ctx, req, viewer, |view| {
+        let conn = view.conn;
         let list = load(conn, max_id)?;
         let body = html! {
             (top)
