@@ -107,6 +107,19 @@ impl Kith {
         got.json()
     }
 
+    /// Posts a status with `text` and one uploaded medium; expects 200, returns it.
+    fn post_with(&self, text: &str, media_id: &str) -> Value {
+        let body = format!("status={text}&media_ids[]={media_id}");
+        let got = self.api(
+            "POST",
+            "/api/v1/statuses",
+            "application/x-www-form-urlencoded",
+            body.as_bytes(),
+        );
+        assert_eq!(got.status, 200, "{}", got.text());
+        got.json()
+    }
+
     fn api(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> Got {
         let auth = self.bearer();
         let mut headers = vec![("Authorization", auth.as_str())];
@@ -354,15 +367,8 @@ fn png_gif_and_webp_are_reencoded_or_cleaned() {
     );
     // Posted, it stays an image in the status (apps would play a `gifv` as a video, and
     // a GIF is not one).
-    let body = format!("status=loop&media_ids[]={}", gif["id"].as_str().unwrap());
-    let got = k.api(
-        "POST",
-        "/api/v1/statuses",
-        "application/x-www-form-urlencoded",
-        body.as_bytes(),
-    );
-    assert_eq!(got.status, 200, "{}", got.text());
-    assert_eq!(got.json()["media_attachments"][0]["type"], "image");
+    let status = k.post_with("loop", gif["id"].as_str().unwrap());
+    assert_eq!(status["media_attachments"][0]["type"], "image");
 
     let webp = k.upload_ok("lossless.webp", "x.webp", "image/webp", &[]);
     let got = k.fetch(webp["url"].as_str().unwrap(), &[]);
@@ -561,15 +567,7 @@ fn posted_media_is_in_the_status_and_the_federated_note() {
         &[("description", "A red square")],
     );
     let id = m["id"].as_str().unwrap();
-    let body = format!("status=look&media_ids[]={id}");
-    let got = k.api(
-        "POST",
-        "/api/v1/statuses",
-        "application/x-www-form-urlencoded",
-        body.as_bytes(),
-    );
-    assert_eq!(got.status, 200, "{}", got.text());
-    let status = got.json();
+    let status = k.post_with("look", id);
     let media = &status["media_attachments"][0];
     assert_eq!(media["id"], id);
     assert_eq!(media["url"], m["url"]);
@@ -603,7 +601,7 @@ fn posted_media_is_in_the_status_and_the_federated_note() {
         "POST",
         "/api/v1/statuses",
         "application/x-www-form-urlencoded",
-        body.as_bytes(),
+        format!("status=look&media_ids[]={id}").as_bytes(),
     );
     assert_eq!(got.status, 422);
 }
