@@ -514,17 +514,43 @@ fn print_first_run(config: &Config, password: &str) {
 /// Replaces this process with a new run of the same command (same arguments,
 /// environment and process id), after the first run has set up the account: key
 /// generation and argon2 leave pages of code and heap resident that a server started
-/// on an existing data directory never touches. Returns only if that fails, and then
-/// the server simply starts in this process.
+/// on an existing data directory never touches. Returns only if that fails (the binary
+/// is gone, or cannot be run directly, as under qemu-user), and then the server simply
+/// starts in this process.
 fn start_afresh() {
-    use std::os::unix::process::CommandExt;
-    let error = match std::env::current_exe() {
-        Ok(exe) => std::process::Command::new(exe)
-            .args(std::env::args_os().skip(1))
-            .exec(),
-        Err(e) => e,
-    };
+    let error = exec_self();
     eprintln!("kith: could not restart after the first run ({error}); going on in this process");
+}
+
+/// `execv` of this program with its own arguments; returns only the error. (Not
+/// `Command::exec`: on a binary the kernel cannot run, its `execvp` hands the file to
+/// `/bin/sh`, which would replace kith with a shell error.)
+fn exec_self() -> std::io::Error {
+    use std::ffi::{CString, OsStr};
+    use std::os::unix::ffi::OsStrExt;
+    let c_string = |s: &OsStr| {
+        CString::new(s.as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let exe = match std::env::current_exe().and_then(|exe| c_string(exe.as_os_str())) {
+        Ok(exe) => exe,
+        Err(e) => return e,
+    };
+    let args = match std::env::args_os()
+        .map(|a| c_string(&a))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(args) => args,
+        Err(e) => return e,
+    };
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    // SAFETY: `exe` and every `argv` entry are NUL-terminated strings that live past
+    // the call, and `argv` ends with a null pointer, as execv requires.
+    unsafe {
+        libc::execv(exe.as_ptr(), argv.as_ptr());
+    }
+    std::io::Error::last_os_error()
 }
 
 fn read_password() -> Result<String, Error> {
