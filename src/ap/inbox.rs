@@ -12,8 +12,7 @@ use crate::sig;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// After a failed key fetch, key fetches for that client address pause this long (SECURITY.md 18).
@@ -28,6 +27,9 @@ const MAX_ATTEMPTS: i64 = 5;
 
 /// How long a peer refused for want of a free key-fetch slot is asked to wait.
 const BUSY_RETRY_SECS: u64 = 10;
+/// How long a request waits for a key-fetch slot before it is refused: fetches from
+/// quick servers end well within it, so only slow ones turn senders away.
+const SLOT_WAIT: Duration = Duration::from_millis(100);
 
 /// Key fetches made from request threads: client addresses whose last one failed (and
 /// when), and how many are running now. A fetch may take up to the fetch deadline, so
@@ -36,27 +38,35 @@ const BUSY_RETRY_SECS: u64 = 10;
 #[derive(Default)]
 pub struct KeyFetches {
     failed: Mutex<HashMap<IpAddr, Instant>>,
-    running: AtomicUsize,
+    running: Mutex<usize>,
+    freed: Condvar,
 }
 
 /// A key fetch's place among the running ones, given back when dropped.
-struct Slot<'a>(&'a AtomicUsize);
+struct Slot<'a>(&'a KeyFetches);
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        let mut running = self.0.running.lock().unwrap_or_else(|p| p.into_inner());
+        *running = running.saturating_sub(1);
+        self.0.freed.notify_one();
     }
 }
 
 impl KeyFetches {
-    /// A place for one more key fetch, if fewer than `max` are running.
+    /// A place for one more key fetch once fewer than `max` are running, waiting at
+    /// most [`SLOT_WAIT`] for one.
     fn slot(&self, max: usize) -> Option<Slot<'_>> {
-        self.running
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Slot(&self.running))
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut running, _) = self
+            .freed
+            .wait_timeout_while(running, SLOT_WAIT, |n| *n >= max)
+            .unwrap_or_else(|p| p.into_inner());
+        if *running >= max {
+            return None;
+        }
+        *running += 1;
+        Some(Slot(self))
     }
 
     fn blocked(&self, ip: IpAddr) -> bool {
