@@ -47,7 +47,7 @@ pub struct Federation {
     /// Delivery worker threads; 0 means two per CPU.
     pub delivery_workers: usize,
     /// Deadline of one outbound request (fetch or delivery, redirects and body
-    /// included), in seconds (SECURITY.md 41).
+    /// included), in seconds (SECURITY.md 41); at most 40, under a delivery's lease.
     pub fetch_timeout_secs: u64,
 }
 
@@ -380,9 +380,11 @@ fn validate_federation(f: &Federation) -> Result<()> {
             f.delivery_workers
         )));
     }
-    if !(1..=300).contains(&f.fetch_timeout_secs) {
+    // A delivery's lease (ap::deliver::LEASE_MS, renewed below 45 s left) must outlast
+    // its request, or another worker could claim the job and send it twice.
+    if !(1..=40).contains(&f.fetch_timeout_secs) {
         return Err(Error::Config(format!(
-            "federation.fetch_timeout_secs: {} is out of range (1 to 300)",
+            "federation.fetch_timeout_secs: {} is out of range (1 to 40)",
             f.fetch_timeout_secs
         )));
     }
@@ -492,7 +494,7 @@ mod tests {
         assert!(
             err("[federation]\nallow_private_addresses = 3").contains("allow_private_addresses")
         );
-        for bad in ["0", "301"] {
+        for bad in ["0", "41"] {
             assert!(
                 err(&format!("[federation]\nfetch_timeout_secs = {bad}"))
                     .starts_with("federation.fetch_timeout_secs:")

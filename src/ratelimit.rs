@@ -54,7 +54,7 @@ impl RateLimiter {
     pub fn exceeded(&self, bucket: Bucket, ip: IpAddr, limit: u32) -> Option<Verdict> {
         let now = Instant::now();
         let counts = self.counts.lock().ok()?;
-        let (start, count) = *counts.get(&(bucket, key(ip)))?;
+        let (start, count) = *counts.get(&(bucket, client_key(ip)))?;
         let elapsed = now.duration_since(start);
         (elapsed < self.window && count >= limit).then(|| Verdict {
             allowed: false,
@@ -77,7 +77,7 @@ impl RateLimiter {
             let window = self.window;
             counts.retain(|_, (start, _)| now.duration_since(*start) < window);
         }
-        let entry = counts.entry((bucket, key(ip))).or_insert((now, 0));
+        let entry = counts.entry((bucket, client_key(ip))).or_insert((now, 0));
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
@@ -96,8 +96,9 @@ impl RateLimiter {
     }
 }
 
-/// IPv4 addresses count alone; IPv6 addresses by their /64.
-fn key(ip: IpAddr) -> u128 {
+/// The key a client address counts under: an IPv4 address alone, an IPv6 address by
+/// its /64 (the usual allocation for one site).
+pub fn client_key(ip: IpAddr) -> u128 {
     match ip {
         IpAddr::V4(v4) => u128::from(u32::from(v4)),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -149,6 +150,9 @@ mod tests {
             rl.hit_at(Bucket::Login, "2001:db8:1:3::1".parse().unwrap(), 1, t0)
                 .allowed
         );
-        assert_ne!(key("0.0.0.1".parse().unwrap()), key("::1".parse().unwrap()));
+        assert_ne!(
+            client_key("0.0.0.1".parse().unwrap()),
+            client_key("::1".parse().unwrap())
+        );
     }
 }

@@ -15,7 +15,8 @@ use rusqlite::Connection;
 
 /// Jobs one worker claims in one step.
 pub const BATCH: i64 = 8;
-/// The lease a claim holds: longer than one request may take (30 s in total).
+/// The lease a claim holds: longer than one request may take (`[federation]
+/// fetch_timeout_secs`, at most 40 s).
 pub const LEASE_MS: i64 = 60_000;
 /// A claim with less lease left than this is renewed before its request starts.
 const RENEW_BELOW_MS: i64 = 45_000;

@@ -37,9 +37,17 @@ const SLOT_WAIT: Duration = Duration::from_millis(100);
 /// answer while slow servers are waited on.
 #[derive(Default)]
 pub struct KeyFetches {
-    failed: Mutex<HashMap<IpAddr, Instant>>,
-    running: Mutex<usize>,
+    /// Last failure by client bucket (an IPv4 address, an IPv6 /64).
+    failed: Mutex<HashMap<u128, Instant>>,
+    slots: Mutex<Slots>,
     freed: Condvar,
+}
+
+/// Key fetches running, and whether a request is waiting for one to end.
+#[derive(Default)]
+struct Slots {
+    running: usize,
+    waiting: bool,
 }
 
 /// A key fetch's place among the running ones, given back when dropped.
@@ -47,25 +55,34 @@ struct Slot<'a>(&'a KeyFetches);
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        let mut running = self.0.running.lock().unwrap_or_else(|p| p.into_inner());
-        *running = running.saturating_sub(1);
+        let mut slots = self.0.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.running = slots.running.saturating_sub(1);
         self.0.freed.notify_one();
     }
 }
 
 impl KeyFetches {
-    /// A place for one more key fetch once fewer than `max` are running, waiting at
-    /// most [`SLOT_WAIT`] for one.
+    /// A place for one more key fetch once fewer than `max` are running. One request
+    /// at a time may wait for one, at most [`SLOT_WAIT`]; others are refused at once,
+    /// so waiting cannot itself fill the thread kept free.
     fn slot(&self, max: usize) -> Option<Slot<'_>> {
-        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut running, _) = self
-            .freed
-            .wait_timeout_while(running, SLOT_WAIT, |n| *n >= max)
-            .unwrap_or_else(|p| p.into_inner());
-        if *running >= max {
-            return None;
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if slots.running >= max {
+            if slots.waiting {
+                return None;
+            }
+            slots.waiting = true;
+            slots = self
+                .freed
+                .wait_timeout_while(slots, SLOT_WAIT, |s| s.running >= max)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+            slots.waiting = false;
+            if slots.running >= max {
+                return None;
+            }
         }
-        *running += 1;
+        slots.running += 1;
         Some(Slot(self))
     }
 
@@ -74,12 +91,12 @@ impl KeyFetches {
             return false;
         };
         map.retain(|_, at| at.elapsed() < KEY_FETCH_COOLOFF);
-        map.contains_key(&ip)
+        map.contains_key(&crate::ratelimit::client_key(ip))
     }
 
     fn record(&self, ip: IpAddr) {
         if let Ok(mut map) = self.failed.lock() {
-            map.insert(ip, Instant::now());
+            map.insert(crate::ratelimit::client_key(ip), Instant::now());
         }
     }
 }

@@ -401,16 +401,24 @@ fn listed(ctx: &Ctx, req: &Req, muted: bool) -> Result<Resp> {
 fn domain_block(ctx: &Ctx, req: &Req, add: bool) -> Result<Resp> {
     auth::require(ctx, req, "write:blocks")?;
     let p = Params::from_request(req)?;
-    let domain = crate::domain::normalize(&p.required("domain")?)
+    let typed = p.required("domain")?;
+    if !add {
+        let forms = crate::domain::stored_forms(&typed);
+        if forms.is_empty() {
+            return Err(Error::Status(422, "Validation failed: not a domain".into()));
+        }
+        ctx.db.write(|tx| {
+            forms
+                .iter()
+                .try_for_each(|d| blocks::delete_domain_block(tx, d))
+        })?;
+        return ok(json!({}));
+    }
+    let domain = crate::domain::normalize(&typed)
         .filter(|d| d != crate::domain::without_port(&ctx.config.domain))
         .ok_or_else(|| Error::Status(422, "Validation failed: not a domain".into()))?;
     let now = db::now_ms();
-    ctx.db.write(|tx| {
-        if add {
-            blocks::insert_domain_block(tx, &domain, now)
-        } else {
-            blocks::delete_domain_block(tx, &domain)
-        }
-    })?;
+    ctx.db
+        .write(|tx| blocks::insert_domain_block(tx, &domain, now))?;
     ok(json!({}))
 }

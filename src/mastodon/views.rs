@@ -75,22 +75,41 @@ pub fn remote_account(ctx: &Ctx, conn: &Connection, actor: &RemoteActor) -> Resu
     Ok(value)
 }
 
-/// The `Account` a remote actor moved to: known here and listing the actor among its
-/// aliases (so an actor cannot claim someone else's account as its new home).
-fn moved_to(ctx: &Ctx, conn: &Connection, actor: &RemoteActor) -> Result<Option<Value>> {
+/// Where a remote actor moved, when the move is confirmed: the new account is known
+/// here, not gone, and lists the actor among its aliases (so an actor cannot claim
+/// someone else's account as its new home).
+pub enum ConfirmedMove {
+    /// To kith's own account.
+    Here,
+    /// To another remote account.
+    To(Box<RemoteActor>),
+}
+
+/// The confirmed move of `actor`, if any (see [`ConfirmedMove`]).
+pub fn confirmed_move(
+    ctx: &Ctx,
+    conn: &Connection,
+    actor: &RemoteActor,
+) -> Result<Option<ConfirmedMove>> {
     let Some(target) = &actor.moved_to else {
         return Ok(None);
     };
     if *target == ctx.config.actor_url() {
         let aliases = crate::portability::alias::parse(&db::account::get(conn)?.also_known_as);
-        return Ok(match aliases.contains(&actor.uri) {
-            true => Some(local_account_unmoved(ctx, conn)?),
-            false => None,
-        });
+        return Ok(aliases.contains(&actor.uri).then_some(ConfirmedMove::Here));
     }
     Ok(db::actors::find_by_uri(conn, target)?
         .filter(|t| t.gone_at.is_none() && t.aliases().contains(&actor.uri))
-        .map(|t| entities::remote_account(&t, &remote_media(ctx))))
+        .map(|t| ConfirmedMove::To(Box::new(t))))
+}
+
+/// The `Account` a remote actor moved to, when the move is confirmed.
+fn moved_to(ctx: &Ctx, conn: &Connection, actor: &RemoteActor) -> Result<Option<Value>> {
+    Ok(match confirmed_move(ctx, conn, actor)? {
+        Some(ConfirmedMove::Here) => Some(local_account_unmoved(ctx, conn)?),
+        Some(ConfirmedMove::To(t)) => Some(entities::remote_account(&t, &remote_media(ctx))),
+        None => None,
+    })
 }
 
 /// The account a post was written by.

@@ -169,7 +169,7 @@ fn account(cell: &str) -> Option<String> {
 }
 
 fn domain(cell: &str) -> Option<String> {
-    crate::domain::normalize(cell).filter(|d| d.contains('.'))
+    crate::domain::normalize(cell).filter(|d| d.contains('.') || d.starts_with('['))
 }
 
 fn post_url(cell: &str) -> Option<String> {

@@ -123,9 +123,13 @@ pub fn item_action(ctx: &Ctx, p: &Params, section: &str, item: &str) -> Result<R
             ctx.db.write(|tx| blocks::delete_mute(tx, id))?;
         }
         ("domain_blocks", "remove") => {
-            let domain = domain_of(p, ctx)?;
-            ctx.db
-                .write(|tx| blocks::delete_domain_block(tx, &domain))?;
+            // As stored, which for blocks older than normalisation is as typed.
+            let forms = crate::domain::stored_forms(&p.required("domain")?);
+            ctx.db.write(|tx| {
+                forms
+                    .iter()
+                    .try_for_each(|d| blocks::delete_domain_block(tx, d))
+            })?;
         }
         ("apps", _) => {
             super::apps::revoke(ctx, id()?)?;

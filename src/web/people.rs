@@ -12,6 +12,7 @@ use crate::db::{self, blocks, follows};
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
 use crate::mastodon::params::Params;
+use crate::mastodon::views::ConfirmedMove;
 use crate::publish;
 use maud::{Markup, html};
 
@@ -146,15 +147,16 @@ pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> 
         let conn = view.conn;
         let actor = db::actors::get(conn, id)?;
         let r = relation(conn, id)?;
-        // Where it moved, as a page here when kith knows the new account.
-        let moved = match &actor.moved_to {
-            Some(uri) => Some(match db::actors::find_by_uri(conn, uri)? {
-                Some(new) => (
-                    format!("/accounts/{}", new.id),
-                    format!("@{}@{}", new.username, new.domain),
-                ),
-                None => (uri.clone(), uri.clone()),
-            }),
+        // Where it moved, when the new account confirms it, as that account's page here.
+        let moved = match crate::mastodon::views::confirmed_move(ctx, conn, &actor)? {
+            Some(ConfirmedMove::Here) => Some((
+                format!("/@{}", ctx.config.username),
+                format!("@{}@{}", ctx.config.username, ctx.config.domain),
+            )),
+            Some(ConfirmedMove::To(new)) => Some((
+                format!("/accounts/{}", new.id),
+                format!("@{}@{}", new.username, new.domain),
+            )),
             None => None,
         };
         let t = Timeline::Account {

@@ -40,8 +40,9 @@ const KINDS: [(&str, &str); 6] = [
 
 /// What the page shows above its forms after a form was sent.
 pub enum Outcome {
-    /// The input was refused (nothing changed), or the form was incomplete.
-    Refused(String),
+    /// The input was refused (nothing changed), or the form was incomplete: the
+    /// status (422, or 409 while another import runs) and why.
+    Refused(u16, String),
     /// A CSV file was imported.
     Csv {
         label: &'static str,
@@ -57,8 +58,8 @@ pub enum Outcome {
 /// `GET /settings/data`, also shown with the outcome of a form.
 pub fn show(ctx: &Ctx, viewer: &Viewer, outcome: Option<Outcome>) -> Result<Resp> {
     let waiting = ctx.db.read(db::portability::count_open_refs)?;
-    let status = match outcome {
-        Some(Outcome::Refused(_)) => 422,
+    let status = match &outcome {
+        Some(Outcome::Refused(status, _)) => *status,
         _ => 200,
     };
     let limit = ctx.config.limits.import_max_bytes;
@@ -140,7 +141,7 @@ pub fn show(ctx: &Ctx, viewer: &Viewer, outcome: Option<Outcome>) -> Result<Resp
 
 fn outcome_markup(outcome: &Outcome) -> Markup {
     match outcome {
-        Outcome::Refused(m) => html! { p.error role="alert" { (m) } },
+        Outcome::Refused(_, m) => html! { p.error role="alert" { (m) } },
         Outcome::Csv {
             label,
             overwrite,
@@ -202,7 +203,15 @@ fn answer(ctx: &Ctx, viewer: &Viewer, done: Result<Outcome>) -> Result<Resp> {
     match done {
         Ok(o) => show(ctx, viewer, Some(o)),
         Err(e) if super::is_refusal(&e) => {
-            show(ctx, viewer, Some(Outcome::Refused(e.public_message())))
+            let status = match e.status() {
+                409 => 409,
+                _ => 422,
+            };
+            show(
+                ctx,
+                viewer,
+                Some(Outcome::Refused(status, e.public_message())),
+            )
         }
         Err(e) => Err(e),
     }

@@ -293,6 +293,32 @@ fn follow_unfollow_block_and_mute_a_second_instance() {
     a.post_form("/api/v1/domain_blocks", &[("domain", "spam.example:443")])
         .assert_error(422);
     assert_eq!(a.get("/api/v1/domain_blocks").ok(), json!([]));
+    // IPv6 hosts are kept in brackets, as they arrive.
+    a.post_form("/api/v1/domain_blocks", &[("domain", "2001:DB8::7")])
+        .ok();
+    assert_eq!(
+        a.get("/api/v1/domain_blocks").ok(),
+        json!(["[2001:db8::7]"])
+    );
+    a.form_body(
+        "DELETE",
+        "/api/v1/domain_blocks",
+        &[("domain", "[2001:db8::7]")],
+    )
+    .ok();
+    // A block stored as typed, before names were normalised, can still be removed.
+    alice
+        .ctx()
+        .db
+        .write(|tx| kith::db::blocks::insert_domain_block(tx, "bücher.example", 1))
+        .unwrap();
+    a.form_body(
+        "DELETE",
+        "/api/v1/domain_blocks",
+        &[("domain", "bücher.example")],
+    )
+    .ok();
+    assert_eq!(a.get("/api/v1/domain_blocks").ok(), json!([]));
 
     // Bad targets change nothing.
     let follows_before = alice.count("following");

@@ -358,6 +358,25 @@ fn archive_upload_is_spooled_imported_and_refused_when_damaged_or_too_large() {
     assert_eq!(footprint(&k), before);
     assert!(scratch_files(&k).is_empty(), "the upload is removed");
 
+    // While another import runs (it holds the lock file), the page says so with 409.
+    let other = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(k.ctx().config.data_dir.join("import.lock"))
+        .unwrap();
+    other.try_lock().unwrap();
+    let got = upload(&archive, &[]);
+    assert_eq!(got.status, 409, "{}", got.body);
+    assert!(
+        got.body.contains("Another import is running"),
+        "{}",
+        got.body
+    );
+    assert_eq!(footprint(&k), before);
+    assert!(scratch_files(&k).is_empty(), "the upload is removed");
+    drop(other);
+
     // The archive imports, and the report is shown.
     let got = upload(&archive, &[]);
     assert_eq!(got.status, 200, "{}", got.body);
@@ -790,4 +809,9 @@ fn remote_accounts_that_moved_say_so_in_the_api_and_on_their_page() {
     kith::ap::resolve::actor(k.ctx(), &dan.uri).unwrap();
     let got = account(&dan.uri);
     assert!(got.get("moved").is_none(), "{got}");
+    // Nor on the web pages: an actor cannot make its page claim someone else's account.
+    for unconfirmed in [&dan.uri, &erin.uri] {
+        let (_, page) = page_of(unconfirmed);
+        assert!(!page.contains("has moved to"), "{unconfirmed}: {page}");
+    }
 }
