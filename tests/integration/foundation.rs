@@ -12,7 +12,11 @@ fn first_run_prints_password_and_later_runs_keep_everything() {
     // The first run sets up the account, then replaces itself with a fresh run of the
     // same command (same process): the password is shown once, nothing fails.
     assert_eq!(log.matches("First run").count(), 1, "{log}");
-    assert!(!log.contains("could not restart"), "{log}");
+    // Except under emulation (pi-check's KITH_TEST_BIN runs the binary through
+    // qemu-user, which cannot exec a foreign binary): it says so and goes on.
+    if std::env::var_os("KITH_TEST_BIN").is_none() {
+        assert!(!log.contains("could not restart"), "{log}");
+    }
     let password = log
         .split("password: ")
         .nth(1)
