@@ -26,6 +26,7 @@ pub mod portability;
 pub mod publish;
 pub mod queue_cli;
 pub mod ratelimit;
+pub mod restart;
 pub mod router;
 pub mod sig;
 pub mod text;

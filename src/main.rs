@@ -511,48 +511,6 @@ fn print_first_run(config: &Config, password: &str) {
     );
 }
 
-/// Replaces this process with a new run of the same command (same arguments,
-/// environment and process id), after the first run has set up the account: key
-/// generation and argon2 leave pages of code and heap resident that a server started
-/// on an existing data directory never touches. Returns only if that fails (the binary
-/// is gone, or cannot be run directly, as under qemu-user), and then the server simply
-/// starts in this process.
-fn start_afresh() {
-    let error = exec_self();
-    eprintln!("kith: could not restart after the first run ({error}); going on in this process");
-}
-
-/// `execv` of this program with its own arguments; returns only the error. (Not
-/// `Command::exec`: on a binary the kernel cannot run, its `execvp` hands the file to
-/// `/bin/sh`, which would replace kith with a shell error.)
-fn exec_self() -> std::io::Error {
-    use std::ffi::{CString, OsStr};
-    use std::os::unix::ffi::OsStrExt;
-    let c_string = |s: &OsStr| {
-        CString::new(s.as_bytes())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
-    };
-    let exe = match std::env::current_exe().and_then(|exe| c_string(exe.as_os_str())) {
-        Ok(exe) => exe,
-        Err(e) => return e,
-    };
-    let args = match std::env::args_os()
-        .map(|a| c_string(&a))
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(args) => args,
-        Err(e) => return e,
-    };
-    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    // SAFETY: `exe` and every `argv` entry are NUL-terminated strings that live past
-    // the call, and `argv` ends with a null pointer, as execv requires.
-    unsafe {
-        libc::execv(exe.as_ptr(), argv.as_ptr());
-    }
-    std::io::Error::last_os_error()
-}
-
 fn read_password() -> Result<String, Error> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("New password: ")?;
@@ -571,16 +529,14 @@ fn serve(config: Config) -> Result<(), Error> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     if let Some(password) = kith::prepare(&config)? {
         print_first_run(&config, &password);
-        start_afresh();
+        let error = kith::restart::exec_self();
+        eprintln!(
+            "kith: could not restart after the first run ({error}); going on in this process"
+        );
     }
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     let public_url = config.public_url.clone();
     let server = kith::start(config)?;
-    if let Some(password) = &server.first_run_password {
-        // Only when starting afresh failed and another process created the account
-        // between the two steps; the password is still shown once.
-        print_first_run(&server.ctx().config, password);
-    }
     eprintln!(
         "kith {} listening on {}, public address {public_url}",
         env!("CARGO_PKG_VERSION"),
