@@ -258,67 +258,40 @@ fn follow_unfollow_block_and_mute_a_second_instance() {
     assert_eq!(a.get("/api/v1/blocks").ok(), json!([]));
 
     // Domain blocks.
-    a.post_form("/api/v1/domain_blocks", &[("domain", "spam.example")])
-        .ok();
-    assert_eq!(a.get("/api/v1/domain_blocks").ok(), json!(["spam.example"]));
-    a.form_body(
-        "DELETE",
-        "/api/v1/domain_blocks",
-        &[("domain", "spam.example")],
-    )
-    .ok();
-    assert_eq!(a.get("/api/v1/domain_blocks").ok(), json!([]));
-    a.post_form("/api/v1/domain_blocks", &[("domain", "a b/c")])
-        .assert_error(422);
+    let block = |domain: &str| a.post_form("/api/v1/domain_blocks", &[("domain", domain)]);
+    let unblock = |domain: &str| {
+        a.form_body("DELETE", "/api/v1/domain_blocks", &[("domain", domain)])
+            .ok();
+    };
+    let listed = || a.get("/api/v1/domain_blocks").ok();
+    block("spam.example").ok();
+    assert_eq!(listed(), json!(["spam.example"]));
+    unblock("spam.example");
+    assert_eq!(listed(), json!([]));
+    block("a b/c").assert_error(422);
     a.post("/api/v1/domain_blocks").assert_error(422);
     // An international name is kept in the form hosts arrive in; kith's own host is
     // not blockable, with or without its port.
-    a.post_form("/api/v1/domain_blocks", &[("domain", " Bücher.Example. ")])
-        .ok();
-    assert_eq!(
-        a.get("/api/v1/domain_blocks").ok(),
-        json!(["xn--bcher-kva.example"])
-    );
-    a.form_body(
-        "DELETE",
-        "/api/v1/domain_blocks",
-        &[("domain", "bücher.example")],
-    )
-    .ok();
-    assert_eq!(a.get("/api/v1/domain_blocks").ok(), json!([]));
-    for own in ["localhost", "LOCALHOST."] {
-        a.post_form("/api/v1/domain_blocks", &[("domain", own)])
-            .assert_error(422);
+    block(" Bücher.Example. ").ok();
+    assert_eq!(listed(), json!(["xn--bcher-kva.example"]));
+    unblock("bücher.example");
+    assert_eq!(listed(), json!([]));
+    for refused in ["localhost", "LOCALHOST.", "spam.example:443"] {
+        block(refused).assert_error(422);
     }
-    a.post_form("/api/v1/domain_blocks", &[("domain", "spam.example:443")])
-        .assert_error(422);
-    assert_eq!(a.get("/api/v1/domain_blocks").ok(), json!([]));
+    assert_eq!(listed(), json!([]));
     // IPv6 hosts are kept in brackets, as they arrive.
-    a.post_form("/api/v1/domain_blocks", &[("domain", "2001:DB8::7")])
-        .ok();
-    assert_eq!(
-        a.get("/api/v1/domain_blocks").ok(),
-        json!(["[2001:db8::7]"])
-    );
-    a.form_body(
-        "DELETE",
-        "/api/v1/domain_blocks",
-        &[("domain", "[2001:db8::7]")],
-    )
-    .ok();
+    block("2001:DB8::7").ok();
+    assert_eq!(listed(), json!(["[2001:db8::7]"]));
+    unblock("[2001:db8::7]");
     // A block stored as typed, before names were normalised, can still be removed.
     alice
         .ctx()
         .db
         .write(|tx| kith::db::blocks::insert_domain_block(tx, "bücher.example", 1))
         .unwrap();
-    a.form_body(
-        "DELETE",
-        "/api/v1/domain_blocks",
-        &[("domain", "bücher.example")],
-    )
-    .ok();
-    assert_eq!(a.get("/api/v1/domain_blocks").ok(), json!([]));
+    unblock("bücher.example");
+    assert_eq!(listed(), json!([]));
 
     // Bad targets change nothing.
     let follows_before = alice.count("following");

@@ -334,10 +334,7 @@ fn sigterm_and_sigint_exit_0() {
 fn in_flight_request_finishes_during_shutdown() {
     let mut s = TestServer::start("");
     // Open a request and send only its head; the body follows after SIGTERM.
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    let mut stream = connect(&s, 20);
     let body = "x".repeat(10);
     write!(stream, "POST /inbox HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/activity+json\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
     stream.flush().unwrap();
@@ -373,10 +370,7 @@ fn content_length_past_usize_gets_400_and_the_connection_closes() {
     // to be taken as "no body", so the body's bytes were answered as a second request.
     let too_big = (usize::MAX as u128 + 1).to_string();
     let s = TestServer::start("");
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
+    let mut stream = connect(&s, 15);
     write!(
         stream,
         "POST /inbox HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/activity+json\r\n\
@@ -402,10 +396,7 @@ fn a_huge_content_length_gets_413_and_the_server_lives_on() {
     // refused with 400 before anything is read (the test above).
     let claimed = 1_000_000_000_000u64.min(isize::MAX as u64);
     let s = TestServer::start("");
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
+    let mut stream = connect(&s, 15);
     write!(
         stream,
         "POST /inbox HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/activity+json\r\n\
@@ -465,10 +456,7 @@ fn forwarded_for_is_believed_only_from_trusted_proxies() {
 #[test]
 fn idle_keep_alive_connections_are_closed() {
     let s = TestServer::start("idle_timeout_secs = 1\n");
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
+    let mut stream = connect(&s, 15);
     write!(stream, "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
     let started = std::time::Instant::now();
     let mut all = Vec::new();
@@ -659,4 +647,13 @@ fn connections_past_the_cap_get_503_and_the_server_keeps_accepting() {
             r.status
         );
     }
+}
+
+/// A raw connection to `s` whose reads give up after `secs` seconds.
+fn connect(s: &TestServer, secs: u64) -> std::net::TcpStream {
+    let stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(secs)))
+        .unwrap();
+    stream
 }

@@ -611,17 +611,23 @@ fn refused(inst: &Instance, path: &Path, opts: &import::Options, needle: &str) {
     );
 }
 
+/// Holds the import lock as a running import does, until the file is dropped.
+pub(crate) fn hold_import_lock(inst: &Instance) -> std::fs::File {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(inst.ctx().config.data_dir.join("import.lock"))
+        .unwrap();
+    file.try_lock().unwrap();
+    file
+}
+
 #[test]
 fn one_import_at_a_time() {
     let a = Instance::start("alice", "");
     // Another import (here, one holding the lock file as a second process would).
-    let other = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(a.ctx().config.data_dir.join("import.lock"))
-        .unwrap();
-    other.try_lock().unwrap();
+    let other = hold_import_lock(&a);
     refused(&a, &fixture(), &offline(), "Another import is running");
     let e = import::import_archive(a.ctx(), &fixture(), &offline()).unwrap_err();
     assert_eq!(e.status(), 409);

@@ -1802,17 +1802,24 @@ fn sec_inbox_over_the_rate_limit_gets_429() {
     assert!(remote.requests().is_empty());
 }
 
-#[test]
-fn sec_41_a_slow_drip_key_document_is_cut_off_at_the_deadline() {
-    let k = Instance::start("owner", "[federation]\nfetch_timeout_secs = 2\n");
-    let remote = FakeRemote::start();
-    let before = counts(&k);
-    // Its actor document, one byte every 100 ms: whole, it would take minutes.
+/// The actor `slow`, whose document the remote sends one byte every 100 ms, and how
+/// long the whole of it would take.
+fn dripping_actor(remote: &FakeRemote) -> (Actor, Duration) {
     let slow = remote.actor_unserved("slow", Key::A);
     let body = serde_json::to_vec(&slow.doc).unwrap();
     let every = Duration::from_millis(100);
     let whole = every * body.len() as u32;
     remote.route("/users/slow", Reply::Drip { body, every });
+    (slow, whole)
+}
+
+#[test]
+fn sec_41_a_slow_drip_key_document_is_cut_off_at_the_deadline() {
+    let k = Instance::start("owner", "[federation]\nfetch_timeout_secs = 2\n");
+    let remote = FakeRemote::start();
+    let before = counts(&k);
+    // An actor whose document, whole, would take minutes to arrive.
+    let (slow, whole) = dripping_actor(&remote);
     let started = Instant::now();
     let got = deliver(&k, &slow, &activity(&slow, "Follow", json!(k.actor())));
     let took = started.elapsed();
@@ -1839,10 +1846,7 @@ fn key_fetches_leave_a_request_thread_free() {
         "http_threads = 2\n[federation]\nfetch_timeout_secs = 5\n",
     );
     let remote = FakeRemote::start();
-    let slow = remote.actor_unserved("slow", Key::A);
-    let body = serde_json::to_vec(&slow.doc).unwrap();
-    let every = Duration::from_millis(100);
-    remote.route("/users/slow", Reply::Drip { body, every });
+    let (slow, _) = dripping_actor(&remote);
     let other = remote.actor("other", Key::B);
     let before = counts(&k);
 

@@ -359,13 +359,7 @@ fn archive_upload_is_spooled_imported_and_refused_when_damaged_or_too_large() {
     assert!(scratch_files(&k).is_empty(), "the upload is removed");
 
     // While another import runs (it holds the lock file), the page says so with 409.
-    let other = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(k.ctx().config.data_dir.join("import.lock"))
-        .unwrap();
-    other.try_lock().unwrap();
+    let other = crate::portability::hold_import_lock(&k);
     let got = upload(&archive, &[]);
     assert_eq!(got.status, 409, "{}", got.body);
     assert!(
