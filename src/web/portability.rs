@@ -62,81 +62,95 @@ pub fn show(ctx: &Ctx, viewer: &Viewer, outcome: Option<Outcome>) -> Result<Resp
         Some(Outcome::Refused(status, _)) => *status,
         _ => 200,
     };
-    let limit = ctx.config.limits.import_max_bytes;
     let body = html! {
         h1 { "Import and export" }
         (super::settings::tabs("/settings/data"))
         @if let Some(o) = &outcome { (outcome_markup(o)) }
         (super::export::section(viewer))
-        section aria-labelledby="csv-h" {
-            h2 #csv-h { "Import a list" }
-            p.hint {
-                "The CSV files Mastodon (Preferences → Import and export → Data export) and \
-                 other servers let you download. Accounts are looked up on their servers, and \
-                 follows go out through the delivery queue."
-            }
-            form.settings method="post" action=(CSV_UPLOAD_PATH) enctype="multipart/form-data" {
-                (hidden(viewer, "/settings/data"))
-                label for="csv-type" { "What the file lists" }
-                select #csv-type name="type" {
-                    @for (value, label) in KINDS { option value=(value) { (label) } }
-                }
-                fieldset {
-                    legend { "How" }
-                    div.check {
-                        input #mode-merge type="radio" name="mode" value="merge" checked;
-                        label for="mode-merge" { "Merge: add what the file lists, keep the rest" }
-                    }
-                    div.check {
-                        input #mode-overwrite type="radio" name="mode" value="overwrite";
-                        label for="mode-overwrite" {
-                            "Overwrite: make it exactly the file (unfollows, unblocks or removes \
-                             what the file does not list)"
-                        }
-                    }
-                }
-                label for="csv-file" { "CSV file " span.optional { "(at most " (size(csv::MAX_BYTES)) ")" } }
-                input #csv-file type="file" name="file" accept=".csv,text/csv" required;
-                button type="submit" { "Import" }
-            }
-        }
-        section aria-labelledby="archive-h" {
-            h2 #archive-h { "Import an account archive" }
-            p.hint {
-                "Your posts, with their dates, media and threads, from a Mastodon archive \
-                 (Preferences → Import and export → Request your archive) or a kith export. \
-                 The whole archive is checked before anything is written; importing the same \
-                 archive again imports nothing twice. Imported posts reach no one's timeline."
-            }
-            form.settings method="post" action=(ARCHIVE_UPLOAD_PATH) enctype="multipart/form-data" {
-                (hidden(viewer, "/settings/data"))
-                label for="archive-file" {
-                    "Archive (.zip or .tar.gz) " span.optional { "(at most " (size(limit)) ")" }
-                }
-                input #archive-file type="file" name="archive"
-                    accept=".zip,.tar.gz,.tgz,application/zip,application/gzip" required;
-                div.check {
-                    input #archive-fetch type="checkbox" name="fetch" value="1";
-                    label for="archive-fetch" {
-                        "Also fetch the boosted, liked and bookmarked posts now (one request \
-                         each: slow for a long history; it can be done later below)"
-                    }
-                }
-                button type="submit" { "Import archive" }
-            }
-            @if waiting > 0 {
-                form.settings method="post" action="/settings/import/fetch" {
-                    (hidden(viewer, "/settings/data"))
-                    p.hint { (waiting) " boosts, likes and bookmarks wait for their post to be fetched." }
-                    button type="submit" { "Fetch them now" }
-                }
-            }
-        }
+        (csv_section(viewer))
+        (archive_section(viewer, ctx.config.limits.import_max_bytes, waiting))
     };
     Ok(super::layout::respond(
         status,
         super::layout::frame(Some(viewer), "Import and export", html! {}, body),
     ))
+}
+
+/// The CSV import form.
+fn csv_section(viewer: &Viewer) -> Markup {
+    html! {
+    section aria-labelledby="csv-h" {
+        h2 #csv-h { "Import a list" }
+        p.hint {
+            "The CSV files Mastodon (Preferences → Import and export → Data export) and \
+             other servers let you download. Accounts are looked up on their servers, and \
+             follows go out through the delivery queue."
+        }
+        form.settings method="post" action=(CSV_UPLOAD_PATH) enctype="multipart/form-data" {
+            (hidden(viewer, "/settings/data"))
+            label for="csv-type" { "What the file lists" }
+            select #csv-type name="type" {
+                @for (value, label) in KINDS { option value=(value) { (label) } }
+            }
+            fieldset {
+                legend { "How" }
+                div.check {
+                    input #mode-merge type="radio" name="mode" value="merge" checked;
+                    label for="mode-merge" { "Merge: add what the file lists, keep the rest" }
+                }
+                div.check {
+                    input #mode-overwrite type="radio" name="mode" value="overwrite";
+                    label for="mode-overwrite" {
+                        "Overwrite: make it exactly the file (unfollows, unblocks or removes \
+                         what the file does not list)"
+                    }
+                }
+            }
+            label for="csv-file" { "CSV file " span.optional { "(at most " (size(csv::MAX_BYTES)) ")" } }
+            input #csv-file type="file" name="file" accept=".csv,text/csv" required;
+            button type="submit" { "Import" }
+        }
+    }
+    }
+}
+
+/// The archive import form, and the button that fetches what imported boosts, likes and
+/// bookmarks still wait for (`waiting` of them).
+fn archive_section(viewer: &Viewer, limit: u64, waiting: i64) -> Markup {
+    html! {
+    section aria-labelledby="archive-h" {
+        h2 #archive-h { "Import an account archive" }
+        p.hint {
+            "Your posts, with their dates, media and threads, from a Mastodon archive \
+             (Preferences → Import and export → Request your archive) or a kith export. \
+             The whole archive is checked before anything is written; importing the same \
+             archive again imports nothing twice. Imported posts reach no one's timeline."
+        }
+        form.settings method="post" action=(ARCHIVE_UPLOAD_PATH) enctype="multipart/form-data" {
+            (hidden(viewer, "/settings/data"))
+            label for="archive-file" {
+                "Archive (.zip or .tar.gz) " span.optional { "(at most " (size(limit)) ")" }
+            }
+            input #archive-file type="file" name="archive"
+                accept=".zip,.tar.gz,.tgz,application/zip,application/gzip" required;
+            div.check {
+                input #archive-fetch type="checkbox" name="fetch" value="1";
+                label for="archive-fetch" {
+                    "Also fetch the boosted, liked and bookmarked posts now (one request \
+                     each: slow for a long history; it can be done later below)"
+                }
+            }
+            button type="submit" { "Import archive" }
+        }
+        @if waiting > 0 {
+            form.settings method="post" action="/settings/import/fetch" {
+                (hidden(viewer, "/settings/data"))
+                p.hint { (waiting) " boosts, likes and bookmarks wait for their post to be fetched." }
+                button type="submit" { "Fetch them now" }
+            }
+        }
+    }
+    }
 }
 
 fn outcome_markup(outcome: &Outcome) -> Markup {
