@@ -3,13 +3,13 @@
 //! requests, and the block, mute and domain-block lists.
 
 use super::entities::{self, AccountRef, parse_account_id};
-use super::params::Params;
 use super::{auth, ok, page, paged, views};
 use crate::Ctx;
 use crate::ap::resolve;
 use crate::db::timelines::{self, Timeline};
 use crate::db::{self, blocks, follows};
 use crate::error::{Error, Result};
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use crate::publish;
 use serde_json::{Value, json};

@@ -3,11 +3,11 @@
 //! in `filtered`.
 
 use super::entities::{AccountRef, parse_account_id};
-use super::params::Params;
 use super::{auth, ok, path_id, views};
 use crate::Ctx;
 use crate::db::{self, lists};
 use crate::error::{Error, Result};
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use serde_json::{Value, json};
 

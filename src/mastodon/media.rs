@@ -5,11 +5,12 @@
 //! §6), so the answer is 200 with `url` set and a polling client stops at once. The
 //! storing itself (sniffing, processing, files) is `crate::media`'s.
 
-use super::params::Params;
-use super::{auth, entities, multipart, ok, path_id};
+use super::{auth, entities, ok, path_id};
 use crate::Ctx;
 use crate::db::{self, media::Media, posts::Attachment};
 use crate::error::{Error, Result};
+use crate::http::multipart;
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};

@@ -1,6 +1,5 @@
 //! The Mastodon client API: the route table under `/api` and `/oauth`, bearer
-//! authentication and scopes (`auth`), parameters in every body format (`params`),
-//! `Link` paging, and the endpoint modules. Every error here is JSON `{"error": …}`
+//! authentication and scopes (`auth`), parameters (`crate::http::params`), `Link` paging, and the endpoint modules. Every error here is JSON `{"error": …}`
 //! (the router shapes it), except the HTML pages of `/oauth/authorize`.
 
 pub mod accounts;
@@ -9,9 +8,7 @@ pub mod entities;
 pub mod instance;
 pub mod lists;
 pub mod media;
-pub mod multipart;
 pub mod oauth;
-pub mod params;
 pub mod statuses;
 pub mod streaming;
 pub mod timelines;
@@ -21,8 +18,8 @@ pub mod websocket;
 use crate::Ctx;
 use crate::db::timelines::Page;
 use crate::error::{Error, Result};
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use params::Params;
 use serde_json::Value;
 
 /// Default and largest page sizes.

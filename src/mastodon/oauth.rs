@@ -4,10 +4,10 @@
 //! revocation, and the server metadata document.
 
 use super::auth;
-use super::params::Params;
 use crate::Ctx;
 use crate::db::{self, oauth, tokens};
 use crate::error::{Error, Result};
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use crate::keys;
 use crate::ratelimit::Bucket;

@@ -3,13 +3,13 @@
 //! thread contexts (fetching missing remote ancestors), likes, boosts, bookmarks,
 //! pins, polls, bookmark and favourite lists, and search.
 
-use super::params::Params;
 use super::{auth, ok, page, paged, path_id, views};
 use crate::Ctx;
 use crate::db::posts::{self, Post};
 use crate::db::timelines::{self, Timeline};
 use crate::db::{self};
 use crate::error::{Error, Result};
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use crate::publish::{self, Draft, DraftPoll};
 use serde_json::{Value, json};

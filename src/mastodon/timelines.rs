@@ -1,12 +1,12 @@
 //! Timelines (home, public, hashtag, list, direct conversations), notifications
 //! (with type filters, one, dismiss, clear) and markers.
 
-use super::params::Params;
 use super::{auth, entities, ok, page, paged, path_id, views};
 use crate::Ctx;
 use crate::db::timelines::{self, Timeline};
 use crate::db::{self, markers, notifications};
 use crate::error::{Error, Result};
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use serde_json::{Value, json};
 

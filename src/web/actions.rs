@@ -7,8 +7,8 @@ use super::session::Viewer;
 use crate::Ctx;
 use crate::db::{self, posts};
 use crate::error::{Error, Result};
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::mastodon::params::Params;
 use crate::publish;
 use maud::html;
 

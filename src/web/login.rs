@@ -6,9 +6,9 @@ use super::layout;
 use super::session::{self, Viewer};
 use crate::Ctx;
 use crate::error::{Error, Result};
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use crate::mastodon::oauth::{check_login_limits, password_ok, record_failed_login};
-use crate::mastodon::params::Params;
 use maud::html;
 
 /// A redirect of a visitor to the login form, coming back to this page afterwards.

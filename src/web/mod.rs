@@ -28,8 +28,8 @@ pub mod timeline;
 
 use crate::Ctx;
 use crate::error::{Error, Result};
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::mastodon::params::Params;
 use session::Viewer;
 
 /// Answers a request of the web face (`segments` is the path split on `/`).

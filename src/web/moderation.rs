@@ -6,8 +6,8 @@ use super::session::Viewer;
 use crate::Ctx;
 use crate::db::{self, blocks};
 use crate::error::{Error, Result};
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::mastodon::params::Params;
 use crate::publish;
 use maud::{Markup, html};
 

@@ -9,8 +9,8 @@ use super::session::Viewer;
 use crate::Ctx;
 use crate::db::{self, account::Account};
 use crate::error::Result;
+use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::mastodon::params::Params;
 use crate::portability::moving;
 use maud::{Markup, html};
 

@@ -12,6 +12,9 @@
 //! spooled to a file as it arrives ([`Handler::spool`], [`SpooledBody`]), and may
 //! answer with a file that is read as it is sent ([`Resp::file`]).
 
+pub mod multipart;
+pub mod params;
+
 use crate::config::Cidr;
 use crate::error::Result;
 use std::io::{Read, Write};
