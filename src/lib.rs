@@ -8,12 +8,14 @@
 //! hold the command-line actions that work beside it.
 
 pub mod ap;
+pub mod assets;
 pub mod commands;
 pub mod config;
 pub mod dates;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod fetch;
 pub mod heap;
 pub mod http;
@@ -23,7 +25,7 @@ pub mod mastodon;
 pub mod media;
 pub mod password;
 pub mod portability;
-pub mod publish;
+pub mod process;
 pub mod queue_cli;
 pub mod ratelimit;
 pub mod restart;
@@ -64,9 +66,16 @@ pub struct Ctx {
     pub mac_key: ring::hmac::Key,
     /// The open streaming API connections.
     pub streams: mastodon::streaming::Hub,
+    /// Who hears of [`events::Event`]s.
+    pub listeners: events::Listeners,
 }
 
 impl Ctx {
+    /// Tells the listeners (open streams) what happened; call after the commit.
+    pub fn emit(&self, event: events::Event) {
+        self.listeners.emit(self, event);
+    }
+
     /// The `keyId` of the account's key.
     pub fn key_id(&self) -> String {
         format!("{}#main-key", self.config.actor_url())
@@ -262,6 +271,7 @@ fn context(config: Config, db: Db) -> Result<Ctx> {
             ring::digest::digest(&ring::digest::SHA256, &account.private_key_der).as_ref(),
         ),
         streams: mastodon::streaming::Hub::default(),
+        listeners: events::Listeners::new(vec![mastodon::streaming::on_event]),
         key,
         db,
         config,

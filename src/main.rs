@@ -408,7 +408,8 @@ fn run(args: Args) -> Result<(), Error> {
 
 /// Runs a moving-in-and-out command.
 fn run_moving(command: Command, config: Config) -> Result<(), Error> {
-    use kith::portability::{alias, backup, csv, export, import, moving};
+    use kith::portability::{backup, csv, export, import};
+    use kith::process::{alias, moving};
     match command {
         Command::Backup { dest, media } => {
             let done = backup::backup(&config, &dest, media.as_deref())?;

@@ -105,8 +105,10 @@ impl Router {
             }
             ("GET", ["media", "proxy"]) => crate::media::cache::serve(ctx, req),
             ("GET", ["media", name]) => crate::media::serve(ctx, req, name),
-            ("GET", ["static", ..]) => web::assets::serve(req, path.trim_start_matches("/static/"))
-                .ok_or_else(|| Error::NotFound("No such file".into())),
+            ("GET", ["static", ..]) => {
+                crate::assets::serve(req, path.trim_start_matches("/static/"))
+                    .ok_or_else(|| Error::NotFound("No such file".into()))
+            }
             // Everything else is the web UI's: pages, forms and feeds (web/mod.rs).
             _ => web::route(ctx, req, method, &segments),
         }

@@ -94,10 +94,7 @@ pub fn start(ctx: Arc<Ctx>) -> Workers {
                         eprintln!("database: checkpoint failed: {e}");
                     }
                 }
-                let done = crate::ap::inbox::run_once(ctx, worker, inbox_workers);
-                // Whatever the step noticed for the owner goes out to open streams.
-                crate::mastodon::streaming::publish_notifications(ctx);
-                done
+                crate::process::inbound::run_once(ctx, worker, inbox_workers)
             },
             |w| &w.inbox,
         ));

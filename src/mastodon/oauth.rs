@@ -492,7 +492,7 @@ pub fn revoke(ctx: &Ctx, req: &Req) -> Result<Resp> {
         .db
         .write(|tx| tokens::revoke(tx, &keys::sha256_hex(token.as_bytes()), app.id, now))?;
     if let Some(id) = revoked {
-        super::streaming::close_token(ctx, id);
+        ctx.emit(crate::events::Event::TokenRevoked(id));
     }
     Ok(Resp::json(200, &json!({})))
 }

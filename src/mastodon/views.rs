@@ -21,7 +21,7 @@ pub fn proxied(ctx: &Ctx, remote: &str) -> String {
 
 /// The URL of an embedded static file, absolute.
 pub fn static_url(ctx: &Ctx, name: &str) -> String {
-    format!("{}{}", ctx.config.public_url, crate::web::assets::url(name))
+    format!("{}{}", ctx.config.public_url, crate::assets::url(name))
 }
 
 fn remote_media(ctx: &Ctx) -> impl Fn(Option<&str>, &str) -> String + '_ {
@@ -95,7 +95,7 @@ pub fn confirmed_move(
         return Ok(None);
     };
     if *target == ctx.config.actor_url() {
-        let aliases = crate::portability::alias::parse(&db::account::get(conn)?.also_known_as);
+        let aliases = crate::process::alias::parse(&db::account::get(conn)?.also_known_as);
         return Ok(aliases.contains(&actor.uri).then_some(ConfirmedMove::Here));
     }
     Ok(db::actors::find_by_uri(conn, target)?

@@ -6,7 +6,7 @@
 
 pub mod actions;
 pub mod apps;
-pub mod assets;
+
 pub mod compose;
 pub mod export;
 pub mod feeds;
