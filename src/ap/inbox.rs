@@ -282,7 +282,10 @@ fn verified_signer(
     let max_running = ctx.config.http_threads.saturating_sub(1).max(1);
     let Some(_slot) = ctx.key_fetches.slot(max_running) else {
         // Peers retry a 429 later (honouring Retry-After); a 401 would be final.
-        return Err(Error::RateLimited(BUSY_RETRY_SECS));
+        return Err(Error::RateLimited {
+            limit: None,
+            reset_secs: BUSY_RETRY_SECS,
+        });
     };
     let actor = match resolve::refresh(ctx, owner_url) {
         Ok(actor) => actor,

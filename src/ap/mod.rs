@@ -2,7 +2,7 @@
 //! (`actor`, `note`, `outbox`: pure builders, no I/O), `resolve` (fetching and caching
 //! remote actors and objects), `inbox` (the checklist a POST passes before 202),
 //! `deliver` (the delivery worker) and `serve` (GETs of kith's own documents). What
-//! kith *does* with an activity is `crate::process`'s; nothing here names a face.
+//! kith *does* with an activity is the processing layer's; nothing here names a face.
 
 pub mod actor;
 pub mod deliver;

@@ -325,7 +325,7 @@ pub fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let mut statuses = Vec::new();
     if want("statuses") {
         if resolve && (q.starts_with("https://") || q.starts_with("http://")) {
-            if let Ok(post) = resolve_post(ctx, &q) {
+            if let Ok(post) = crate::process::remote_posts::resolve_post(ctx, &q) {
                 statuses.push(ctx.db.read(|c| views::status(ctx, c, &post))?);
             }
         } else if owner {
@@ -344,22 +344,4 @@ pub fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
         vec![]
     };
     ok(json!({"accounts": accounts, "statuses": statuses, "hashtags": hashtags}))
-}
-
-/// A post by URL: stored already, or fetched from the network and stored.
-pub fn resolve_post(ctx: &Ctx, url: &str) -> Result<Post> {
-    if let Some(p) = ctx.db.read(|c| posts::find_by_uri(c, url))? {
-        return Ok(p);
-    }
-    let mut budget = crate::process::remote_posts::Budget::new();
-    let object = crate::process::remote_posts::fetch_object(ctx, url, &mut budget)?;
-    let id = object
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or(url)
-        .to_string();
-    crate::process::remote_posts::store_fetched(ctx, &object, &mut budget)?;
-    ctx.db
-        .read(|c| posts::find_by_uri(c, &id))?
-        .ok_or_else(|| Error::NotFound("Record not found".into()))
 }

@@ -49,3 +49,13 @@ pub fn queue(
 pub fn activity_id(ctx: &crate::Ctx, kind: &str) -> String {
     format!("{}#{kind}/{}", ctx.config.actor_url(), crate::ids::now())
 }
+
+/// The remote author of a post, if it has one.
+pub fn author_of(
+    conn: &Connection,
+    post: &crate::db::posts::Post,
+) -> Result<Option<crate::db::actors::RemoteActor>> {
+    post.actor_id
+        .map(|id| crate::db::actors::get(conn, id))
+        .transpose()
+}

@@ -165,6 +165,34 @@ pub fn moved_from(ctx: &Ctx) -> Result<Option<String>> {
     Ok(None)
 }
 
+/// Where a remote actor moved, when the move is confirmed: the new account is known
+/// here, not gone, and lists the actor among its aliases (so an actor cannot claim
+/// someone else's account as its new home).
+pub enum ConfirmedMove {
+    /// To kith's own account.
+    Here,
+    /// To another remote account.
+    To(Box<RemoteActor>),
+}
+
+/// The confirmed move of `actor`, if any (see [`ConfirmedMove`]).
+pub fn confirmed_move(
+    ctx: &Ctx,
+    conn: &rusqlite::Connection,
+    actor: &RemoteActor,
+) -> Result<Option<ConfirmedMove>> {
+    let Some(target) = &actor.moved_to else {
+        return Ok(None);
+    };
+    if *target == ctx.config.actor_url() {
+        let aliases = super::alias::parse(&db::account::get(conn)?.also_known_as);
+        return Ok(aliases.contains(&actor.uri).then_some(ConfirmedMove::Here));
+    }
+    Ok(db::actors::find_by_uri(conn, target)?
+        .filter(|t| t.gone_at.is_none() && t.aliases().contains(&actor.uri))
+        .map(|t| ConfirmedMove::To(Box::new(t))))
+}
+
 /// `Move`: when the new account lists the old one in `alsoKnownAs`, the old one is
 /// recorded as moved there (the client API shows it), and when kith follows the old
 /// account it follows the new one instead. A `Move` to kith's own actor from one of

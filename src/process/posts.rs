@@ -1,7 +1,7 @@
 //! Local actions on posts: create (with mentions resolved on the network first),
 //! edit, delete, and voting in remote polls.
 
-use super::{activity_id, queue};
+use super::{activity_id, author_of, queue};
 use crate::Ctx;
 use crate::ap::note::{build_note, local_url};
 use crate::ap::{outbox, resolve};
@@ -192,17 +192,6 @@ fn recipients(
     };
     inboxes.extend(mention_inboxes.iter().cloned());
     Ok(inboxes)
-}
-
-/// The author of a post, if remote.
-/// The remote author of a post, if it has one.
-pub(super) fn author_of(
-    conn: &Connection,
-    post: &Post,
-) -> Result<Option<crate::db::actors::RemoteActor>> {
-    post.actor_id
-        .map(|id| db::actors::get(conn, id))
-        .transpose()
 }
 
 /// Publishes a new post; returns it as stored.

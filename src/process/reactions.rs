@@ -3,9 +3,8 @@
 //! the owner's posts are counted and notified, boosts by followed accounts are stored
 //! for the home timeline. Local actions: like and unlike, boost and unboost.
 
-use super::posts::author_of;
 use super::remote_posts::{Budget, fetch_object};
-use super::{activity_id, queue};
+use super::{activity_id, author_of, queue};
 use crate::Ctx;
 use crate::ap::note::ids;
 use crate::ap::object_id;

@@ -355,3 +355,21 @@ pub fn handle_delete(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
     }
     Ok(())
 }
+
+/// A post by URL: stored already, or fetched from the network and stored.
+pub fn resolve_post(ctx: &Ctx, url: &str) -> Result<posts::Post> {
+    if let Some(p) = ctx.db.read(|c| posts::find_by_uri(c, url))? {
+        return Ok(p);
+    }
+    let mut budget = Budget::new();
+    let object = fetch_object(ctx, url, &mut budget)?;
+    let id = object
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or(url)
+        .to_string();
+    store_fetched(ctx, &object, &mut budget)?;
+    ctx.db
+        .read(|c| posts::find_by_uri(c, &id))?
+        .ok_or_else(|| Error::NotFound("Record not found".into()))
+}

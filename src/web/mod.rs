@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod apps;
+pub mod authorize;
 
 pub mod compose;
 pub mod export;

@@ -12,8 +12,8 @@ use crate::db::{self, blocks, follows};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::mastodon::views::ConfirmedMove;
 use crate::process;
+use crate::process::moving::ConfirmedMove;
 use maud::{Markup, html};
 
 const PAGE: i64 = 40;
@@ -148,7 +148,7 @@ pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> 
         let actor = db::actors::get(conn, id)?;
         let r = relation(conn, id)?;
         // Where it moved, when the new account confirms it, as that account's page here.
-        let moved = match crate::mastodon::views::confirmed_move(ctx, conn, &actor)? {
+        let moved = match crate::process::moving::confirmed_move(ctx, conn, &actor)? {
             Some(ConfirmedMove::Here) => Some((
                 format!("/@{}", ctx.config.username),
                 format!("@{}@{}", ctx.config.username, ctx.config.domain),

@@ -50,7 +50,7 @@ pub fn media_src(ctx: &Ctx, url: &str) -> String {
     if let Some(path) = url.strip_prefix(&own) {
         format!("/{path}")
     } else {
-        crate::mastodon::views::proxied(ctx, url)
+        crate::media::cache::proxied(ctx, url)
     }
 }
 
