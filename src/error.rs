@@ -18,7 +18,13 @@ pub enum Error {
     Forbidden(String),
     /// No such thing (404).
     NotFound(String),
-    /// A refusal with its own status: 406, 409, 410, 413, 422 and the like.
+    /// A conflict with the current state, e.g. another import running (409).
+    Conflict(String),
+    /// The thing existed and is gone for good (410).
+    Gone(String),
+    /// Well-formed, but refused: a rule of kith's or of the protocol says no (422).
+    Unprocessable(String),
+    /// A refusal with another status of its own: 406, 413, 415, 426 and the like.
     Status(u16, String),
     /// Too many requests (429): the limit that was reached, when there is one to tell
     /// (`X-RateLimit-*` headers), and the seconds until the client may try again.
@@ -50,6 +56,9 @@ impl Error {
             Error::Unauthorized(_) => 401,
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
+            Error::Conflict(_) => 409,
+            Error::Gone(_) => 410,
+            Error::Unprocessable(_) => 422,
             Error::Status(code, _) => *code,
             Error::RateLimited { .. } => 429,
             Error::Busy => 503,
@@ -65,6 +74,9 @@ impl Error {
             | Error::Unauthorized(m)
             | Error::Forbidden(m)
             | Error::NotFound(m)
+            | Error::Conflict(m)
+            | Error::Gone(m)
+            | Error::Unprocessable(m)
             | Error::Status(_, m) => m.clone(),
             Error::RateLimited { .. } => "Too many requests".into(),
             Error::Busy => "The server is busy, try again shortly".into(),

@@ -341,7 +341,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("kith: {e}");
             match e {
-                Error::Config(_) | Error::BadRequest(_) | Error::Status(422, _) => {
+                Error::Config(_) | Error::BadRequest(_) | Error::Unprocessable(_) => {
                     ExitCode::from(2)
                 }
                 _ => ExitCode::FAILURE,

@@ -50,16 +50,14 @@ fn one_at_a_time<T>(work: impl FnOnce() -> T) -> T {
 /// Refuses passwords that are too short or too long.
 pub fn check_length(password: &str) -> Result<()> {
     if password.len() < MIN_LEN {
-        return Err(Error::Status(
-            422,
-            format!("the password must be at least {MIN_LEN} characters"),
-        ));
+        return Err(Error::Unprocessable(format!(
+            "the password must be at least {MIN_LEN} characters"
+        )));
     }
     if password.len() > MAX_LEN {
-        return Err(Error::Status(
-            422,
-            format!("the password must be at most {MAX_LEN} bytes"),
-        ));
+        return Err(Error::Unprocessable(format!(
+            "the password must be at most {MAX_LEN} bytes"
+        )));
     }
     Ok(())
 }

@@ -166,7 +166,7 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let cached_actor = cached.as_ref().map(|s| s.actor.clone());
     let signer = match verified_signer(ctx, req.client_ip, &checked, &owner_url, cached_actor) {
         Ok(signer) => signer,
-        Err(Error::Status(410, _)) => return Ok(accepted()),
+        Err(Error::Gone(_)) => return Ok(accepted()),
         Err(e) => return Err(e),
     };
     if activity.get("actor").and_then(resolve::id_of) != Some(signer.uri.as_str()) {
@@ -260,7 +260,7 @@ fn verified_signer(
 ) -> Result<RemoteActor> {
     if let Some(actor) = &cached {
         if actor.gone_at.is_some() {
-            return Err(Error::Status(410, "gone".into()));
+            return Err(Error::Gone("gone".into()));
         }
         let outcome = match (&actor.public_key_pem, &actor.key_id) {
             (Some(pem), Some(key_id)) if key_id == &checked.key_id => sig::verify(checked, pem),
@@ -289,7 +289,7 @@ fn verified_signer(
     };
     let actor = match resolve::refresh(ctx, owner_url) {
         Ok(actor) => actor,
-        Err(Error::Status(410, m)) => return Err(Error::Status(410, m)),
+        Err(Error::Gone(m)) => return Err(Error::Gone(m)),
         // The key's actor is on a blocked domain (reached through a redirect).
         Err(Error::Forbidden(m)) => return Err(Error::Forbidden(m)),
         Err(e) => {

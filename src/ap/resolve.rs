@@ -149,7 +149,7 @@ pub fn parse_actor(
     local_domain: &str,
     now: i64,
 ) -> Result<RemoteActor> {
-    let bad = |why: &str| Error::Status(422, format!("unusable actor document: {why}"));
+    let bad = |why: &str| Error::Unprocessable(format!("unusable actor document: {why}"));
     let kind = str_field(doc, "type").ok_or_else(|| bad("no type"))?;
     if !ACTOR_TYPES.contains(&kind) {
         return Err(bad(&format!("type {kind} is not an actor")));
@@ -218,7 +218,7 @@ pub fn actor(ctx: &Ctx, uri: &str) -> Result<RemoteActor> {
     }
     if let Some(cached) = ctx.db.read(|c| crate::db::actors::find_by_uri(c, uri))? {
         if cached.gone_at.is_some() {
-            return Err(Error::Status(410, "that account is gone".into()));
+            return Err(Error::Gone("that account is gone".into()));
         }
         if crate::db::now_ms() - cached.fetched_at < STALE_AFTER_MS {
             return Ok(cached);
@@ -240,19 +240,19 @@ fn refresh_with(ctx: &Ctx, uri: &str, follow_move: bool) -> Result<RemoteActor> 
     let cached = ctx.db.read(|c| crate::db::actors::find_by_uri(c, uri))?;
     // A tombstoned actor is never fetched again (SECURITY.md 19), whoever asks.
     if cached.as_ref().is_some_and(|a| a.gone_at.is_some()) {
-        return Err(Error::Status(410, "that account is gone".into()));
+        return Err(Error::Gone("that account is gone".into()));
     }
     let fetched = match ctx.get_signed(uri) {
-        Err(Error::Status(410, _)) => {
+        Err(Error::Gone(_)) => {
             let domain = Url::parse(uri).map(|u| domain_of(&u)).unwrap_or_default();
             ctx.db
                 .write(|tx| crate::db::actors::insert_tombstone(tx, uri, &domain, now))?;
-            return Err(Error::Status(410, "that account is gone".into()));
+            return Err(Error::Gone("that account is gone".into()));
         }
         other => other?,
     };
     let doc: Value = serde_json::from_slice(&fetched.body)
-        .map_err(|e| Error::Status(422, format!("actor document is not JSON: {e}")))?;
+        .map_err(|e| Error::Unprocessable(format!("actor document is not JSON: {e}")))?;
     let mut actor = parse_actor(&doc, &fetched.final_url, &ctx.config.domain, now)?;
     // A redirect may land on a blocked domain that the URL asked for did not name
     // (SECURITY.md 13, 21): such an actor is neither stored nor used.
@@ -291,7 +291,7 @@ pub fn by_handle(ctx: &Ctx, user: &str, host: &str) -> Result<RemoteActor> {
     }
     let url = ctx.fetcher.webfinger_url(user, &host)?;
     let jrd: Value = serde_json::from_slice(&ctx.fetcher.get_json(url.as_str())?.body)
-        .map_err(|e| Error::Status(422, format!("WebFinger answer is not JSON: {e}")))?;
+        .map_err(|e| Error::Unprocessable(format!("WebFinger answer is not JSON: {e}")))?;
     let href = jrd
         .get("links")
         .and_then(Value::as_array)
@@ -308,10 +308,9 @@ pub fn by_handle(ctx: &Ctx, user: &str, host: &str) -> Result<RemoteActor> {
         .ok_or_else(|| Error::NotFound(format!("no ActivityPub actor for {user}@{host}")))?;
     let found = actor(ctx, href)?;
     if !found.username.eq_ignore_ascii_case(user) {
-        return Err(Error::Status(
-            422,
-            format!("WebFinger for {user}@{host} points at another account"),
-        ));
+        return Err(Error::Unprocessable(format!(
+            "WebFinger for {user}@{host} points at another account"
+        )));
     }
     Ok(found)
 }

@@ -175,7 +175,7 @@ impl Fetcher {
     }
 
     /// GET of an ActivityPub document, signed per hop by `signer` when given; up to 3
-    /// redirects, each re-checked and re-signed; 410 gives `Error::Status(410, "Gone")`;
+    /// redirects, each re-checked and re-signed; 410 gives `Error::Gone("Gone")`;
     /// body capped at 1 MiB; Content-Type must be activity+json or ld+json.
     pub fn get_activity(&self, url: &str, signer: Option<Signer>) -> Result<Fetched> {
         let spec = GetSpec {
@@ -373,7 +373,7 @@ fn finish(url: Url, response: Response<Body>, spec: &GetSpec) -> Result<Fetched>
 fn check_status(url: &Url, status: u16) -> Result<()> {
     match status {
         200..=299 => Ok(()),
-        410 => Err(Error::Status(410, "Gone".into())),
+        410 => Err(Error::Gone("Gone".into())),
         _ => Err(Error::Network {
             message: format!("GET {url} answered {status}"),
             transient: matches!(status, 408 | 429 | 500..=599),

@@ -541,7 +541,7 @@ fn statuses_map_to_errors() {
     });
     let f = lax();
     match f.get_activity(&remote.url("/410"), None) {
-        Err(Error::Status(410, m)) => assert_eq!(m, "Gone"),
+        Err(Error::Gone(m)) => assert_eq!(m, "Gone"),
         other => panic!("expected 410 Gone, got {other:?}"),
     }
     for status in [400, 401, 403, 404, 406, 304] {

@@ -21,7 +21,7 @@ pub struct Params {
 }
 
 fn invalid(key: &str, what: &str) -> Error {
-    Error::Status(422, format!("Validation failed: {key} {what}"))
+    Error::Unprocessable(format!("Validation failed: {key} {what}"))
 }
 
 /// Inserts `value` at a Rails-style key such as `poll[options][]` or `fields_attributes[0][name]`.

@@ -82,8 +82,7 @@ fn update_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let mut profile = db::account::Profile::of(&account);
     if let Some(name) = p.str("display_name")? {
         if name.chars().count() > 30 {
-            return Err(Error::Status(
-                422,
+            return Err(Error::Unprocessable(
                 "Validation failed: Display name is too long (maximum is 30 characters)".into(),
             ));
         }
@@ -91,8 +90,7 @@ fn update_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
     }
     if let Some(note) = p.str("note")? {
         if note.chars().count() > 500 {
-            return Err(Error::Status(
-                422,
+            return Err(Error::Unprocessable(
                 "Validation failed: Note is too long (maximum is 500 characters)".into(),
             ));
         }
@@ -126,8 +124,7 @@ fn update_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
 fn fields_json(ctx: &Ctx, p: &Params) -> Result<String> {
     let fields = p.objects("fields_attributes");
     if fields.len() > 4 {
-        return Err(Error::Status(
-            422,
+        return Err(Error::Unprocessable(
             "Validation failed: at most 4 profile fields".into(),
         ));
     }
@@ -152,7 +149,7 @@ fn account_ref(id: &str) -> Result<AccountRef> {
 fn remote_id(id: &str) -> Result<i64> {
     match account_ref(id)? {
         AccountRef::Remote(actor_id) => Ok(actor_id),
-        AccountRef::Local => Err(Error::Status(422, "That is your own account".into())),
+        AccountRef::Local => Err(Error::Unprocessable("That is your own account".into())),
     }
 }
 
@@ -405,7 +402,9 @@ fn domain_block(ctx: &Ctx, req: &Req, add: bool) -> Result<Resp> {
     if !add {
         let forms = crate::domain::stored_forms(&typed);
         if forms.is_empty() {
-            return Err(Error::Status(422, "Validation failed: not a domain".into()));
+            return Err(Error::Unprocessable(
+                "Validation failed: not a domain".into(),
+            ));
         }
         ctx.db.write(|tx| {
             forms
@@ -416,7 +415,7 @@ fn domain_block(ctx: &Ctx, req: &Req, add: bool) -> Result<Resp> {
     }
     let domain = crate::domain::normalize(&typed)
         .filter(|d| d != crate::domain::without_port(&ctx.config.domain))
-        .ok_or_else(|| Error::Status(422, "Validation failed: not a domain".into()))?;
+        .ok_or_else(|| Error::Unprocessable("Validation failed: not a domain".into()))?;
     let now = db::now_ms();
     ctx.db
         .write(|tx| blocks::insert_domain_block(tx, &domain, now))?;

@@ -59,8 +59,7 @@ fn save(ctx: &Ctx, req: &Req, id: Option<i64>) -> Result<Resp> {
     let title = crate::text::clean_plain(&p.required("title")?, 100);
     let policy = p.str("replies_policy")?.unwrap_or_else(|| "list".into());
     if !matches!(policy.as_str(), "followed" | "list" | "none") {
-        return Err(Error::Status(
-            422,
+        return Err(Error::Unprocessable(
             "Validation failed: replies_policy".into(),
         ));
     }
@@ -149,12 +148,11 @@ fn filter_from(p: &Params, id: i64) -> Result<lists::Filter> {
             )
         })
     {
-        return Err(Error::Status(422, "Validation failed: context".into()));
+        return Err(Error::Unprocessable("Validation failed: context".into()));
     }
     let action = p.str("filter_action")?.unwrap_or_else(|| "warn".into());
     if !matches!(action.as_str(), "warn" | "hide") {
-        return Err(Error::Status(
-            422,
+        return Err(Error::Unprocessable(
             "Validation failed: filter_action".into(),
         ));
     }

@@ -97,17 +97,13 @@ fn meta_params(p: &Params) -> Result<MetaParams> {
         .as_ref()
         .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
     {
-        return Err(Error::Status(
-            422,
-            format!(
-                "Validation failed: Description is too long (maximum is {MAX_DESCRIPTION} characters)"
-            ),
-        ));
+        return Err(Error::Unprocessable(format!(
+            "Validation failed: Description is too long (maximum is {MAX_DESCRIPTION} characters)"
+        )));
     }
     let focus = match p.str("focus")?.filter(|f| !f.trim().is_empty()) {
         Some(f) => Some(parse_focus(&f).ok_or_else(|| {
-            Error::Status(
-                422,
+            Error::Unprocessable(
                 "Validation failed: focus must be two numbers from -1 to 1, as \"x,y\"".into(),
             )
         })?),
@@ -133,7 +129,7 @@ pub fn upload(ctx: &Ctx, req: &Req, _v2: bool) -> Result<Resp> {
     let (description, focus) = meta_params(&p)?;
     let (bytes, declared) = file
         .filter(|(b, _)| !b.is_empty())
-        .ok_or_else(|| Error::Status(422, "Validation failed: File can't be blank".into()))?;
+        .ok_or_else(|| Error::Unprocessable("Validation failed: File can't be blank".into()))?;
     let mut m = crate::media::store_upload(ctx, bytes, declared.as_deref())?;
     m.id = crate::ids::at(m.created_at);
     m.description = description.unwrap_or_default();

@@ -25,7 +25,7 @@ const CODE_TTL_MS: i64 = 10 * 60 * 1000;
 const FORM_TTL_MS: i64 = 60 * 60 * 1000;
 
 fn unprocessable(m: &str) -> Error {
-    Error::Status(422, m.to_string())
+    Error::Unprocessable(m.to_string())
 }
 
 /// Checks and normalises a scope list; an empty one is `read`, as Mastodon's default.

@@ -49,8 +49,9 @@ fn draft_from(p: &Params) -> Result<Draft> {
         .list("media_ids")?
         .iter()
         .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| Error::Status(422, "Validation failed: media_ids must be ids".into()))
+            s.parse::<i64>().map_err(|_| {
+                Error::Unprocessable("Validation failed: media_ids must be ids".into())
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Draft {
@@ -251,8 +252,7 @@ fn act(ctx: &Ctx, req: &Req, id: &str, action: &str) -> Result<Resp> {
                 || post.reblog_of_id.is_some()
                 || !matches!(post.visibility.as_str(), "public" | "unlisted")
             {
-                return Err(Error::Status(
-                    422,
+                return Err(Error::Unprocessable(
                     "Validation failed: only your own public posts can be pinned".into(),
                 ));
             }
@@ -284,7 +284,7 @@ fn vote(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
         .iter()
         .map(|c| {
             c.parse::<usize>().map_err(|_| {
-                Error::Status(422, "Validation failed: choices must be numbers".into())
+                Error::Unprocessable("Validation failed: choices must be numbers".into())
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -261,7 +261,7 @@ fn set_markers(ctx: &Ctx, req: &Req) -> Result<Resp> {
         let id = inner.required("last_read_id")?;
         let numeric: i64 = id
             .parse()
-            .map_err(|_| Error::Status(422, "Validation failed: last_read_id".into()))?;
+            .map_err(|_| Error::Unprocessable("Validation failed: last_read_id".into()))?;
         ctx.db.write(|tx| {
             markers::set(tx, timeline, &id, now)?;
             if timeline == "notifications" {

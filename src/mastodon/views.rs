@@ -97,7 +97,7 @@ pub fn account_by_ref(ctx: &Ctx, conn: &Connection, r: AccountRef) -> Result<Val
         AccountRef::Remote(id) => {
             let actor = db::actors::get(conn, id)?;
             if actor.gone_at.is_some() {
-                return Err(Error::Status(410, "This account is gone".into()));
+                return Err(Error::Gone("This account is gone".into()));
             }
             remote_account(ctx, conn, &actor)
         }

@@ -65,7 +65,7 @@ pub struct Processed {
 }
 
 fn refuse(why: impl Into<String>) -> Error {
-    Error::Status(422, format!("Validation failed: {}", why.into()))
+    Error::Unprocessable(format!("Validation failed: {}", why.into()))
 }
 
 /// A decoding failure as a refusal. Decoders read from memory, so an I/O error is a

@@ -46,12 +46,9 @@ pub fn store_file(ctx: &Ctx, path: &Path, declared: Option<&str>) -> Result<Medi
     let size = std::fs::metadata(path)?.len();
     let max = ctx.config.limits.upload_max_bytes;
     if size > max {
-        return Err(Error::Status(
-            422,
-            format!(
-                "Validation failed: the file is {size} bytes, more than the {max} of limits.upload_max_bytes"
-            ),
-        ));
+        return Err(Error::Unprocessable(format!(
+            "Validation failed: the file is {size} bytes, more than the {max} of limits.upload_max_bytes"
+        )));
     }
     store(ctx, Source::File(path), declared)
 }
@@ -113,8 +110,7 @@ fn copy_stripped<R: Read + Seek>(
     } else {
         let copied = std::io::copy(&mut input.take(len), out)?;
         if copied != len {
-            return Err(Error::Status(
-                422,
+            return Err(Error::Unprocessable(
                 "Validation failed: the file changed while it was read".into(),
             ));
         }
@@ -180,19 +176,14 @@ pub(crate) fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> Result<usize>
 }
 
 fn image_too_large(what: &str) -> Error {
-    Error::Status(
-        422,
-        format!(
-            "Validation failed: {what} must be smaller than {} MB",
-            IMAGE_MAX_BYTES >> 20
-        ),
-    )
+    Error::Unprocessable(format!(
+        "Validation failed: {what} must be smaller than {} MB",
+        IMAGE_MAX_BYTES >> 20
+    ))
 }
 
 fn unsupported() -> Error {
-    Error::Status(
-        422,
-        "Validation failed: File content type is not supported (JPEG, PNG, GIF, WebP, MP4, MOV, WebM, MP3, M4A, AAC, Ogg, WAV, FLAC)".into(),
+    Error::Unprocessable("Validation failed: File content type is not supported (JPEG, PNG, GIF, WebP, MP4, MOV, WebM, MP3, M4A, AAC, Ogg, WAV, FLAC)".into(),
     )
 }
 
@@ -207,16 +198,14 @@ pub fn profile_image(bytes: &[u8], which: &str) -> Result<image::Encoded> {
     let kind = sniff::sniff(bytes, None)
         .filter(|k| sniff::is_decodable_image(*k))
         .ok_or_else(|| {
-            Error::Status(
-                422,
-                format!("Validation failed: {which} must be a JPEG, PNG, GIF or WebP image"),
-            )
+            Error::Unprocessable(format!(
+                "Validation failed: {which} must be a JPEG, PNG, GIF or WebP image"
+            ))
         })?;
     if bytes.len() > IMAGE_MAX_BYTES {
-        return Err(Error::Status(
-            422,
-            format!("Validation failed: {which} is too large"),
-        ));
+        return Err(Error::Unprocessable(format!(
+            "Validation failed: {which} is too large"
+        )));
     }
     image::profile(bytes, kind, max)
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use std::io::{Read, Seek, SeekFrom, Write};
 
 fn corrupt(what: &str) -> Error {
-    Error::Status(422, format!("Validation failed: the {what} is corrupt"))
+    Error::Unprocessable(format!("Validation failed: the {what} is corrupt"))
 }
 
 /// The logical screen size of a GIF.

@@ -143,7 +143,12 @@ pub fn store(
                 }
                 files.push((index, stored));
             }
-            Err(e @ Error::Status(..)) => {
+            Err(
+                e @ (Error::Status(..)
+                | Error::Unprocessable(_)
+                | Error::Gone(_)
+                | Error::Conflict(_)),
+            ) => {
                 report.media_failed += 1;
                 report.problem(left_out(&e.public_message()), opts.progress);
             }

@@ -216,8 +216,7 @@ fn lock_imports(data_dir: &Path) -> Result<std::fs::File> {
         .open(data_dir.join("import.lock"))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Status(
-            409,
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Conflict(
             "Another import is running (from the settings page or `kith import`); \
              try again when it has finished"
                 .into(),
@@ -638,7 +637,7 @@ fn resolve_one(ctx: &Ctx, r: &portability::ImportRef) -> Result<()> {
             if post.reblog_of_id.is_some()
                 || !matches!(post.visibility.as_str(), "public" | "unlisted")
             {
-                return Err(Error::Status(422, "this post cannot be boosted".into()));
+                return Err(Error::Unprocessable("this post cannot be boosted".into()));
             }
             if posts::find_reblog(tx, None, post.id)?.is_some() {
                 return Ok(());

@@ -26,7 +26,7 @@ use crate::error::Error;
 
 /// A refusal of an input file: 422 with a message that names the problem.
 pub fn refused(message: impl Into<String>) -> Error {
-    Error::Status(422, message.into())
+    Error::Unprocessable(message.into())
 }
 
 /// Prints a progress line for `done` of `total` items (to stderr, for the operator).

@@ -252,7 +252,9 @@ fn picture(
         .and_then(|bytes| crate::media::profile_image(&bytes, which));
     match processed {
         Ok(encoded) => Ok(Some(encoded)),
-        Err(e @ Error::Status(..)) => {
+        Err(
+            e @ (Error::Status(..) | Error::Unprocessable(_) | Error::Gone(_) | Error::Conflict(_)),
+        ) => {
             report.problem(left_out(&e.public_message()), opts.progress);
             Ok(None)
         }

@@ -31,10 +31,9 @@ pub fn add(ctx: &Ctx, target: &str) -> Result<String> {
         let mut aliases = parse(&account::get(tx)?.also_known_as);
         if !aliases.contains(&uri) {
             if aliases.len() >= MAX_ALIASES {
-                return Err(Error::Status(
-                    422,
-                    format!("at most {MAX_ALIASES} aliases; remove one first"),
-                ));
+                return Err(Error::Unprocessable(format!(
+                    "at most {MAX_ALIASES} aliases; remove one first"
+                )));
             }
             aliases.push(uri.clone());
         }

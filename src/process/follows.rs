@@ -22,8 +22,7 @@ pub fn follow(ctx: &Ctx, target: &str) -> Result<RemoteActor> {
 /// Sends a `Follow` to `actor` (again, when a follow exists but is not accepted yet).
 pub fn follow_actor(ctx: &Ctx, actor: &RemoteActor) -> Result<()> {
     if ctx.db.read(|c| blocks::is_blocked(c, actor.id))? {
-        return Err(Error::Status(
-            422,
+        return Err(Error::Unprocessable(
             "unblock this account before following it".into(),
         ));
     }

@@ -50,16 +50,13 @@ pub fn check_target(ctx: &Ctx, target: &str) -> Result<RemoteActor> {
         return Err(Error::BadRequest("an account cannot move to itself".into()));
     }
     if !lists_alias(&new, &me) {
-        return Err(Error::Status(
-            422,
-            format!(
-                "{} does not list {me} as an alias (alsoKnownAs). On the new account, add \
+        return Err(Error::Unprocessable(format!(
+            "{} does not list {me} as an alias (alsoKnownAs). On the new account, add \
                  this one as an alias first (Mastodon: Preferences → Account → Moving from a \
                  different account → Create an account alias; kith: kith alias add {me}), then \
                  move again.",
-                display(&new)
-            ),
-        ));
+            display(&new)
+        )));
     }
     Ok(new)
 }

@@ -41,7 +41,7 @@ pub struct DraftPoll {
 }
 
 fn check_draft(d: &Draft) -> Result<()> {
-    let invalid = |m: &str| Error::Status(422, format!("Validation failed: {m}"));
+    let invalid = |m: &str| Error::Unprocessable(format!("Validation failed: {m}"));
     if !matches!(
         d.visibility.as_str(),
         "public" | "unlisted" | "private" | "direct"
@@ -265,12 +265,11 @@ fn attachments_for(
     ids.iter()
         .map(|id| {
             let m = db::media::get(conn, *id)
-                .map_err(|_| Error::Status(422, format!("Validation failed: no media {id}")))?;
+                .map_err(|_| Error::Unprocessable(format!("Validation failed: no media {id}")))?;
             if m.post_id.is_some() {
-                return Err(Error::Status(
-                    422,
-                    format!("Validation failed: media {id} is already attached"),
-                ));
+                return Err(Error::Unprocessable(format!(
+                    "Validation failed: media {id} is already attached"
+                )));
             }
             Ok(crate::db::posts::Attachment {
                 id: 0,
@@ -392,15 +391,15 @@ pub fn vote(ctx: &Ctx, post_id: i64, choices: &[usize]) -> Result<()> {
     ctx.db.write(|tx| {
         let post = posts::get(tx, post_id)?;
         let mut poll = posts::find_poll(tx, post_id)?.ok_or_else(|| Error::NotFound("Record not found".into()))?;
-        let author = author_of(tx, &post)?.ok_or_else(|| Error::Status(422, "you cannot vote in your own poll".into()))?;
+        let author = author_of(tx, &post)?.ok_or_else(|| Error::Unprocessable("you cannot vote in your own poll".into()))?;
         if poll.expires_at.is_some_and(|e| e <= now) || poll.closed_at.is_some() {
-            return Err(Error::Status(422, "Validation failed: The poll has already ended".into()));
+            return Err(Error::Unprocessable("Validation failed: The poll has already ended".into()));
         }
         if choices.is_empty() || (!poll.multiple && choices.len() > 1) || choices.iter().any(|c| *c >= poll.options.len()) {
-            return Err(Error::Status(422, "Validation failed: invalid choices".into()));
+            return Err(Error::Unprocessable("Validation failed: invalid choices".into()));
         }
         if db::polls::owner_voted(tx, post_id)? {
-            return Err(Error::Status(422, "Validation failed: You have already voted on this poll".into()));
+            return Err(Error::Unprocessable("Validation failed: You have already voted on this poll".into()));
         }
         for &choice in choices {
             let id = activity_id(ctx, "votes");

@@ -276,7 +276,7 @@ pub fn boost(ctx: &Ctx, post_id: i64) -> Result<Post> {
             || !matches!(post.visibility.as_str(), "public" | "unlisted")
             || post.reblog_of_id.is_some()
         {
-            return Err(Error::Status(422, "this post cannot be boosted".into()));
+            return Err(Error::Unprocessable("this post cannot be boosted".into()));
         }
         if let Some(existing) = posts::find_reblog(tx, None, post_id)? {
             return Ok((existing, false));

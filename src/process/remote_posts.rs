@@ -34,7 +34,7 @@ impl Budget {
 
     fn spend(&mut self) -> Result<()> {
         if self.fetches == 0 {
-            return Err(Error::Status(422, "fetch budget exhausted".into()));
+            return Err(Error::Unprocessable("fetch budget exhausted".into()));
         }
         self.fetches -= 1;
         Ok(())
@@ -80,8 +80,7 @@ pub fn fetch_object(ctx: &Ctx, id: &str, budget: &mut Budget) -> Result<Value> {
         .and_then(|s| Url::parse(s).ok());
     match doc_id {
         Some(doc_id) if same_id(&doc_id, &fetched.final_url) => Ok(doc),
-        _ => Err(Error::Status(
-            422,
+        _ => Err(Error::Unprocessable(
             "fetched object's id does not match its URL (SECURITY.md 20)".into(),
         )),
     }

@@ -39,8 +39,7 @@ pub fn post_action(ctx: &Ctx, p: &Params, id: &str, action: &str) -> Result<Resp
             .write(|tx| posts::set_bookmarked(tx, id, action == "bookmark", now))?,
         "pin" | "unpin" => {
             if !post.is_local() || !matches!(post.visibility.as_str(), "public" | "unlisted") {
-                return Err(Error::Status(
-                    422,
+                return Err(Error::Unprocessable(
                     "Only your own public posts can be pinned".into(),
                 ));
             }

@@ -190,13 +190,10 @@ fn store_images(ctx: &Ctx, p: &Params) -> Result<Vec<i64>> {
         };
         let alt = p.str(&format!("alt_{i}"))?.unwrap_or_default();
         if alt.chars().count() > MAX_ALT {
-            return Err(Error::Status(
-                422,
-                format!(
-                    "The description of image {} is longer than {MAX_ALT} characters",
-                    i + 1
-                ),
-            ));
+            return Err(Error::Unprocessable(format!(
+                "The description of image {} is longer than {MAX_ALT} characters",
+                i + 1
+            )));
         }
         let mut m = crate::media::store_upload(ctx, bytes, declared.as_deref())?;
         m.id = crate::ids::at(m.created_at);
@@ -221,7 +218,7 @@ pub fn submit(ctx: &Ctx, viewer: &Viewer, p: &Params) -> Result<Resp> {
     });
     match stored {
         Ok(_) => Ok(super::back(p, "/home")),
-        Err(e @ Error::Status(422, _)) | Err(e @ Error::NotFound(_)) => {
+        Err(e @ Error::Unprocessable(_)) | Err(e @ Error::NotFound(_)) => {
             let req = crate::http::Req::new("GET", "/compose");
             compose_page(ctx, &req, viewer, &refused(&draft, &e), 422)
         }
@@ -294,7 +291,9 @@ pub fn edit_submit(ctx: &Ctx, viewer: &Viewer, p: &Params, id: &str) -> Result<R
             p,
             &format!("/@{}/{}", ctx.config.username, post.id),
         )),
-        Err(e @ Error::Status(422, _)) => edit_page(ctx, viewer, &post, &refused(&draft, &e), 422),
+        Err(e @ Error::Unprocessable(_)) => {
+            edit_page(ctx, viewer, &post, &refused(&draft, &e), 422)
+        }
         Err(e) => Err(e),
     }
 }

@@ -156,6 +156,9 @@ pub fn is_refusal(e: &Error) -> bool {
     matches!(
         e,
         Error::Status(..)
+            | Error::Unprocessable(_)
+            | Error::Gone(_)
+            | Error::Conflict(_)
             | Error::NotFound(_)
             | Error::BadRequest(_)
             | Error::Forbidden(_)

@@ -94,10 +94,7 @@ fn domain_of(p: &Params, ctx: &Ctx) -> Result<String> {
     crate::domain::normalize(&typed)
         .filter(|d| d != crate::domain::without_port(&ctx.config.domain))
         .ok_or_else(|| {
-            Error::Status(
-                422,
-                format!("{:?} is not a domain you can block", typed.trim()),
-            )
+            Error::Unprocessable(format!("{:?} is not a domain you can block", typed.trim()))
         })
 }
 

@@ -238,7 +238,7 @@ pub fn import_csv(ctx: &Ctx, viewer: &Viewer, p: &Params) -> Result<Resp> {
         return answer(
             ctx,
             viewer,
-            Err(Error::Status(422, "Choose what the file lists".into())),
+            Err(Error::Unprocessable("Choose what the file lists".into())),
         );
     };
     let kind =
@@ -250,7 +250,7 @@ pub fn import_csv(ctx: &Ctx, viewer: &Viewer, p: &Params) -> Result<Resp> {
             return answer(
                 ctx,
                 viewer,
-                Err(Error::Status(422, "Choose merge or overwrite".into())),
+                Err(Error::Unprocessable("Choose merge or overwrite".into())),
             );
         }
     };
@@ -263,7 +263,7 @@ pub fn import_csv(ctx: &Ctx, viewer: &Viewer, p: &Params) -> Result<Resp> {
         return answer(
             ctx,
             viewer,
-            Err(Error::Status(422, "Choose a CSV file to import".into())),
+            Err(Error::Unprocessable("Choose a CSV file to import".into())),
         );
     };
     let done = csv::import_bytes(ctx, kind, bytes, overwrite, false).map(|report| Outcome::Csv {
@@ -371,7 +371,7 @@ pub fn import_archive(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>) -> Result<R
         .map(|m| m.len())
         .unwrap_or(0);
     if size == 0 {
-        let refused = Error::Status(422, "Choose an archive file to import".into());
+        let refused = Error::Unprocessable("Choose an archive file to import".into());
         return answer(ctx, viewer, Err(refused));
     }
     let opts = import::Options {

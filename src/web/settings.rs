@@ -188,6 +188,9 @@ pub fn submit(ctx: &Ctx, req: &Req, viewer: &Viewer, p: &Params, section: &str) 
         Ok(()) => Ok(Resp::redirect(303, &format!("/settings?saved={section}"))),
         Err(
             e @ (Error::Status(..)
+            | Error::Unprocessable(_)
+            | Error::Gone(_)
+            | Error::Conflict(_)
             | Error::NotFound(_)
             | Error::BadRequest(_)
             | Error::Network { .. }),
@@ -197,7 +200,7 @@ pub fn submit(ctx: &Ctx, req: &Req, viewer: &Viewer, p: &Params, section: &str) 
 }
 
 fn invalid(m: &str) -> Error {
-    Error::Status(422, m.to_string())
+    Error::Unprocessable(m.to_string())
 }
 
 fn save_profile(ctx: &Ctx, p: &Params) -> Result<()> {
@@ -280,7 +283,9 @@ fn change_password(ctx: &Ctx, req: &Req, viewer: &Viewer, p: &Params) -> Result<
     }
     let hash = match crate::password::hash(&new) {
         Ok(h) => h,
-        Err(e @ Error::Status(..)) => return refuse(&e.public_message()),
+        Err(
+            e @ (Error::Status(..) | Error::Unprocessable(_) | Error::Gone(_) | Error::Conflict(_)),
+        ) => return refuse(&e.public_message()),
         Err(e) => return Err(e),
     };
     let now = db::now_ms();
