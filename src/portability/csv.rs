@@ -256,7 +256,7 @@ fn actor_of(
     let found = cache
         .entry(acct.to_string())
         .or_insert_with(|| resolve::by_url_or_handle(ctx, acct).map_err(|e| e.public_message()));
-    found.clone().map_err(|e| Error::Unprocessable(e))
+    found.clone().map_err(Error::Unprocessable)
 }
 
 /// Applies one row; `Ok(true)` when it changed something.
