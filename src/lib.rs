@@ -4,11 +4,11 @@
 //! SQLite file) → `keys`/`password` (identity) → `http` (the tiny_http boundary) →
 //! `router` (the one route table) → the faces it dispatches to: `wellknown`
 //! (discovery), `ap` (ActivityPub), `web` (HTML). [`start`] wires them into a
-//! running [`Server`]; `commands`, `queue_cli` and `portability` (moving in and out, backups)
-//! hold the command-line actions that work beside it.
+//! running [`Server`]; `cli` (the command-line actions) and `portability` (moving in and
+//! out, backups) hold the work that happens beside it.
 
 pub mod ap;
-pub mod commands;
+pub mod cli;
 pub mod config;
 pub mod dates;
 pub mod db;
@@ -24,7 +24,6 @@ pub mod media;
 pub mod password;
 pub mod portability;
 pub mod publish;
-pub mod queue_cli;
 pub mod ratelimit;
 pub mod restart;
 pub mod router;
