@@ -7,6 +7,7 @@ use crate::Ctx;
 use crate::ap::note::build_note;
 use crate::ap::outbox::{build_activity, build_collection, build_collection_page, build_tombstone};
 use crate::ap::{CONTENT_TYPE, PUBLIC};
+use crate::db::Conn;
 use crate::db::{follows, posts};
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
@@ -20,7 +21,7 @@ fn ap(value: &Value) -> Resp {
 }
 
 /// The note JSON of a stored post, local or remote, with its parts.
-pub fn note_json(ctx: &Ctx, conn: &rusqlite::Connection, post: &posts::Post) -> Result<Value> {
+pub fn note_json(ctx: &Ctx, conn: &Conn, post: &posts::Post) -> Result<Value> {
     let parts = posts::Parts {
         mentions: posts::list_mentions(conn, post.id)?,
         tags: posts::list_tags(conn, post.id)?,
@@ -31,7 +32,7 @@ pub fn note_json(ctx: &Ctx, conn: &rusqlite::Connection, post: &posts::Post) -> 
 }
 
 /// The activity that published a post: `Create` for notes, `Announce` for boosts.
-fn activity_json(ctx: &Ctx, conn: &rusqlite::Connection, post: &posts::Post) -> Result<Value> {
+fn activity_json(ctx: &Ctx, conn: &Conn, post: &posts::Post) -> Result<Value> {
     if let Some(original_id) = post.reblog_of_id {
         let original = posts::get(conn, original_id)?;
         let mut a = build_activity(

@@ -29,6 +29,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// A database connection, as code outside `db` names it. Transactions deref to one, so
+/// the functions below take `&Conn` for both.
+pub type Conn = Connection;
+
+/// The SQLite driver's error, for `crate::error`'s conversion.
+pub type SqlError = rusqlite::Error;
+
+/// The SQLite driver's error codes (busy and locked become `Error::Busy`).
+pub type SqlErrorCode = rusqlite::ErrorCode;
+
 /// The migrations, in order; the database's `user_version` counts how many ran.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),

@@ -14,14 +14,14 @@ pub use social::{
     unblock, unfollow, unfollow_actor, update_profile,
 };
 
+use crate::db::Conn;
 use crate::error::Result;
-use rusqlite::Connection;
 use serde_json::Value;
 
 /// Queues `activity` for delivery to `inboxes` inside the caller's transaction.
 /// The JSON is serialised once here; the exact bytes are what gets signed and sent.
 pub fn queue(
-    tx: &Connection,
+    tx: &Conn,
     activity: &Value,
     inboxes: &[String],
     is_follow: bool,
