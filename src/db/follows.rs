@@ -142,15 +142,6 @@ pub fn follower_inboxes(conn: &Connection) -> Result<Vec<String>> {
     Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
 }
 
-/// The URIs of accepted followers.
-pub fn follower_uris(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.uri FROM followers f JOIN actors a ON a.id = f.actor_id WHERE f.accepted = 1 ORDER BY f.created_at",
-    )?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
