@@ -57,6 +57,7 @@ pub fn find(conn: &Connection, outgoing: bool, actor_id: i64) -> Result<Option<F
 }
 
 /// The outgoing follow whose Follow activity had this id.
+#[cfg(test)]
 pub fn find_outgoing_by_activity(conn: &Connection, activity_uri: &str) -> Result<Option<Follow>> {
     Ok(conn
         .prepare_cached("SELECT actor_id, activity_uri, accepted, created_at FROM following WHERE activity_uri = ?1")?
