@@ -20,8 +20,14 @@ pub enum Error {
     NotFound(String),
     /// A refusal with its own status: 406, 409, 410, 413, 422 and the like.
     Status(u16, String),
-    /// Too many requests from one client; seconds until the window resets (429).
-    RateLimited(u64),
+    /// Too many requests (429): the limit that was reached, when there is one to tell
+    /// (`X-RateLimit-*` headers), and the seconds until the client may try again.
+    RateLimited {
+        /// The requests allowed per window.
+        limit: Option<u32>,
+        /// Seconds until the window resets (`Retry-After`).
+        reset_secs: u64,
+    },
     /// The database stayed locked past the busy timeout (503 with Retry-After).
     Busy,
     /// A configuration file or value is wrong (exit code 2 on the command line).
@@ -45,7 +51,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::Status(code, _) => *code,
-            Error::RateLimited(_) => 429,
+            Error::RateLimited { .. } => 429,
             Error::Busy => 503,
             Error::Network { .. } => 502,
             Error::Config(_) | Error::Db(_) | Error::Io(_) | Error::Internal(_) => 500,
@@ -60,7 +66,7 @@ impl Error {
             | Error::Forbidden(m)
             | Error::NotFound(m)
             | Error::Status(_, m) => m.clone(),
-            Error::RateLimited(_) => "Too many requests".into(),
+            Error::RateLimited { .. } => "Too many requests".into(),
             Error::Busy => "The server is busy, try again shortly".into(),
             Error::Network { message, .. } => message.clone(),
             Error::Config(_) | Error::Db(_) | Error::Io(_) | Error::Internal(_) => {
@@ -72,7 +78,7 @@ impl Error {
     /// Whether trying the same thing again later may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Busy | Error::RateLimited(_) => true,
+            Error::Busy | Error::RateLimited { .. } => true,
             Error::Network { transient, .. } => *transient,
             Error::Io(_) => true,
             _ => false,

@@ -23,7 +23,7 @@ pub fn at(ms: i64) -> i64 {
 
 /// A new id for now.
 pub fn now() -> i64 {
-    at(crate::db::now_ms())
+    at(crate::dates::now_ms())
 }
 
 /// The lowest id of millisecond `ms` — for comparing ids with times.

@@ -8,12 +8,15 @@
 //! out, backups) hold the work that happens beside it.
 
 pub mod ap;
+pub mod assets;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod dates;
 pub mod db;
 pub(crate) mod domain;
 pub mod error;
+pub mod events;
 pub mod fetch;
 pub mod heap;
 pub mod http;
@@ -23,7 +26,7 @@ pub mod mastodon;
 pub mod media;
 pub mod password;
 pub mod portability;
-pub mod publish;
+pub mod process;
 pub(crate) mod ratelimit;
 pub(crate) mod restart;
 pub(crate) mod router;
@@ -59,13 +62,20 @@ pub struct Ctx {
     pub key_fetches: ap::inbox::KeyFetches,
     /// Failed logins counted for the account as a whole (hourly window).
     pub account_logins: ratelimit::RateLimiter,
-    /// Key for the MACs of CSRF tokens, derived from the account's private key.
-    pub mac_key: ring::hmac::Key,
+    /// Key for the MACs of CSRF tokens and proxy URLs (see [`auth::MacKey`]).
+    pub mac_key: auth::MacKey,
     /// The open streaming API connections.
     pub streams: mastodon::streaming::Hub,
+    /// Who hears of [`events::Event`]s.
+    pub listeners: events::Listeners,
 }
 
 impl Ctx {
+    /// Tells the listeners (open streams) what happened; call after the commit.
+    pub fn emit(&self, event: events::Event) {
+        self.listeners.emit(self, event);
+    }
+
     /// The `keyId` of the account's key.
     pub fn key_id(&self) -> String {
         format!("{}#main-key", self.config.actor_url())
@@ -96,23 +106,12 @@ impl Ctx {
 
     /// A MAC of `data` (hex), with a key only this server knows; for CSRF tokens.
     pub fn mac(&self, data: &str) -> String {
-        let tag = ring::hmac::sign(&self.mac_key, data.as_bytes());
-        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        self.mac_key.sign(data)
     }
 
     /// Whether `mac` is the MAC of `data` (constant time).
     pub fn mac_ok(&self, data: &str, mac: &str) -> bool {
-        let Some(bytes) = (0..mac.len())
-            .step_by(2)
-            .map(|i| {
-                mac.get(i..i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
-        else {
-            return false;
-        };
-        ring::hmac::verify(&self.mac_key, data.as_bytes(), &bytes).is_ok()
+        self.mac_key.verify(data, mac)
     }
 
     /// A signed POST of an activity to an inbox.
@@ -256,11 +255,9 @@ fn context(config: Config, db: Db) -> Result<Ctx> {
         wake: workers::Wake::default(),
         key_fetches: ap::inbox::KeyFetches::default(),
         account_logins: ratelimit::RateLimiter::new(Duration::from_secs(3600)),
-        mac_key: ring::hmac::Key::new(
-            ring::hmac::HMAC_SHA256,
-            ring::digest::digest(&ring::digest::SHA256, &account.private_key_der).as_ref(),
-        ),
+        mac_key: auth::MacKey::from_private_key(&account.private_key_der),
         streams: mastodon::streaming::Hub::default(),
+        listeners: events::Listeners::new(vec![mastodon::streaming::on_event]),
         key,
         db,
         config,
@@ -298,7 +295,7 @@ pub fn start(config: Config) -> Result<Server> {
         trusted_proxies: ctx.config.trusted_proxies.clone(),
     };
     let http = http::HttpServer::start(listener, opts, Arc::new(router::Router::new(ctx.clone())))?;
-    let workers = workers::start(ctx.clone());
+    let workers = workers::start(ctx.clone(), process::inbound::run_once);
     Ok(Server {
         http,
         workers,

@@ -53,6 +53,20 @@ impl Router {
             req.method.as_str()
         };
         let path = req.path.as_str();
+        // The authorize page: the client API's checks, the web UI's HTML.
+        match (method, path) {
+            ("GET", "/oauth/authorize") => {
+                return crate::mastodon::oauth::authorize_form(ctx, req)
+                    .map(|prompt| web::authorize::page(ctx, &prompt))
+                    .or_else(web::authorize::refused);
+            }
+            ("POST", "/oauth/authorize") => {
+                return crate::mastodon::oauth::authorize_submit(ctx, req)
+                    .map(|answer| web::authorize::answer(ctx, &answer))
+                    .or_else(web::authorize::refused);
+            }
+            _ => {}
+        }
         if face_of(path) == Face::Api {
             return crate::mastodon::route(ctx, req);
         }
@@ -105,8 +119,10 @@ impl Router {
             }
             ("GET", ["media", "proxy"]) => crate::media::cache::serve(ctx, req),
             ("GET", ["media", name]) => crate::media::serve(ctx, req, name),
-            ("GET", ["static", ..]) => web::assets::serve(req, path.trim_start_matches("/static/"))
-                .ok_or_else(|| Error::NotFound("No such file".into())),
+            ("GET", ["static", ..]) => {
+                crate::assets::serve(req, path.trim_start_matches("/static/"))
+                    .ok_or_else(|| Error::NotFound("No such file".into()))
+            }
             // Everything else is the web UI's: pages, forms and feeds (web/mod.rs).
             _ => web::route(ctx, req, method, &segments),
         }
@@ -121,29 +137,23 @@ impl Router {
         }
     }
 
-    /// Applies the rate limit of the request's group; `Some` is the 429 to send.
-    fn limit(&self, req: &Req, face: Face) -> Option<Resp> {
+    /// Applies the rate limit of the request's group.
+    fn limit(&self, req: &Req, face: Face) -> Result<()> {
         let limits = &self.ctx.config.limits;
         let (bucket, max) = match face {
             Face::Federation => (Bucket::Federation, limits.inbox_requests),
             Face::Api => (Bucket::Api, limits.api_requests),
-            Face::Web => return None,
+            Face::Web => return Ok(()),
         };
         let verdict = self.ctx.limiter.hit(bucket, req.client_ip, max);
         if verdict.allowed {
-            return None;
+            return Ok(());
         }
-        Some(rate_limited(verdict))
+        Err(Error::RateLimited {
+            limit: Some(verdict.limit),
+            reset_secs: verdict.reset_secs,
+        })
     }
-}
-
-/// The 429 answer with its `X-RateLimit-*` and `Retry-After` headers.
-pub fn rate_limited(v: crate::ratelimit::Verdict) -> Resp {
-    Resp::json(429, &json!({"error": "Too many requests"}))
-        .with_header("X-RateLimit-Limit", &v.limit.to_string())
-        .with_header("X-RateLimit-Remaining", &v.remaining.to_string())
-        .with_header("X-RateLimit-Reset", &v.reset_secs.to_string())
-        .with_header("Retry-After", &v.reset_secs.to_string())
 }
 
 impl Handler for Router {
@@ -179,10 +189,7 @@ impl Handler for Router {
 
     fn handle(&self, req: Req) -> Resp {
         let face = face_of(&req.path);
-        if let Some(resp) = self.limit(&req, face) {
-            return resp;
-        }
-        match self.route(&req) {
+        match self.limit(&req, face).and_then(|()| self.route(&req)) {
             Ok(resp) => resp,
             Err(e) => error_response(&e, face, &req),
         }
@@ -201,7 +208,16 @@ fn error_response(e: &Error, face: Face, req: &Req) -> Resp {
     };
     match e {
         Error::Busy => resp = resp.with_header("Retry-After", "5"),
-        Error::RateLimited(secs) => resp = resp.with_header("Retry-After", &secs.to_string()),
+        Error::RateLimited { limit, reset_secs } => {
+            let reset = reset_secs.to_string();
+            if let Some(limit) = limit {
+                resp = resp
+                    .with_header("X-RateLimit-Limit", &limit.to_string())
+                    .with_header("X-RateLimit-Remaining", "0")
+                    .with_header("X-RateLimit-Reset", &reset);
+            }
+            resp = resp.with_header("Retry-After", &reset);
+        }
         _ => {}
     }
     resp

@@ -71,8 +71,13 @@ pub struct Workers {
     ctx: Arc<Ctx>,
 }
 
+/// One step of an inbox worker: `(ctx, worker, workers)`, handling that worker's
+/// share of the queue; returns how many activities it finished. The processing layer
+/// provides it (its inbound `run_once`), so this module need not know it.
+pub type InboxStep = fn(&Ctx, usize, usize) -> crate::error::Result<usize>;
+
 /// Starts the inbox workers and `config.delivery_workers()` delivery workers.
-pub fn start(ctx: Arc<Ctx>) -> Workers {
+pub fn start(ctx: Arc<Ctx>, inbox_step: InboxStep) -> Workers {
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     // One inbox worker per CPU; each takes its own shards, so one actor's activities
@@ -94,10 +99,7 @@ pub fn start(ctx: Arc<Ctx>) -> Workers {
                         eprintln!("database: checkpoint failed: {e}");
                     }
                 }
-                let done = crate::ap::inbox::run_once(ctx, worker, inbox_workers);
-                // Whatever the step noticed for the owner goes out to open streams.
-                crate::mastodon::streaming::publish_notifications(ctx);
-                done
+                inbox_step(ctx, worker, inbox_workers)
             },
             |w| &w.inbox,
         ));

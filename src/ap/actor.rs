@@ -63,11 +63,7 @@ fn image(config: &Config, uploaded: Option<&str>, placeholder: &str) -> Value {
             media_type_of(name),
         ),
         None => (
-            format!(
-                "{}{}",
-                config.public_url,
-                crate::web::assets::url(placeholder)
-            ),
+            format!("{}{}", config.public_url, crate::assets::url(placeholder)),
             "image/png",
         ),
     };

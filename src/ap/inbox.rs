@@ -1,7 +1,7 @@
 //! The inbox: `receive` runs the verification checklist of FEDERATION.md §4 on a POST
-//! to `/inbox` or `/users/NAME/inbox` and queues the activity before answering 202;
-//! `run_once` is the inbox worker's step that hands queued activities to `process`.
-//! Both inboxes share this one handler and its checks.
+//! to `/inbox` or `/users/NAME/inbox` and queues the activity before answering 202
+//! (the inbox worker, `process::inbound::run_once`, takes it from there). Both inboxes
+//! share this one handler and its checks.
 
 use crate::Ctx;
 use crate::ap::resolve;
@@ -21,10 +21,6 @@ const KEY_FETCH_COOLOFF: Duration = Duration::from_secs(300);
 /// A cached key fetched less than this long ago is not stale: a signature it does not
 /// verify is refused without fetching the key again (SECURITY.md 18).
 const KEY_FRESH_MS: i64 = 60 * 1000;
-/// Activities handled per worker step.
-const BATCH: i64 = 16;
-/// Attempts at processing one queued activity before it is dropped.
-const MAX_ATTEMPTS: i64 = 5;
 
 /// How long a peer refused for want of a free key-fetch slot is asked to wait.
 const BUSY_RETRY_SECS: u64 = 10;
@@ -120,7 +116,7 @@ fn check_shape(activity: &Value) -> Result<()> {
         .get("type")
         .and_then(Value::as_str)
         .ok_or_else(malformed)?;
-    if !crate::ap::process::KNOWN_TYPES.contains(&kind) {
+    if !crate::ap::KNOWN_TYPES.contains(&kind) {
         return Err(malformed());
     }
     activity
@@ -287,7 +283,10 @@ fn verified_signer(
     let max_running = ctx.config.http_threads.saturating_sub(1).max(1);
     let Some(_slot) = ctx.key_fetches.slot(max_running) else {
         // Peers retry a 429 later (honouring Retry-After); a 401 would be final.
-        return Err(Error::RateLimited(BUSY_RETRY_SECS));
+        return Err(Error::RateLimited {
+            limit: None,
+            reset_secs: BUSY_RETRY_SECS,
+        });
     };
     let actor = match resolve::refresh(ctx, owner_url) {
         Ok(actor) => actor,
@@ -327,46 +326,6 @@ fn verified_signer(
 
 fn key_mismatch() -> Error {
     Error::Unauthorized("key mismatch: the key's owner does not carry that key".into())
-}
-
-/// One inbox worker step: processes up to a batch of queued activities, then removes
-/// the handled ones in one transaction (processing is idempotent, so a crash before
-/// that only means they are processed again).
-pub fn run_once(ctx: &Ctx, worker: usize, workers: usize) -> Result<usize> {
-    let batch = ctx
-        .db
-        .read(|c| crate::db::queue::list_batch(c, worker as i64, workers as i64, BATCH))?;
-    let mut done = Vec::with_capacity(batch.len());
-    let mut failed = Vec::new();
-    for item in &batch {
-        let outcome = serde_json::from_str::<Value>(&item.body)
-            .map_err(Error::from)
-            .and_then(|activity| crate::ap::process::process(ctx, &item.signer_uri, &activity));
-        match outcome {
-            Ok(()) => done.push(item.id),
-            Err(e) if e.is_transient() && item.attempts + 1 < MAX_ATTEMPTS => {
-                failed.push((item.id, e.to_string()))
-            }
-            Err(e) => {
-                eprintln!("inbox: dropped {} after an error: {e}", item.activity_id);
-                done.push(item.id);
-            }
-        }
-    }
-    ctx.db.write_grouped(|tx| {
-        for id in &done {
-            crate::db::queue::delete(tx, *id)?;
-        }
-        for (id, msg) in &failed {
-            crate::db::queue::record_failure(tx, *id, msg)?;
-        }
-        if batch.is_empty() && worker == 0 {
-            crate::db::queue::prune_seen(tx, crate::db::now_ms())?;
-        }
-        Ok(())
-    })?;
-    // A batch that only failed transiently waits for the next poll instead of spinning.
-    Ok(done.len())
 }
 
 #[cfg(test)]

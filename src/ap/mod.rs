@@ -1,16 +1,40 @@
-//! ActivityPub: the wire shapes of what kith serves and sends. Every ActivityStreams
-//! JSON shape lives below this module; builders here are pure (no I/O).
+//! ActivityPub, the protocol only: the wire shapes of what kith serves and sends
+//! (`actor`, `note`, `outbox`: pure builders, no I/O), `resolve` (fetching and caching
+//! remote actors and objects), `inbox` (the checklist a POST passes before 202),
+//! `deliver` (the delivery worker) and `serve` (GETs of kith's own documents). What
+//! kith *does* with an activity is the processing layer's; nothing here names a face.
 
 pub mod actor;
 pub mod deliver;
 pub mod inbox;
 pub mod note;
-pub mod notes;
 pub mod outbox;
-pub mod process;
-pub mod reactions;
 pub mod resolve;
 pub mod serve;
+
+/// Activity types the inbox accepts (others are refused with 400).
+pub const KNOWN_TYPES: &[&str] = &[
+    "Create",
+    "Update",
+    "Delete",
+    "Follow",
+    "Accept",
+    "Reject",
+    "Undo",
+    "Like",
+    "Announce",
+    "EmojiReact",
+    "Block",
+    "Flag",
+    "Move",
+    "Add",
+    "Remove",
+];
+
+/// The `object` of an activity as an id.
+pub fn object_id(activity: &serde_json::Value) -> Option<&str> {
+    activity.get("object").and_then(resolve::id_of)
+}
 
 /// The content type kith serves ActivityPub documents with.
 pub const CONTENT_TYPE: &str = "application/activity+json";

@@ -225,10 +225,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 /// Current time in milliseconds since the Unix epoch, as stored in every `*_at` column.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    crate::dates::now_ms()
 }
 
 #[cfg(test)]

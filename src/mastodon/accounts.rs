@@ -11,7 +11,7 @@ use crate::db::{self, blocks, follows};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::publish;
+use crate::process;
 use serde_json::{Value, json};
 
 /// Routes under `/api/v1/accounts`, `follow_requests`, `blocks`, `mutes` and `domain_blocks`.
@@ -119,7 +119,7 @@ fn update_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
         }
         Ok(())
     })?;
-    publish::update_profile(ctx)?;
+    process::update_profile(ctx)?;
     verify_credentials(ctx, req)
 }
 
@@ -343,11 +343,11 @@ fn act(ctx: &Ctx, req: &Req, id: &str, action: &str) -> Result<Resp> {
     let actor = ctx.db.read(|c| db::actors::get(c, actor_id))?;
     let now = db::now_ms();
     match action {
-        "follow" => publish::follow_actor(ctx, &actor)?,
-        "unfollow" => publish::unfollow_actor(ctx, &actor)?,
-        "remove_from_followers" => publish::remove_follower(ctx, actor_id)?,
-        "block" => publish::block(ctx, actor_id)?,
-        "unblock" => publish::unblock(ctx, actor_id)?,
+        "follow" => process::follow_actor(ctx, &actor)?,
+        "unfollow" => process::unfollow_actor(ctx, &actor)?,
+        "remove_from_followers" => process::remove_follower(ctx, actor_id)?,
+        "block" => process::block(ctx, actor_id)?,
+        "unblock" => process::unblock(ctx, actor_id)?,
         "mute" => ctx.db.write(|tx| blocks::insert_mute(tx, actor_id, now))?,
         "unmute" => ctx.db.write(|tx| blocks::delete_mute(tx, actor_id))?,
         _ => {}
@@ -377,9 +377,9 @@ fn answer_request(ctx: &Ctx, req: &Req, id: &str, answer: &str) -> Result<Resp> 
     auth::require(ctx, req, "write:follows")?;
     let actor_id = remote_id(id)?;
     if answer == "authorize" {
-        publish::accept_follow_request(ctx, actor_id)?;
+        process::accept_follow_request(ctx, actor_id)?;
     } else {
-        publish::reject_follow_request(ctx, actor_id)?;
+        process::reject_follow_request(ctx, actor_id)?;
     }
     ok(relationship(ctx, actor_id)?)
 }

@@ -28,7 +28,7 @@ fn configuration(ctx: &Ctx) -> Value {
         "urls": {},
         "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5},
         "statuses": {
-            "max_characters": crate::publish::posts::MAX_CHARS,
+            "max_characters": crate::process::posts::MAX_CHARS,
             "max_media_attachments": 4,
             "characters_reserved_per_url": 23
         },
@@ -42,7 +42,7 @@ fn configuration(ctx: &Ctx) -> Value {
             "description_limit": 1500
         },
         "polls": {
-            "max_options": crate::publish::posts::MAX_POLL_OPTIONS,
+            "max_options": crate::process::posts::MAX_POLL_OPTIONS,
             "max_characters_per_option": 50,
             "min_expiration": 300,
             "max_expiration": 2_629_746

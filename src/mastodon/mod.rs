@@ -1,6 +1,7 @@
 //! The Mastodon client API: the route table under `/api` and `/oauth`, bearer
 //! authentication and scopes (`auth`), parameters (`crate::http::params`), `Link` paging, and the endpoint modules. Every error here is JSON `{"error": …}`
-//! (the router shapes it), except the HTML pages of `/oauth/authorize`.
+//! (the router shapes it). The HTML page of `/oauth/authorize` is the web UI's
+//! (`web::authorize`); the router joins it to [`oauth`]'s checks.
 
 pub mod accounts;
 pub mod auth;
@@ -115,8 +116,6 @@ pub fn route(ctx: &Ctx, req: &Req) -> Result<Resp> {
 
 fn oauth_route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
     match (method, rest) {
-        ("GET", ["authorize"]) => Ok(oauth::authorize_form(ctx, req)),
-        ("POST", ["authorize"]) => Ok(oauth::authorize_submit(ctx, req)),
         ("POST", ["token"]) => oauth::token(ctx, req),
         ("POST", ["revoke"]) => oauth::revoke(ctx, req),
         _ => Err(Error::NotFound("Not found".into())),

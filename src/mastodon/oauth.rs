@@ -1,19 +1,18 @@
-//! OAuth 2 for the client API: app registration, the login-and-consent page of
-//! `/oauth/authorize` (a plain HTML form, no JavaScript), authorization codes with
+//! OAuth 2 for the client API: app registration, the checks and the grant behind the
+//! login-and-consent page of `/oauth/authorize` (the web UI renders it from an
+//! [`AuthorizePrompt`]), authorization codes with
 //! PKCE (S256 only), the token endpoint (authorization_code and client_credentials),
 //! revocation, and the server metadata document.
 
 use super::auth;
 use crate::Ctx;
+use crate::auth::{self as login, AuthorizePrompt, Authorized};
 use crate::db::{self, oauth, tokens};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use crate::keys;
-use crate::ratelimit::Bucket;
-use crate::web::layout;
 use base64::Engine;
-use maud::html;
 use serde_json::{Value, json};
 
 /// The out-of-band redirect URI: the code is shown on a page.
@@ -219,18 +218,8 @@ fn csrf_ok(ctx: &Ctx, client_id: &str, token: &str) -> bool {
         && ctx.mac_ok(&format!("authorize:{client_id}:{issued}"), mac)
 }
 
-fn scope_label(scope: &str) -> &'static str {
-    match scope.split(':').next().unwrap_or(scope) {
-        "read" => "read your posts, timelines, notifications and settings",
-        "write" => "post, edit and delete, and change your settings",
-        "follow" => "follow, block and mute accounts",
-        "push" => "receive push notifications",
-        "profile" => "see your profile",
-        _ => "do things as you",
-    }
-}
-
-fn authorize_page(ctx: &Ctx, r: &AuthorizeRequest, p: &Params, error: Option<&str>) -> Resp {
+/// The prompt of the login-and-consent page for a checked request.
+fn prompt(ctx: &Ctx, r: &AuthorizeRequest, p: &Params, error: Option<&str>) -> AuthorizePrompt {
     let hidden = [
         "client_id",
         "redirect_uri",
@@ -240,87 +229,30 @@ fn authorize_page(ctx: &Ctx, r: &AuthorizeRequest, p: &Params, error: Option<&st
         "code_challenge",
         "code_challenge_method",
     ];
-    let body = html! {
-        h1 { "Authorize " (r.app.name) }
-        @if let Some(w) = &r.app.website { p { "From " a href=(w) rel="noopener noreferrer" { (w) } } }
-        p { (r.app.name) " asks to use your account @" (ctx.config.username) "@" (ctx.config.domain) " to:" }
-        ul { @for s in r.scopes.split_whitespace() { li { strong { (s) } " — " (scope_label(s)) } } }
-        @if let Some(e) = error { p.error role="alert" { (e) } }
-        form method="post" action="/oauth/authorize" {
-            @for name in hidden {
-                @if let Ok(Some(v)) = p.str(name) { input type="hidden" name=(name) value=(v); }
-            }
-            input type="hidden" name="csrf_token" value=(csrf_token(ctx, &r.app.client_id));
-            label for="password" { "Password" }
-            input #password type="password" name="password" autocomplete="current-password" required autofocus;
-            button type="submit" { "Authorize" }
-        }
-    };
-    layout::respond(
-        if error.is_some() { 401 } else { 200 },
-        layout::page("Authorize an app", html! {}, body),
-    )
-}
-
-fn html_error(e: &Error) -> Resp {
-    layout::error_page(e.status(), &e.public_message())
-}
-
-/// `GET /oauth/authorize`: the login and consent form.
-pub fn authorize_form(ctx: &Ctx, req: &Req) -> Resp {
-    let result = Params::from_request(req).and_then(|p| authorize_request(ctx, &p).map(|r| (p, r)));
-    match result {
-        Ok((p, r)) => authorize_page(ctx, &r, &p, None),
-        Err(e) => html_error(&e),
+    AuthorizePrompt {
+        app_name: r.app.name.clone(),
+        app_website: r.app.website.clone(),
+        scopes: r.scopes.split_whitespace().map(str::to_string).collect(),
+        hidden: hidden
+            .iter()
+            .filter_map(|name| Some((name.to_string(), p.str(name).ok()??)))
+            .collect(),
+        csrf_token: csrf_token(ctx, &r.app.client_id),
+        error: error.map(str::to_string),
     }
 }
 
-/// `POST /oauth/authorize`: checks the password and issues a code.
-pub fn authorize_submit(ctx: &Ctx, req: &Req) -> Resp {
-    match authorize_submit_inner(ctx, req) {
-        Ok(resp) => resp,
-        Err(Error::RateLimited(secs)) => crate::router::rate_limited(crate::ratelimit::Verdict {
-            allowed: false,
-            limit: ctx.config.limits.login_attempts,
-            remaining: 0,
-            reset_secs: secs,
-        }),
-        Err(e) => html_error(&e),
-    }
+/// `GET /oauth/authorize`: checks the request; the web UI renders the prompt.
+pub fn authorize_form(ctx: &Ctx, req: &Req) -> Result<AuthorizePrompt> {
+    let p = Params::from_request(req)?;
+    let r = authorize_request(ctx, &p)?;
+    Ok(prompt(ctx, &r, &p, None))
 }
 
-/// Refuses with 429 when this client address or the account has too many failed logins.
-pub fn check_login_limits(ctx: &Ctx, req: &Req) -> Result<()> {
-    let limit = ctx.config.limits.login_attempts;
-    if let Some(v) = ctx.limiter.exceeded(Bucket::Login, req.client_ip, limit) {
-        return Err(Error::RateLimited(v.reset_secs));
-    }
-    let account_key = std::net::IpAddr::from([0, 0, 0, 0]);
-    if let Some(v) = ctx
-        .account_logins
-        .exceeded(Bucket::Login, account_key, limit)
-    {
-        return Err(Error::RateLimited(v.reset_secs));
-    }
-    Ok(())
-}
-
-/// Counts a failed login against the client address and the account.
-pub fn record_failed_login(ctx: &Ctx, req: &Req) {
-    let limit = ctx.config.limits.login_attempts;
-    ctx.limiter.hit(Bucket::Login, req.client_ip, limit);
-    ctx.account_logins
-        .hit(Bucket::Login, std::net::IpAddr::from([0, 0, 0, 0]), limit);
-}
-
-/// Whether `password` is the owner's.
-pub fn password_ok(ctx: &Ctx, password: &str) -> Result<bool> {
-    let hash = ctx.db.read(db::account::get_password_hash)?;
-    Ok(crate::password::verify(password, &hash))
-}
-
-fn authorize_submit_inner(ctx: &Ctx, req: &Req) -> Result<Resp> {
-    check_login_limits(ctx, req)?;
+/// `POST /oauth/authorize`: checks the limits, the form and the password, and issues
+/// a code.
+pub fn authorize_submit(ctx: &Ctx, req: &Req) -> Result<Authorized> {
+    login::check_login_limits(ctx, req)?;
     let p = Params::from_request(req)?;
     let r = authorize_request(ctx, &p)?;
     if !csrf_ok(
@@ -332,14 +264,14 @@ fn authorize_submit_inner(ctx: &Ctx, req: &Req) -> Result<Resp> {
             "The form has expired; open the authorization page again".into(),
         ));
     }
-    if !password_ok(ctx, &p.str("password")?.unwrap_or_default())? {
-        record_failed_login(ctx, req);
-        return Ok(authorize_page(
+    if !login::password_ok(ctx, &p.str("password")?.unwrap_or_default())? {
+        login::record_failed_login(ctx, req);
+        return Ok(Authorized::Prompt(prompt(
             ctx,
             &r,
             &p,
             Some("That password is not right."),
-        ));
+        )));
     }
     let code = keys::random_token(32)?;
     let now = db::now_ms();
@@ -355,15 +287,10 @@ fn authorize_submit_inner(ctx: &Ctx, req: &Req) -> Result<Resp> {
         oauth::insert_code(tx, &keys::sha256_hex(code.as_bytes()), &stored)
     })?;
     if r.redirect_uri == OOB {
-        let body = html! {
-            h1 { "Authorization code" }
-            p { "Copy this code into " (r.app.name) ":" }
-            p { code #authorization-code { (code) } }
-        };
-        return Ok(layout::respond(
-            200,
-            layout::page("Authorization code", html! {}, body),
-        ));
+        return Ok(Authorized::ShowCode {
+            app_name: r.app.name,
+            code,
+        });
     }
     let mut target = url::Url::parse(&r.redirect_uri)
         .map_err(|_| Error::BadRequest("bad redirect URI".into()))?;
@@ -371,7 +298,7 @@ fn authorize_submit_inner(ctx: &Ctx, req: &Req) -> Result<Resp> {
     if let Some(state) = &r.state {
         target.query_pairs_mut().append_pair("state", state);
     }
-    Ok(Resp::redirect(302, target.as_str()))
+    Ok(Authorized::Redirect(target.to_string()))
 }
 
 /// The client credentials of a token or revoke request: body fields or HTTP Basic.
@@ -414,12 +341,12 @@ fn invalid_grant() -> Error {
 
 /// `POST /oauth/token`.
 pub fn token(ctx: &Ctx, req: &Req) -> Result<Resp> {
-    check_login_limits(ctx, req)?;
+    login::check_login_limits(ctx, req)?;
     let p = Params::from_request(req)?;
     let app = match client(ctx, req, &p) {
         Ok(app) => app,
         Err(e) => {
-            record_failed_login(ctx, req);
+            login::record_failed_login(ctx, req);
             return Err(e);
         }
     };
@@ -455,7 +382,7 @@ fn code_grant(ctx: &Ctx, req: &Req, p: &Params, app: &oauth::App, now: i64) -> R
         .db
         .write(|tx| oauth::take_code(tx, &keys::sha256_hex(code.as_bytes())))?;
     let Some(stored) = stored.filter(|c| c.app_id == app.id && c.expires_at > now) else {
-        record_failed_login(ctx, req);
+        login::record_failed_login(ctx, req);
         return Err(invalid_grant());
     };
     if let Some(uri) = p.str("redirect_uri")?.filter(|u| !u.is_empty())
@@ -492,7 +419,7 @@ pub fn revoke(ctx: &Ctx, req: &Req) -> Result<Resp> {
         .db
         .write(|tx| tokens::revoke(tx, &keys::sha256_hex(token.as_bytes()), app.id, now))?;
     if let Some(id) = revoked {
-        super::streaming::close_token(ctx, id);
+        ctx.emit(crate::events::Event::TokenRevoked(id));
     }
     Ok(Resp::json(200, &json!({})))
 }

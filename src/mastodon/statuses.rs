@@ -11,7 +11,7 @@ use crate::db::{self};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::publish::{self, Draft, DraftPoll};
+use crate::process::{self, Draft, DraftPoll};
 use serde_json::{Value, json};
 
 /// Routes under `/api/v1/statuses`, `polls`, `bookmarks` and `favourites`.
@@ -84,7 +84,7 @@ fn create(ctx: &Ctx, req: &Req) -> Result<Resp> {
             .read(|c| views::status(ctx, c, &posts::get(c, post_id)?))?);
     }
     let draft = draft_from(&p)?;
-    let post = publish::create_post(ctx, &draft)?;
+    let post = process::create_post(ctx, &draft)?;
     if let Some(k) = &key {
         let now = db::now_ms();
         ctx.db
@@ -132,7 +132,7 @@ fn delete(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
         }
         views::status(ctx, c, &post)
     })?;
-    publish::delete_post(ctx, id)?;
+    process::delete_post(ctx, id)?;
     ok(before)
 }
 
@@ -140,7 +140,7 @@ fn edit(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     auth::require(ctx, req, "write:statuses")?;
     let p = Params::from_request(req)?;
     let draft = draft_from(&p)?;
-    let post = publish::edit_post(ctx, path_id(id)?, &draft)?;
+    let post = process::edit_post(ctx, path_id(id)?, &draft)?;
     ok(ctx.db.read(|c| views::status(ctx, c, &post))?)
 }
 
@@ -148,8 +148,10 @@ fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     let post = find_visible(ctx, req, id)?;
     let owner = auth::optional(ctx, req)?.is_some_and(|a| !a.app_only);
     if owner && let Some(parent) = &post.in_reply_to_uri {
-        let mut budget = crate::ap::notes::Budget::new();
-        if let Err(e) = crate::ap::notes::fetch_ancestors(ctx, parent, &post.uri, &mut budget) {
+        let mut budget = crate::process::remote_posts::Budget::new();
+        if let Err(e) =
+            crate::process::remote_posts::fetch_ancestors(ctx, parent, &post.uri, &mut budget)
+        {
             eprintln!("context: ancestors of {} not fetched: {e}", post.uri);
         }
     }
@@ -234,13 +236,13 @@ fn act(ctx: &Ctx, req: &Req, id: &str, action: &str) -> Result<Resp> {
     let post = find_visible(ctx, req, id)?;
     let now = db::now_ms();
     match action {
-        "favourite" => publish::like(ctx, post.id)?,
-        "unfavourite" => publish::unlike(ctx, post.id)?,
+        "favourite" => process::like(ctx, post.id)?,
+        "unfavourite" => process::unlike(ctx, post.id)?,
         "reblog" => {
-            let boost = publish::boost(ctx, post.id)?;
+            let boost = process::boost(ctx, post.id)?;
             return ok(ctx.db.read(|c| views::status(ctx, c, &boost))?);
         }
-        "unreblog" => publish::unboost(ctx, post.id)?,
+        "unreblog" => process::unboost(ctx, post.id)?,
         "bookmark" | "unbookmark" => ctx
             .db
             .write(|tx| posts::set_bookmarked(tx, post.id, action == "bookmark", now))?,
@@ -286,7 +288,7 @@ fn vote(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    publish::vote(ctx, post.id, &choices)?;
+    process::vote(ctx, post.id, &choices)?;
     poll(ctx, req, id)
 }
 
@@ -323,7 +325,7 @@ pub fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let mut statuses = Vec::new();
     if want("statuses") {
         if resolve && (q.starts_with("https://") || q.starts_with("http://")) {
-            if let Ok(post) = resolve_post(ctx, &q) {
+            if let Ok(post) = crate::process::remote_posts::resolve_post(ctx, &q) {
                 statuses.push(ctx.db.read(|c| views::status(ctx, c, &post))?);
             }
         } else if owner {
@@ -342,22 +344,4 @@ pub fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
         vec![]
     };
     ok(json!({"accounts": accounts, "statuses": statuses, "hashtags": hashtags}))
-}
-
-/// A post by URL: stored already, or fetched from the network and stored.
-pub fn resolve_post(ctx: &Ctx, url: &str) -> Result<Post> {
-    if let Some(p) = ctx.db.read(|c| posts::find_by_uri(c, url))? {
-        return Ok(p);
-    }
-    let mut budget = crate::ap::notes::Budget::new();
-    let object = crate::ap::notes::fetch_object(ctx, url, &mut budget)?;
-    let id = object
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or(url)
-        .to_string();
-    crate::ap::notes::store_fetched(ctx, &object, &mut budget)?;
-    ctx.db
-        .read(|c| posts::find_by_uri(c, &id))?
-        .ok_or_else(|| Error::NotFound("Record not found".into()))
 }

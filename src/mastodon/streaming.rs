@@ -48,6 +48,19 @@ pub fn close_token(ctx: &Ctx, token_id: i64) {
         .close_where(websocket::CLOSE_POLICY, |e| e.token_id == token_id);
 }
 
+/// The streaming API's listener for [`crate::events::Event`]s: each becomes the
+/// events of the open streams it concerns.
+pub fn on_event(ctx: &Ctx, event: &crate::events::Event) {
+    use crate::events::Event;
+    match *event {
+        Event::Posted(id) => publish_update(ctx, id),
+        Event::Edited(id) => publish_status_update(ctx, id),
+        Event::Deleted(id) => publish_delete(ctx, id),
+        Event::Notified => publish_notifications(ctx),
+        Event::TokenRevoked(id) => close_token(ctx, id),
+    }
+}
+
 /// Routes under `/api/v1/streaming`.
 pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
     match (method, rest) {

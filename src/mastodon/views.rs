@@ -11,22 +11,14 @@ use crate::db::{self, follows, notifications, polls};
 use crate::error::{Error, Result};
 use serde_json::Value;
 
-/// The URL kith serves a remote image or file at (through its media cache).
-pub fn proxied(ctx: &Ctx, remote: &str) -> String {
-    let sig = ctx.mac(&format!("proxy:{remote}"));
-    let mut url = format!("{}/media/proxy?url=", ctx.config.public_url);
-    url.extend(url::form_urlencoded::byte_serialize(remote.as_bytes()));
-    format!("{url}&sig={sig}")
-}
-
 /// The URL of an embedded static file, absolute.
 pub fn static_url(ctx: &Ctx, name: &str) -> String {
-    format!("{}{}", ctx.config.public_url, crate::web::assets::url(name))
+    format!("{}{}", ctx.config.public_url, crate::assets::url(name))
 }
 
 fn remote_media(ctx: &Ctx) -> impl Fn(Option<&str>, &str) -> String + '_ {
     move |url: Option<&str>, kind: &str| match url {
-        Some(u) => proxied(ctx, u),
+        Some(u) => crate::media::cache::proxied(ctx, u),
         None if kind == "avatar" => static_url(ctx, "avatar.png"),
         None => static_url(ctx, "header.png"),
     }
@@ -75,41 +67,19 @@ pub fn remote_account(ctx: &Ctx, conn: &Conn, actor: &RemoteActor) -> Result<Val
     Ok(value)
 }
 
-/// Where a remote actor moved, when the move is confirmed: the new account is known
-/// here, not gone, and lists the actor among its aliases (so an actor cannot claim
-/// someone else's account as its new home).
-pub enum ConfirmedMove {
-    /// To kith's own account.
-    Here,
-    /// To another remote account.
-    To(Box<RemoteActor>),
-}
-
-/// The confirmed move of `actor`, if any (see [`ConfirmedMove`]).
-pub fn confirmed_move(
-    ctx: &Ctx,
-    conn: &Conn,
-    actor: &RemoteActor,
-) -> Result<Option<ConfirmedMove>> {
-    let Some(target) = &actor.moved_to else {
-        return Ok(None);
-    };
-    if *target == ctx.config.actor_url() {
-        let aliases = crate::portability::alias::parse(&db::account::get(conn)?.also_known_as);
-        return Ok(aliases.contains(&actor.uri).then_some(ConfirmedMove::Here));
-    }
-    Ok(db::actors::find_by_uri(conn, target)?
-        .filter(|t| t.gone_at.is_none() && t.aliases().contains(&actor.uri))
-        .map(|t| ConfirmedMove::To(Box::new(t))))
-}
-
 /// The `Account` a remote actor moved to, when the move is confirmed.
 fn moved_to(ctx: &Ctx, conn: &Conn, actor: &RemoteActor) -> Result<Option<Value>> {
-    Ok(match confirmed_move(ctx, conn, actor)? {
-        Some(ConfirmedMove::Here) => Some(local_account_unmoved(ctx, conn)?),
-        Some(ConfirmedMove::To(t)) => Some(entities::remote_account(&t, &remote_media(ctx))),
-        None => None,
-    })
+    Ok(
+        match crate::process::moving::confirmed_move(ctx, conn, actor)? {
+            Some(crate::process::moving::ConfirmedMove::Here) => {
+                Some(local_account_unmoved(ctx, conn)?)
+            }
+            Some(crate::process::moving::ConfirmedMove::To(t)) => {
+                Some(entities::remote_account(&t, &remote_media(ctx)))
+            }
+            None => None,
+        },
+    )
 }
 
 /// The account a post was written by.
@@ -143,7 +113,7 @@ fn media(ctx: &Ctx, conn: &Conn, post: &Post) -> Result<Vec<Value>> {
                 return crate::mastodon::media::attachment_json(ctx, conn, media_id);
             }
             let remote = a.remote_url.as_deref().unwrap_or("");
-            let url = proxied(ctx, remote);
+            let url = crate::media::cache::proxied(ctx, remote);
             Ok(entities::media_attachment(
                 a.id,
                 a,

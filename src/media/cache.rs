@@ -142,6 +142,14 @@ pub fn evict(ctx: &Ctx, budget: u64) -> Result<usize> {
     }
 }
 
+/// The URL kith serves a remote image or file at (through its media cache).
+pub fn proxied(ctx: &Ctx, remote: &str) -> String {
+    let sig = ctx.mac(&format!("proxy:{remote}"));
+    let mut url = format!("{}/media/proxy?url=", ctx.config.public_url);
+    url.extend(url::form_urlencoded::byte_serialize(remote.as_bytes()));
+    format!("{url}&sig={sig}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

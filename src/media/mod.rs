@@ -75,7 +75,7 @@ pub fn avatar_url(ctx: &Ctx, account: &Account) -> String {
         None => format!(
             "{}{}",
             ctx.config.public_url,
-            crate::web::assets::url("avatar.png")
+            crate::assets::url("avatar.png")
         ),
     }
 }
@@ -87,7 +87,7 @@ pub fn header_url(ctx: &Ctx, account: &Account) -> String {
         None => format!(
             "{}{}",
             ctx.config.public_url,
-            crate::web::assets::url("header.png")
+            crate::assets::url("header.png")
         ),
     }
 }

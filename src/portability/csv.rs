@@ -278,7 +278,7 @@ fn apply(
             {
                 return Ok(false);
             }
-            crate::publish::follow_actor(ctx, &actor)?;
+            crate::process::follow_actor(ctx, &actor)?;
             Ok(true)
         }
         (Kind::Blocks, Row::Account(acct)) => {
@@ -286,7 +286,7 @@ fn apply(
             if ctx.db.read(|c| blocks::is_blocked(c, actor.id))? {
                 return Ok(false);
             }
-            crate::publish::block(ctx, actor.id)?;
+            crate::process::block(ctx, actor.id)?;
             Ok(true)
         }
         (Kind::Mutes, Row::Account(acct)) => {
@@ -380,9 +380,9 @@ fn remove_unlisted(ctx: &Ctx, kind: Kind, rows: &[Row]) -> Result<u64> {
         match kind {
             Kind::Following => {
                 let actor = ctx.db.read(|c| db::actors::get(c, actor_id))?;
-                crate::publish::unfollow_actor(ctx, &actor)?;
+                crate::process::unfollow_actor(ctx, &actor)?;
             }
-            Kind::Blocks => crate::publish::unblock(ctx, actor_id)?,
+            Kind::Blocks => crate::process::unblock(ctx, actor_id)?,
             _ => ctx.db.write(|tx| blocks::delete_mute(tx, actor_id))?,
         }
         n += 1;

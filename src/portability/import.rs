@@ -618,9 +618,9 @@ pub fn find_or_fetch_post(ctx: &Ctx, uri: &str) -> Result<Post> {
     if crate::ap::resolve::is_local(ctx, uri) {
         return Err(Error::NotFound(format!("{uri} is not a post here")));
     }
-    let mut budget = crate::ap::notes::Budget::new();
-    let object = crate::ap::notes::fetch_object(ctx, uri, &mut budget)?;
-    crate::ap::notes::store_fetched(ctx, &object, &mut budget)?;
+    let mut budget = crate::process::remote_posts::Budget::new();
+    let object = crate::process::remote_posts::fetch_object(ctx, uri, &mut budget)?;
+    crate::process::remote_posts::store_fetched(ctx, &object, &mut budget)?;
     ctx.db
         .read(|c| posts::find_by_uri(c, uri))?
         .ok_or_else(|| Error::NotFound(format!("{uri} could not be stored")))
@@ -663,7 +663,7 @@ fn resolve_one(ctx: &Ctx, r: &portability::ImportRef) -> Result<()> {
             Ok(())
         }
         "like" => {
-            let id = crate::publish::activity_id(ctx, "likes");
+            let id = crate::process::activity_id(ctx, "likes");
             db::favourites::insert(tx, post.id, None, &id, now).map(|_| ())
         }
         _ => posts::set_bookmarked(tx, post.id, true, now),

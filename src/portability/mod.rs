@@ -13,14 +13,12 @@
 //! command-line context ([`crate::cli_context`]), and deliveries are queued for the
 //! server's workers. No SQL here: storage is in `db::portability` and its neighbours.
 
-pub mod alias;
 pub mod archive;
 pub mod attachments;
 pub mod backup;
 pub mod csv;
 pub mod export;
 pub mod import;
-pub mod moving;
 pub mod outbox_stream;
 pub mod profile;
 

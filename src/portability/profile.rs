@@ -231,7 +231,7 @@ pub fn import(
         }
         Ok(())
     })?;
-    crate::publish::update_profile(ctx)
+    crate::process::update_profile(ctx)
 }
 
 /// The archive's avatar or header, processed; `None` (reported) when it is missing or

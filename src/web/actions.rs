@@ -1,6 +1,6 @@
 //! The owner's buttons on a post: like, boost, bookmark, pin and their undoing, and
 //! deleting (after a confirmation page, so it works without JavaScript). Each is a
-//! CSRF-checked form post (checked in `web::form`) that calls `publish` and goes back.
+//! CSRF-checked form post (checked in `web::form`) that calls `process` and goes back.
 
 use super::render::{View, hidden};
 use super::session::Viewer;
@@ -9,7 +9,7 @@ use crate::db::{self, posts};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::publish;
+use crate::process;
 use maud::html;
 
 fn post_id(id: &str) -> Result<i64> {
@@ -28,12 +28,12 @@ pub fn post_action(ctx: &Ctx, p: &Params, id: &str, action: &str) -> Result<Resp
     let now = db::now_ms();
     let fragment = format!("#post-{id}");
     match action {
-        "like" => publish::like(ctx, id)?,
-        "unlike" => publish::unlike(ctx, id)?,
+        "like" => process::like(ctx, id)?,
+        "unlike" => process::unlike(ctx, id)?,
         "boost" => {
-            publish::boost(ctx, id)?;
+            process::boost(ctx, id)?;
         }
-        "unboost" => publish::unboost(ctx, id)?,
+        "unboost" => process::unboost(ctx, id)?,
         "bookmark" | "unbookmark" => ctx
             .db
             .write(|tx| posts::set_bookmarked(tx, id, action == "bookmark", now))?,
@@ -48,7 +48,7 @@ pub fn post_action(ctx: &Ctx, p: &Params, id: &str, action: &str) -> Result<Resp
                 .write(|tx| posts::set_pinned(tx, id, (action == "pin").then_some(now)))?;
         }
         "delete" => {
-            publish::delete_post(ctx, id)?;
+            process::delete_post(ctx, id)?;
             return Ok(super::back(p, "/home"));
         }
         _ => return Err(Error::NotFound("Not found".into())),

@@ -44,7 +44,7 @@ pub fn revoke(ctx: &Ctx, app_id: i64) -> Result<()> {
     let now = db::now_ms();
     let revoked = ctx.db.write(|tx| tokens::revoke_app(tx, app_id, now))?;
     for id in revoked {
-        crate::mastodon::streaming::close_token(ctx, id);
+        ctx.emit(crate::events::Event::TokenRevoked(id));
     }
     Ok(())
 }

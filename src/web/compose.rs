@@ -1,7 +1,7 @@
 //! Writing and editing posts: the compose form (text, content warning, visibility,
 //! reply-to, up to four images with alt text, a character counter that `kith.js`
-//! keeps live), its submission through the media code and `publish::create_post`,
-//! and editing an own post through `publish::edit_post`. A refused draft comes back
+//! keeps live), its submission through the media code and `process::create_post`,
+//! and editing an own post through `process::edit_post`. A refused draft comes back
 //! in the form with the reason and its text (files must be chosen again).
 
 use super::render::{View, hidden};
@@ -11,8 +11,8 @@ use crate::db::posts::{self, Post};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::publish::posts::MAX_CHARS;
-use crate::publish::{self, Draft};
+use crate::process::posts::MAX_CHARS;
+use crate::process::{self, Draft};
 use maud::{Markup, html};
 
 /// What the form starts with.
@@ -217,7 +217,7 @@ pub fn submit(ctx: &Ctx, viewer: &Viewer, p: &Params) -> Result<Resp> {
     let mut draft = draft_from(p)?;
     let stored = store_images(ctx, p).and_then(|ids| {
         draft.media_ids = ids;
-        publish::create_post(ctx, &draft)
+        process::create_post(ctx, &draft)
     });
     match stored {
         Ok(_) => Ok(super::back(p, "/home")),
@@ -289,7 +289,7 @@ pub fn edit_form(ctx: &Ctx, _req: &Req, viewer: &Viewer, id: &str) -> Result<Res
 pub fn edit_submit(ctx: &Ctx, viewer: &Viewer, p: &Params, id: &str) -> Result<Resp> {
     let post = own_post(ctx, id)?;
     let draft = draft_from(p)?;
-    match publish::edit_post(ctx, post.id, &draft) {
+    match process::edit_post(ctx, post.id, &draft) {
         Ok(_) => Ok(super::back(
             p,
             &format!("/@{}/{}", ctx.config.username, post.id),

@@ -115,7 +115,10 @@ pub fn remote_follow(ctx: &Ctx, req: &Req) -> Result<Resp> {
         .hit(Bucket::Federation, req.client_ip, limit)
         .allowed
     {
-        return Err(Error::RateLimited(ctx.config.limits.window_secs));
+        return Err(Error::RateLimited {
+            limit: None,
+            reset_secs: ctx.config.limits.window_secs,
+        });
     }
     let jrd = ctx
         .fetcher

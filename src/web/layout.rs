@@ -25,8 +25,8 @@ pub fn frame(viewer: Option<&Viewer>, title: &str, head_extra: Markup, body: Mar
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
                 title { (title) }
-                link rel="stylesheet" href=(super::assets::url("kith.css"));
-                link rel="icon" type="image/svg+xml" href=(super::assets::url("icon.svg"));
+                link rel="stylesheet" href=(crate::assets::url("kith.css"));
+                link rel="icon" type="image/svg+xml" href=(crate::assets::url("icon.svg"));
                 (head_extra)
             }
             body {
@@ -75,7 +75,7 @@ fn nav(v: &Viewer) -> Markup {
 
 /// The one script (the compose form's character counter), for pages with that form.
 pub fn compose_script() -> Markup {
-    html! { script src=(super::assets::url("kith.js")) defer {} }
+    html! { script src=(crate::assets::url("kith.js")) defer {} }
 }
 
 /// An HTML response with kith's security headers.

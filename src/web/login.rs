@@ -5,10 +5,10 @@
 use super::layout;
 use super::session::{self, Viewer};
 use crate::Ctx;
-use crate::error::{Error, Result};
+use crate::auth::{check_login_limits, password_ok, record_failed_login};
+use crate::error::Result;
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::mastodon::oauth::{check_login_limits, password_ok, record_failed_login};
 use maud::html;
 
 /// A redirect of a visitor to the login form, coming back to this page afterwards.
@@ -50,14 +50,7 @@ pub fn form(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>) -> Result<Resp> {
 
 /// `POST /login`: checks the limits, the form token and the password; starts a session.
 pub fn submit(ctx: &Ctx, req: &Req) -> Result<Resp> {
-    if let Err(Error::RateLimited(secs)) = check_login_limits(ctx, req) {
-        return Ok(crate::router::rate_limited(crate::ratelimit::Verdict {
-            allowed: false,
-            limit: ctx.config.limits.login_attempts,
-            remaining: 0,
-            reset_secs: secs,
-        }));
-    }
+    check_login_limits(ctx, req)?;
     let p = Params::from_request(req)?;
     let next = session::local_path(p.str("next")?.as_deref(), "/home");
     if !session::login_form_token_ok(ctx, &p.str("csrf")?.unwrap_or_default()) {

@@ -6,7 +6,8 @@
 
 pub mod actions;
 pub mod apps;
-pub mod assets;
+pub mod authorize;
+
 pub mod compose;
 pub mod export;
 pub mod feeds;

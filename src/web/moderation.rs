@@ -8,7 +8,7 @@ use crate::db::{self, blocks};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::publish;
+use crate::process;
 use maud::{Markup, html};
 
 const LIMIT: i64 = 200;
@@ -117,7 +117,7 @@ pub fn item_action(ctx: &Ctx, p: &Params, section: &str, item: &str) -> Result<R
             .map_err(|_| Error::NotFound("Not found".into()))
     };
     match (section, item) {
-        ("blocks", _) => publish::unblock(ctx, id()?)?,
+        ("blocks", _) => process::unblock(ctx, id()?)?,
         ("mutes", _) => {
             let id = id()?;
             ctx.db.write(|tx| blocks::delete_mute(tx, id))?;

@@ -11,7 +11,7 @@ use crate::db::{self, account::Account};
 use crate::error::Result;
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::portability::moving;
+use crate::process::moving;
 use maud::{Markup, html};
 
 /// The "Moving to another account" section of the settings page.

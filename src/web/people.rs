@@ -13,8 +13,8 @@ use crate::db::{self, blocks, follows};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::mastodon::views::ConfirmedMove;
-use crate::publish;
+use crate::process;
+use crate::process::moving::ConfirmedMove;
 use maud::{Markup, html};
 
 const PAGE: i64 = 40;
@@ -130,7 +130,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
 /// `POST /people/follow`: looks the account up on the network and follows it.
 pub fn follow(ctx: &Ctx, p: &Params) -> Result<Resp> {
     let target = p.required("target")?;
-    let actor = publish::follow(ctx, &target)?;
+    let actor = process::follow(ctx, &target)?;
     Ok(Resp::redirect(303, &format!("/accounts/{}", actor.id)))
 }
 
@@ -149,7 +149,7 @@ pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> 
         let actor = db::actors::get(conn, id)?;
         let r = relation(conn, id)?;
         // Where it moved, when the new account confirms it, as that account's page here.
-        let moved = match crate::mastodon::views::confirmed_move(ctx, conn, &actor)? {
+        let moved = match crate::process::moving::confirmed_move(ctx, conn, &actor)? {
             Some(ConfirmedMove::Here) => Some((
                 format!("/@{}", ctx.config.username),
                 format!("@{}@{}", ctx.config.username, ctx.config.domain),
@@ -201,13 +201,13 @@ pub fn act(ctx: &Ctx, p: &Params, id: &str, action: &str) -> Result<Resp> {
     let actor = ctx.db.read(|c| db::actors::get(c, id))?;
     let now = db::now_ms();
     match action {
-        "follow" => publish::follow_actor(ctx, &actor)?,
-        "unfollow" => publish::unfollow_actor(ctx, &actor)?,
-        "remove" => publish::remove_follower(ctx, id)?,
-        "accept" => publish::accept_follow_request(ctx, id)?,
-        "reject" => publish::reject_follow_request(ctx, id)?,
-        "block" => publish::block(ctx, id)?,
-        "unblock" => publish::unblock(ctx, id)?,
+        "follow" => process::follow_actor(ctx, &actor)?,
+        "unfollow" => process::unfollow_actor(ctx, &actor)?,
+        "remove" => process::remove_follower(ctx, id)?,
+        "accept" => process::accept_follow_request(ctx, id)?,
+        "reject" => process::reject_follow_request(ctx, id)?,
+        "block" => process::block(ctx, id)?,
+        "unblock" => process::unblock(ctx, id)?,
         "mute" => ctx.db.write(|tx| blocks::insert_mute(tx, id, now))?,
         "unmute" => ctx.db.write(|tx| blocks::delete_mute(tx, id))?,
         _ => return Err(Error::NotFound("Not found".into())),

@@ -72,8 +72,10 @@ pub fn thread(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> {
     if let Some(parent) = &post.in_reply_to_uri {
         let missing = ctx.db.read(|c| posts::find_by_uri(c, parent))?.is_none();
         if missing {
-            let mut budget = crate::ap::notes::Budget::new();
-            if let Err(e) = crate::ap::notes::fetch_ancestors(ctx, parent, &post.uri, &mut budget) {
+            let mut budget = crate::process::remote_posts::Budget::new();
+            if let Err(e) =
+                crate::process::remote_posts::fetch_ancestors(ctx, parent, &post.uri, &mut budget)
+            {
                 eprintln!("web: ancestors of {} not fetched: {e}", post.uri);
             }
         }

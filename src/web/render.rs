@@ -50,7 +50,7 @@ pub fn media_src(ctx: &Ctx, url: &str) -> String {
     if let Some(path) = url.strip_prefix(&own) {
         format!("/{path}")
     } else {
-        crate::mastodon::views::proxied(ctx, url)
+        crate::media::cache::proxied(ctx, url)
     }
 }
 
@@ -58,7 +58,7 @@ pub fn media_src(ctx: &Ctx, url: &str) -> String {
 pub fn actor_avatar(ctx: &Ctx, actor: &RemoteActor) -> String {
     match &actor.avatar_url {
         Some(u) => media_src(ctx, u),
-        None => super::assets::url("avatar.png"),
+        None => crate::assets::url("avatar.png"),
     }
 }
 

@@ -30,7 +30,7 @@ pub fn lookup(ctx: &Ctx, q: &str) -> Result<Found> {
         }
         return match resolve::actor(ctx, q) {
             Ok(a) => Ok(Found::Account(a.id)),
-            Err(actor_err) => match crate::mastodon::statuses::resolve_post(ctx, q) {
+            Err(actor_err) => match crate::process::remote_posts::resolve_post(ctx, q) {
                 Ok(p) => Ok(Found::Post(p.id)),
                 Err(_) => Err(actor_err),
             },

@@ -7,12 +7,12 @@
 use super::render::hidden;
 use super::session::{self, Viewer};
 use crate::Ctx;
+use crate::auth::{check_login_limits, password_ok, record_failed_login};
 use crate::db::{self, account::Account};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use crate::mastodon::oauth::{check_login_limits, password_ok, record_failed_login};
-use crate::publish;
+use crate::process;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
@@ -238,7 +238,7 @@ fn save_profile(ctx: &Ctx, p: &Params) -> Result<()> {
     let now = db::now_ms();
     ctx.db
         .write(|tx| db::account::update_profile(tx, &profile, now))?;
-    publish::update_profile(ctx)
+    process::update_profile(ctx)
 }
 
 fn save_aliases(ctx: &Ctx, p: &Params) -> Result<()> {
@@ -264,18 +264,11 @@ fn save_aliases(ctx: &Ctx, p: &Params) -> Result<()> {
     let json = serde_json::to_string(&uris)?;
     ctx.db
         .write(|tx| db::account::update_aliases(tx, &json, now))?;
-    publish::update_profile(ctx)
+    process::update_profile(ctx)
 }
 
 fn change_password(ctx: &Ctx, req: &Req, viewer: &Viewer, p: &Params) -> Result<Resp> {
-    if let Err(Error::RateLimited(secs)) = check_login_limits(ctx, req) {
-        return Ok(crate::router::rate_limited(crate::ratelimit::Verdict {
-            allowed: false,
-            limit: ctx.config.limits.login_attempts,
-            remaining: 0,
-            reset_secs: secs,
-        }));
-    }
+    check_login_limits(ctx, req)?;
     let refuse = |m: &str| show(ctx, req, viewer, Some(Err(m.to_string())));
     if !password_ok(ctx, &p.str("current")?.unwrap_or_default())? {
         record_failed_login(ctx, req);

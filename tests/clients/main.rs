@@ -230,10 +230,10 @@ impl Peer {
         );
         let server = kith::start(kith::config::Config::parse(&text).unwrap()).unwrap();
         let ctx = server.ctx().clone();
-        kith::publish::follow(&ctx, &alice.handle()).expect("bob follows alice");
-        kith::publish::create_post(
+        kith::process::follow(&ctx, &alice.handle()).expect("bob follows alice");
+        kith::process::create_post(
             &ctx,
-            &kith::publish::Draft {
+            &kith::process::Draft {
                 text: format!("{} hello alice, from bob", alice.handle()),
                 visibility: "public".into(),
                 ..Default::default()

@@ -139,9 +139,9 @@ fn paging_boundaries_and_link_headers() {
 
     // limit is clamped to 40, never refused.
     for i in 0..40 {
-        kith::publish::create_post(
+        kith::process::create_post(
             alice.ctx(),
-            &kith::publish::Draft {
+            &kith::process::Draft {
                 text: format!("filler {i}"),
                 visibility: "public".into(),
                 ..Default::default()

@@ -5,7 +5,7 @@
 
 use crate::support::Instance;
 use kith::db::{favourites, follows, notifications, posts};
-use kith::publish::{self, Draft};
+use kith::process::{self, Draft};
 use std::time::Duration;
 
 /// Waits until both instances have nothing left to do.
@@ -35,7 +35,7 @@ fn kinds(inst: &Instance) -> Vec<String> {
 fn followed_pair() -> (Instance, Instance) {
     let a = Instance::start("alice", "");
     let b = Instance::start("bob", "");
-    publish::follow(b.ctx(), &a.actor()).unwrap();
+    process::follow(b.ctx(), &a.actor()).unwrap();
     settle(&a, &b);
     (a, b)
 }
@@ -64,7 +64,7 @@ fn follow_is_accepted_and_visible_on_both_sides() {
 fn follow_by_handle_through_webfinger() {
     let a = Instance::start("alice", "");
     let b = Instance::start("bob", "");
-    publish::follow(b.ctx(), &format!("@alice@localhost:{}", a.port)).unwrap();
+    process::follow(b.ctx(), &format!("@alice@localhost:{}", a.port)).unwrap();
     settle(&a, &b);
     assert_eq!(a.read(follows::counts), (1, 0));
 }
@@ -73,7 +73,7 @@ fn follow_by_handle_through_webfinger() {
 fn posts_replies_and_mentions_arrive() {
     let (a, b) = followed_pair();
     let post =
-        publish::create_post(a.ctx(), &draft("Hello #fediverse from alice", "public")).unwrap();
+        process::create_post(a.ctx(), &draft("Hello #fediverse from alice", "public")).unwrap();
     settle(&a, &b);
     let copy = b.copy_of(&a, &post).expect("b stored a's post");
     assert!(copy.content_html.contains("Hello"));
@@ -88,14 +88,14 @@ fn posts_replies_and_mentions_arrive() {
         in_reply_to_id: Some(copy.id),
         ..draft(&format!("@alice@localhost:{} nice!", a.port), "public")
     };
-    let reply = publish::create_post(b.ctx(), &reply).unwrap();
+    let reply = process::create_post(b.ctx(), &reply).unwrap();
     settle(&a, &b);
     let at_a = a.copy_of(&b, &reply).expect("a stored the reply");
     assert_eq!(at_a.in_reply_to_uri.as_deref(), Some(post.uri.as_str()));
     assert!(kinds(&a).contains(&"mention".to_string()));
 
     // A direct message reaches only the addressee and stays direct.
-    let dm = publish::create_post(
+    let dm = process::create_post(
         a.ctx(),
         &draft(&format!("@bob@localhost:{} psst", b.port), "direct"),
     )
@@ -108,11 +108,11 @@ fn posts_replies_and_mentions_arrive() {
 #[test]
 fn likes_and_boosts_are_counted_and_undone() {
     let (a, b) = followed_pair();
-    let post = publish::create_post(a.ctx(), &draft("like me", "public")).unwrap();
+    let post = process::create_post(a.ctx(), &draft("like me", "public")).unwrap();
     settle(&a, &b);
     let copy = b.copy_of(&a, &post).unwrap();
-    publish::like(b.ctx(), copy.id).unwrap();
-    publish::boost(b.ctx(), copy.id).unwrap();
+    process::like(b.ctx(), copy.id).unwrap();
+    process::boost(b.ctx(), copy.id).unwrap();
     settle(&a, &b);
     assert_eq!(a.read(|c| favourites::count(c, post.id)), 1);
     let bob = a.remote(&b);
@@ -126,8 +126,8 @@ fn likes_and_boosts_are_counted_and_undone() {
         "{k:?}"
     );
 
-    publish::unlike(b.ctx(), copy.id).unwrap();
-    publish::unboost(b.ctx(), copy.id).unwrap();
+    process::unlike(b.ctx(), copy.id).unwrap();
+    process::unboost(b.ctx(), copy.id).unwrap();
     settle(&a, &b);
     assert_eq!(a.read(|c| favourites::count(c, post.id)), 0);
     assert!(
@@ -139,9 +139,9 @@ fn likes_and_boosts_are_counted_and_undone() {
 #[test]
 fn edits_and_deletes_reach_followers() {
     let (a, b) = followed_pair();
-    let post = publish::create_post(a.ctx(), &draft("first version", "public")).unwrap();
+    let post = process::create_post(a.ctx(), &draft("first version", "public")).unwrap();
     settle(&a, &b);
-    publish::edit_post(a.ctx(), post.id, &draft("second version", "public")).unwrap();
+    process::edit_post(a.ctx(), post.id, &draft("second version", "public")).unwrap();
     settle(&a, &b);
     let copy = b.copy_of(&a, &post).unwrap();
     assert!(
@@ -158,7 +158,7 @@ fn edits_and_deletes_reach_followers() {
     );
     assert!(kinds(&b).contains(&"update".to_string()));
 
-    publish::delete_post(a.ctx(), post.id).unwrap();
+    process::delete_post(a.ctx(), post.id).unwrap();
     settle(&a, &b);
     assert!(b.copy_of(&a, &post).is_none(), "b removed the deleted post");
     // a keeps a tombstone that answers 410.
@@ -176,15 +176,15 @@ fn edits_and_deletes_reach_followers() {
 #[test]
 fn unfollow_and_block() {
     let (a, b) = followed_pair();
-    publish::unfollow(b.ctx(), &a.actor()).unwrap();
+    process::unfollow(b.ctx(), &a.actor()).unwrap();
     settle(&a, &b);
     assert_eq!(a.read(follows::counts), (0, 0), "the Undo(Follow) arrived");
 
-    publish::follow(b.ctx(), &a.actor()).unwrap();
+    process::follow(b.ctx(), &a.actor()).unwrap();
     settle(&a, &b);
     assert_eq!(a.read(follows::counts), (1, 0));
     let bob = a.remote(&b);
-    publish::block(a.ctx(), bob.id).unwrap();
+    process::block(a.ctx(), bob.id).unwrap();
     settle(&a, &b);
     assert_eq!(a.read(follows::counts), (0, 0));
     let alice_at_b = b.remote(&a);
@@ -194,8 +194,8 @@ fn unfollow_and_block() {
     );
     assert!(b.read(|c| follows::find(c, true, alice_at_b.id)).is_none());
     // A blocked account's new posts do not reach a.
-    publish::follow(b.ctx(), &a.actor()).unwrap_or_else(|_| alice_at_b.clone());
-    let p = publish::create_post(
+    process::follow(b.ctx(), &a.actor()).unwrap_or_else(|_| alice_at_b.clone());
+    let p = process::create_post(
         b.ctx(),
         &draft(&format!("@alice@localhost:{} hi", a.port), "public"),
     )
@@ -212,7 +212,7 @@ fn locked_account_gets_a_follow_request() {
         .db
         .write(|tx| Ok(tx.execute("UPDATE account SET locked = 1", [])?))
         .unwrap();
-    publish::follow(b.ctx(), &a.actor()).unwrap();
+    process::follow(b.ctx(), &a.actor()).unwrap();
     settle(&a, &b);
     let bob = a.remote(&b);
     assert!(
@@ -228,7 +228,7 @@ fn locked_account_gets_a_follow_request() {
             .accepted
     );
 
-    publish::accept_follow_request(a.ctx(), bob.id).unwrap();
+    process::accept_follow_request(a.ctx(), bob.id).unwrap();
     settle(&a, &b);
     assert!(
         b.read(|c| follows::find(c, true, alice_at_b.id))
@@ -236,7 +236,7 @@ fn locked_account_gets_a_follow_request() {
             .accepted
     );
     // Followers-only posts now reach b.
-    let p = publish::create_post(a.ctx(), &draft("for followers", "private")).unwrap();
+    let p = process::create_post(a.ctx(), &draft("for followers", "private")).unwrap();
     settle(&a, &b);
     assert_eq!(b.copy_of(&a, &p).unwrap().visibility, "private");
 }

@@ -811,7 +811,7 @@ fn proxy_checks_its_signature_sniffs_and_caches() {
     ]);
     let k = Kith::start("");
     let ctx = k.ctx();
-    let good = kith::mastodon::views::proxied(ctx, &origin.url("/a.png"));
+    let good = kith::media::cache::proxied(ctx, &origin.url("/a.png"));
     let forged = good.replace("sig=", "sig=00");
     assert_eq!(k.fetch(&forged, &[]).status, 403);
     let other = format!(
@@ -840,22 +840,22 @@ fn proxy_checks_its_signature_sniffs_and_caches() {
     assert_eq!(list_dir(&k.dir.path().join("data/cache")).len(), 1);
 
     for path in ["/page", "/drawing.svg", "/bomb.png"] {
-        let got = k.fetch(&kith::mastodon::views::proxied(ctx, &origin.url(path)), &[]);
+        let got = k.fetch(&kith::media::cache::proxied(ctx, &origin.url(path)), &[]);
         assert_eq!(got.status, 415, "{path}");
     }
     let missing = k.fetch(
-        &kith::mastodon::views::proxied(ctx, &origin.url("/gone.png")),
+        &kith::media::cache::proxied(ctx, &origin.url("/gone.png")),
         &[],
     );
     assert!(missing.status >= 400, "{}", missing.status);
     // Emoji have a cap of 100 KiB.
     let emoji = format!(
         "{}&kind=emoji",
-        kith::mastodon::views::proxied(ctx, &origin.url("/big.ogg"))
+        kith::media::cache::proxied(ctx, &origin.url("/big.ogg"))
     );
     assert!(k.fetch(&emoji, &[]).status >= 400);
     let big = k.fetch(
-        &kith::mastodon::views::proxied(ctx, &origin.url("/big.ogg")),
+        &kith::media::cache::proxied(ctx, &origin.url("/big.ogg")),
         &[],
     );
     assert_file_headers(&big, "audio/ogg");
@@ -874,7 +874,7 @@ fn cache_evicts_the_least_recently_used_first() {
         ("/c.ogg", "audio/ogg", ogg(400 * 1024)),
     ]);
     let k = Kith::start("[media]\ncache_max_mb = 1");
-    let proxied = |p: &str| kith::mastodon::views::proxied(k.ctx(), &origin.url(p));
+    let proxied = |p: &str| kith::media::cache::proxied(k.ctx(), &origin.url(p));
     assert_eq!(k.fetch(&proxied("/a.ogg"), &[]).status, 200);
     assert_eq!(k.fetch(&proxied("/b.ogg"), &[]).status, 200);
     // Make both look old, b older than a; then use a, so b is the least recently used.

@@ -13,8 +13,9 @@
 use crate::support::Instance;
 use kith::db::{self, follows, portability, posts};
 use kith::portability::archive::Limits;
-use kith::portability::{alias, backup, csv, export, import, moving};
-use kith::publish::{self, Draft};
+use kith::portability::{backup, csv, export, import};
+use kith::process::{self, Draft};
+use kith::process::{alias, moving};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -428,7 +429,7 @@ fn archive_media_are_processed_like_uploads_and_bad_files_are_left_out() {
 fn the_archive_profile_fills_what_is_unset_and_reaches_followers() {
     let a = Instance::start("alice", "");
     let carol = Instance::start("carol", "");
-    publish::follow(carol.ctx(), &a.actor()).unwrap();
+    process::follow(carol.ctx(), &a.actor()).unwrap();
     settle(&[&a, &carol]);
     // The person named the kith account already; the rest is unset.
     let mine = "Alice on kith";
@@ -793,11 +794,11 @@ fn an_export_imports_into_another_kith_with_nothing_lost() {
     let dave = Instance::start("dave", "");
     // a's history: the Mastodon archive, then posts made here.
     import::import_archive(a.ctx(), &fixture(), &offline()).unwrap();
-    publish::follow(a.ctx(), &carol.actor()).unwrap();
-    publish::follow(carol.ctx(), &a.actor()).unwrap();
+    process::follow(a.ctx(), &carol.actor()).unwrap();
+    process::follow(carol.ctx(), &a.actor()).unwrap();
     settle(&[&a, &carol]);
-    let first = publish::create_post(a.ctx(), &draft("kith post #one", "public")).unwrap();
-    let reply = publish::create_post(
+    let first = process::create_post(a.ctx(), &draft("kith post #one", "public")).unwrap();
+    let reply = process::create_post(
         a.ctx(),
         &Draft {
             in_reply_to_id: Some(first.id),
@@ -805,17 +806,17 @@ fn an_export_imports_into_another_kith_with_nothing_lost() {
         },
     )
     .unwrap();
-    let carols = publish::create_post(carol.ctx(), &draft("carol says hi", "public")).unwrap();
+    let carols = process::create_post(carol.ctx(), &draft("carol says hi", "public")).unwrap();
     settle(&[&a, &carol]);
     let carols_at_a = a.read(|c| posts::find_by_uri(c, &carols.uri)).unwrap();
-    publish::boost(a.ctx(), carols_at_a.id).unwrap();
-    publish::like(a.ctx(), carols_at_a.id).unwrap();
+    process::boost(a.ctx(), carols_at_a.id).unwrap();
+    process::like(a.ctx(), carols_at_a.id).unwrap();
     a.ctx()
         .db
         .write(|tx| posts::set_bookmarked(tx, carols_at_a.id, true, 1))
         .unwrap();
     let dave_at_a = kith::ap::resolve::actor(a.ctx(), &dave.actor()).unwrap();
-    publish::block(a.ctx(), dave_at_a.id).unwrap();
+    process::block(a.ctx(), dave_at_a.id).unwrap();
     settle(&[&a, &carol, &dave]);
 
     // Export to a directory and to a zip.
@@ -1030,7 +1031,7 @@ fn moving_between_kith_instances() {
     let new = Instance::start("bob", "");
     let follower = Instance::start("carol", "");
     let stranger = Instance::start("dave", "");
-    publish::follow(follower.ctx(), &old.actor()).unwrap();
+    process::follow(follower.ctx(), &old.actor()).unwrap();
     settle(&[&old, &follower]);
     assert_eq!(old.read(follows::counts), (1, 0));
     // The follower keeps the old account on a list; the list follows the move.
@@ -1119,7 +1120,7 @@ fn moving_between_kith_instances() {
     );
 
     // A Move without the alias is ignored: the old account "moves" to a stranger.
-    publish::follow(follower.ctx(), &old.actor()).unwrap();
+    process::follow(follower.ctx(), &old.actor()).unwrap();
     settle(&[&old, &follower]);
     let dave_at_alice = kith::ap::resolve::actor(old.ctx(), &stranger.actor()).unwrap();
     let carol_at_alice = old.remote(&follower);
@@ -1128,10 +1129,10 @@ fn moving_between_kith_instances() {
         .write(|tx| {
             let activity = kith::ap::outbox::build_move(
                 &ctx.config,
-                &publish::activity_id(ctx, "moves"),
+                &process::activity_id(ctx, "moves"),
                 &dave_at_alice.uri,
             );
-            publish::queue(
+            process::queue(
                 tx,
                 &activity,
                 std::slice::from_ref(&carol_at_alice.inbox),
@@ -1163,7 +1164,7 @@ fn a_backup_taken_while_posting_restores_to_a_working_server() {
     let ctx = a.server.as_ref().unwrap().ctx().clone();
     let writer = std::thread::spawn(move || {
         for n in 0..150 {
-            publish::create_post(&ctx, &draft(&format!("post {n}"), "public")).unwrap();
+            process::create_post(&ctx, &draft(&format!("post {n}"), "public")).unwrap();
         }
     });
     // Take backups while the writer runs; keep the last one.
@@ -1231,7 +1232,7 @@ fn a_backup_taken_while_posting_restores_to_a_working_server() {
         key_a,
         "the same key"
     );
-    publish::create_post(server.ctx(), &draft("after the restore", "public")).unwrap();
+    process::create_post(server.ctx(), &draft("after the restore", "public")).unwrap();
     server.shutdown();
 
     // A file that is not a backup is refused.

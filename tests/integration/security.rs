@@ -186,12 +186,12 @@ fn stored_key(k: &Instance, uri: &str) -> Option<String> {
 
 /// A local post of the owner.
 fn owner_post(k: &Instance, visibility: &str) -> posts::Post {
-    kith::publish::create_post(
+    kith::process::create_post(
         k.ctx(),
-        &kith::publish::Draft {
+        &kith::process::Draft {
             text: "owner's post".into(),
             visibility: visibility.into(),
-            ..kith::publish::Draft::default()
+            ..kith::process::Draft::default()
         },
     )
     .unwrap()
@@ -708,7 +708,7 @@ fn sec_13_key_on_blocked_domain_is_refused_before_any_fetch() {
         .read(|c| kith::db::actors::find_by_uri(c, &eve.uri))
         .unwrap()
         .id;
-    kith::publish::block(k.ctx(), eve_id).unwrap();
+    kith::process::block(k.ctx(), eve_id).unwrap();
     settle(&k);
     remote.clear();
     let before = counts(&k);
@@ -1066,7 +1066,7 @@ fn sec_19_key_owner_gone_gives_202_and_a_tombstone() {
 
     // Nor when a followed account announces a Move to it.
     let bob = remote.actor("bob", Key::A);
-    kith::publish::follow(k.ctx(), &bob.uri).unwrap();
+    kith::process::follow(k.ctx(), &bob.uri).unwrap();
     settle(&k);
     remote.clear();
     let mv = json!({
@@ -1627,7 +1627,7 @@ fn sec_32_36_follow_of_a_private_address_with_the_guard_on() {
         ),
     ];
     for (target, message) in &cases {
-        let err = kith::publish::follow(k.ctx(), target).expect_err(target);
+        let err = kith::process::follow(k.ctx(), target).expect_err(target);
         let text = err.to_string();
         assert!(text.contains(message.as_str()), "{target}: {text}");
         assert!(!err.is_transient(), "{target}: a refusal is final");

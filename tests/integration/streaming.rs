@@ -394,7 +394,7 @@ fn subscribe_messages_and_a_remote_follow_notification() {
     ws.send_json(json!({"type": "subscribe", "stream": "user:notification"}));
     ws.sync();
 
-    kith::publish::follow(b.ctx(), &a.actor()).unwrap();
+    kith::process::follow(b.ctx(), &a.actor()).unwrap();
     settle(&a, &b);
     let event = ws.message();
     assert_eq!(event["stream"], json!(["user:notification"]));
@@ -408,17 +408,17 @@ fn subscribe_messages_and_a_remote_follow_notification() {
     ws.send_json(json!({"type": "unsubscribe", "stream": "user:notification"}));
     ws.send_json(json!({"type": "subscribe", "stream": "public"}));
     ws.sync();
-    kith::publish::unfollow(b.ctx(), &a.actor()).unwrap();
-    kith::publish::follow(b.ctx(), &a.actor()).unwrap();
+    kith::process::unfollow(b.ctx(), &a.actor()).unwrap();
+    kith::process::follow(b.ctx(), &a.actor()).unwrap();
     settle(&a, &b);
     // Whatever the inbox worker noticed is broadcast once this returns.
     kith::mastodon::streaming::publish_notifications(a.ctx());
-    let draft = kith::publish::Draft {
+    let draft = kith::process::Draft {
         text: "after the follow".into(),
         visibility: "public".into(),
         ..Default::default()
     };
-    kith::publish::create_post(a.ctx(), &draft).unwrap();
+    kith::process::create_post(a.ctx(), &draft).unwrap();
     let event = ws.message();
     assert_eq!(event["stream"], json!(["public"]));
     assert_eq!(event["event"], "update");
@@ -427,7 +427,7 @@ fn subscribe_messages_and_a_remote_follow_notification() {
 #[test]
 fn posts_of_followed_accounts_arrive_on_the_user_stream() {
     let (a, b) = (Instance::start("alice", ""), Instance::start("bob", ""));
-    kith::publish::follow(b.ctx(), &a.actor()).unwrap();
+    kith::process::follow(b.ctx(), &a.actor()).unwrap();
     settle(&a, &b);
     let t = token(&b, "read");
     let mut ws = connect(
@@ -436,12 +436,12 @@ fn posts_of_followed_accounts_arrive_on_the_user_stream() {
         &[("Authorization", &bearer(&t))],
     )
     .upgraded();
-    let draft = kith::publish::Draft {
+    let draft = kith::process::Draft {
         text: "news from alice".into(),
         visibility: "private".into(),
         ..Default::default()
     };
-    let post = kith::publish::create_post(a.ctx(), &draft).unwrap();
+    let post = kith::process::create_post(a.ctx(), &draft).unwrap();
     settle(&a, &b);
     let event = ws.message();
     assert_eq!(event["event"], "update");

@@ -175,9 +175,9 @@ pub(crate) fn hostile_note(remote: &FakeRemote, k: &Instance, actor: &Actor, n: 
 }
 
 pub(crate) fn owner_post(k: &Instance, text: &str, visibility: &str) -> kith::db::posts::Post {
-    kith::publish::create_post(
+    kith::process::create_post(
         k.ctx(),
-        &kith::publish::Draft {
+        &kith::process::Draft {
             text: text.into(),
             visibility: visibility.into(),
             ..Default::default()

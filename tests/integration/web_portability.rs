@@ -10,7 +10,7 @@ use crate::fake_remote::{FakeRemote, Key, fixture as remote_fixture};
 use crate::portability::{copy_dir, files_under, fixture, footprint, zip_dir};
 use crate::support::{Instance, TestServer, agent};
 use crate::web::{Browser, count, deliver, owner_post, password, settle};
-use kith::portability::alias;
+use kith::process::alias;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -636,7 +636,7 @@ fn moving_on_the_settings_page_needs_the_alias_and_a_confirmation() {
     let old = Instance::start("alice", "");
     let new = Instance::start("bob", "");
     let follower = Instance::start("carol", "");
-    kith::publish::follow(follower.ctx(), &old.actor()).unwrap();
+    kith::process::follow(follower.ctx(), &old.actor()).unwrap();
     settle(&old);
     settle(&follower);
     let (a, t) = owner(&old);

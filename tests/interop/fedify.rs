@@ -7,7 +7,7 @@
 
 use crate::harness::{Kith, Peer, free_port, installed, post_json, root, wait_for};
 use kith::db::{actors, follows, notifications, posts};
-use kith::publish;
+use kith::process;
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
@@ -271,7 +271,7 @@ fn run(first_knock: Option<&str>) {
     // 6. kith follows the peer: signed GET of its actor (two keys, RSA second), the
     // Follow delivered and verified, the peer's Accept verified by kith.
     let mark = peer.log().len();
-    let target = publish::follow(kith.ctx(), &peer.actor()).expect("kith resolves the peer");
+    let target = process::follow(kith.ctx(), &peer.actor()).expect("kith resolves the peer");
     kith.settle();
     let following = wait_for("kith's follow to be accepted", STEP, || {
         kith.read(|c| follows::find(c, true, target.id))

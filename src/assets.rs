@@ -1,5 +1,7 @@
 //! Static files from `static/`, embedded in the binary with rust-embed and served with
-//! an ETag and a long cache lifetime (names carry a content fingerprint).
+//! an ETag and a long cache lifetime (names carry a content fingerprint). A boundary
+//! below the faces: the web UI's styles and scripts, and the placeholder avatar and
+//! header that the API, ActivityPub and the web UI all point to.
 
 use crate::http::{Req, Resp};
 use rust_embed::RustEmbed;

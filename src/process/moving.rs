@@ -15,11 +15,13 @@
 //! happens in that week is marked too: servers do not say why they follow.
 
 use crate::Ctx;
-use crate::ap::outbox;
-use crate::ap::resolve;
+use crate::ap::resolve::{self, id_of};
+use crate::ap::{object_id, outbox};
+use crate::db::Conn;
 use crate::db::actors::RemoteActor;
-use crate::db::{self, account, follows, portability};
+use crate::db::{self, account, follows, notifications, portability};
 use crate::error::{Error, Result};
+use serde_json::Value;
 
 /// How long after a move here new follows count as coming with it.
 pub const MOVE_WINDOW_MS: i64 = 7 * 86_400_000;
@@ -74,12 +76,12 @@ pub fn move_to(ctx: &Ctx, target: &str) -> Result<Moved> {
         if !inboxes.contains(&target_inbox) {
             inboxes.push(target_inbox);
         }
-        let id = crate::publish::activity_id(ctx, "moves");
+        let id = super::activity_id(ctx, "moves");
         let activity = outbox::build_move(&ctx.config, &id, &new.uri);
-        crate::publish::queue(tx, &activity, &inboxes, false, now)?;
+        super::queue(tx, &activity, &inboxes, false, now)?;
         Ok(inboxes.len())
     })?;
-    crate::publish::update_profile(ctx)?;
+    super::follows::update_profile(ctx)?;
     ctx.wake.delivery();
     Ok(Moved {
         target: new.uri,
@@ -110,7 +112,7 @@ pub fn display(actor: &RemoteActor) -> String {
 /// A `Move` whose target is kith's own actor: when the mover is one of kith's aliases,
 /// remember that it moved here (and that the mover's account now lives here).
 pub fn arrived(ctx: &Ctx, mover: &RemoteActor) -> Result<()> {
-    let aliases = super::alias::list(ctx)?;
+    let aliases = crate::process::alias::list(ctx)?;
     if !aliases.contains(&mover.uri) {
         return Ok(());
     }
@@ -125,7 +127,7 @@ pub fn arrived(ctx: &Ctx, mover: &RemoteActor) -> Result<()> {
 /// For a new follow: the alias it comes with, when one moved here lately (see the
 /// module notes). Network trouble means "no".
 pub fn moved_from(ctx: &Ctx) -> Result<Option<String>> {
-    let aliases = super::alias::list(ctx)?;
+    let aliases = crate::process::alias::list(ctx)?;
     if aliases.is_empty() {
         return Ok(None);
     }
@@ -162,4 +164,73 @@ pub fn moved_from(ctx: &Ctx) -> Result<Option<String>> {
         }
     }
     Ok(None)
+}
+
+/// Where a remote actor moved, when the move is confirmed: the new account is known
+/// here, not gone, and lists the actor among its aliases (so an actor cannot claim
+/// someone else's account as its new home).
+pub enum ConfirmedMove {
+    /// To kith's own account.
+    Here,
+    /// To another remote account.
+    To(Box<RemoteActor>),
+}
+
+/// The confirmed move of `actor`, if any (see [`ConfirmedMove`]).
+pub fn confirmed_move(
+    ctx: &Ctx,
+    conn: &Conn,
+    actor: &RemoteActor,
+) -> Result<Option<ConfirmedMove>> {
+    let Some(target) = &actor.moved_to else {
+        return Ok(None);
+    };
+    if *target == ctx.config.actor_url() {
+        let aliases = super::alias::parse(&db::account::get(conn)?.also_known_as);
+        return Ok(aliases.contains(&actor.uri).then_some(ConfirmedMove::Here));
+    }
+    Ok(db::actors::find_by_uri(conn, target)?
+        .filter(|t| t.gone_at.is_none() && t.aliases().contains(&actor.uri))
+        .map(|t| ConfirmedMove::To(Box::new(t))))
+}
+
+/// `Move`: when the new account lists the old one in `alsoKnownAs`, the old one is
+/// recorded as moved there (the client API shows it), and when kith follows the old
+/// account it follows the new one instead. A `Move` to kith's own actor from one of
+/// its aliases is remembered, so the follows that come with it are marked
+/// (see [`arrived`]).
+pub(super) fn handle_move(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
+    let old = object_id(activity).unwrap_or(&signer.uri);
+    let Some(target) = activity.get("target").and_then(id_of) else {
+        return Ok(());
+    };
+    if old != signer.uri || target == signer.uri {
+        return Ok(());
+    }
+    if resolve::is_local(ctx, target) {
+        if target == ctx.config.actor_url() {
+            arrived(ctx, signer)?;
+        }
+        return Ok(());
+    }
+    // Fetched fresh from its own URL, so the aliases are the target's own word.
+    let new_actor = resolve::refresh(ctx, target)?;
+    if !new_actor.aliases().iter().any(|a| a == &signer.uri) {
+        return Ok(());
+    }
+    // The mover's account now points at its new home (the client API's `moved`).
+    ctx.db
+        .write(|tx| db::actors::update_moved_to(tx, signer.id, Some(&new_actor.uri)))?;
+    let following = ctx.db.read(|c| follows::find(c, true, signer.id))?;
+    if following.is_none() {
+        return Ok(());
+    }
+    super::follows::follow_actor(ctx, &new_actor)?;
+    super::follows::unfollow_actor(ctx, signer)?;
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        // As Mastodon does: lists and mutes follow the account to its new home.
+        db::portability::carry_over(tx, signer.id, new_actor.id, now)?;
+        notifications::insert(tx, "move", signer.id, None, Some(&new_actor.uri), now).map(|_| ())
+    })
 }

@@ -5,12 +5,12 @@
 
 use crate::Ctx;
 use crate::ap::note::{NOTE_TYPES, ParsedNote, parse_note};
-use crate::ap::process::object_id;
+use crate::ap::object_id;
 use crate::ap::resolve::{self, id_of, same_id};
 use crate::db::actors::RemoteActor;
 use crate::db::{self, follows, notifications, posts};
 use crate::error::{Error, Result};
-use crate::mastodon::streaming;
+use crate::events::Event;
 use serde_json::Value;
 use url::Url;
 
@@ -231,7 +231,7 @@ fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: boo
     // Posts arriving through the inbox are live news; fetched ancestors and search
     // results are not.
     if inserted && notify {
-        streaming::publish_update(ctx, note.post.id);
+        ctx.emit(Event::Posted(note.post.id));
     }
     Ok(())
 }
@@ -330,7 +330,7 @@ pub fn handle_update(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
         }
         Ok(())
     })?;
-    streaming::publish_status_update(ctx, stored.id);
+    ctx.emit(Event::Edited(stored.id));
     Ok(())
 }
 
@@ -351,7 +351,25 @@ pub fn handle_delete(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
         _ => Ok(None),
     })?;
     if let Some(id) = deleted {
-        streaming::publish_delete(ctx, id);
+        ctx.emit(Event::Deleted(id));
     }
     Ok(())
+}
+
+/// A post by URL: stored already, or fetched from the network and stored.
+pub fn resolve_post(ctx: &Ctx, url: &str) -> Result<posts::Post> {
+    if let Some(p) = ctx.db.read(|c| posts::find_by_uri(c, url))? {
+        return Ok(p);
+    }
+    let mut budget = Budget::new();
+    let object = fetch_object(ctx, url, &mut budget)?;
+    let id = object
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or(url)
+        .to_string();
+    store_fetched(ctx, &object, &mut budget)?;
+    ctx.db
+        .read(|c| posts::find_by_uri(c, &id))?
+        .ok_or_else(|| Error::NotFound("Record not found".into()))
 }

@@ -1,15 +1,20 @@
-//! Inbound `Like`, `EmojiReact`, `Announce` and `Flag`, and their `Undo`s. Likes and
-//! reactions count only on the owner's posts; boosts of the owner's posts are counted
-//! and notified, boosts by followed accounts are stored for the home timeline.
+//! Likes and boosts, both ways. Inbound `Like`, `EmojiReact`, `Announce` and `Flag`,
+//! and their `Undo`s: likes and reactions count only on the owner's posts; boosts of
+//! the owner's posts are counted and notified, boosts by followed accounts are stored
+//! for the home timeline. Local actions: like and unlike, boost and unboost.
 
+use super::remote_posts::{Budget, fetch_object};
+use super::{activity_id, author_of, queue};
 use crate::Ctx;
 use crate::ap::note::ids;
-use crate::ap::notes::{Budget, fetch_object};
-use crate::ap::process::object_id;
+use crate::ap::object_id;
+use crate::ap::outbox;
 use crate::ap::resolve::{self, id_of};
 use crate::db::actors::RemoteActor;
+use crate::db::posts::{Parts, Post};
 use crate::db::{self, favourites, follows, notifications, posts};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::events::Event;
 use serde_json::Value;
 
 /// The owner's post an activity points at, if it is one.
@@ -135,7 +140,7 @@ pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Res
         Ok(inserted)
     })?;
     if inserted {
-        crate::mastodon::streaming::publish_update(ctx, boost.id);
+        ctx.emit(Event::Posted(boost.id));
     }
     Ok(())
 }
@@ -212,4 +217,147 @@ pub fn handle_flag(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<
         }
         Ok(())
     })
+}
+
+/// Likes a post; remote posts get a `Like`.
+pub fn like(ctx: &Ctx, post_id: i64) -> Result<()> {
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        let post = posts::get(tx, post_id)?;
+        let id = activity_id(ctx, "likes");
+        if !favourites::insert(tx, post_id, None, &id, now)? {
+            return Ok(());
+        }
+        if let Some(author) = author_of(tx, &post)? {
+            queue(
+                tx,
+                &outbox::build_like(&ctx.config, &id, &post.uri, &author.uri),
+                std::slice::from_ref(&author.inbox),
+                false,
+                now,
+            )?;
+        }
+        Ok(())
+    })?;
+    ctx.wake.delivery();
+    Ok(())
+}
+
+/// Takes a like back with `Undo(Like)`.
+pub fn unlike(ctx: &Ctx, post_id: i64) -> Result<()> {
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        let post = posts::get(tx, post_id)?;
+        let Some(like_id) = favourites::delete(tx, post_id, None)? else {
+            return Ok(());
+        };
+        if let Some(author) = author_of(tx, &post)? {
+            let inner = outbox::build_like(&ctx.config, &like_id, &post.uri, &author.uri);
+            let undo = outbox::build_undo(
+                &ctx.config,
+                &format!("{like_id}/undo"),
+                inner,
+                std::slice::from_ref(&author.uri),
+            );
+            queue(tx, &undo, std::slice::from_ref(&author.inbox), false, now)?;
+        }
+        Ok(())
+    })?;
+    ctx.wake.delivery();
+    Ok(())
+}
+
+/// Boosts a public or unlisted post; returns the boost.
+pub fn boost(ctx: &Ctx, post_id: i64) -> Result<Post> {
+    let now = db::now_ms();
+    let (boost, created) = ctx.db.write(|tx| {
+        let post = posts::get(tx, post_id)?;
+        if post.deleted_at.is_some()
+            || !matches!(post.visibility.as_str(), "public" | "unlisted")
+            || post.reblog_of_id.is_some()
+        {
+            return Err(Error::Status(422, "this post cannot be boosted".into()));
+        }
+        if let Some(existing) = posts::find_reblog(tx, None, post_id)? {
+            return Ok((existing, false));
+        }
+        let id = crate::ids::at(now);
+        let uri = format!("{}/statuses/{id}/activity", ctx.config.actor_url());
+        let author_uri = author_of(tx, &post)?
+            .map(|a| a.uri)
+            .unwrap_or_else(|| ctx.config.actor_url());
+        let announce = outbox::build_announce(
+            &ctx.config,
+            &uri,
+            &post.uri,
+            &author_uri,
+            &crate::dates::iso8601(now),
+        );
+        let boost = Post {
+            id,
+            uri,
+            kind: "Announce".into(),
+            visibility: "public".into(),
+            reblog_of_id: Some(post_id),
+            audience_json: serde_json::to_string(&[crate::ap::PUBLIC.to_string(), author_uri])?,
+            published_at: now,
+            ..Post::default()
+        };
+        posts::insert(tx, &boost, &Parts::default())?;
+        let mut inboxes = follows::follower_inboxes(tx)?;
+        if let Some(author) = author_of(tx, &post)? {
+            inboxes.push(author.inbox);
+        }
+        queue(tx, &announce, &inboxes, false, now)?;
+        Ok((boost, true))
+    })?;
+    ctx.wake.delivery();
+    if created {
+        ctx.emit(Event::Posted(boost.id));
+    }
+    Ok(boost)
+}
+
+/// Takes a boost back with `Undo(Announce)`.
+pub fn unboost(ctx: &Ctx, post_id: i64) -> Result<()> {
+    match ctx.db.read(|c| posts::find_reblog(c, None, post_id))? {
+        Some(boost) => unboost_post(ctx, &boost),
+        None => Ok(()),
+    }
+}
+
+/// Undoes a boost: deletes the row and sends `Undo(Announce)`.
+pub(super) fn unboost_post(ctx: &Ctx, boost: &Post) -> Result<()> {
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        let Some(original_id) = boost.reblog_of_id else {
+            return Ok(());
+        };
+        let original = posts::get(tx, original_id)?;
+        let author_uri = author_of(tx, &original)?
+            .map(|a| a.uri)
+            .unwrap_or_else(|| ctx.config.actor_url());
+        let inner = outbox::build_announce(
+            &ctx.config,
+            &boost.uri,
+            &original.uri,
+            &author_uri,
+            &crate::dates::iso8601(boost.published_at),
+        );
+        let undo = outbox::build_undo(
+            &ctx.config,
+            &format!("{}/undo", boost.uri),
+            inner,
+            &[crate::ap::PUBLIC.to_string()],
+        );
+        let mut inboxes = follows::follower_inboxes(tx)?;
+        if let Some(author) = author_of(tx, &original)? {
+            inboxes.push(author.inbox);
+        }
+        posts::delete(tx, boost.id)?;
+        queue(tx, &undo, &inboxes, false, now)
+    })?;
+    ctx.wake.delivery();
+    ctx.emit(Event::Deleted(boost.id));
+    Ok(())
 }

@@ -1,15 +1,15 @@
 //! Local actions on posts: create (with mentions resolved on the network first),
-//! edit, delete, like and unlike, boost and unboost, and voting in remote polls.
+//! edit, delete, and voting in remote polls.
 
-use super::{activity_id, queue};
+use super::{activity_id, author_of, queue};
 use crate::Ctx;
 use crate::ap::note::{build_note, local_url};
 use crate::ap::{outbox, resolve};
 use crate::db::Conn;
 use crate::db::posts::{Mention, Parts, Poll, Post};
-use crate::db::{self, favourites, follows, posts};
+use crate::db::{self, follows, posts};
 use crate::error::{Error, Result};
-use crate::mastodon::streaming;
+use crate::events::Event;
 use crate::text;
 
 /// Longest post accepted, in characters.
@@ -105,7 +105,7 @@ fn resolve_mentions(
                 };
                 out.push((rm, actor));
             }
-            Err(e) => eprintln!("publish: mention {} not resolved: {e}", m.text),
+            Err(e) => eprintln!("post: mention {} not resolved: {e}", m.text),
         }
     }
     out
@@ -190,13 +190,6 @@ fn recipients(tx: &Conn, visibility: &str, mention_inboxes: &[String]) -> Result
     Ok(inboxes)
 }
 
-/// The author of a post, if remote.
-fn author_of(conn: &Conn, post: &Post) -> Result<Option<crate::db::actors::RemoteActor>> {
-    post.actor_id
-        .map(|id| db::actors::get(conn, id))
-        .transpose()
-}
-
 /// Publishes a new post; returns it as stored.
 pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
     check_draft(draft)?;
@@ -259,7 +252,7 @@ pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
         )
     })?;
     ctx.wake.delivery();
-    streaming::publish_update(ctx, post.id);
+    ctx.emit(Event::Posted(post.id));
     Ok(post)
 }
 
@@ -370,7 +363,7 @@ pub fn edit_post(ctx: &Ctx, post_id: i64, draft: &Draft) -> Result<Post> {
         )
     })?;
     ctx.wake.delivery();
-    streaming::publish_status_update(ctx, post_id);
+    ctx.emit(Event::Edited(post_id));
     ctx.db.read(|c| posts::get(c, post_id))
 }
 
@@ -391,7 +384,7 @@ pub fn delete_post(ctx: &Ctx, post_id: i64) -> Result<Post> {
         return Err(Error::NotFound("Record not found".into()));
     }
     if post.reblog_of_id.is_some() {
-        unboost_post(ctx, &post)?;
+        super::reactions::unboost_post(ctx, &post)?;
         return Ok(post);
     }
     let now = db::now_ms();
@@ -410,150 +403,8 @@ pub fn delete_post(ctx: &Ctx, post_id: i64) -> Result<Post> {
         queue(tx, &delete, &inboxes, false, now)
     })?;
     ctx.wake.delivery();
-    streaming::publish_delete(ctx, post_id);
+    ctx.emit(Event::Deleted(post_id));
     Ok(post)
-}
-
-/// Likes a post; remote posts get a `Like`.
-pub fn like(ctx: &Ctx, post_id: i64) -> Result<()> {
-    let now = db::now_ms();
-    ctx.db.write(|tx| {
-        let post = posts::get(tx, post_id)?;
-        let id = activity_id(ctx, "likes");
-        if !favourites::insert(tx, post_id, None, &id, now)? {
-            return Ok(());
-        }
-        if let Some(author) = author_of(tx, &post)? {
-            queue(
-                tx,
-                &outbox::build_like(&ctx.config, &id, &post.uri, &author.uri),
-                std::slice::from_ref(&author.inbox),
-                false,
-                now,
-            )?;
-        }
-        Ok(())
-    })?;
-    ctx.wake.delivery();
-    Ok(())
-}
-
-/// Takes a like back with `Undo(Like)`.
-pub fn unlike(ctx: &Ctx, post_id: i64) -> Result<()> {
-    let now = db::now_ms();
-    ctx.db.write(|tx| {
-        let post = posts::get(tx, post_id)?;
-        let Some(like_id) = favourites::delete(tx, post_id, None)? else {
-            return Ok(());
-        };
-        if let Some(author) = author_of(tx, &post)? {
-            let inner = outbox::build_like(&ctx.config, &like_id, &post.uri, &author.uri);
-            let undo = outbox::build_undo(
-                &ctx.config,
-                &format!("{like_id}/undo"),
-                inner,
-                std::slice::from_ref(&author.uri),
-            );
-            queue(tx, &undo, std::slice::from_ref(&author.inbox), false, now)?;
-        }
-        Ok(())
-    })?;
-    ctx.wake.delivery();
-    Ok(())
-}
-
-/// Boosts a public or unlisted post; returns the boost.
-pub fn boost(ctx: &Ctx, post_id: i64) -> Result<Post> {
-    let now = db::now_ms();
-    let (boost, created) = ctx.db.write(|tx| {
-        let post = posts::get(tx, post_id)?;
-        if post.deleted_at.is_some()
-            || !matches!(post.visibility.as_str(), "public" | "unlisted")
-            || post.reblog_of_id.is_some()
-        {
-            return Err(Error::Status(422, "this post cannot be boosted".into()));
-        }
-        if let Some(existing) = posts::find_reblog(tx, None, post_id)? {
-            return Ok((existing, false));
-        }
-        let id = crate::ids::at(now);
-        let uri = format!("{}/statuses/{id}/activity", ctx.config.actor_url());
-        let author_uri = author_of(tx, &post)?
-            .map(|a| a.uri)
-            .unwrap_or_else(|| ctx.config.actor_url());
-        let announce = outbox::build_announce(
-            &ctx.config,
-            &uri,
-            &post.uri,
-            &author_uri,
-            &crate::dates::iso8601(now),
-        );
-        let boost = Post {
-            id,
-            uri,
-            kind: "Announce".into(),
-            visibility: "public".into(),
-            reblog_of_id: Some(post_id),
-            audience_json: serde_json::to_string(&[crate::ap::PUBLIC.to_string(), author_uri])?,
-            published_at: now,
-            ..Post::default()
-        };
-        posts::insert(tx, &boost, &Parts::default())?;
-        let mut inboxes = follows::follower_inboxes(tx)?;
-        if let Some(author) = author_of(tx, &post)? {
-            inboxes.push(author.inbox);
-        }
-        queue(tx, &announce, &inboxes, false, now)?;
-        Ok((boost, true))
-    })?;
-    ctx.wake.delivery();
-    if created {
-        streaming::publish_update(ctx, boost.id);
-    }
-    Ok(boost)
-}
-
-/// Takes a boost back with `Undo(Announce)`.
-pub fn unboost(ctx: &Ctx, post_id: i64) -> Result<()> {
-    match ctx.db.read(|c| posts::find_reblog(c, None, post_id))? {
-        Some(boost) => unboost_post(ctx, &boost),
-        None => Ok(()),
-    }
-}
-
-fn unboost_post(ctx: &Ctx, boost: &Post) -> Result<()> {
-    let now = db::now_ms();
-    ctx.db.write(|tx| {
-        let Some(original_id) = boost.reblog_of_id else {
-            return Ok(());
-        };
-        let original = posts::get(tx, original_id)?;
-        let author_uri = author_of(tx, &original)?
-            .map(|a| a.uri)
-            .unwrap_or_else(|| ctx.config.actor_url());
-        let inner = outbox::build_announce(
-            &ctx.config,
-            &boost.uri,
-            &original.uri,
-            &author_uri,
-            &crate::dates::iso8601(boost.published_at),
-        );
-        let undo = outbox::build_undo(
-            &ctx.config,
-            &format!("{}/undo", boost.uri),
-            inner,
-            &[crate::ap::PUBLIC.to_string()],
-        );
-        let mut inboxes = follows::follower_inboxes(tx)?;
-        if let Some(author) = author_of(tx, &original)? {
-            inboxes.push(author.inbox);
-        }
-        posts::delete(tx, boost.id)?;
-        queue(tx, &undo, &inboxes, false, now)
-    })?;
-    ctx.wake.delivery();
-    streaming::publish_delete(ctx, boost.id);
-    Ok(())
 }
 
 /// Votes in a remote poll: one `Create(Note)` per choice, named after the option, as Mastodon sends them.

@@ -1,13 +1,17 @@
-//! Local actions on the follow graph and the profile: follow and unfollow, answering
-//! follow requests, removing a follower, blocking, and announcing a profile update.
+//! The follow graph, both ways. Local actions: follow and unfollow, answering follow
+//! requests, removing a follower, blocking, and announcing a profile update. Inbound:
+//! `Follow`, `Accept`/`Reject` of kith's follows, `Block` of kith's actor.
 
 use super::{activity_id, queue};
 use crate::Ctx;
-use crate::ap::{outbox, resolve};
+use crate::ap::resolve::id_of;
+use crate::ap::{object_id, outbox, resolve};
 use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::db::{self, blocks, follows, notifications};
 use crate::error::{Error, Result};
+use crate::events::Event;
+use serde_json::Value;
 
 /// Follows `target` (an actor URL or `@user@host`); returns the actor.
 pub fn follow(ctx: &Ctx, target: &str) -> Result<RemoteActor> {
@@ -98,7 +102,7 @@ fn answer_follow(ctx: &Ctx, actor_id: i64, accept: bool) -> Result<()> {
         queue(tx, &answer, std::slice::from_ref(&actor.inbox), false, now)
     })?;
     ctx.wake.delivery();
-    crate::mastodon::streaming::publish_notifications(ctx);
+    ctx.emit(Event::Notified);
     Ok(())
 }
 
@@ -184,4 +188,122 @@ pub fn update_profile(ctx: &Ctx) -> Result<()> {
     })?;
     ctx.wake.delivery();
     Ok(())
+}
+
+/// `Follow` of kith's actor: accepted at once unless the account is locked (then a
+/// follow request); a blocked follower is answered `Reject`.
+pub(super) fn handle_follow(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
+    if object_id(activity) != Some(ctx.config.actor_url().as_str()) {
+        return Ok(());
+    }
+    let follow_id = activity
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let account = ctx.db.read(db::account::get)?;
+    let now = db::now_ms();
+    let blocked = ctx.db.read(|c| blocks::is_blocked(c, signer.id))?;
+    // A new follower may come with a move here from one of the aliases (network
+    // trouble only means the follow is not marked).
+    let moved_from = if blocked
+        || ctx
+            .db
+            .read(|c| follows::find(c, false, signer.id))?
+            .is_some()
+    {
+        None
+    } else {
+        super::moving::moved_from(ctx).unwrap_or_else(|e| {
+            eprintln!("inbox: follow from {}: move check failed: {e}", signer.uri);
+            None
+        })
+    };
+    ctx.db.write(|tx| {
+        if blocked {
+            let reject = outbox::build_follow_answer(
+                &ctx.config,
+                "Reject",
+                &activity_id(ctx, "rejects"),
+                &follow_id,
+                &signer.uri,
+            );
+            return queue(tx, &reject, std::slice::from_ref(&signer.inbox), false, now);
+        }
+        let existing = follows::find(tx, false, signer.id)?;
+        let accepted = !account.locked || existing.as_ref().is_some_and(|f| f.accepted);
+        follows::upsert(tx, false, signer.id, &follow_id, accepted, now)?;
+        if accepted {
+            let accept = outbox::build_follow_answer(
+                &ctx.config,
+                "Accept",
+                &activity_id(ctx, "accepts"),
+                &follow_id,
+                &signer.uri,
+            );
+            queue(tx, &accept, std::slice::from_ref(&signer.inbox), false, now)?;
+        }
+        if existing.is_none() {
+            if moved_from.is_some() {
+                follows::mark_via_move(tx, signer.id)?;
+            }
+            let kind = if accepted { "follow" } else { "follow_request" };
+            notifications::insert(tx, kind, signer.id, None, moved_from.as_deref(), now)?;
+        }
+        Ok(())
+    })?;
+    ctx.wake.delivery();
+    Ok(())
+}
+
+/// `Accept`/`Reject` of a Follow kith sent: it must name a Follow kith sent to this signer.
+pub(super) fn handle_accept(
+    ctx: &Ctx,
+    signer: &RemoteActor,
+    activity: &Value,
+    accepted: bool,
+) -> Result<()> {
+    let object = activity.get("object").cloned().unwrap_or(Value::Null);
+    let follow_id = id_of(&object).map(str::to_string);
+    ctx.db.write(|tx| {
+        let Some(follow) = follows::find(tx, true, signer.id)? else {
+            return Ok(());
+        };
+        // Mastodon names our Follow by id; some servers send only the object's shape.
+        let matches = follow_id.as_deref() == Some(follow.activity_uri.as_str())
+            || (object.get("type").and_then(Value::as_str) == Some("Follow")
+                && object.get("actor").and_then(id_of) == Some(ctx.config.actor_url().as_str()))
+            || follow_id.is_none();
+        if !matches {
+            return Ok(());
+        }
+        if accepted {
+            follows::accept(tx, true, signer.id)?;
+        } else {
+            follows::delete(tx, true, signer.id)?;
+        }
+        Ok(())
+    })
+}
+
+/// `Block` (or its `Undo`) of kith's actor by `signer`.
+pub(super) fn handle_block(
+    ctx: &Ctx,
+    signer: &RemoteActor,
+    activity: &Value,
+    blocked: bool,
+) -> Result<()> {
+    if object_id(activity) != Some(ctx.config.actor_url().as_str()) {
+        return Ok(());
+    }
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        blocks::set_blocked_by(tx, signer.id, blocked, now)?;
+        if blocked {
+            // As Mastodon does: a block ends the follows in both directions.
+            follows::delete(tx, false, signer.id)?;
+            follows::delete(tx, true, signer.id)?;
+        }
+        Ok(())
+    })
 }

@@ -40,7 +40,7 @@ pub fn add(ctx: &Ctx, target: &str) -> Result<String> {
         }
         account::update_aliases(tx, &serde_json::to_string(&aliases)?, now)
     })?;
-    crate::publish::update_profile(ctx)?;
+    crate::process::update_profile(ctx)?;
     Ok(uri)
 }
 
@@ -79,6 +79,6 @@ pub fn remove(ctx: &Ctx, target: &str) -> Result<String> {
             .collect();
         account::update_aliases(tx, &serde_json::to_string(&kept)?, now)
     })?;
-    crate::publish::update_profile(ctx)?;
+    crate::process::update_profile(ctx)?;
     Ok(uri)
 }
