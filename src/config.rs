@@ -70,7 +70,7 @@ pub struct Limits {
     /// Largest media upload accepted, in bytes.
     pub upload_max_bytes: u64,
     /// Largest account archive uploaded on the settings page, in bytes (spooled to
-    /// `data_dir/uploads`, never held in memory).
+    /// `data_dir/tmp`, never held in memory).
     pub import_max_bytes: u64,
     /// Length of every rate-limit window, in seconds.
     pub window_secs: u64,

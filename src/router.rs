@@ -53,8 +53,9 @@ impl Router {
             req.method.as_str()
         };
         let path = req.path.as_str();
-        // The authorize page: the client API's checks, the web UI's HTML.
-        match (method, path) {
+        // The authorize page: the client API's checks, the web UI's HTML (toot asks for
+        // it with a trailing slash).
+        match (method, path.trim_end_matches('/')) {
             ("GET", "/oauth/authorize") => {
                 return crate::mastodon::oauth::authorize_form(ctx, req)
                     .map(|prompt| web::authorize::page(ctx, &prompt))

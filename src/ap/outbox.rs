@@ -61,6 +61,40 @@ pub fn build_activity(
     a
 }
 
+/// `Create` or `Update` (`kind`) of an object kith authored: the object without its
+/// own `@context`, the activity addressed as the object is, and `published` when given.
+/// Publishing, serving and export all wrap objects here.
+pub fn wrap_object(
+    config: &Config,
+    kind: &str,
+    id: &str,
+    mut object: Value,
+    published: Option<&str>,
+) -> Value {
+    if let Some(o) = object.as_object_mut() {
+        o.remove("@context");
+    }
+    let list = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let audience = Audience {
+        to: list(object.get("to")),
+        cc: list(object.get("cc")),
+    };
+    let mut a = build_activity(config, kind, id, object, Some(&audience));
+    if let Some(published) = published {
+        a["published"] = json!(published);
+    }
+    a
+}
+
 /// `Follow` of `target`.
 pub fn build_follow(config: &Config, id: &str, target: &str) -> Value {
     let mut a = build_activity(config, "Follow", id, json!(target), None);
@@ -100,7 +134,8 @@ pub fn build_like(config: &Config, id: &str, object: &str, author: &str) -> Valu
     a
 }
 
-/// `Announce` (boost) of a post, public.
+/// `Announce` (boost) of a post, public: to everyone, copied to the post's author and
+/// the owner's followers. The one builder for delivering, serving and exporting a boost.
 pub fn build_announce(
     config: &Config,
     id: &str,

@@ -4,9 +4,11 @@
 //! their audience; others get 404. Deleted posts answer 410 with a `Tombstone`.
 
 use crate::Ctx;
+use crate::ap::CONTENT_TYPE;
 use crate::ap::note::build_note;
-use crate::ap::outbox::{build_activity, build_collection, build_collection_page, build_tombstone};
-use crate::ap::{CONTENT_TYPE, PUBLIC};
+use crate::ap::outbox::{
+    build_announce, build_collection, build_collection_page, build_tombstone, wrap_object,
+};
 use crate::db::Conn;
 use crate::db::{follows, posts};
 use crate::error::{Error, Result};
@@ -33,37 +35,29 @@ pub fn note_json(ctx: &Ctx, conn: &Conn, post: &posts::Post) -> Result<Value> {
 
 /// The activity that published a post: `Create` for notes, `Announce` for boosts.
 fn activity_json(ctx: &Ctx, conn: &Conn, post: &posts::Post) -> Result<Value> {
+    let published = crate::dates::iso8601(post.published_at);
     if let Some(original_id) = post.reblog_of_id {
         let original = posts::get(conn, original_id)?;
-        let mut a = build_activity(
+        let author = match original.actor_id {
+            Some(a) => crate::db::actors::get(conn, a)?.uri,
+            None => ctx.config.actor_url(),
+        };
+        return Ok(build_announce(
             &ctx.config,
-            "Announce",
             &post.uri,
-            json!(original.uri),
-            None,
-        );
-        a["to"] = json!([PUBLIC]);
-        a["cc"] = json!([format!("{}/followers", ctx.config.actor_url())]);
-        a["published"] = json!(crate::dates::iso8601(post.published_at));
-        return Ok(a);
+            &original.uri,
+            &author,
+            &published,
+        ));
     }
-    let mut note = note_json(ctx, conn, post)?;
-    let to = note["to"].clone();
-    let cc = note["cc"].clone();
-    if let Some(o) = note.as_object_mut() {
-        o.remove("@context");
-    }
-    let mut a = build_activity(
+    let note = note_json(ctx, conn, post)?;
+    Ok(wrap_object(
         &ctx.config,
         "Create",
         &format!("{}/activity", post.uri),
         note,
-        None,
-    );
-    a["to"] = to;
-    a["cc"] = cc;
-    a["published"] = json!(crate::dates::iso8601(post.published_at));
-    Ok(a)
+        Some(&published),
+    ))
 }
 
 /// `GET /users/NAME/outbox`: the collection, or with `?page=true` a page of public activities.

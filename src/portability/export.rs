@@ -11,8 +11,8 @@
 
 use super::refused;
 use crate::Ctx;
-use crate::ap::outbox::build_activity;
-use crate::ap::{AS_NS, PUBLIC};
+use crate::ap::AS_NS;
+use crate::ap::outbox::{build_announce, wrap_object};
 use crate::db::Conn;
 use crate::db::{self, portability, posts};
 use crate::error::{Error, Result};
@@ -236,17 +236,8 @@ fn item_json(
             Some(a) => db::actors::get(conn, a)?.uri,
             None => ctx.config.actor_url(),
         };
-        let mut a = build_activity(
-            &ctx.config,
-            "Announce",
-            &post.uri,
-            json!(original.uri),
-            None,
-        );
+        let mut a = build_announce(&ctx.config, &post.uri, &original.uri, &author, &published);
         strip_context(&mut a);
-        a["published"] = json!(published);
-        a["to"] = json!([PUBLIC]);
-        a["cc"] = json!([author, format!("{}/followers", ctx.config.actor_url())]);
         return Ok(a);
     }
     let mut note = crate::ap::serve::note_json(ctx, conn, post)?;
@@ -265,18 +256,14 @@ fn item_json(
             media_files.push(file.file_name);
         }
     }
-    let (to, cc) = (note["to"].clone(), note["cc"].clone());
-    let mut a = build_activity(
+    let mut a = wrap_object(
         &ctx.config,
         "Create",
         &format!("{}/activity", post.uri),
         note,
-        None,
+        Some(&published),
     );
     strip_context(&mut a);
-    a["published"] = json!(published);
-    a["to"] = to;
-    a["cc"] = cc;
     Ok(a)
 }
 

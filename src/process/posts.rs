@@ -232,16 +232,12 @@ pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
             db::media::attach(tx, *media_id, post.id)?;
         }
         let note = build_note(&ctx.config, &post, &rendered.parts, None);
-        let aud = outbox::Audience {
-            to: json_list(&note["to"]),
-            cc: json_list(&note["cc"]),
-        };
-        let create = outbox::build_activity(
+        let create = outbox::wrap_object(
             &ctx.config,
             "Create",
             &format!("{uri}/activity"),
-            strip_context(note),
-            Some(&aud),
+            note,
+            None,
         );
         queue(
             tx,
@@ -286,23 +282,6 @@ fn attachments_for(
         .collect()
 }
 
-fn json_list(v: &serde_json::Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn strip_context(mut v: serde_json::Value) -> serde_json::Value {
-    if let Some(o) = v.as_object_mut() {
-        o.remove("@context");
-    }
-    v
-}
-
 fn own_post(conn: &Conn, post_id: i64) -> Result<Post> {
     let post = posts::get(conn, post_id)?;
     if !post.is_local() || post.deleted_at.is_some() || post.reblog_of_id.is_some() {
@@ -342,16 +321,12 @@ pub fn edit_post(ctx: &Ctx, post_id: i64, draft: &Draft) -> Result<Post> {
         parts.poll = None;
         posts::update_content(tx, &post, &parts)?;
         let note = build_note(&ctx.config, &post, &parts, None);
-        let aud = outbox::Audience {
-            to: json_list(&note["to"]),
-            cc: json_list(&note["cc"]),
-        };
-        let update = outbox::build_activity(
+        let update = outbox::wrap_object(
             &ctx.config,
             "Update",
             &format!("{}#updates/{now}", post.uri),
-            strip_context(note),
-            Some(&aud),
+            note,
+            None,
         );
         let mention_inboxes = mention_inboxes(tx, &parts.mentions)?;
         queue(
@@ -431,8 +406,7 @@ pub fn vote(ctx: &Ctx, post_id: i64, choices: &[usize]) -> Result<()> {
                 "id": id, "type": "Note", "name": poll.options[choice].0, "attributedTo": ctx.config.actor_url(),
                 "to": [author.uri], "inReplyTo": post.uri,
             });
-            let aud = outbox::Audience { to: vec![author.uri.clone()], cc: vec![] };
-            let create = outbox::build_activity(&ctx.config, "Create", &format!("{id}/activity"), note, Some(&aud));
+            let create = outbox::wrap_object(&ctx.config, "Create", &format!("{id}/activity"), note, None);
             queue(tx, &create, std::slice::from_ref(&author.inbox), false, now)?;
         }
         poll.voters_count = Some(poll.voters_count.unwrap_or(0) + 1);

@@ -136,6 +136,30 @@ fn likes_and_boosts_are_counted_and_undone() {
     );
 }
 
+/// A boost served at its own URL is the very activity that was delivered: addressed
+/// to everyone, copied to the original author and the booster's followers.
+#[test]
+fn a_served_boost_is_addressed_as_the_delivered_one() {
+    let (a, b) = followed_pair();
+    let post = process::create_post(a.ctx(), &draft("boost me", "public")).unwrap();
+    settle(&a, &b);
+    let copy = b.copy_of(&a, &post).unwrap();
+    let boost = process::boost(b.ctx(), copy.id).unwrap();
+    settle(&a, &b);
+    let served = crate::support::get(&boost.uri, &[("Accept", "application/activity+json")]);
+    assert_eq!(served.status, 200, "{}", served.body);
+    let doc = served.json();
+    assert_eq!(doc["type"], "Announce");
+    assert_eq!(doc["object"], post.uri.as_str());
+    assert_eq!(doc["to"], serde_json::json!([kith::ap::PUBLIC]));
+    let cc = doc["cc"].as_array().expect("cc is a list");
+    assert!(cc.iter().any(|v| v == a.actor().as_str()), "{cc:?}");
+    assert!(
+        cc.iter().any(|v| *v == format!("{}/followers", b.actor())),
+        "{cc:?}"
+    );
+}
+
 #[test]
 fn edits_and_deletes_reach_followers() {
     let (a, b) = followed_pair();
