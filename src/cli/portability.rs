@@ -1,8 +1,8 @@
 //! The moving-in-and-out commands: `kith alias`, `import`, `export`, `move`, `backup`
 //! and `restore`. The work lives in `portability` (and `process` for aliases and
-//! moving); these open what each needs (a
-//! command-line context for the ones that sign, fetch or queue, the bare config for
-//! the backups) and print the summary. All but `restore` work beside a running server.
+//! moving); these open what each needs (a command-line context for the ones that sign,
+//! fetch or queue, the bare config for the backups) and print the summary. All but
+//! `restore` work beside a running server.
 
 use crate::config::Config;
 use crate::error::{Error, Result};
