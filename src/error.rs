@@ -41,7 +41,7 @@ pub enum Error {
     /// An outbound request failed; `transient` says whether a retry may succeed.
     Network { message: String, transient: bool },
     /// SQLite reported an error.
-    Db(rusqlite::Error),
+    Db(crate::db::SqlError),
     /// The file system reported an error.
     Io(std::io::Error),
     /// Something that should not happen; the message is for the log only.
@@ -113,12 +113,11 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::SqlError> for Error {
+    fn from(e: crate::db::SqlError) -> Self {
         match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
-                Error::Busy
-            }
+            Some(crate::db::SqlErrorCode::DatabaseBusy)
+            | Some(crate::db::SqlErrorCode::DatabaseLocked) => Error::Busy,
             _ => Error::Db(e),
         }
     }

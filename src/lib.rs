@@ -4,17 +4,17 @@
 //! SQLite file) → `keys`/`password` (identity) → `http` (the tiny_http boundary) →
 //! `router` (the one route table) → the faces it dispatches to: `wellknown`
 //! (discovery), `ap` (ActivityPub), `web` (HTML). [`start`] wires them into a
-//! running [`Server`]; `commands`, `queue_cli` and `portability` (moving in and out, backups)
-//! hold the command-line actions that work beside it.
+//! running [`Server`]; `cli` (the command-line actions) and `portability` (moving in and
+//! out, backups) hold the work that happens beside it.
 
 pub mod ap;
 pub mod assets;
 pub mod auth;
-pub mod commands;
+pub mod cli;
 pub mod config;
 pub mod dates;
 pub mod db;
-pub mod domain;
+pub(crate) mod domain;
 pub mod error;
 pub mod events;
 pub mod fetch;
@@ -27,14 +27,13 @@ pub mod media;
 pub mod password;
 pub mod portability;
 pub mod process;
-pub mod queue_cli;
-pub mod ratelimit;
-pub mod restart;
-pub mod router;
+pub(crate) mod ratelimit;
+pub(crate) mod restart;
+pub(crate) mod router;
 pub mod sig;
 pub mod text;
 pub mod web;
-pub mod wellknown;
+pub(crate) mod wellknown;
 pub mod workers;
 
 use crate::config::Config;

@@ -1,10 +1,10 @@
-//! The `kith` command line: parse arguments, load the config, call into the library,
-//! print errors, choose the exit code (2 for usage and configuration errors).
+//! The `kith` command line: parse arguments, load the config, hand the command to the
+//! library's `kith::cli`, print errors, choose the exit code (2 for usage and
+//! configuration errors).
 
+use kith::cli::{self, portability};
 use kith::config::Config;
 use kith::error::Error;
-use kith::{commands, queue_cli};
-use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -203,7 +203,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             None | Some("serve") => Command::Serve,
             Some("passwd") => Command::Passwd,
             Some("token") => Command::Token {
-                scopes: scopes.unwrap_or_else(|| commands::DEFAULT_TOKEN_SCOPES.into()),
+                scopes: scopes.unwrap_or_else(|| cli::account::DEFAULT_TOKEN_SCOPES.into()),
             },
             Some("queue") => Command::Queue {
                 retry: queue_words(&words)?,
@@ -350,8 +350,10 @@ fn main() -> ExitCode {
     }
 }
 
+/// Loads the config and hands the command to the library's `cli` action for it.
 fn run(args: Args) -> Result<(), Error> {
     let (path, optional) = config_path(args.config);
+    let load = || Config::load(&path, optional);
     match args.command {
         Command::Help => {
             print!("{USAGE}");
@@ -364,191 +366,35 @@ fn run(args: Args) -> Result<(), Error> {
         Command::Init {
             public_url,
             username,
-        } => {
-            let config = commands::init(&path, &public_url, &username)?;
-            eprintln!(
-                "Wrote {}. Your account will be @{}@{}; start it with: kith serve --config {}",
-                path.display(),
-                config.username,
-                config.domain,
-                path.display()
-            );
-            Ok(())
+        } => cli::init::run(&path, &public_url, &username),
+        Command::Serve => cli::serve::run(load()?),
+        Command::Passwd => cli::account::run_passwd(&load()?),
+        Command::Token { scopes } => cli::account::run_token(&load()?, &scopes),
+        Command::Queue { retry } => cli::queue::run(&load()?, retry.as_deref()),
+        Command::Alias(AliasAction::List) => portability::run_alias_list(load()?),
+        Command::Alias(AliasAction::Add(target)) => portability::run_alias_add(load()?, &target),
+        Command::Alias(AliasAction::Remove(target)) => {
+            portability::run_alias_remove(load()?, &target)
         }
-        Command::Serve => serve(Config::load(&path, optional)?),
-        Command::Passwd => {
-            let config = Config::load(&path, optional)?;
-            let password = read_password()?;
-            commands::passwd(&config, &password)?;
-            eprintln!("Password changed.");
-            Ok(())
-        }
-        Command::Token { scopes } => {
-            let config = Config::load(&path, optional)?;
-            println!("{}", commands::token(&config, &scopes)?);
-            Ok(())
-        }
-        Command::Alias(_)
-        | Command::ImportArchive { .. }
-        | Command::ImportCsv { .. }
-        | Command::Export { .. }
-        | Command::Move { .. }
-        | Command::Backup { .. }
-        | Command::Restore { .. } => run_moving(args.command, Config::load(&path, optional)?),
-        Command::Queue { retry } => {
-            let config = Config::load(&path, optional)?;
-            match retry {
-                None => print!("{}", queue_cli::show(&config)?),
-                Some(host) => println!("{}", queue_cli::retry(&config, &host)?),
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Runs a moving-in-and-out command.
-fn run_moving(command: Command, config: Config) -> Result<(), Error> {
-    use kith::portability::{backup, csv, export, import};
-    use kith::process::{alias, moving};
-    match command {
+        Command::ImportArchive {
+            path: archive,
+            fetch,
+            overwrite_profile,
+        } => portability::run_import_archive(load()?, &archive, fetch, overwrite_profile),
+        Command::ImportCsv {
+            kind,
+            overwrite,
+            path: file,
+        } => portability::run_import_csv(load()?, &kind, overwrite, &file),
+        Command::Export { dest } => portability::run_export(load()?, &dest),
+        Command::Move { target } => portability::run_move(load()?, &target),
         Command::Backup { dest, media } => {
-            let done = backup::backup(&config, &dest, media.as_deref())?;
-            eprintln!(
-                "Wrote {} ({} bytes, {} posts){}. It holds the account's private key: keep it safe.",
-                dest.display(),
-                done.bytes,
-                done.posts,
-                done.media_files
-                    .map(|n| format!(" and {n} media files to the tarball"))
-                    .unwrap_or_default()
-            );
-            Ok(())
+            portability::run_backup(&load()?, &dest, media.as_deref())
         }
         Command::Restore { source, media } => {
-            let done = backup::restore(&config, &source, media.as_deref())?;
-            eprintln!(
-                "Restored {} ({} posts){}. {}Start it with: kith serve",
-                source.display(),
-                done.posts,
-                done.media_files
-                    .map(|n| format!(" and {n} media files"))
-                    .unwrap_or_default(),
-                done.previous
-                    .map(|p| format!("The database it replaced is kept as {}. ", p.display()))
-                    .unwrap_or_default()
-            );
-            Ok(())
-        }
-        command => {
-            let ctx = kith::cli_context(config)?;
-            match command {
-                Command::Alias(AliasAction::List) => {
-                    for uri in alias::list(&ctx)? {
-                        println!("{uri}");
-                    }
-                }
-                Command::Alias(AliasAction::Add(target)) => {
-                    let uri = alias::add(&ctx, &target)?;
-                    eprintln!("Added alias {uri}; followers are told with Update(Person).");
-                }
-                Command::Alias(AliasAction::Remove(target)) => {
-                    let uri = alias::remove(&ctx, &target)?;
-                    eprintln!("Removed alias {uri}.");
-                }
-                Command::ImportArchive {
-                    path,
-                    fetch,
-                    overwrite_profile,
-                } => {
-                    let opts = import::Options {
-                        resolve: fetch,
-                        overwrite_profile,
-                        ..import::Options::default()
-                    };
-                    let report = import::import_archive(&ctx, &path, &opts)?;
-                    eprintln!("{}", report.summary());
-                }
-                Command::ImportCsv {
-                    kind,
-                    overwrite,
-                    path,
-                } => {
-                    let kind = csv::Kind::parse(&kind)
-                        .ok_or_else(|| Error::BadRequest(format!("unknown --type {kind:?}")))?;
-                    let report = csv::import(&ctx, kind, &path, overwrite, true)?;
-                    eprintln!("{}", report.summary());
-                }
-                Command::Export { dest } => {
-                    let done = export::export(&ctx, &dest, true)?;
-                    eprintln!(
-                        "Exported {} posts, {} media files ({} missing), {} likes and {} bookmarks to {}.",
-                        done.posts,
-                        done.media,
-                        done.media_missing,
-                        done.likes,
-                        done.bookmarks,
-                        dest.display()
-                    );
-                }
-                Command::Move { target } => {
-                    let moved = moving::move_to(&ctx, &target)?;
-                    eprintln!(
-                        "Moved to {}: Move queued for {} inboxes; a running kith sends them within a few seconds. This account now shows that it moved.",
-                        moved.target, moved.inboxes
-                    );
-                }
-                _ => {}
-            }
-            Ok(())
+            portability::run_restore(&load()?, &source, media.as_deref())
         }
     }
-}
-
-fn print_first_run(config: &Config, password: &str) {
-    eprintln!(
-        "First run: your account @{} was created.\n  Open {}/ and log in with the password: {password}\n  \
-         (shown only this once; change it with `kith passwd`)",
-        config.username, config.public_url
-    );
-}
-
-fn read_password() -> Result<String, Error> {
-    if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("New password: ")?;
-        let second = rpassword::prompt_password("Again: ")?;
-        if first != second {
-            return Err(Error::BadRequest("the two passwords differ".into()));
-        }
-        return Ok(first);
-    }
-    let mut text = String::new();
-    std::io::stdin().take(4096).read_to_string(&mut text)?;
-    Ok(text.lines().next().unwrap_or("").to_string())
-}
-
-fn serve(config: Config) -> Result<(), Error> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    if let Some(password) = kith::prepare(&config)? {
-        print_first_run(&config, &password);
-        let error = kith::restart::exec_self();
-        eprintln!(
-            "kith: could not restart after the first run ({error}); going on in this process"
-        );
-    }
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
-    let public_url = config.public_url.clone();
-    let server = kith::start(config)?;
-    eprintln!(
-        "kith {} listening on {}, public address {public_url}",
-        env!("CARGO_PKG_VERSION"),
-        server.addr()
-    );
-    if let Some(signal) = signals.forever().next() {
-        eprintln!("kith: signal {signal} received, shutting down");
-    }
-    server.shutdown();
-    eprintln!("kith: stopped");
-    Ok(())
 }
 
 #[cfg(test)]

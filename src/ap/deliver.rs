@@ -8,10 +8,10 @@
 //! `db::deliveries`; this module must not build activities or choose audiences.
 
 use crate::Ctx;
+use crate::db::Conn;
 use crate::db::{self, deliveries};
 use crate::error::{Error, Result};
 use crate::fetch::Posted;
-use rusqlite::Connection;
 
 /// Jobs one worker claims in one step.
 pub const BATCH: i64 = 8;
@@ -176,7 +176,7 @@ fn record(ctx: &Ctx, done: &[(&deliveries::Job, Record)]) -> Result<()> {
     ctx.db.write_grouped(|tx| record_in(tx, done, now))
 }
 
-fn record_in(tx: &Connection, done: &[(&deliveries::Job, Record)], now: i64) -> Result<()> {
+fn record_in(tx: &Conn, done: &[(&deliveries::Job, Record)], now: i64) -> Result<()> {
     for (job, outcome) in done {
         match outcome {
             Record::Delivered => deliveries::record_success(tx, job, now)?,

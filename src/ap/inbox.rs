@@ -5,6 +5,7 @@
 
 use crate::Ctx;
 use crate::ap::resolve;
+use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
@@ -208,7 +209,7 @@ struct SignerState {
 }
 
 impl SignerState {
-    fn read(c: &rusqlite::Connection, actor: RemoteActor) -> Result<SignerState> {
+    fn read(c: &Conn, actor: RemoteActor) -> Result<SignerState> {
         Ok(SignerState {
             blocked: crate::db::blocks::is_blocked(c, actor.id)?,
             host_failing: crate::db::deliveries::host_has_failures(c, &actor.domain)?,

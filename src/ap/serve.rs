@@ -9,6 +9,7 @@ use crate::ap::note::build_note;
 use crate::ap::outbox::{
     build_announce, build_collection, build_collection_page, build_tombstone, wrap_object,
 };
+use crate::db::Conn;
 use crate::db::{follows, posts};
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
@@ -22,7 +23,7 @@ fn ap(value: &Value) -> Resp {
 }
 
 /// The note JSON of a stored post, local or remote, with its parts.
-pub fn note_json(ctx: &Ctx, conn: &rusqlite::Connection, post: &posts::Post) -> Result<Value> {
+pub fn note_json(ctx: &Ctx, conn: &Conn, post: &posts::Post) -> Result<Value> {
     let parts = posts::Parts {
         mentions: posts::list_mentions(conn, post.id)?,
         tags: posts::list_tags(conn, post.id)?,
@@ -33,7 +34,7 @@ pub fn note_json(ctx: &Ctx, conn: &rusqlite::Connection, post: &posts::Post) -> 
 }
 
 /// The activity that published a post: `Create` for notes, `Announce` for boosts.
-fn activity_json(ctx: &Ctx, conn: &rusqlite::Connection, post: &posts::Post) -> Result<Value> {
+fn activity_json(ctx: &Ctx, conn: &Conn, post: &posts::Post) -> Result<Value> {
     let published = crate::dates::iso8601(post.published_at);
     if let Some(original_id) = post.reblog_of_id {
         let original = posts::get(conn, original_id)?;

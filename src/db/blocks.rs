@@ -56,15 +56,6 @@ pub fn is_blocked(conn: &Connection, actor_id: i64) -> Result<bool> {
         .query_row([actor_id], |r| r.get(0))?)
 }
 
-/// Whether the owner blocks the actor with this URI (false when unknown).
-pub fn is_blocked_uri(conn: &Connection, uri: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM blocks JOIN actors ON actors.id = blocks.actor_id WHERE actors.uri = ?1)",
-        )?
-        .query_row([uri], |r| r.get(0))?)
-}
-
 /// Records the owner's block of an actor.
 pub fn insert_block(conn: &Connection, actor_id: i64, activity_uri: &str, now: i64) -> Result<()> {
     conn.prepare_cached(

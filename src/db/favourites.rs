@@ -51,6 +51,7 @@ pub fn count(conn: &Connection, post_id: i64) -> Result<i64> {
 }
 
 /// Whether the owner liked a post.
+#[cfg(test)]
 pub fn by_owner(conn: &Connection, post_id: i64) -> Result<bool> {
     Ok(conn
         .prepare_cached(

@@ -57,6 +57,7 @@ pub fn find(conn: &Connection, outgoing: bool, actor_id: i64) -> Result<Option<F
 }
 
 /// The outgoing follow whose Follow activity had this id.
+#[cfg(test)]
 pub fn find_outgoing_by_activity(conn: &Connection, activity_uri: &str) -> Result<Option<Follow>> {
     Ok(conn
         .prepare_cached("SELECT actor_id, activity_uri, accepted, created_at FROM following WHERE activity_uri = ?1")?
@@ -137,15 +138,6 @@ pub fn follower_inboxes(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT coalesce(a.shared_inbox, a.inbox) FROM followers f JOIN actors a ON a.id = f.actor_id
          WHERE f.accepted = 1 AND a.gone_at IS NULL",
-    )?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
-}
-
-/// The URIs of accepted followers.
-pub fn follower_uris(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.uri FROM followers f JOIN actors a ON a.id = f.actor_id WHERE f.accepted = 1 ORDER BY f.created_at",
     )?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)

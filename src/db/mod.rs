@@ -9,25 +9,35 @@ pub mod deliveries;
 pub mod favourites;
 pub mod follows;
 pub mod lists;
-pub mod markers;
+pub(crate) mod markers;
 pub mod media;
 pub mod notifications;
-pub mod oauth;
-pub mod pages;
-pub mod polls;
+pub(crate) mod oauth;
+pub(crate) mod pages;
+pub(crate) mod polls;
 pub mod portability;
 pub mod posts;
-pub mod queue;
-pub mod sessions;
-pub mod timelines;
+pub(crate) mod queue;
+pub(crate) mod sessions;
+pub(crate) mod timelines;
 pub mod tokens;
-pub mod writer;
+pub(crate) mod writer;
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// A database connection, as code outside `db` names it. Transactions deref to one, so
+/// the functions below take `&Conn` for both.
+pub type Conn = Connection;
+
+/// The SQLite driver's error, for `crate::error`'s conversion.
+pub type SqlError = rusqlite::Error;
+
+/// The SQLite driver's error codes (busy and locked become `Error::Busy`).
+pub type SqlErrorCode = rusqlite::ErrorCode;
 
 /// The migrations, in order; the database's `user_version` counts how many ran.
 const MIGRATIONS: &[&str] = &[

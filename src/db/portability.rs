@@ -281,12 +281,6 @@ pub fn delete_all_lists(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Removes every bookmark.
-pub fn delete_all_bookmarks(conn: &Connection) -> Result<()> {
-    conn.prepare_cached("DELETE FROM bookmarks")?.execute([])?;
-    Ok(())
-}
-
 /// Row counts of the tables an import writes, to show that a refused one wrote nothing.
 pub fn import_footprint(conn: &Connection) -> Result<[i64; 5]> {
     let mut out = [0; 5];

@@ -4,6 +4,12 @@
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+mod queries;
+pub use queries::{
+    count_local, count_local_public, counts, last_local_at, list_local_public, list_pinned,
+    list_reactors, owner_flags, search, search_tags,
+};
+
 /// A stored post.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Post {
@@ -392,47 +398,6 @@ pub fn update_poll_counts(conn: &Connection, post_id: i64, poll: &Poll) -> Resul
     Ok(())
 }
 
-/// How many posts the local account has written (not deleted, boosts excluded).
-pub fn count_local(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT count(*) FROM posts INDEXED BY posts_local_counted
-             WHERE actor_id IS NULL AND reblog_of_id IS NULL AND deleted_at IS NULL",
-        )?
-        .query_row([], |r| r.get(0))?)
-}
-
-/// Local public and unlisted posts and boosts, newest first, with ids below `max_id`.
-pub fn list_local_public(conn: &Connection, max_id: Option<i64>, limit: i64) -> Result<Vec<Post>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM posts WHERE actor_id IS NULL AND deleted_at IS NULL
-         AND visibility IN ('public', 'unlisted') AND id < ?1 ORDER BY id DESC LIMIT ?2"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![max_id.unwrap_or(i64::MAX), limit], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-/// Number of local public and unlisted posts and boosts (the outbox's `totalItems`).
-pub fn count_local_public(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT count(*) FROM posts WHERE actor_id IS NULL AND deleted_at IS NULL AND visibility IN ('public', 'unlisted')",
-        )?
-        .query_row([], |r| r.get(0))?)
-}
-
-/// The owner's pinned posts, most recently pinned first.
-pub fn list_pinned(conn: &Connection) -> Result<Vec<Post>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM posts WHERE actor_id IS NULL AND pinned_at IS NOT NULL AND deleted_at IS NULL
-         ORDER BY pinned_at DESC"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
 #[cfg(test)]
 pub(crate) fn sample(id: i64, uri: &str) -> Post {
     Post {
@@ -445,44 +410,6 @@ pub(crate) fn sample(id: i64, uri: &str) -> Post {
         published_at: 1000,
         ..Post::default()
     }
-}
-
-/// Counts shown on a status: (replies, boosts, likes).
-pub fn counts(conn: &Connection, post: &Post) -> Result<(i64, i64, i64)> {
-    let replies = conn
-        .prepare_cached(
-            "SELECT count(*) FROM posts WHERE in_reply_to_uri = ?1 AND deleted_at IS NULL",
-        )?
-        .query_row([&post.uri], |r| r.get(0))?;
-    let boosts = conn
-        .prepare_cached(
-            "SELECT count(*) FROM posts WHERE reblog_of_id = ?1 AND deleted_at IS NULL",
-        )?
-        .query_row([post.id], |r| r.get(0))?;
-    let likes = conn
-        .prepare_cached("SELECT count(*) FROM favourites WHERE post_id = ?1")?
-        .query_row([post.id], |r| r.get(0))?;
-    Ok((replies, boosts, likes))
-}
-
-/// The owner's relation to a post: (liked, boosted, bookmarked).
-pub fn owner_flags(conn: &Connection, post_id: i64) -> Result<(bool, bool, bool)> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM favourites WHERE post_id = ?1 AND actor_id IS NULL),
-                    EXISTS (SELECT 1 FROM posts WHERE reblog_of_id = ?1 AND actor_id IS NULL AND deleted_at IS NULL),
-                    EXISTS (SELECT 1 FROM bookmarks WHERE post_id = ?1)",
-        )?
-        .query_row([post_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
-}
-
-/// The time of the owner's latest post, if any.
-pub fn last_local_at(conn: &Connection) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT max(published_at) FROM posts WHERE actor_id IS NULL AND deleted_at IS NULL",
-        )?
-        .query_row([], |r| r.get(0))?)
 }
 
 /// Pins (`Some(time)`) or unpins (`None`) one of the owner's posts.
@@ -515,41 +442,6 @@ pub fn list_edits(conn: &Connection, post_id: i64) -> Result<Vec<(String, String
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-/// Actors who liked (`boosts` false) or boosted a post.
-pub fn list_reactors(conn: &Connection, post_id: i64, boosts: bool) -> Result<Vec<i64>> {
-    let sql = if boosts {
-        "SELECT actor_id FROM posts WHERE reblog_of_id = ?1 AND actor_id IS NOT NULL AND deleted_at IS NULL ORDER BY id DESC LIMIT 80"
-    } else {
-        "SELECT actor_id FROM favourites WHERE post_id = ?1 AND actor_id IS NOT NULL ORDER BY id DESC LIMIT 80"
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([post_id], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
-}
-
-/// Posts whose text contains `q` (public ones, or any of the owner's), newest first.
-pub fn search(conn: &Connection, q: &str, limit: i64) -> Result<Vec<Post>> {
-    let pattern = format!("%{}%", q.replace(['%', '_'], ""));
-    let sql = format!(
-        "SELECT {COLUMNS} FROM posts WHERE deleted_at IS NULL AND reblog_of_id IS NULL
-         AND (visibility = 'public' OR actor_id IS NULL AND visibility != 'direct')
-         AND (content_html LIKE ?1 OR spoiler_text LIKE ?1) ORDER BY id DESC LIMIT ?2"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![pattern, limit], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-/// Hashtags in use that start with `q`.
-pub fn search_tags(conn: &Connection, q: &str, limit: i64) -> Result<Vec<String>> {
-    let pattern = format!("{}%", q.to_lowercase().replace(['%', '_'], ""));
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT tag FROM post_tags WHERE tag LIKE ?1 ORDER BY tag LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![pattern, limit], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
 }
 
 /// The post made earlier with this Idempotency-Key (within a day).

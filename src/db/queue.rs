@@ -3,7 +3,7 @@
 //! that `workers::settle` uses across both queues.
 
 use crate::error::Result;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 /// How long accepted activity ids are remembered (7 days, past Mastodon's retry window).
 pub const SEEN_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -94,7 +94,9 @@ pub fn record_failure(conn: &Connection, id: i64, error: &str) -> Result<()> {
 }
 
 /// Whether an activity id was accepted before.
+#[cfg(test)]
 pub fn was_seen(conn: &Connection, activity_id: &str) -> Result<bool> {
+    use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached("SELECT 1 FROM seen_activities WHERE activity_id = ?1")?
         .query_row([activity_id], |_| Ok(()))

@@ -7,19 +7,19 @@
 
 use super::{auth, entities, ok, path_id};
 use crate::Ctx;
+use crate::db::Conn;
 use crate::db::{self, media::Media, posts::Attachment};
 use crate::error::{Error, Result};
 use crate::http::multipart;
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
-use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
 /// The longest description (alt text), in characters, as Mastodon allows.
 pub const MAX_DESCRIPTION: usize = 1500;
 
 /// The `MediaAttachment` of an upload.
-pub fn attachment_json(ctx: &Ctx, conn: &Connection, media_id: i64) -> Result<Value> {
+pub fn attachment_json(ctx: &Ctx, conn: &Conn, media_id: i64) -> Result<Value> {
     Ok(entity(ctx, &db::media::get(conn, media_id)?))
 }
 
@@ -162,7 +162,7 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
 }
 
 /// An upload not yet attached to a post (what `PUT` and `DELETE` may change).
-fn unattached(conn: &Connection, id: i64) -> Result<Media> {
+fn unattached(conn: &Conn, id: i64) -> Result<Media> {
     let m = db::media::get_attachment(conn, id)?;
     if m.post_id.is_some() {
         return Err(Error::NotFound("Record not found".into()));

@@ -32,11 +32,11 @@ use super::auth::{self, Auth};
 use super::views;
 use super::websocket;
 use crate::Ctx;
+use crate::db::Conn;
 use crate::db::timelines::{self, Page, Timeline};
 use crate::db::{self, notifications, posts, tokens};
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 /// Notifications sent in one catch-up at most (a client refetches after a gap).
@@ -169,7 +169,7 @@ fn handshake(ctx: &Ctx, req: &Req) -> Result<Resp> {
 }
 
 /// Whether a post is on a timeline, by the timeline's own query.
-fn on_timeline(conn: &Connection, t: &Timeline, post_id: i64, me: &str) -> Result<bool> {
+fn on_timeline(conn: &Conn, t: &Timeline, post_id: i64, me: &str) -> Result<bool> {
     let page = Page {
         max_id: Some(post_id.saturating_add(1)),
         since_id: Some(post_id.saturating_sub(1)),
@@ -199,7 +199,7 @@ struct Placement {
 }
 
 /// Reads a post and decides, by the timelines' own queries, where it shows.
-fn place(ctx: &Ctx, c: &Connection, post_id: i64) -> Result<Option<Placement>> {
+fn place(ctx: &Ctx, c: &Conn, post_id: i64) -> Result<Option<Placement>> {
     let me = ctx.config.actor_url();
     let Some(post) = posts::find(c, post_id)?.filter(|p| p.deleted_at.is_none()) else {
         return Ok(None);

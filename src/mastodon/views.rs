@@ -4,11 +4,11 @@
 
 use super::entities::{self, AccountRef, LocalCounts, StatusParts};
 use crate::Ctx;
+use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::db::posts::{self, Post};
 use crate::db::{self, follows, notifications, polls};
 use crate::error::{Error, Result};
-use rusqlite::Connection;
 use serde_json::Value;
 
 /// The URL of an embedded static file, absolute.
@@ -25,7 +25,7 @@ fn remote_media(ctx: &Ctx) -> impl Fn(Option<&str>, &str) -> String + '_ {
 }
 
 /// The local account as an `Account`.
-pub fn local_account(ctx: &Ctx, conn: &Connection) -> Result<Value> {
+pub fn local_account(ctx: &Ctx, conn: &Conn) -> Result<Value> {
     let mut value = local_account_unmoved(ctx, conn)?;
     let account = db::account::get(conn)?;
     // A moved account names its new home (Mastodon's `moved`), when kith knows it.
@@ -38,7 +38,7 @@ pub fn local_account(ctx: &Ctx, conn: &Connection) -> Result<Value> {
 }
 
 /// The local account as an `Account`, without `moved` (as Mastodon nests it: once).
-fn local_account_unmoved(ctx: &Ctx, conn: &Connection) -> Result<Value> {
+fn local_account_unmoved(ctx: &Ctx, conn: &Conn) -> Result<Value> {
     let account = db::account::get(conn)?;
     let (followers, following) = follows::counts(conn)?;
     let counts = LocalCounts {
@@ -59,7 +59,7 @@ fn local_account_unmoved(ctx: &Ctx, conn: &Connection) -> Result<Value> {
 }
 
 /// A remote actor as an `Account`; one that moved carries its new account as `moved`.
-pub fn remote_account(ctx: &Ctx, conn: &Connection, actor: &RemoteActor) -> Result<Value> {
+pub fn remote_account(ctx: &Ctx, conn: &Conn, actor: &RemoteActor) -> Result<Value> {
     let mut value = entities::remote_account(actor, &remote_media(ctx));
     if let Some(moved) = moved_to(ctx, conn, actor)? {
         value["moved"] = moved;
@@ -68,7 +68,7 @@ pub fn remote_account(ctx: &Ctx, conn: &Connection, actor: &RemoteActor) -> Resu
 }
 
 /// The `Account` a remote actor moved to, when the move is confirmed.
-fn moved_to(ctx: &Ctx, conn: &Connection, actor: &RemoteActor) -> Result<Option<Value>> {
+fn moved_to(ctx: &Ctx, conn: &Conn, actor: &RemoteActor) -> Result<Option<Value>> {
     Ok(
         match crate::process::moving::confirmed_move(ctx, conn, actor)? {
             Some(crate::process::moving::ConfirmedMove::Here) => {
@@ -83,7 +83,7 @@ fn moved_to(ctx: &Ctx, conn: &Connection, actor: &RemoteActor) -> Result<Option<
 }
 
 /// The account a post was written by.
-pub fn author(ctx: &Ctx, conn: &Connection, actor_id: Option<i64>) -> Result<Value> {
+pub fn author(ctx: &Ctx, conn: &Conn, actor_id: Option<i64>) -> Result<Value> {
     match actor_id {
         None => local_account(ctx, conn),
         Some(id) => remote_account(ctx, conn, &db::actors::get(conn, id)?),
@@ -91,7 +91,7 @@ pub fn author(ctx: &Ctx, conn: &Connection, actor_id: Option<i64>) -> Result<Val
 }
 
 /// The account an API id names.
-pub fn account_by_ref(ctx: &Ctx, conn: &Connection, r: AccountRef) -> Result<Value> {
+pub fn account_by_ref(ctx: &Ctx, conn: &Conn, r: AccountRef) -> Result<Value> {
     match r {
         AccountRef::Local => local_account(ctx, conn),
         AccountRef::Remote(id) => {
@@ -105,7 +105,7 @@ pub fn account_by_ref(ctx: &Ctx, conn: &Connection, r: AccountRef) -> Result<Val
 }
 
 /// The `MediaAttachment`s of a post.
-fn media(ctx: &Ctx, conn: &Connection, post: &Post) -> Result<Vec<Value>> {
+fn media(ctx: &Ctx, conn: &Conn, post: &Post) -> Result<Vec<Value>> {
     let list = posts::list_attachments(conn, post.id)?;
     list.iter()
         .map(|a| {
@@ -126,7 +126,7 @@ fn media(ctx: &Ctx, conn: &Connection, post: &Post) -> Result<Vec<Value>> {
 }
 
 /// A post as a `Status` (a boost embeds its original).
-pub fn status(ctx: &Ctx, conn: &Connection, post: &Post) -> Result<Value> {
+pub fn status(ctx: &Ctx, conn: &Conn, post: &Post) -> Result<Value> {
     let account = author(ctx, conn, post.actor_id)?;
     let reblog = match post.reblog_of_id {
         Some(id) => Some(status(ctx, conn, &posts::get(conn, id)?)?),
@@ -192,16 +192,12 @@ pub fn status(ctx: &Ctx, conn: &Connection, post: &Post) -> Result<Value> {
 }
 
 /// Several posts as statuses.
-pub fn statuses(ctx: &Ctx, conn: &Connection, list: &[Post]) -> Result<Vec<Value>> {
+pub fn statuses(ctx: &Ctx, conn: &Conn, list: &[Post]) -> Result<Vec<Value>> {
     list.iter().map(|p| status(ctx, conn, p)).collect()
 }
 
 /// A stored notification as a `Notification`.
-pub fn notification(
-    ctx: &Ctx,
-    conn: &Connection,
-    n: &notifications::Notification,
-) -> Result<Value> {
+pub fn notification(ctx: &Ctx, conn: &Conn, n: &notifications::Notification) -> Result<Value> {
     let actor = db::actors::get(conn, n.actor_id)?;
     let status = match n.post_id {
         Some(id) => match posts::find(conn, id)? {

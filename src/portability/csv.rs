@@ -13,6 +13,7 @@
 use super::{progress, refused};
 use crate::Ctx;
 use crate::ap::resolve;
+use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::db::portability::{self, Relation};
 use crate::db::{self, blocks, posts};
@@ -390,7 +391,7 @@ fn remove_unlisted(ctx: &Ctx, kind: Kind, rows: &[Row]) -> Result<u64> {
 }
 
 /// The CSV files of an export: (file name, bytes), in Mastodon's formats.
-pub fn export_files(conn: &rusqlite::Connection) -> Result<Vec<(&'static str, Vec<u8>)>> {
+pub fn export_files(conn: &Conn) -> Result<Vec<(&'static str, Vec<u8>)>> {
     let accounts = |relation, header: Option<&[&str]>, extra: &[&str]| -> Result<Vec<u8>> {
         let mut w = ::csv::Writer::from_writer(Vec::new());
         if let Some(h) = header {

@@ -13,6 +13,7 @@ use super::refused;
 use crate::Ctx;
 use crate::ap::AS_NS;
 use crate::ap::outbox::{build_announce, wrap_object};
+use crate::db::Conn;
 use crate::db::{self, portability, posts};
 use crate::error::{Error, Result};
 use serde_json::{Value, json};
@@ -224,7 +225,7 @@ fn write_outbox(
 /// One outbox item: `Announce` for a boost, `Create` with the note otherwise.
 fn item_json(
     ctx: &Ctx,
-    conn: &rusqlite::Connection,
+    conn: &Conn,
     post: &posts::Post,
     media_files: &mut Vec<String>,
 ) -> Result<Value> {

@@ -28,6 +28,7 @@ use super::{profile, progress, refused};
 use crate::Ctx;
 use crate::ap::note::{NOTE_TYPES, local_url, parse_note};
 use crate::ap::resolve::id_of;
+use crate::db::Conn;
 use crate::db::posts::{Attachment, Parts, Post};
 use crate::db::{self, media::Media, portability, posts};
 use crate::error::{Error, Result};
@@ -395,7 +396,7 @@ fn write_posts(
 }
 
 /// Whether an archive item is on kith already (imported before, or kith's own post).
-fn exists(conn: &rusqlite::Connection, source: &str) -> Result<bool> {
+fn exists(conn: &Conn, source: &str) -> Result<bool> {
     Ok(portability::find_imported(conn, source)?.is_some()
         || posts::find_by_uri(conn, source)?.is_some())
 }
@@ -489,12 +490,7 @@ fn write_batch(
 }
 
 /// Inserts one archived post as the owner's, with its media rows.
-fn insert_post(
-    ctx: &Ctx,
-    tx: &rusqlite::Connection,
-    p: &ArchivedPost,
-    files: &[(usize, Media)],
-) -> Result<()> {
+fn insert_post(ctx: &Ctx, tx: &Conn, p: &ArchivedPost, files: &[(usize, Media)]) -> Result<()> {
     let published = p.post.published_at;
     let id = portability::free_post_id(tx, published)?;
     let mentioned: Vec<&str> = p

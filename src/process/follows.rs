@@ -6,6 +6,7 @@ use super::{activity_id, queue};
 use crate::Ctx;
 use crate::ap::resolve::id_of;
 use crate::ap::{object_id, outbox, resolve};
+use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::db::{self, blocks, follows, notifications};
 use crate::error::{Error, Result};
@@ -67,7 +68,7 @@ pub fn unfollow_actor(ctx: &Ctx, actor: &RemoteActor) -> Result<()> {
 /// Queues `Undo(inner)` (whose id was `inner_id`) to `actor`.
 fn queue_undo(
     ctx: &Ctx,
-    tx: &rusqlite::Connection,
+    tx: &Conn,
     inner_id: &str,
     inner: serde_json::Value,
     actor: &RemoteActor,

@@ -24,14 +24,14 @@ pub use follows::{
 pub use posts::{Draft, DraftPoll, create_post, delete_post, edit_post, vote};
 pub use reactions::{boost, like, unboost, unlike};
 
+use crate::db::Conn;
 use crate::error::Result;
-use rusqlite::Connection;
 use serde_json::Value;
 
 /// Queues `activity` for delivery to `inboxes` inside the caller's transaction.
 /// The JSON is serialised once here; the exact bytes are what gets signed and sent.
 pub fn queue(
-    tx: &Connection,
+    tx: &Conn,
     activity: &Value,
     inboxes: &[String],
     is_follow: bool,
@@ -52,7 +52,7 @@ pub fn activity_id(ctx: &crate::Ctx, kind: &str) -> String {
 
 /// The remote author of a post, if it has one.
 pub fn author_of(
-    conn: &Connection,
+    conn: &Conn,
     post: &crate::db::posts::Post,
 ) -> Result<Option<crate::db::actors::RemoteActor>> {
     post.actor_id

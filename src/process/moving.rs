@@ -17,6 +17,7 @@
 use crate::Ctx;
 use crate::ap::resolve::{self, id_of};
 use crate::ap::{object_id, outbox};
+use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::db::{self, account, follows, notifications, portability};
 use crate::error::{Error, Result};
@@ -175,7 +176,7 @@ pub enum ConfirmedMove {
 /// The confirmed move of `actor`, if any (see [`ConfirmedMove`]).
 pub fn confirmed_move(
     ctx: &Ctx,
-    conn: &rusqlite::Connection,
+    conn: &Conn,
     actor: &RemoteActor,
 ) -> Result<Option<ConfirmedMove>> {
     let Some(target) = &actor.moved_to else {

@@ -5,12 +5,12 @@ use super::{activity_id, author_of, queue};
 use crate::Ctx;
 use crate::ap::note::{build_note, local_url};
 use crate::ap::{outbox, resolve};
+use crate::db::Conn;
 use crate::db::posts::{Mention, Parts, Poll, Post};
 use crate::db::{self, follows, posts};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::text;
-use rusqlite::Connection;
 
 /// Longest post accepted, in characters.
 pub const MAX_CHARS: usize = 500;
@@ -180,11 +180,7 @@ fn render(
 }
 
 /// Who receives a post: followers (shared inboxes) unless direct, plus everyone mentioned.
-fn recipients(
-    tx: &Connection,
-    visibility: &str,
-    mention_inboxes: &[String],
-) -> Result<Vec<String>> {
+fn recipients(tx: &Conn, visibility: &str, mention_inboxes: &[String]) -> Result<Vec<String>> {
     let mut inboxes = if visibility == "direct" {
         Vec::new()
     } else {
@@ -259,7 +255,7 @@ pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
 /// The attachments of uploads about to be posted; uploads already posted are refused.
 fn attachments_for(
     ctx: &Ctx,
-    conn: &Connection,
+    conn: &Conn,
     ids: &[i64],
 ) -> Result<Vec<crate::db::posts::Attachment>> {
     ids.iter()
@@ -285,7 +281,7 @@ fn attachments_for(
         .collect()
 }
 
-fn own_post(conn: &Connection, post_id: i64) -> Result<Post> {
+fn own_post(conn: &Conn, post_id: i64) -> Result<Post> {
     let post = posts::get(conn, post_id)?;
     if !post.is_local() || post.deleted_at.is_some() || post.reblog_of_id.is_some() {
         return Err(Error::NotFound("Record not found".into()));
@@ -345,7 +341,7 @@ pub fn edit_post(ctx: &Ctx, post_id: i64, draft: &Draft) -> Result<Post> {
     ctx.db.read(|c| posts::get(c, post_id))
 }
 
-fn mention_inboxes(conn: &Connection, mentions: &[Mention]) -> Result<Vec<String>> {
+fn mention_inboxes(conn: &Conn, mentions: &[Mention]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for m in mentions {
         if let Some(a) = db::actors::find_by_uri(conn, &m.actor_uri)? {

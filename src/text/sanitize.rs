@@ -1,11 +1,12 @@
-//! Making remote HTML safe to store and show, and reading its plain text.
+//! Making remote HTML safe to store and show; reading its plain text is the child
+//! module `plain` (re-exported here).
 //!
 //! This file owns the allow-list every remote HTML string passes through at ingest
 //! (post content and summaries, bios, profile field values: SECURITY 47, 48) and the
 //! size and tag-count caps applied before parsing (SECURITY 43). The allow-list is
 //! Mastodon's: a few inline and block tags, links with safe schemes and a forced
 //! `rel`/`target`, and the microformat classes Mastodon's own markup uses. ammonia (html5ever underneath) does
-//! the parsing; this file only configures it and reads its output. It must not do
+//! the parsing; this file and `plain` only configure it and read its output. It must not do
 //! I/O, and it must never fail: oversized or broken input is cut or dropped, not refused.
 
 use super::compose::LINK_REL;
@@ -14,6 +15,9 @@ use ammonia::{Builder, UrlRelative};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
+
+mod plain;
+pub use plain::html_to_text;
 
 /// Tags kept by [`sanitize_html`]; every other tag is removed and its text kept.
 #[rustfmt::skip]
@@ -37,13 +41,6 @@ const LINK_SCHEMES: &[&str] = &[
 #[rustfmt::skip]
 const ALLOWED_CLASSES: &[&str] = &["h-card", "u-url", "mention", "hashtag", "ellipsis", "invisible"];
 
-/// Tags that start a new line in [`html_to_text`], with how many line breaks.
-#[rustfmt::skip]
-const BLOCK_TAGS: &[(&str, usize)] = &[
-    ("p", 2), ("div", 2), ("blockquote", 2), ("pre", 2), ("ul", 2), ("ol", 2), ("table", 2),
-    ("h1", 2), ("h2", 2), ("h3", 2), ("h4", 2), ("h5", 2), ("h6", 2), ("li", 1), ("tr", 1),
-];
-
 /// The most tags (`<` then a letter or `/`) parsed from one input; the rest is cut.
 /// html5ever's work grows with tags times nesting depth (its open-element and
 /// formatting lists are walked for each tag), so this bounds the parsing time of a
@@ -64,7 +61,6 @@ const FORMATTING_TAGS: &[&str] = &[
 const SHRINK_ROUNDS: usize = 8;
 
 static SANITIZER: LazyLock<Builder<'static>> = LazyLock::new(sanitizer);
-static TEXT_EXTRACTOR: LazyLock<Builder<'static>> = LazyLock::new(text_extractor);
 
 fn set<const N: usize>(items: [&'static str; N]) -> HashSet<&'static str> {
     HashSet::from(items)
@@ -108,25 +104,6 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
     }
 }
 
-/// A builder whose output holds only attribute-less block tags, `br` and table cells, so that
-/// [`html_to_text`] can read it with a few lines of code.
-fn text_extractor() -> Builder<'static> {
-    let mut b = Builder::empty();
-    b.tags(
-        BLOCK_TAGS
-            .iter()
-            .map(|(t, _)| *t)
-            .chain(["br", "td", "th"])
-            .collect(),
-    )
-    .clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect())
-    .generic_attributes(HashSet::new())
-    .tag_attributes(HashMap::new())
-    .link_rel(None)
-    .strip_comments(true);
-    b
-}
-
 /// Sanitizes remote HTML (post content, summaries, bios, profile field values) with Mastodon's allow-list; input over `max_len` bytes (or past the tag caps) is cut at a char boundary before parsing, and the result is never longer than `max_len` bytes.
 pub fn sanitize_html(html: &str, max_len: usize) -> String {
     let mut input = cap_tags(truncate_bytes(html, max_len));
@@ -140,22 +117,6 @@ pub fn sanitize_html(html: &str, max_len: usize) -> String {
         input = truncate_bytes(input, target.min(input.len().saturating_sub(1)));
     }
     String::new()
-}
-
-/// Plain text of an HTML fragment (tags stripped, entities decoded, <br>/</p> to newlines) — for notifications, search, page titles, CSV exports.
-pub fn html_to_text(html: &str) -> String {
-    let cleaned = TEXT_EXTRACTOR.clean(cap_tags(html)).to_string();
-    let mut writer = TextWriter::default();
-    let mut rest = cleaned.as_str();
-    // The extractor's output escapes every `<` in text, so each `<` opens a tag.
-    while let Some(lt) = rest.find('<') {
-        writer.text(&rest[..lt]);
-        let gt = rest[lt..].find('>').map_or(rest.len(), |g| lt + g);
-        writer.tag(&rest[lt + 1..gt]);
-        rest = rest.get(gt + 1..).unwrap_or("");
-    }
-    writer.text(rest);
-    writer.finish()
 }
 
 /// The longest prefix of `html` with at most [`MAX_TAGS`] tags, of which at most
@@ -186,88 +147,6 @@ fn cap_tags(html: &str) -> &str {
         }
     }
     html
-}
-
-/// Builds plain text from the extractor's output: collapses HTML white space outside
-/// `<pre>`, and turns block boundaries into line breaks without leading or doubled ones.
-#[derive(Default)]
-struct TextWriter {
-    out: String,
-    pending_breaks: usize,
-    pending_space: bool,
-    pre_depth: usize,
-}
-
-impl TextWriter {
-    /// Serialized text: html5ever writes only the first four entities in text; `&quot;`
-    /// is decoded too in case that ever changes.
-    fn text(&mut self, raw: &str) {
-        const ENTITIES: &[(&str, char)] = &[
-            ("&amp;", '&'),
-            ("&lt;", '<'),
-            ("&gt;", '>'),
-            ("&nbsp;", '\u{A0}'),
-            ("&quot;", '"'),
-        ];
-        let mut rest = raw;
-        while let Some(c) = rest.chars().next() {
-            let (c, len) = ENTITIES
-                .iter()
-                .find(|(name, _)| rest.starts_with(name))
-                .map_or((c, c.len_utf8()), |(name, c)| (*c, name.len()));
-            rest = &rest[len..];
-            if self.pre_depth == 0 && c.is_ascii_whitespace() {
-                self.pending_space = true;
-            } else {
-                self.push(c);
-            }
-        }
-    }
-
-    fn push(&mut self, c: char) {
-        if !self.out.is_empty() {
-            if self.pending_breaks > 0 {
-                let breaks = self.pending_breaks - usize::from(self.out.ends_with('\n'));
-                self.out.extend(std::iter::repeat_n('\n', breaks));
-            } else if self.pending_space && !self.out.ends_with('\n') {
-                self.out.push(' ');
-            }
-        }
-        self.pending_breaks = 0;
-        self.pending_space = false;
-        self.out.push(c);
-    }
-
-    fn tag(&mut self, tag: &str) {
-        let (closing, name) = match tag.strip_prefix('/') {
-            Some(name) => (true, name),
-            None => (false, tag),
-        };
-        let name = name.trim_end_matches('/').trim();
-        if name == "br" {
-            self.push('\n');
-            return;
-        }
-        if matches!(name, "td" | "th") {
-            self.pending_space = true;
-        }
-        if name == "pre" {
-            self.pre_depth = if closing {
-                self.pre_depth.saturating_sub(1)
-            } else {
-                self.pre_depth + 1
-            };
-        }
-        if let Some((_, breaks)) = BLOCK_TAGS.iter().find(|(t, _)| *t == name) {
-            self.pending_breaks = self.pending_breaks.max(*breaks);
-        }
-    }
-
-    fn finish(mut self) -> String {
-        let end = self.out.trim_end().len();
-        self.out.truncate(end);
-        self.out
-    }
 }
 
 #[cfg(test)]
@@ -581,50 +460,5 @@ mod tests {
         // html_to_text applies the same cap.
         let items = "<li>x".repeat(2 * MAX_TAGS);
         assert_eq!(html_to_text(&items).lines().count(), MAX_TAGS);
-    }
-
-    #[test]
-    fn html_to_text_basics() {
-        assert_eq!(
-            html_to_text("<p>Hello <b>world</b></p><p>again</p>"),
-            "Hello world\n\nagain"
-        );
-        assert_eq!(html_to_text("a<br>b<br/><br>c"), "a\nb\n\nc");
-        assert_eq!(
-            html_to_text("<p>Tom &amp; Jerry &lt;3 &quot;hi&quot; &#39;x&#39; &eacute;</p>"),
-            "Tom & Jerry <3 \"hi\" 'x' é"
-        );
-        assert_eq!(
-            html_to_text("x<script>alert(1)</script><style>p{}</style>y"),
-            "xy"
-        );
-        assert_eq!(html_to_text("  <p>\n  spaced \n  out </p>  "), "spaced out");
-        assert_eq!(html_to_text(""), "");
-        assert_eq!(html_to_text("&amp;lt;"), "&lt;");
-    }
-
-    #[test]
-    fn html_to_text_mastodon_shapes() {
-        let content = r#"<p>Hi <span class="h-card"><a href="https://m.example/@bob" class="u-url mention">@<span>bob</span></a></span>, see <a href="https://x.org/very/long"><span class="invisible">https://</span><span class="ellipsis">x.org/very</span><span class="invisible">/long</span></a></p><p>line<br>two</p>"#;
-        assert_eq!(
-            html_to_text(content),
-            "Hi @bob, see https://x.org/very/long\n\nline\ntwo"
-        );
-    }
-
-    #[test]
-    fn html_to_text_blocks() {
-        assert_eq!(
-            html_to_text("intro<ul><li>a</li><li>b</li></ul>end"),
-            "intro\n\na\nb\n\nend"
-        );
-        assert_eq!(html_to_text("<pre>a\n  b</pre>"), "a\n  b");
-        assert_eq!(
-            html_to_text("<blockquote><p>q</p></blockquote><p>r</p>"),
-            "q\n\nr"
-        );
-        assert_eq!(html_to_text("a&nbsp;b"), "a\u{A0}b");
-        let table = "<table><tr><th>k</th><th>v</th></tr><tr><td>a</td><td>b</td></tr></table>";
-        assert_eq!(html_to_text(table), "k v\na b");
     }
 }

@@ -6,6 +6,7 @@
 use super::render::{View, button, pager};
 use super::session::Viewer;
 use crate::Ctx;
+use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::db::timelines::{self, Page, Timeline};
 use crate::db::{self, blocks, follows};
@@ -29,7 +30,7 @@ struct Relation {
     muted: bool,
 }
 
-fn relation(conn: &rusqlite::Connection, actor_id: i64) -> Result<Relation> {
+fn relation(conn: &Conn, actor_id: i64) -> Result<Relation> {
     let out = follows::find(conn, true, actor_id)?;
     let inc = follows::find(conn, false, actor_id)?;
     Ok(Relation {

@@ -7,12 +7,12 @@
 use super::render::View;
 use super::session::Viewer;
 use crate::Ctx;
+use crate::db::Conn;
 use crate::db::posts::{self, Post};
 use crate::db::timelines;
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
 use maud::{Markup, html};
-use rusqlite::Connection;
 
 const MAX_ANCESTORS: usize = 40;
 const MAX_REPLIES: usize = 60;
@@ -23,7 +23,7 @@ fn not_found() -> Error {
 
 /// Whether the viewer may see a post: the owner sees what kith stored, visitors
 /// public and unlisted posts of accounts the owner has not blocked.
-pub fn visible(conn: &Connection, post: &Post, owner: bool) -> Result<bool> {
+pub fn visible(conn: &Conn, post: &Post, owner: bool) -> Result<bool> {
     if post.deleted_at.is_some() {
         return Ok(false);
     }
@@ -160,7 +160,7 @@ fn head(ctx: &Ctx, view: &View, post: &Post, title: &str) -> Result<Markup> {
 }
 
 /// The ancestors (oldest first) and replies (in order) of a post that the viewer may see.
-fn thread_of(conn: &Connection, post: &Post, owner: bool) -> Result<(Vec<Post>, Vec<Post>)> {
+fn thread_of(conn: &Conn, post: &Post, owner: bool) -> Result<(Vec<Post>, Vec<Post>)> {
     let mut ancestors = Vec::new();
     let mut next = post.in_reply_to_uri.clone();
     while let Some(uri) = next.take() {

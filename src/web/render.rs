@@ -7,17 +7,17 @@
 
 use super::session::Viewer;
 use crate::Ctx;
+use crate::db::Conn;
 use crate::db::account::Account;
 use crate::db::actors::RemoteActor;
 use crate::db::posts::{self, Attachment, Post};
 use crate::error::Result;
 use maud::{Markup, PreEscaped, html};
-use rusqlite::Connection;
 
 /// What a page renders posts with: the database, who is looking, and where forms return.
 pub struct View<'a> {
     pub ctx: &'a Ctx,
-    pub conn: &'a Connection,
+    pub conn: &'a Conn,
     pub viewer: Option<&'a Viewer>,
     /// The local account (read once per page).
     pub account: &'a Account,

@@ -5,12 +5,12 @@
 use super::render::{View, pager};
 use super::session::Viewer;
 use crate::Ctx;
+use crate::db::Conn;
 use crate::db::posts::Post;
 use crate::db::timelines::{self, Page, Timeline};
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
 use maud::{Markup, html};
-use rusqlite::Connection;
 
 /// Posts on one page of a timeline.
 pub const PAGE: i64 = 20;
@@ -31,7 +31,7 @@ fn list_page(
     req: &Req,
     viewer: Option<&Viewer>,
     frame: Frame,
-    load: impl FnOnce(&Connection, Option<i64>) -> Result<Vec<Post>>,
+    load: impl FnOnce(&Conn, Option<i64>) -> Result<Vec<Post>>,
 ) -> Result<Resp> {
     let Frame {
         title,

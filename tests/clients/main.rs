@@ -101,7 +101,7 @@ impl Kith {
             let text = Kith::config_text(port, &data_dir);
             std::fs::write(&config_path, &text).expect("write config");
             let config = kith::config::Config::parse(&text).expect("config");
-            kith::commands::passwd(&config, PASSWORD).expect("set the password");
+            kith::cli::account::passwd(&config, PASSWORD).expect("set the password");
             let mut child = Command::new(env!("CARGO_BIN_EXE_kith"))
                 .args(["serve", "--config"])
                 .arg(&config_path)

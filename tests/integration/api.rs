@@ -39,7 +39,7 @@ impl Api {
             d = dir.path().join("data").display()
         );
         let config = kith::config::Config::parse(&text).unwrap();
-        kith::commands::passwd(&config, PASSWORD).unwrap();
+        kith::cli::account::passwd(&config, PASSWORD).unwrap();
         let server = kith::start(config).unwrap();
         Api {
             server: Some(server),

@@ -199,7 +199,7 @@ impl Ws {
 
 /// A token for the owner with these scopes.
 fn token(inst: &Instance, scopes: &str) -> String {
-    kith::commands::token(&inst.ctx().config, scopes).unwrap()
+    kith::cli::account::token(&inst.ctx().config, scopes).unwrap()
 }
 
 fn bearer(token: &str) -> String {

@@ -105,7 +105,7 @@ fn fixture_zip() -> (tempfile::TempDir, PathBuf) {
 
 /// A client API token of the owner with these scopes.
 fn api_get(k: &Instance, path: &str) -> Value {
-    let token = kith::commands::token(&k.ctx().config, "read").unwrap();
+    let token = kith::cli::account::token(&k.ctx().config, "read").unwrap();
     let got = crate::support::get(
         &format!("http://127.0.0.1:{}{path}", k.port),
         &[("Authorization", &format!("Bearer {token}"))],

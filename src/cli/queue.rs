@@ -43,6 +43,15 @@ pub fn retry(config: &Config, host: &str) -> Result<String> {
     ))
 }
 
+/// `kith queue [retry HOST]`: prints the report, or resets HOST and says what it did.
+pub fn run(config: &Config, retry_host: Option<&str>) -> Result<()> {
+    match retry_host {
+        None => print!("{}", show(config)?),
+        Some(host) => println!("{}", retry(config, host)?),
+    }
+    Ok(())
+}
+
 /// `host[:port]` from what the admin typed: a bare `host[:port]` or a URL on it.
 fn normalise_host_arg(arg: &str) -> Result<String> {
     let arg = arg.trim();

@@ -1,11 +1,11 @@
-//! The command-line actions other than `serve`: `init`, `passwd` and `token`. Each
-//! opens the same database beside a running server (SQLite WAL allows it) and works
-//! whether or not the server runs.
+//! `kith passwd` and `kith token`: the login password and API tokens for scripts and
+//! bots. Each opens the same database beside a running server (SQLite WAL allows it)
+//! and works whether or not the server runs.
 
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::{db, keys, open_storage, password};
-use std::path::Path;
+use std::io::{IsTerminal, Read};
 
 /// The scopes a `kith token` gets when none are asked for.
 pub const DEFAULT_TOKEN_SCOPES: &str = "read write follow push";
@@ -20,21 +20,6 @@ const SCOPES: &[&str] = &[
     "admin:read",
     "admin:write",
 ];
-
-/// Writes a new config file and creates the data directory it names.
-pub fn init(config_path: &Path, public_url: &str, username: &str) -> Result<Config> {
-    if config_path.exists() {
-        return Err(Error::Config(format!(
-            "{} already exists; edit it or remove it first",
-            config_path.display()
-        )));
-    }
-    let text = config::init_text(public_url, username, config::DEFAULT_DATA_DIR);
-    let config = Config::parse(&text)?;
-    std::fs::create_dir_all(&config.data_dir)?;
-    std::fs::write(config_path, text)?;
-    Ok(config)
-}
 
 /// Sets the login password.
 pub fn passwd(config: &Config, new_password: &str) -> Result<()> {
@@ -51,6 +36,36 @@ pub fn token(config: &Config, scopes: &str) -> Result<String> {
     let hash = keys::sha256_hex(token.as_bytes());
     db.write(|tx| db::tokens::insert(tx, None, &hash, &scopes, db::now_ms()))?;
     Ok(token)
+}
+
+/// `kith passwd`: reads the new password (twice from a terminal, else the first line
+/// of stdin), sets it and says so.
+pub fn run_passwd(config: &Config) -> Result<()> {
+    let password = read_password()?;
+    passwd(config, &password)?;
+    eprintln!("Password changed.");
+    Ok(())
+}
+
+/// `kith token`: creates a token with `scopes` and prints it on stdout.
+pub fn run_token(config: &Config, scopes: &str) -> Result<()> {
+    println!("{}", token(config, scopes)?);
+    Ok(())
+}
+
+/// The new password: asked twice on a terminal, else the first line of stdin.
+fn read_password() -> Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ")?;
+        let second = rpassword::prompt_password("Again: ")?;
+        if first != second {
+            return Err(Error::BadRequest("the two passwords differ".into()));
+        }
+        return Ok(first);
+    }
+    let mut text = String::new();
+    std::io::stdin().take(4096).read_to_string(&mut text)?;
+    Ok(text.lines().next().unwrap_or("").to_string())
 }
 
 /// Checks a space-separated scope list and returns it normalised.
