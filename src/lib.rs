@@ -30,6 +30,7 @@ pub mod restart;
 pub mod router;
 pub mod sig;
 pub mod text;
+pub mod visibility;
 pub mod web;
 pub mod wellknown;
 pub mod workers;

@@ -542,13 +542,18 @@ pub fn search(conn: &Connection, q: &str, limit: i64) -> Result<Vec<Post>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Hashtags in use that start with `q`.
-pub fn search_tags(conn: &Connection, q: &str, limit: i64) -> Result<Vec<String>> {
+/// Hashtags in use that start with `q`: on any stored post, or (`public_only`, for
+/// anybody but the owner) on public and unlisted posts, so a tag used only in private
+/// posts is not given away.
+pub fn search_tags(conn: &Connection, q: &str, limit: i64, public_only: bool) -> Result<Vec<String>> {
     let pattern = format!("{}%", q.to_lowercase().replace(['%', '_'], ""));
     let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT tag FROM post_tags WHERE tag LIKE ?1 ORDER BY tag LIMIT ?2",
+        "SELECT DISTINCT t.tag FROM post_tags t WHERE t.tag LIKE ?1
+         AND (NOT ?3 OR EXISTS (SELECT 1 FROM posts p WHERE p.id = t.post_id AND p.deleted_at IS NULL
+              AND p.visibility IN ('public', 'unlisted')))
+         ORDER BY t.tag LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![pattern, limit], |r| r.get(0))?;
+    let rows = stmt.query_map(params![pattern, limit, public_only], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
 }
 
@@ -572,62 +577,4 @@ pub fn remember_idempotent(conn: &Connection, key: &str, post_id: i64, now: i64)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::db::Db;
-
-    #[test]
-    fn insert_edit_and_tombstone() {
-        let conn = Db::open_in_memory().unwrap();
-        let post = sample(10, "https://k.example/users/me/statuses/10");
-        let parts = Parts {
-            mentions: vec![Mention {
-                actor_uri: "https://r.example/u/bob".into(),
-                username: "bob".into(),
-                domain: "r.example".into(),
-                href: None,
-            }],
-            tags: vec!["Rust".into()],
-            attachments: vec![Attachment {
-                remote_url: Some("https://r.example/a.png".into()),
-                media_type: "image/png".into(),
-                ..Default::default()
-            }],
-            poll: Some(Poll {
-                options: vec![("a".into(), 0), ("b".into(), 2)],
-                ..Default::default()
-            }),
-        };
-        assert!(insert(&conn, &post, &parts).unwrap());
-        assert!(
-            !insert(&conn, &post, &parts).unwrap(),
-            "the same uri twice stores one row"
-        );
-        assert_eq!(count_local(&conn).unwrap(), 1);
-        assert_eq!(list_tags(&conn, 10).unwrap(), vec!["rust".to_string()]);
-        assert_eq!(
-            find_poll(&conn, 10).unwrap().unwrap().options[1],
-            ("b".to_string(), 2)
-        );
-        let mut edited = post.clone();
-        edited.content_html = "<p>edited</p>".into();
-        edited.edited_at = Some(2000);
-        update_content(&conn, &edited, &Parts::default()).unwrap();
-        let got = get(&conn, 10).unwrap();
-        assert_eq!(got.content_html, "<p>edited</p>");
-        assert_eq!(got.published_at, 1000);
-        assert!(list_mentions(&conn, 10).unwrap().is_empty());
-        let history: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM post_edits WHERE post_id = 10",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(history, 1);
-        tombstone(&conn, 10, 3000).unwrap();
-        assert_eq!(get(&conn, 10).unwrap().deleted_at, Some(3000));
-        assert_eq!(count_local(&conn).unwrap(), 0);
-        assert!(list_local_public(&conn, None, 10).unwrap().is_empty());
-    }
-}
+mod tests;
