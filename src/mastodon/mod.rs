@@ -1,6 +1,7 @@
 //! The Mastodon client API: the route table under `/api` and `/oauth`, bearer
 //! authentication and scopes (`auth`), parameters (`crate::http::params`), `Link` paging, and the endpoint modules. Every error here is JSON `{"error": …}`
-//! (the router shapes it), except the HTML pages of `/oauth/authorize`.
+//! (the router shapes it), except the HTML pages of `/oauth/authorize`. OAuth is `oauth`
+//! (apps, the authorize page) and `oauth_token` (the token and revoke endpoints).
 
 pub mod accounts;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod instance;
 pub mod lists;
 pub mod media;
 pub mod oauth;
+pub mod oauth_token;
 pub mod statuses;
 pub mod streaming;
 pub mod timelines;
@@ -117,8 +119,8 @@ fn oauth_route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp
     match (method, rest) {
         ("GET", ["authorize"]) => Ok(oauth::authorize_form(ctx, req)),
         ("POST", ["authorize"]) => Ok(oauth::authorize_submit(ctx, req)),
-        ("POST", ["token"]) => oauth::token(ctx, req),
-        ("POST", ["revoke"]) => oauth::revoke(ctx, req),
+        ("POST", ["token"]) => oauth_token::token(ctx, req),
+        ("POST", ["revoke"]) => oauth_token::revoke(ctx, req),
         _ => Err(Error::NotFound("Not found".into())),
     }
 }
