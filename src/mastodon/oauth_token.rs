@@ -47,8 +47,18 @@ fn pkce_ok(challenge: &str, verifier: &str) -> bool {
     keys::secure_eq(computed.as_bytes(), challenge.as_bytes())
 }
 
-fn invalid_grant() -> Error {
-    Error::BadRequest("The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.".into())
+/// The answer to a code that does not give a token: RFC 6749 §5.2's `invalid_grant`
+/// with Doorkeeper's (Mastodon's) description.
+fn invalid_grant() -> Resp {
+    Resp::json(
+        400,
+        &json!({
+            "error": "invalid_grant",
+            "error_description": "The provided authorization grant is invalid, expired, revoked, does not match \
+                the redirection URI used in the authorization request, or was issued to another client.",
+        }),
+    )
+    .with_header("Cache-Control", "no-store")
 }
 
 /// `POST /oauth/token`.
@@ -66,7 +76,10 @@ pub fn token(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let token = keys::random_token(32)?;
     let hash = keys::sha256_hex(token.as_bytes());
     let scopes = match p.str("grant_type")?.as_deref() {
-        Some("authorization_code") => code_grant(ctx, req, &p, &app, &hash, now)?,
+        Some("authorization_code") => match code_grant(ctx, req, &p, &app, &hash, now)? {
+            Some(scopes) => scopes,
+            None => return Ok(invalid_grant()),
+        },
         Some("client_credentials") => {
             let scopes = parse_scopes(p.str("scope")?.as_deref())?;
             if !scopes_within(&scopes, &app.scopes) {
@@ -106,7 +119,7 @@ enum Grant {
 }
 
 /// The authorization_code grant: redeems the code, stores the token (by `token_hash`)
-/// and returns its scopes. A code works once: a replay is refused and revokes the token
+/// and returns its scopes, or `None` for an `invalid_grant`. A code works once: a replay is refused and revokes the token
 /// issued from it (RFC 6749 §4.1.2, SECURITY.md 59); a code issued for a named
 /// `redirect_uri` is redeemed only with that same one (SECURITY.md 60).
 fn code_grant(
@@ -116,7 +129,7 @@ fn code_grant(
     app: &oauth::App,
     token_hash: &str,
     now: i64,
-) -> Result<String> {
+) -> Result<Option<String>> {
     let code = p.required("code")?;
     let asked = CodeRequest {
         redirect_uri: p.str("redirect_uri")?.filter(|u| !u.is_empty()),
@@ -147,10 +160,10 @@ fn code_grant(
         Ok(Grant::Issued(scopes))
     })?;
     match grant {
-        Grant::Issued(scopes) => Ok(scopes),
+        Grant::Issued(scopes) => Ok(Some(scopes)),
         Grant::Refused => {
             record_failed_login(ctx, req);
-            Err(invalid_grant())
+            Ok(None)
         }
         Grant::Replayed(revoked) => {
             record_failed_login(ctx, req);
@@ -158,7 +171,7 @@ fn code_grant(
                 eprintln!("oauth: an authorization code was replayed; token {id} revoked");
                 super::streaming::close_token(ctx, id);
             }
-            Err(invalid_grant())
+            Ok(None)
         }
     }
 }
