@@ -67,9 +67,7 @@ pub fn may_see(conn: &Connection, viewer: &Viewer, post: &Post) -> Result<bool> 
     };
     match posts::find(conn, original_id)? {
         // A boost of a boost is nothing kith makes or keeps.
-        Some(original) if original.reblog_of_id.is_none() => {
-            may_see_one(conn, viewer, &original)
-        }
+        Some(original) if original.reblog_of_id.is_none() => may_see_one(conn, viewer, &original),
         _ => Ok(false),
     }
 }
@@ -191,6 +189,9 @@ mod tests {
         let bobs_public = add(&conn, 6, Some(bob), "public");
         blocks::insert_block(&conn, bob, "https://x.example/block", 0).unwrap();
         assert!(!sees(&anon, &bobs_public) && sees(&owner, &bobs_public));
-        assert!(!sees(&as_bob, &own_private), "a blocked follower sees nothing private");
+        assert!(
+            !sees(&as_bob, &own_private),
+            "a blocked follower sees nothing private"
+        );
     }
 }

@@ -107,9 +107,7 @@ pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Res
     // anyone but their author (SECURITY.md 57).
     let booster = Viewer::remote(signer);
     if !visibility::is_public(&target.visibility)
-        || !ctx
-            .db
-            .read(|c| visibility::may_see(c, &booster, &target))?
+        || !ctx.db.read(|c| visibility::may_see(c, &booster, &target))?
     {
         return Ok(());
     }

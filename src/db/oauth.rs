@@ -213,7 +213,10 @@ mod tests {
         );
         assert_eq!(redeem_code(&conn, "other", 7).unwrap(), Redeemed::Unknown);
         prune_codes(&conn, 10 + KEPT_AFTER_EXPIRY_MS).unwrap();
-        assert!(matches!(redeem_code(&conn, "h", 8).unwrap(), Redeemed::Replayed { .. }));
+        assert!(matches!(
+            redeem_code(&conn, "h", 8).unwrap(),
+            Redeemed::Replayed { .. }
+        ));
         prune_codes(&conn, 11 + KEPT_AFTER_EXPIRY_MS).unwrap();
         assert_eq!(redeem_code(&conn, "h", 9).unwrap(), Redeemed::Unknown);
     }

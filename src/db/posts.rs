@@ -545,7 +545,12 @@ pub fn search(conn: &Connection, q: &str, limit: i64) -> Result<Vec<Post>> {
 /// Hashtags in use that start with `q`: on any stored post, or (`public_only`, for
 /// anybody but the owner) on public and unlisted posts, so a tag used only in private
 /// posts is not given away.
-pub fn search_tags(conn: &Connection, q: &str, limit: i64, public_only: bool) -> Result<Vec<String>> {
+pub fn search_tags(
+    conn: &Connection,
+    q: &str,
+    limit: i64,
+    public_only: bool,
+) -> Result<Vec<String>> {
     let pattern = format!("{}%", q.to_lowercase().replace(['%', '_'], ""));
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT t.tag FROM post_tags t WHERE t.tag LIKE ?1

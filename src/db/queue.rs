@@ -107,7 +107,9 @@ pub fn record_failure(conn: &Connection, id: i64, error: &str) -> Result<()> {
 /// Whether an activity id was accepted before from a signer on `signer_host`.
 pub fn was_seen(conn: &Connection, signer_host: &str, activity_id: &str) -> Result<bool> {
     Ok(conn
-        .prepare_cached("SELECT 1 FROM seen_activities WHERE signer_host = ?1 AND activity_id = ?2")?
+        .prepare_cached(
+            "SELECT 1 FROM seen_activities WHERE signer_host = ?1 AND activity_id = ?2",
+        )?
         .query_row([signer_host, activity_id], |_| Ok(()))
         .optional()?
         .is_some())

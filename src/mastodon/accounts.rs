@@ -265,7 +265,12 @@ fn statuses(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     ctx.db.read(|c| {
         let list = timelines::list(c, &t, pg, &me)?;
         let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
-        Ok(paged(ctx, req, views::statuses(ctx, c, &list, &viewer)?, &ids))
+        Ok(paged(
+            ctx,
+            req,
+            views::statuses(ctx, c, &list, &viewer)?,
+            &ids,
+        ))
     })
 }
 

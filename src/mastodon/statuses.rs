@@ -91,7 +91,9 @@ fn create(ctx: &Ctx, req: &Req) -> Result<Resp> {
         ctx.db
             .write(|tx| posts::remember_idempotent(tx, k, post.id, now))?;
     }
-    ok(ctx.db.read(|c| views::status(ctx, c, &post, &Viewer::Owner))?)
+    ok(ctx
+        .db
+        .read(|c| views::status(ctx, c, &post, &Viewer::Owner))?)
 }
 
 /// The post with this id when the caller may see it (`crate::visibility`), with the caller.
@@ -132,7 +134,9 @@ fn edit(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     let p = Params::from_request(req)?;
     let draft = draft_from(&p)?;
     let post = publish::edit_post(ctx, path_id(id)?, &draft)?;
-    ok(ctx.db.read(|c| views::status(ctx, c, &post, &Viewer::Owner))?)
+    ok(ctx
+        .db
+        .read(|c| views::status(ctx, c, &post, &Viewer::Owner))?)
 }
 
 fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
@@ -149,7 +153,9 @@ fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
         let mut ancestors = Vec::new();
         let mut next = post.in_reply_to_uri.clone();
         while let Some(uri) = next.take() {
-            let Some(parent) = posts::find_by_uri(c, &uri)? else { break };
+            let Some(parent) = posts::find_by_uri(c, &uri)? else {
+                break;
+            };
             if ancestors.len() >= 40 || !visibility::may_see(c, &viewer, &parent)? {
                 break;
             }
@@ -293,7 +299,12 @@ fn listed(ctx: &Ctx, req: &Req, t: Timeline, scope: &str) -> Result<Resp> {
     ctx.db.read(|c| {
         let list = timelines::list(c, &t, pg, &me)?;
         let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
-        Ok(paged(ctx, req, views::statuses(ctx, c, &list, &Viewer::Owner)?, &ids))
+        Ok(paged(
+            ctx,
+            req,
+            views::statuses(ctx, c, &list, &Viewer::Owner)?,
+            &ids,
+        ))
     })
 }
 
@@ -319,7 +330,10 @@ pub fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
     if want("statuses") {
         if resolve && (q.starts_with("https://") || q.starts_with("http://")) {
             if let Ok(post) = resolve_post(ctx, &q) {
-                statuses.push(ctx.db.read(|c| views::status(ctx, c, &post, &Viewer::Owner))?);
+                statuses.push(
+                    ctx.db
+                        .read(|c| views::status(ctx, c, &post, &Viewer::Owner))?,
+                );
             }
         } else if owner {
             let found = ctx.db.read(|c| posts::search(c, &q, limit))?;

@@ -228,7 +228,12 @@ pub fn status(ctx: &Ctx, conn: &Connection, post: &Post, viewer: &Viewer) -> Res
 }
 
 /// Several posts as statuses for `viewer`, leaving out those the viewer may not see.
-pub fn statuses(ctx: &Ctx, conn: &Connection, list: &[Post], viewer: &Viewer) -> Result<Vec<Value>> {
+pub fn statuses(
+    ctx: &Ctx,
+    conn: &Connection,
+    list: &[Post],
+    viewer: &Viewer,
+) -> Result<Vec<Value>> {
     let mut out = Vec::with_capacity(list.len());
     for post in list {
         if visibility::may_see(conn, viewer, post)? {

@@ -103,7 +103,11 @@ fn owner_follows(api: &Api, actor: &Actor) -> i64 {
 
 /// `actor` follows the owner with a signed `Follow` (accepted at once).
 fn follows_owner(api: &Api, actor: &Actor) {
-    deliver_settled(api, actor, &activity(actor, "Follow", json!(owner_uri(api))));
+    deliver_settled(
+        api,
+        actor,
+        &activity(actor, "Follow", json!(owner_uri(api))),
+    );
 }
 
 fn find_post(api: &Api, uri: &str) -> Option<Post> {
@@ -218,9 +222,7 @@ fn sec_56_followers_only_posts_of_followed_accounts_are_the_owners_alone() {
         ids(&account_statuses(&owner, bob_id)),
         vec![open.id.to_string(), secret.id.to_string()]
     );
-    let shown = owner
-        .get(&format!("/api/v1/statuses/{}", secret.id))
-        .ok();
+    let shown = owner.get(&format!("/api/v1/statuses/{}", secret.id)).ok();
     assert_eq!(shown["visibility"], "private");
 }
 
@@ -243,12 +245,19 @@ fn sec_57_a_strangers_announce_of_a_private_post_is_not_a_boost() {
     assert!(boost_of(&api, carol_id, &private).is_none());
     assert_eq!(api.count("notifications"), 0);
     let listed = account_statuses(&api.anon(), carol_id);
-    assert!(!listed.to_string().contains("words for followers"), "{listed}");
+    assert!(
+        !listed.to_string().contains("words for followers"),
+        "{listed}"
+    );
 
     // A follower may not boost it either (only public and unlisted posts are boosted)…
     follows_owner(&api, &dave);
     let dave_id = actor_id(&api, &dave);
-    deliver_settled(&api, &dave, &activity(&dave, "Announce", json!(private.uri)));
+    deliver_settled(
+        &api,
+        &dave,
+        &activity(&dave, "Announce", json!(private.uri)),
+    );
     assert!(boost_of(&api, dave_id, &private).is_none());
     // …but a follower's (or anyone's) boost of a public post is stored and shown.
     deliver_settled(&api, &dave, &activity(&dave, "Announce", json!(public.uri)));
@@ -280,9 +289,7 @@ fn sec_57_a_strangers_announce_of_a_private_post_is_not_a_boost() {
     let listed = account_statuses(&anon, carol_id);
     assert!(ids(&listed).is_empty(), "{listed}");
     let owner = api.login("read");
-    let seen = owner
-        .get(&format!("/api/v1/statuses/{}", planted.id))
-        .ok();
+    let seen = owner.get(&format!("/api/v1/statuses/{}", planted.id)).ok();
     assert_eq!(seen["reblog"]["id"], private.id.to_string());
 }
 
@@ -296,11 +303,7 @@ fn sec_58_an_activity_id_on_another_host_is_refused() {
     let kith_side = (api.public(""), owner_uri(&api));
     let kith_side = Some((kith_side.0.as_str(), kith_side.1.as_str()));
     // Bob's Mastodon-shaped note, and the Delete his server will send for it.
-    deliver_settled(
-        &api,
-        &bob,
-        &fixture("create_note.json", &remote, kith_side),
-    );
+    deliver_settled(&api, &bob, &fixture("create_note.json", &remote, kith_side));
     let delete = fixture("delete_note.json", &remote, kith_side);
     let note_id = delete["object"]["id"].as_str().unwrap();
     assert!(find_post(&api, note_id).is_some());
@@ -325,7 +328,10 @@ fn sec_58_an_activity_id_on_another_host_is_refused() {
 
     // Bob's real Delete, with that id from his own host, still deletes the note.
     deliver_settled(&api, &bob, &delete);
-    assert!(find_post(&api, note_id).is_none(), "the real Delete was applied");
+    assert!(
+        find_post(&api, note_id).is_none(),
+        "the real Delete was applied"
+    );
 }
 
 #[test]
