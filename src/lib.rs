@@ -3,7 +3,8 @@
 //! Reading order: `config` (what the operator says) → `db` (everything kept, one
 //! SQLite file) → `keys`/`password` (identity) → `http` (the tiny_http boundary) →
 //! `router` (the one route table) → the faces it dispatches to: `wellknown`
-//! (discovery), `ap` (ActivityPub), `web` (HTML). [`start`] wires them into a
+//! (discovery), `ap` (ActivityPub), `web` (HTML), which all ask `visibility` who may
+//! see a post. [`start`] wires them into a
 //! running [`Server`]; `commands`, `queue_cli` and `portability` (moving in and out, backups)
 //! hold the command-line actions that work beside it.
 

@@ -174,4 +174,34 @@ mod tests {
         assert_eq!(prune_seen(&conn, SEEN_TTL_MS + 2).unwrap(), 1);
         assert!(!was_seen(&conn, "r.example", "https://r.example/a/1").unwrap());
     }
+
+    #[test]
+    fn ids_seen_before_the_host_key_keep_the_host_they_name() {
+        let migrations = crate::db::MIGRATIONS;
+        let keyed = migrations
+            .iter()
+            .position(|m| m.contains("seen_activities_by_host"))
+            .unwrap();
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &migrations[..keyed] {
+            conn.execute_batch(sql).unwrap();
+        }
+        let old = [
+            "https://R.example/users/bob/statuses/1#delete",
+            "https://r.example:8443?x=1",
+            "https://q.example#delete",
+        ];
+        for (n, id) in old.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO seen_activities (activity_id, seen_at) VALUES (?1, ?2)",
+                params![id, n as i64],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(migrations[keyed]).unwrap();
+        for (host, id) in ["r.example", "r.example:8443", "q.example"].iter().zip(old) {
+            assert!(was_seen(&conn, host, id).unwrap(), "{id}");
+        }
+        assert!(!enqueue(&conn, incoming(old[2], "q.example"), 9).unwrap());
+    }
 }
