@@ -448,6 +448,22 @@ mod tests {
             "read:statuses write"
         );
         assert!(parse_scopes(Some("root")).is_err());
+        for unknown in [
+            "admin:read",
+            "admin:write:accounts",
+            "read:nonsense",
+            "write:",
+        ] {
+            assert_eq!(
+                parse_scopes(Some(unknown)).unwrap_err().status(),
+                422,
+                "{unknown}"
+            );
+        }
+        assert_eq!(
+            parse_scopes(Some("write:media profile")).unwrap(),
+            "write:media profile"
+        );
         assert!(scopes_within("read:statuses", "read write"));
         assert!(!scopes_within("write", "read"));
         assert!(check_redirect_uri(OOB).is_ok());
