@@ -517,15 +517,26 @@ pub fn list_edits(conn: &Connection, post_id: i64) -> Result<Vec<(String, String
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Actors who liked (`boosts` false) or boosted a post.
-pub fn list_reactors(conn: &Connection, post_id: i64, boosts: bool) -> Result<Vec<i64>> {
-    let sql = if boosts {
-        "SELECT actor_id FROM posts WHERE reblog_of_id = ?1 AND actor_id IS NOT NULL AND deleted_at IS NULL ORDER BY id DESC LIMIT 80"
-    } else {
-        "SELECT actor_id FROM favourites WHERE post_id = ?1 AND actor_id IS NOT NULL ORDER BY id DESC LIMIT 80"
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([post_id], |r| r.get(0))?;
+/// Actors who liked (`boosts` false) or boosted a post; with `public_only` (anybody but
+/// the owner looking) only public and unlisted boosts count, as Mastodon shows them.
+pub fn list_reactors(
+    conn: &Connection,
+    post_id: i64,
+    boosts: bool,
+    public_only: bool,
+) -> Result<Vec<i64>> {
+    if !boosts {
+        let mut stmt = conn.prepare_cached(
+            "SELECT actor_id FROM favourites WHERE post_id = ?1 AND actor_id IS NOT NULL ORDER BY id DESC LIMIT 80",
+        )?;
+        let rows = stmt.query_map([post_id], |r| r.get(0))?;
+        return Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT actor_id FROM posts WHERE reblog_of_id = ?1 AND actor_id IS NOT NULL AND deleted_at IS NULL
+         AND (NOT ?2 OR visibility IN ('public', 'unlisted')) ORDER BY id DESC LIMIT 80",
+    )?;
+    let rows = stmt.query_map(params![post_id, public_only], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
 }
 

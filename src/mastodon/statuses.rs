@@ -212,9 +212,9 @@ fn source(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
 }
 
 fn reactors(ctx: &Ctx, req: &Req, id: &str, boosts: bool) -> Result<Resp> {
-    let (post, _) = find_visible(ctx, req, id)?;
+    let (post, viewer) = find_visible(ctx, req, id)?;
     ctx.db.read(|c| {
-        let ids = posts::list_reactors(c, post.id, boosts)?;
+        let ids = posts::list_reactors(c, post.id, boosts, !viewer.is_owner())?;
         let items = ids
             .iter()
             .map(|a| views::remote_account(ctx, c, &db::actors::get(c, *a)?))

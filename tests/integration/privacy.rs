@@ -265,6 +265,23 @@ fn sec_57_a_strangers_announce_of_a_private_post_is_not_a_boost() {
     let listed = account_statuses(&api.anon(), dave_id);
     assert_eq!(ids(&listed), vec![boost.id.to_string()]);
     assert_eq!(listed[0]["reblog"]["id"], public.id.to_string());
+    // A boost to the booster's followers only is shown to the owner alone.
+    let erin = remote.actor("erin", Key::A);
+    follows_owner(&api, &erin);
+    let mut quiet = activity(&erin, "Announce", json!(public.uri));
+    quiet["to"] = json!([format!("{}/followers", erin.uri)]);
+    quiet["cc"] = json!([owner_uri(&api)]);
+    deliver_settled(&api, &erin, &quiet);
+    let erin_id = actor_id(&api, &erin);
+    let quiet = boost_of(&api, erin_id, &public).expect("stored for the owner");
+    assert_eq!(quiet.visibility, "private");
+    assert!(ids(&account_statuses(&api.anon(), erin_id)).is_empty());
+    let boosters = |client: &Client| {
+        ids(&client
+            .get(&format!("/api/v1/statuses/{}/reblogged_by", public.id))
+            .ok())
+    };
+    assert_eq!(boosters(&api.anon()), vec![remote_account_id(dave_id)]);
 
     // Belt and braces: a public boost of the private post, however it got stored, never
     // carries the post to anybody but the owner.
@@ -291,6 +308,10 @@ fn sec_57_a_strangers_announce_of_a_private_post_is_not_a_boost() {
     let owner = api.login("read");
     let seen = owner.get(&format!("/api/v1/statuses/{}", planted.id)).ok();
     assert_eq!(seen["reblog"]["id"], private.id.to_string());
+    assert_eq!(
+        boosters(&owner),
+        vec![remote_account_id(erin_id), remote_account_id(dave_id)]
+    );
 }
 
 #[test]
