@@ -145,8 +145,8 @@ fn account_statuses(client: &Client, actor: i64) -> Value {
         .ok()
 }
 
-/// Registers an app, opens the authorize page with `redirect` (None: not named) and
-/// submits it; returns the app and the code.
+/// Opens the authorize page of `app` with `redirect` (None: not named), submits it
+/// with the password and returns the code.
 fn authorized_code(api: &Api, app: &Value, redirect: Option<&str>) -> String {
     let client_id = app["client_id"].as_str().unwrap();
     let mut query = vec![("client_id", client_id), ("response_type", "code")];
