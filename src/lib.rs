@@ -3,9 +3,10 @@
 //! Reading order: `config` (what the operator says) → `db` (everything kept, one
 //! SQLite file) → `keys`/`password` (identity) → `http` (the tiny_http boundary) →
 //! `router` (the one route table) → the faces it dispatches to: `wellknown`
-//! (discovery), `ap` (ActivityPub), `web` (HTML). [`start`] wires them into a
-//! running [`Server`]; `cli` (the command-line actions) and `portability` (moving in and
-//! out, backups) hold the work that happens beside it.
+//! (discovery), `ap` (ActivityPub), `web` (HTML), which all ask `visibility` who may
+//! see a post. [`start`] wires them into a running [`Server`]; `cli` (the command-line
+//! actions) and `portability` (moving in and out, backups) hold the work that happens
+//! beside it.
 
 pub mod ap;
 pub mod assets;
@@ -32,6 +33,7 @@ pub(crate) mod restart;
 pub(crate) mod router;
 pub mod sig;
 pub mod text;
+pub mod visibility;
 pub mod web;
 pub(crate) mod wellknown;
 pub mod workers;

@@ -1,6 +1,7 @@
 //! The inbox: `receive` runs the verification checklist of FEDERATION.md §4 on a POST
-//! to `/inbox` or `/users/NAME/inbox` and queues the activity before answering 202
-//! (the inbox worker, `process::inbound::run_once`, takes it from there). Both inboxes
+//! to `/inbox` or `/users/NAME/inbox` (including that an activity's id is on its
+//! signer's host, SECURITY.md 58) and queues the activity before answering 202 (the
+//! inbox worker, `process::inbound::run_once`, takes it from there). Both inboxes
 //! share this one handler and its checks.
 
 use crate::Ctx;
@@ -186,19 +187,41 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         // A transient activity without an id is not stored (SECURITY.md 29).
         return Ok(accepted());
     };
+    let signer_host = id_host(&signer.uri).unwrap_or_default();
+    // An id belongs to its server: one on another host than its signer's (and actor's,
+    // the same actor by now) is refused, or any actor could take another server's ids
+    // before that server used them, and its real activities would be dropped as seen.
+    if id_host(activity_id).as_deref() != Some(signer_host.as_str()) || signer_host.is_empty() {
+        return Err(Error::BadRequest(
+            "activity id is not on the host of its actor".into(),
+        ));
+    }
     let body = String::from_utf8_lossy(&req.body);
+    let incoming = crate::db::queue::Incoming {
+        activity_id,
+        signer_uri: &signer.uri,
+        signer_host: &signer_host,
+        body: &body,
+    };
     let fresh = ctx.db.write_grouped(|tx| {
         // A host that delivers to kith is up: its failure marks go (looked at first, so
         // the usual case adds no write to the transaction).
         if state.host_failing {
             crate::db::deliveries::mark_host_alive(tx, &signer.domain, now)?;
         }
-        crate::db::queue::enqueue(tx, activity_id, &signer.uri, &body, now)
+        crate::db::queue::enqueue(tx, incoming, now)
     })?;
     if fresh {
         ctx.wake.inbox();
     }
     Ok(accepted())
+}
+
+/// The host (`host[:port]`, lower case) of an id, when it is a URL with a host.
+fn id_host(id: &str) -> Option<String> {
+    let url = url::Url::parse(id).ok()?;
+    url.host_str()?;
+    Some(resolve::domain_of(&url))
 }
 
 /// A known signer and what the inbox must know of it before queueing.

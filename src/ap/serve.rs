@@ -1,7 +1,8 @@
 //! What kith serves to other servers besides the actor: the outbox, followers,
 //! following and featured collections, and each post (and its activity) at its own
-//! URL. Followers-only and direct posts go only to a signed request from an actor in
-//! their audience; others get 404. Deleted posts answer 410 with a `Tombstone`.
+//! URL. Who sees what is `crate::visibility`'s call: followers-only and direct posts go
+//! only to a signed request from an actor in their audience; others get 404. Deleted
+//! posts answer 410 with a `Tombstone`.
 
 use crate::Ctx;
 use crate::ap::CONTENT_TYPE;
@@ -13,6 +14,7 @@ use crate::db::Conn;
 use crate::db::{follows, posts};
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
+use crate::visibility::{self, Viewer};
 use serde_json::{Value, json};
 
 /// Items on one collection page.
@@ -75,20 +77,22 @@ pub fn outbox(ctx: &Ctx, req: &Req) -> Result<Resp> {
         .query_param("max_id")
         .and_then(|v| v.parse::<i64>().ok());
     ctx.db.read(|c| {
-        let list: Vec<posts::Post> = posts::list_local_public(c, max_id, PAGE_SIZE)?
-            .into_iter()
-            .filter(|p| p.visibility == "public")
-            .collect();
-        let items = list
-            .iter()
-            .map(|p| activity_json(ctx, c, p))
-            .collect::<Result<Vec<_>>>()?;
-        let next = (list.len() as i64 == PAGE_SIZE)
+        let read = posts::list_local_public(c, max_id, PAGE_SIZE)?;
+        // The next page starts below what was read, whatever this page leaves out.
+        let next = (read.len() as i64 == PAGE_SIZE)
             .then(|| {
-                list.last()
+                read.last()
                     .map(|p| format!("{base}?page=true&max_id={}", p.id))
             })
             .flatten();
+        let public: Vec<posts::Post> = read
+            .into_iter()
+            .filter(|p| p.visibility == "public")
+            .collect();
+        let items = visibility::filter(c, &Viewer::Anonymous, public)?
+            .iter()
+            .map(|p| activity_json(ctx, c, p))
+            .collect::<Result<Vec<_>>>()?;
         Ok(ap(&build_collection_page(
             &req_url(ctx, req),
             &base,
@@ -144,10 +148,7 @@ pub fn follow_collection(ctx: &Ctx, req: &Req, outgoing: bool) -> Result<Resp> {
 pub fn featured(ctx: &Ctx) -> Result<Resp> {
     let id = format!("{}/collections/featured", ctx.config.actor_url());
     ctx.db.read(|c| {
-        let pinned: Vec<posts::Post> = posts::list_pinned(c)?
-            .into_iter()
-            .filter(|p| matches!(p.visibility.as_str(), "public" | "unlisted"))
-            .collect();
+        let pinned = visibility::filter(c, &Viewer::Anonymous, posts::list_pinned(c)?)?;
         let items = pinned
             .iter()
             .map(|p| note_json(ctx, c, p))
@@ -162,26 +163,20 @@ fn is_signed(req: &Req) -> bool {
     req.header("signature").is_some() || req.header("signature-input").is_some()
 }
 
-/// Whether a signed request may see a followers-only or direct post. A signature that
-/// does not verify is refused with 401 (SECURITY.md 12), so a peer that double-knocks
-/// can retry with its other format.
+/// Whether the request may see a post (`crate::visibility`): a public or unlisted one
+/// needs no signature, so none is verified for it; for the others the signer is the
+/// viewer. A signature that does not verify is refused with 401 (SECURITY.md 12), so a
+/// peer that double-knocks can retry with its other format.
 fn may_see(ctx: &Ctx, req: &Req, post: &posts::Post) -> Result<bool> {
-    if matches!(post.visibility.as_str(), "public" | "unlisted") {
+    let anybody = Viewer::Anonymous;
+    if ctx.db.read(|c| visibility::may_see(c, &anybody, post))? {
         return Ok(true);
     }
     if !is_signed(req) {
         return Ok(false);
     }
-    let signer = crate::ap::inbox::verify_request(ctx, req)?;
-    ctx.db.read(|c| {
-        let mentioned = posts::list_mentions(c, post.id)?
-            .iter()
-            .any(|m| m.actor_uri == signer.uri)
-            || post.audience().contains(&signer.uri);
-        let follower = post.visibility == "private"
-            && follows::find(c, false, signer.id)?.is_some_and(|f| f.accepted);
-        Ok(mentioned || follower)
-    })
+    let signer = Viewer::remote(&crate::ap::inbox::verify_request(ctx, req)?);
+    ctx.db.read(|c| visibility::may_see(c, &signer, post))
 }
 
 /// `GET /users/NAME/statuses/ID[/activity]` as ActivityPub JSON.

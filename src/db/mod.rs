@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_media.sql"),
     include_str!("migrations/0005_portability.sql"),
     include_str!("migrations/0006_web.sql"),
+    include_str!("migrations/0007_privacy.sql"),
 ];
 
 /// How often the server checkpoints the write-ahead log.

@@ -29,19 +29,30 @@ pub fn shard_of(signer_uri: &str) -> i64 {
     (hash % SHARDS as u64) as i64
 }
 
-/// Queues a verified activity unless its id was seen before; returns whether it was new.
-pub fn enqueue(
-    conn: &Connection,
-    activity_id: &str,
-    signer_uri: &str,
-    body: &str,
-    now: i64,
-) -> Result<bool> {
+/// A verified activity waiting to be queued: its id, its signer and the signer's host.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    pub activity_id: &'a str,
+    pub signer_uri: &'a str,
+    /// The host (`host[:port]`) of the signer's actor id, part of the seen-id key.
+    pub signer_host: &'a str,
+    pub body: &'a str,
+}
+
+/// Queues a verified activity unless its signer's host sent that id before; returns
+/// whether it was new.
+pub fn enqueue(conn: &Connection, a: Incoming, now: i64) -> Result<bool> {
+    let Incoming {
+        activity_id,
+        signer_uri,
+        signer_host,
+        body,
+    } = a;
     let fresh = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO seen_activities (activity_id, seen_at) VALUES (?1, ?2)",
+            "INSERT OR IGNORE INTO seen_activities (signer_host, activity_id, seen_at) VALUES (?1, ?2, ?3)",
         )?
-        .execute(params![activity_id, now])?;
+        .execute(params![signer_host, activity_id, now])?;
     if fresh == 0 {
         return Ok(false);
     }
@@ -93,13 +104,15 @@ pub fn record_failure(conn: &Connection, id: i64, error: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether an activity id was accepted before.
+/// Whether an activity id was accepted before from a signer on `signer_host`.
 #[cfg(test)]
-pub fn was_seen(conn: &Connection, activity_id: &str) -> Result<bool> {
+pub fn was_seen(conn: &Connection, signer_host: &str, activity_id: &str) -> Result<bool> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .prepare_cached("SELECT 1 FROM seen_activities WHERE activity_id = ?1")?
-        .query_row([activity_id], |_| Ok(()))
+        .prepare_cached(
+            "SELECT 1 FROM seen_activities WHERE signer_host = ?1 AND activity_id = ?2",
+        )?
+        .query_row([signer_host, activity_id], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -129,29 +142,21 @@ mod tests {
     use super::*;
     use crate::db::Db;
 
+    fn incoming<'a>(id: &'a str, host: &'a str) -> Incoming<'a> {
+        Incoming {
+            activity_id: id,
+            signer_uri: "https://r.example/u",
+            signer_host: host,
+            body: "{}",
+        }
+    }
+
     #[test]
     fn redelivery_is_a_no_op() {
         let conn = Db::open_in_memory().unwrap();
-        assert!(
-            enqueue(
-                &conn,
-                "https://r.example/a/1",
-                "https://r.example/u",
-                "{}",
-                1
-            )
-            .unwrap()
-        );
-        assert!(
-            !enqueue(
-                &conn,
-                "https://r.example/a/1",
-                "https://r.example/u",
-                "{}",
-                2
-            )
-            .unwrap()
-        );
+        let a1 = incoming("https://r.example/a/1", "r.example");
+        assert!(enqueue(&conn, a1, 1).unwrap());
+        assert!(!enqueue(&conn, a1, 2).unwrap());
         let batch = list_batch(&conn, 0, 1, 10).unwrap();
         let shard = shard_of("https://r.example/u");
         assert_eq!(list_batch(&conn, shard % 2, 2, 10).unwrap().len(), 1);
@@ -165,17 +170,40 @@ mod tests {
         delete(&conn, batch[0].id).unwrap();
         assert!(!pending_work(&conn, 5).unwrap());
         // Even after processing, the id stays seen for the TTL.
-        assert!(
-            !enqueue(
-                &conn,
-                "https://r.example/a/1",
-                "https://r.example/u",
-                "{}",
-                3
-            )
-            .unwrap()
-        );
+        assert!(!enqueue(&conn, a1, 3).unwrap());
+        assert!(was_seen(&conn, "r.example", "https://r.example/a/1").unwrap());
+        assert!(!was_seen(&conn, "other.example", "https://r.example/a/1").unwrap());
         assert_eq!(prune_seen(&conn, SEEN_TTL_MS + 2).unwrap(), 1);
-        assert!(!was_seen(&conn, "https://r.example/a/1").unwrap());
+        assert!(!was_seen(&conn, "r.example", "https://r.example/a/1").unwrap());
+    }
+
+    #[test]
+    fn ids_seen_before_the_host_key_keep_the_host_they_name() {
+        let migrations = crate::db::MIGRATIONS;
+        let keyed = migrations
+            .iter()
+            .position(|m| m.contains("seen_activities_by_host"))
+            .unwrap();
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &migrations[..keyed] {
+            conn.execute_batch(sql).unwrap();
+        }
+        let old = [
+            "https://R.example/users/bob/statuses/1#delete",
+            "https://r.example:8443?x=1",
+            "https://q.example#delete",
+        ];
+        for (n, id) in old.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO seen_activities (activity_id, seen_at) VALUES (?1, ?2)",
+                params![id, n as i64],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(migrations[keyed]).unwrap();
+        for (host, id) in ["r.example", "r.example:8443", "q.example"].iter().zip(old) {
+            assert!(was_seen(&conn, host, id).unwrap(), "{id}");
+        }
+        assert!(!enqueue(&conn, incoming(old[2], "q.example"), 9).unwrap());
     }
 }

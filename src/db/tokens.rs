@@ -58,6 +58,14 @@ pub fn revoke(conn: &Connection, token_sha256: &str, app_id: i64, now: i64) -> R
         .optional()?)
 }
 
+/// Revokes one token by its id (the token of a replayed authorization code); whether it was live.
+pub fn revoke_id(conn: &Connection, id: i64, now: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")?
+        .execute(params![id, now])?
+        > 0)
+}
+
 /// Revokes every token of an app (the owner revoking an authorized app); returns their ids.
 pub fn revoke_app(conn: &Connection, app_id: i64, now: i64) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
@@ -99,5 +107,9 @@ mod tests {
         );
         assert!(revoke(&conn, "t7", 7, 2).unwrap().is_some());
         assert!(find_live(&conn, "t7").unwrap().is_none());
+        let t8 = insert(&conn, Some(7), "t8", "read", 1).unwrap();
+        assert!(revoke_id(&conn, t8, 3).unwrap());
+        assert!(!revoke_id(&conn, t8, 4).unwrap(), "once");
+        assert!(find_live(&conn, "t8").unwrap().is_none());
     }
 }

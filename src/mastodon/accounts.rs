@@ -237,7 +237,7 @@ fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
 }
 
 fn statuses(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
-    let caller = auth::optional(ctx, req)?;
+    let viewer = auth::viewer(ctx, req)?;
     let p = Params::from_request(req)?;
     let r = account_ref(id)?;
     let actor_id = match r {
@@ -248,17 +248,11 @@ fn statuses(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
             Some(a)
         }
     };
-    // Followers-only posts are for the owner, not for an app's own token.
-    let with_private = match actor_id {
-        None => caller.is_some_and(|a| !a.app_only && auth::covers(&a.scopes, "read:statuses")),
-        Some(a) => ctx
-            .db
-            .read(|c| follows::find(c, true, a))?
-            .is_some_and(|f| f.accepted),
-    };
+    // Followers-only posts (the owner's, or those kith keeps because the owner follows
+    // their author) are for the owner alone (SECURITY.md 56).
     let t = Timeline::Account {
         actor_id,
-        with_private,
+        with_private: viewer.is_owner(),
         exclude_replies: p.bool("exclude_replies")?.unwrap_or(false),
         only_media: p.bool("only_media")?.unwrap_or(false),
         pinned: p.bool("pinned")?.unwrap_or(false),
@@ -268,7 +262,12 @@ fn statuses(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     ctx.db.read(|c| {
         let list = timelines::list(c, &t, pg, &me)?;
         let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
-        Ok(paged(ctx, req, views::statuses(ctx, c, &list)?, &ids))
+        Ok(paged(
+            ctx,
+            req,
+            views::statuses(ctx, c, &list, &viewer)?,
+            &ids,
+        ))
     })
 }
 

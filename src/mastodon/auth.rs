@@ -6,6 +6,7 @@ use crate::Ctx;
 use crate::db::tokens;
 use crate::error::{Error, Result};
 use crate::http::Req;
+use crate::visibility::Viewer;
 
 /// An authenticated API caller.
 #[derive(Debug, Clone)]
@@ -63,6 +64,17 @@ pub fn optional(ctx: &Ctx, req: &Req) -> Result<Option<Auth>> {
         Some(auth) => Ok(Some(auth)),
         None => Err(Error::Unauthorized("The access token is invalid".into())),
     }
+}
+
+/// Who the caller is for `crate::visibility`: the owner with a user token that may read
+/// statuses, anybody otherwise (no token, or an app's own token); a bad token is 401.
+pub fn viewer(ctx: &Ctx, req: &Req) -> Result<Viewer> {
+    Ok(viewer_of(optional(ctx, req)?.as_ref()))
+}
+
+/// The viewer an (optional) authenticated caller is.
+pub fn viewer_of(auth: Option<&Auth>) -> Viewer {
+    Viewer::owner_if(auth.is_some_and(|a| !a.app_only && covers(&a.scopes, "read:statuses")))
 }
 
 /// The owner's token with `scope`: 401 without a token, 403 when the scope is missing.

@@ -1,7 +1,8 @@
 //! The Mastodon client API: the route table under `/api` and `/oauth`, bearer
 //! authentication and scopes (`auth`), parameters (`crate::http::params`), `Link` paging, and the endpoint modules. Every error here is JSON `{"error": …}`
 //! (the router shapes it). The HTML page of `/oauth/authorize` is the web UI's
-//! (`web::authorize`); the router joins it to [`oauth`]'s checks.
+//! (`web::authorize`); the router joins it to [`oauth`]'s checks. OAuth is `oauth`
+//! (apps, the authorize checks) and `oauth_token` (the token and revoke endpoints).
 
 pub mod accounts;
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod instance;
 pub mod lists;
 pub mod media;
 pub mod oauth;
+pub mod oauth_token;
 pub mod statuses;
 pub mod streaming;
 pub mod timelines;
@@ -116,8 +118,8 @@ pub fn route(ctx: &Ctx, req: &Req) -> Result<Resp> {
 
 fn oauth_route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
     match (method, rest) {
-        ("POST", ["token"]) => oauth::token(ctx, req),
-        ("POST", ["revoke"]) => oauth::revoke(ctx, req),
+        ("POST", ["token"]) => oauth_token::token(ctx, req),
+        ("POST", ["revoke"]) => oauth_token::revoke(ctx, req),
         _ => Err(Error::NotFound("Not found".into())),
     }
 }

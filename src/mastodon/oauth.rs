@@ -1,24 +1,54 @@
-//! OAuth 2 for the client API: app registration, the checks and the grant behind the
-//! login-and-consent page of `/oauth/authorize` (the web UI renders it from an
-//! [`AuthorizePrompt`]), authorization codes with
-//! PKCE (S256 only), the token endpoint (authorization_code and client_credentials),
-//! revocation, and the server metadata document.
+//! OAuth 2 for the client API: app registration (only with scopes kith has), the
+//! checks and the grant behind the login-and-consent page of `/oauth/authorize` (the
+//! web UI renders it from an [`AuthorizePrompt`]), authorization codes with PKCE (S256
+//! only), the scope rules, and the server metadata document. The token and revoke
+//! endpoints are `oauth_token`.
 
 use super::auth;
 use crate::Ctx;
 use crate::auth::{self as login, AuthorizePrompt, Authorized};
-use crate::db::{self, oauth, tokens};
+use crate::db::{self, oauth};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use crate::keys;
-use base64::Engine;
 use serde_json::{Value, json};
 
 /// The out-of-band redirect URI: the code is shown on a page.
 pub const OOB: &str = "urn:ietf:wg:oauth:2.0:oob";
-/// Scopes kith knows; children such as `read:statuses` are accepted too.
-const TOP_SCOPES: &[&str] = &["read", "write", "follow", "push", "profile"];
+/// The scopes kith has: the top-level ones and the `read:…`/`write:…` children its
+/// endpoints check. Anything else (`admin:…`, unknown names) is refused.
+const SCOPES: &[&str] = &[
+    "read",
+    "write",
+    "follow",
+    "push",
+    "profile",
+    "read:accounts",
+    "read:blocks",
+    "read:bookmarks",
+    "read:favourites",
+    "read:filters",
+    "read:follows",
+    "read:lists",
+    "read:mutes",
+    "read:notifications",
+    "read:search",
+    "read:statuses",
+    "write:accounts",
+    "write:blocks",
+    "write:bookmarks",
+    "write:conversations",
+    "write:favourites",
+    "write:filters",
+    "write:follows",
+    "write:lists",
+    "write:media",
+    "write:mutes",
+    "write:notifications",
+    "write:reports",
+    "write:statuses",
+];
 /// How long an authorization code stays valid.
 const CODE_TTL_MS: i64 = 10 * 60 * 1000;
 /// How long the authorize form may be submitted after it was shown.
@@ -29,16 +59,15 @@ fn unprocessable(m: &str) -> Error {
 }
 
 /// Checks and normalises a scope list; an empty one is `read`, as Mastodon's default.
+/// A scope kith does not have is refused with 422 (SECURITY.md 61).
 pub fn parse_scopes(raw: Option<&str>) -> Result<String> {
     let raw = raw.map(|s| s.replace('+', " ")).unwrap_or_default();
     let mut out: Vec<String> = Vec::new();
     for s in raw.split_whitespace() {
-        let parent = s.split(':').next().unwrap_or(s);
-        let ok = TOP_SCOPES.contains(&s)
-            || (s.contains(':') && ["read", "write", "admin"].contains(&parent) && s.len() <= 64);
-        if !ok {
+        if !SCOPES.contains(&s) {
+            let shown: String = s.chars().take(64).collect();
             return Err(unprocessable(&format!(
-                "Validation failed: unknown scope {s}"
+                "Validation failed: unknown scope {shown}"
             )));
         }
         if !out.iter().any(|o| o == s) {
@@ -52,7 +81,7 @@ pub fn parse_scopes(raw: Option<&str>) -> Result<String> {
 }
 
 /// Whether every scope in `asked` is covered by `allowed`.
-fn scopes_within(asked: &str, allowed: &str) -> bool {
+pub(crate) fn scopes_within(asked: &str, allowed: &str) -> bool {
     asked.split_whitespace().all(|s| auth::covers(allowed, s))
 }
 
@@ -147,6 +176,8 @@ pub fn verify_app(ctx: &Ctx, req: &Req) -> Result<Resp> {
 struct AuthorizeRequest {
     app: oauth::App,
     redirect_uri: String,
+    /// The request named its `redirect_uri` (else the app's first one is used).
+    redirect_given: bool,
     scopes: String,
     state: Option<String>,
     challenge: Option<String>,
@@ -160,7 +191,9 @@ fn authorize_request(ctx: &Ctx, p: &Params) -> Result<AuthorizeRequest> {
         .ok_or_else(|| {
             Error::Unauthorized("Client authentication failed due to unknown client".into())
         })?;
-    let redirect_uri = match p.str("redirect_uri")?.filter(|s| !s.is_empty()) {
+    let named = p.str("redirect_uri")?.filter(|s| !s.is_empty());
+    let redirect_given = named.is_some();
+    let redirect_uri = match named {
         Some(u) => u,
         None => app.redirect_list().into_iter().next().unwrap_or_default(),
     };
@@ -193,6 +226,7 @@ fn authorize_request(ctx: &Ctx, p: &Params) -> Result<AuthorizeRequest> {
     Ok(AuthorizeRequest {
         app,
         redirect_uri,
+        redirect_given,
         scopes,
         state,
         challenge,
@@ -278,6 +312,7 @@ pub fn authorize_submit(ctx: &Ctx, req: &Req) -> Result<Authorized> {
     let stored = oauth::Code {
         app_id: r.app.id,
         redirect_uri: r.redirect_uri.clone(),
+        redirect_given: r.redirect_given,
         scopes: r.scopes.clone(),
         code_challenge: r.challenge.clone(),
         expires_at: now + CODE_TTL_MS,
@@ -301,163 +336,10 @@ pub fn authorize_submit(ctx: &Ctx, req: &Req) -> Result<Authorized> {
     Ok(Authorized::Redirect(target.to_string()))
 }
 
-/// The client credentials of a token or revoke request: body fields or HTTP Basic.
-fn client(ctx: &Ctx, req: &Req, p: &Params) -> Result<oauth::App> {
-    let (id, secret) = match (p.str("client_id")?, p.str("client_secret")?) {
-        (Some(id), Some(secret)) => (id, secret),
-        _ => basic_credentials(req)
-            .ok_or_else(|| Error::Unauthorized("Client authentication failed".into()))?,
-    };
-    let app = ctx.db.read(|c| oauth::find_app_by_client_id(c, &id))?;
-    match app {
-        Some(app) if keys::secure_eq(app.client_secret.as_bytes(), secret.as_bytes()) => Ok(app),
-        _ => Err(Error::Unauthorized("Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.".into())),
-    }
-}
-
-fn basic_credentials(req: &Req) -> Option<(String, String)> {
-    let value = req.header("authorization")?;
-    let (scheme, data) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(data.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((id.to_string(), secret.to_string()))
-}
-
-fn pkce_ok(challenge: &str, verifier: &str) -> bool {
-    let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
-    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
-    keys::secure_eq(computed.as_bytes(), challenge.as_bytes())
-}
-
-fn invalid_grant() -> Error {
-    Error::BadRequest("The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.".into())
-}
-
-/// `POST /oauth/token`.
-pub fn token(ctx: &Ctx, req: &Req) -> Result<Resp> {
-    login::check_login_limits(ctx, req)?;
-    let p = Params::from_request(req)?;
-    let app = match client(ctx, req, &p) {
-        Ok(app) => app,
-        Err(e) => {
-            login::record_failed_login(ctx, req);
-            return Err(e);
-        }
-    };
-    let now = db::now_ms();
-    let (scopes, app_only) = match p.str("grant_type")?.as_deref() {
-        Some("authorization_code") => (code_grant(ctx, req, &p, &app, now)?, false),
-        Some("client_credentials") => {
-            let scopes = parse_scopes(p.str("scope")?.as_deref())?;
-            if !scopes_within(&scopes, &app.scopes) {
-                return Err(Error::BadRequest(
-                    "The requested scope is invalid, unknown, or malformed.".into(),
-                ));
-            }
-            (scopes, true)
-        }
-        _ => {
-            return Err(Error::BadRequest(
-                "The authorization grant type is not supported by the authorization server.".into(),
-            ));
-        }
-    };
-    let token = keys::random_token(32)?;
-    let hash = keys::sha256_hex(token.as_bytes());
-    ctx.db
-        .write(|tx| tokens::insert_kind(tx, Some(app.id), &hash, &scopes, app_only, now))?;
-    Ok(Resp::json(200, &json!({"access_token": token, "token_type": "Bearer", "scope": scopes, "created_at": now / 1000}))
-        .with_header("Cache-Control", "no-store"))
-}
-
-fn code_grant(ctx: &Ctx, req: &Req, p: &Params, app: &oauth::App, now: i64) -> Result<String> {
-    let code = p.required("code")?;
-    let stored = ctx
-        .db
-        .write(|tx| oauth::take_code(tx, &keys::sha256_hex(code.as_bytes())))?;
-    let Some(stored) = stored.filter(|c| c.app_id == app.id && c.expires_at > now) else {
-        login::record_failed_login(ctx, req);
-        return Err(invalid_grant());
-    };
-    if let Some(uri) = p.str("redirect_uri")?.filter(|u| !u.is_empty())
-        && uri != stored.redirect_uri
-    {
-        return Err(invalid_grant());
-    }
-    if let Some(challenge) = &stored.code_challenge {
-        let verifier = p.str("code_verifier")?.unwrap_or_default();
-        if !pkce_ok(challenge, &verifier) {
-            return Err(invalid_grant());
-        }
-    }
-    match p.str("scope")?.filter(|s| !s.trim().is_empty()) {
-        Some(asked) => {
-            let asked = parse_scopes(Some(&asked))?;
-            if scopes_within(&asked, &stored.scopes) {
-                Ok(asked)
-            } else {
-                Err(invalid_grant())
-            }
-        }
-        None => Ok(stored.scopes),
-    }
-}
-
-/// `POST /oauth/revoke`: revokes a token of the calling app and closes its streams.
-pub fn revoke(ctx: &Ctx, req: &Req) -> Result<Resp> {
-    let p = Params::from_request(req)?;
-    let app = client(ctx, req, &p)?;
-    let token = p.required("token")?;
-    let now = db::now_ms();
-    let revoked = ctx
-        .db
-        .write(|tx| tokens::revoke(tx, &keys::sha256_hex(token.as_bytes()), app.id, now))?;
-    if let Some(id) = revoked {
-        ctx.emit(crate::events::Event::TokenRevoked(id));
-    }
-    Ok(Resp::json(200, &json!({})))
-}
-
 /// `GET /.well-known/oauth-authorization-server`.
 pub fn metadata(ctx: &Ctx) -> Resp {
     let base = &ctx.config.public_url;
-    let scopes: Vec<&str> = vec![
-        "read",
-        "write",
-        "follow",
-        "push",
-        "profile",
-        "read:accounts",
-        "read:blocks",
-        "read:bookmarks",
-        "read:favourites",
-        "read:filters",
-        "read:follows",
-        "read:lists",
-        "read:mutes",
-        "read:notifications",
-        "read:search",
-        "read:statuses",
-        "write:accounts",
-        "write:blocks",
-        "write:bookmarks",
-        "write:conversations",
-        "write:favourites",
-        "write:filters",
-        "write:follows",
-        "write:lists",
-        "write:media",
-        "write:mutes",
-        "write:notifications",
-        "write:reports",
-        "write:statuses",
-    ];
+    let scopes = SCOPES;
     Resp::json(
         200,
         &json!({
@@ -493,6 +375,22 @@ mod tests {
             "read:statuses write"
         );
         assert!(parse_scopes(Some("root")).is_err());
+        for unknown in [
+            "admin:read",
+            "admin:write:accounts",
+            "read:nonsense",
+            "write:",
+        ] {
+            assert_eq!(
+                parse_scopes(Some(unknown)).unwrap_err().status(),
+                422,
+                "{unknown}"
+            );
+        }
+        assert_eq!(
+            parse_scopes(Some("write:media profile")).unwrap(),
+            "write:media profile"
+        );
         assert!(scopes_within("read:statuses", "read write"));
         assert!(!scopes_within("write", "read"));
         assert!(check_redirect_uri(OOB).is_ok());
@@ -508,18 +406,5 @@ mod tests {
         ] {
             assert_eq!(check_redirect_uri(bad).unwrap_err().status(), 422, "{bad}");
         }
-    }
-
-    #[test]
-    fn pkce_s256() {
-        // RFC 7636 appendix B.
-        assert!(pkce_ok(
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
-        ));
-        assert!(!pkce_ok(
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "wrong"
-        ));
     }
 }

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use crate::process::{self, Draft, DraftPoll};
+use crate::visibility::{self, Viewer};
 use serde_json::{Value, json};
 
 /// Routes under `/api/v1/statuses`, `polls`, `bookmarks` and `favourites`.
@@ -82,7 +83,7 @@ fn create(ctx: &Ctx, req: &Req) -> Result<Resp> {
     {
         return ok(ctx
             .db
-            .read(|c| views::status(ctx, c, &posts::get(c, post_id)?))?);
+            .read(|c| views::status(ctx, c, &posts::get(c, post_id)?, &Viewer::Owner))?);
     }
     let draft = draft_from(&p)?;
     let post = process::create_post(ctx, &draft)?;
@@ -91,36 +92,28 @@ fn create(ctx: &Ctx, req: &Req) -> Result<Resp> {
         ctx.db
             .write(|tx| posts::remember_idempotent(tx, k, post.id, now))?;
     }
-    ok(ctx.db.read(|c| views::status(ctx, c, &post))?)
+    ok(ctx
+        .db
+        .read(|c| views::status(ctx, c, &post, &Viewer::Owner))?)
 }
 
-/// Whether the caller may see this post: public and unlisted for anyone, the rest for the owner.
-fn visible(ctx: &Ctx, req: &Req, post: &Post) -> Result<bool> {
-    if post.deleted_at.is_some() {
-        return Ok(false);
-    }
-    if matches!(post.visibility.as_str(), "public" | "unlisted") {
-        return Ok(true);
-    }
-    Ok(auth::optional(ctx, req)?
-        .is_some_and(|a| !a.app_only && auth::covers(&a.scopes, "read:statuses")))
-}
-
-fn find_visible(ctx: &Ctx, req: &Req, id: &str) -> Result<Post> {
+/// The post with this id when the caller may see it (`crate::visibility`), with the caller.
+fn find_visible(ctx: &Ctx, req: &Req, id: &str) -> Result<(Post, Viewer)> {
     let id = path_id(id)?;
+    let viewer = auth::viewer(ctx, req)?;
     let post = ctx
         .db
-        .read(|c| posts::find(c, id))?
+        .read(|c| match posts::find(c, id)? {
+            Some(p) if visibility::may_see(c, &viewer, &p)? => Ok(Some(p)),
+            _ => Ok(None),
+        })?
         .ok_or_else(|| Error::NotFound("Record not found".into()))?;
-    if !visible(ctx, req, &post)? {
-        return Err(Error::NotFound("Record not found".into()));
-    }
-    Ok(post)
+    Ok((post, viewer))
 }
 
 fn show(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
-    let post = find_visible(ctx, req, id)?;
-    ok(ctx.db.read(|c| views::status(ctx, c, &post))?)
+    let (post, viewer) = find_visible(ctx, req, id)?;
+    ok(ctx.db.read(|c| views::status(ctx, c, &post, &viewer))?)
 }
 
 fn delete(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
@@ -131,7 +124,7 @@ fn delete(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
         if !post.is_local() || post.deleted_at.is_some() {
             return Err(Error::NotFound("Record not found".into()));
         }
-        views::status(ctx, c, &post)
+        views::status(ctx, c, &post, &Viewer::Owner)
     })?;
     process::delete_post(ctx, id)?;
     ok(before)
@@ -142,13 +135,16 @@ fn edit(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     let p = Params::from_request(req)?;
     let draft = draft_from(&p)?;
     let post = process::edit_post(ctx, path_id(id)?, &draft)?;
-    ok(ctx.db.read(|c| views::status(ctx, c, &post))?)
+    ok(ctx
+        .db
+        .read(|c| views::status(ctx, c, &post, &Viewer::Owner))?)
 }
 
 fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
-    let post = find_visible(ctx, req, id)?;
-    let owner = auth::optional(ctx, req)?.is_some_and(|a| !a.app_only);
-    if owner && let Some(parent) = &post.in_reply_to_uri {
+    let (post, viewer) = find_visible(ctx, req, id)?;
+    if viewer.is_owner()
+        && let Some(parent) = &post.in_reply_to_uri
+    {
         let mut budget = crate::process::remote_posts::Budget::new();
         if let Err(e) =
             crate::process::remote_posts::fetch_ancestors(ctx, parent, &post.uri, &mut budget)
@@ -160,8 +156,10 @@ fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
         let mut ancestors = Vec::new();
         let mut next = post.in_reply_to_uri.clone();
         while let Some(uri) = next.take() {
-            let Some(parent) = posts::find_by_uri(c, &uri)? else { break };
-            if ancestors.len() >= 40 || !visible(ctx, req, &parent)? {
+            let Some(parent) = posts::find_by_uri(c, &uri)? else {
+                break;
+            };
+            if ancestors.len() >= 40 || !visibility::may_see(c, &viewer, &parent)? {
                 break;
             }
             next = parent.in_reply_to_uri.clone();
@@ -172,7 +170,7 @@ fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
         let mut queue = vec![post.uri.clone()];
         while let Some(uri) = queue.pop() {
             for child in timelines::replies(c, &uri, 60)? {
-                if descendants.len() >= 60 || !visible(ctx, req, &child)? {
+                if descendants.len() >= 60 || !visibility::may_see(c, &viewer, &child)? {
                     continue;
                 }
                 queue.push(child.uri.clone());
@@ -180,12 +178,15 @@ fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
             }
         }
         descendants.sort_by_key(|p| p.id);
-        ok(json!({"ancestors": views::statuses(ctx, c, &ancestors)?, "descendants": views::statuses(ctx, c, &descendants)?}))
+        ok(json!({
+            "ancestors": views::statuses(ctx, c, &ancestors, &viewer)?,
+            "descendants": views::statuses(ctx, c, &descendants, &viewer)?,
+        }))
     })
 }
 
 fn history(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
-    let post = find_visible(ctx, req, id)?;
+    let (post, viewer) = find_visible(ctx, req, id)?;
     ctx.db.read(|c| {
         let account = views::author(ctx, c, post.actor_id)?;
         let mut versions: Vec<Value> = posts::list_edits(c, post.id)?
@@ -195,7 +196,7 @@ fn history(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
                        "created_at": crate::dates::mastodon(at), "account": account, "media_attachments": [], "emojis": []})
             })
             .collect();
-        let current = views::status(ctx, c, &post)?;
+        let current = views::status(ctx, c, &post, &viewer)?;
         versions.push(json!({
             "content": post.content_html, "spoiler_text": post.spoiler_text, "sensitive": post.sensitive,
             "created_at": crate::dates::mastodon(post.edited_at.unwrap_or(post.published_at)),
@@ -207,16 +208,16 @@ fn history(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
 
 fn source(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     auth::require(ctx, req, "read:statuses")?;
-    let post = find_visible(ctx, req, id)?;
+    let (post, _) = find_visible(ctx, req, id)?;
     ok(
         json!({"id": post.id.to_string(), "text": post.source_text.unwrap_or_default(), "spoiler_text": post.spoiler_text}),
     )
 }
 
 fn reactors(ctx: &Ctx, req: &Req, id: &str, boosts: bool) -> Result<Resp> {
-    let post = find_visible(ctx, req, id)?;
+    let (post, viewer) = find_visible(ctx, req, id)?;
     ctx.db.read(|c| {
-        let ids = posts::list_reactors(c, post.id, boosts)?;
+        let ids = posts::list_reactors(c, post.id, boosts, !viewer.is_owner())?;
         let items = ids
             .iter()
             .map(|a| views::remote_account(ctx, c, &db::actors::get(c, *a)?))
@@ -234,14 +235,14 @@ fn act(ctx: &Ctx, req: &Req, id: &str, action: &str) -> Result<Resp> {
         _ => return Err(Error::NotFound("Not found".into())),
     };
     auth::require(ctx, req, scope)?;
-    let post = find_visible(ctx, req, id)?;
+    let (post, viewer) = find_visible(ctx, req, id)?;
     let now = db::now_ms();
     match action {
         "favourite" => process::like(ctx, post.id)?,
         "unfavourite" => process::unlike(ctx, post.id)?,
         "reblog" => {
             let boost = process::boost(ctx, post.id)?;
-            return ok(ctx.db.read(|c| views::status(ctx, c, &boost))?);
+            return ok(ctx.db.read(|c| views::status(ctx, c, &boost, &viewer))?);
         }
         "unreblog" => process::unboost(ctx, post.id)?,
         "bookmark" | "unbookmark" => ctx
@@ -263,12 +264,12 @@ fn act(ctx: &Ctx, req: &Req, id: &str, action: &str) -> Result<Resp> {
     }
     ok(ctx
         .db
-        .read(|c| views::status(ctx, c, &posts::get(c, post.id)?))?)
+        .read(|c| views::status(ctx, c, &posts::get(c, post.id)?, &viewer))?)
 }
 
 fn poll(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
-    let post = find_visible(ctx, req, id)?;
-    let status = ctx.db.read(|c| views::status(ctx, c, &post))?;
+    let (post, viewer) = find_visible(ctx, req, id)?;
+    let status = ctx.db.read(|c| views::status(ctx, c, &post, &viewer))?;
     if status["poll"].is_null() {
         return Err(Error::NotFound("Record not found".into()));
     }
@@ -277,7 +278,7 @@ fn poll(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
 
 fn vote(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     auth::require(ctx, req, "write:statuses")?;
-    let post = find_visible(ctx, req, id)?;
+    let (post, _) = find_visible(ctx, req, id)?;
     let p = Params::from_request(req)?;
     let choices = p
         .list("choices")?
@@ -300,7 +301,12 @@ fn listed(ctx: &Ctx, req: &Req, t: Timeline, scope: &str) -> Result<Resp> {
     ctx.db.read(|c| {
         let list = timelines::list(c, &t, pg, &me)?;
         let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
-        Ok(paged(ctx, req, views::statuses(ctx, c, &list)?, &ids))
+        Ok(paged(
+            ctx,
+            req,
+            views::statuses(ctx, c, &list, &Viewer::Owner)?,
+            &ids,
+        ))
     })
 }
 
@@ -326,17 +332,22 @@ pub fn search(ctx: &Ctx, req: &Req) -> Result<Resp> {
     if want("statuses") {
         if resolve && (q.starts_with("https://") || q.starts_with("http://")) {
             if let Ok(post) = crate::process::remote_posts::resolve_post(ctx, &q) {
-                statuses.push(ctx.db.read(|c| views::status(ctx, c, &post))?);
+                statuses.push(
+                    ctx.db
+                        .read(|c| views::status(ctx, c, &post, &Viewer::Owner))?,
+                );
             }
         } else if owner {
             let found = ctx.db.read(|c| posts::search(c, &q, limit))?;
-            statuses = ctx.db.read(|c| views::statuses(ctx, c, &found))?;
+            statuses = ctx
+                .db
+                .read(|c| views::statuses(ctx, c, &found, &Viewer::Owner))?;
         }
     }
     let hashtags: Vec<Value> = if want("hashtags") {
         let q = q.trim_start_matches('#');
         ctx.db
-            .read(|c| posts::search_tags(c, q, limit))?
+            .read(|c| posts::search_tags(c, q, limit, !owner))?
             .iter()
             .map(|t| super::entities::tag(&ctx.config, t, false))
             .collect()

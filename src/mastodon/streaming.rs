@@ -218,7 +218,7 @@ fn place(ctx: &Ctx, c: &Conn, post_id: i64) -> Result<Option<Placement>> {
         }
     }
     Ok(Some(Placement {
-        status: views::status(ctx, c, &post)?,
+        status: views::status(ctx, c, &post, &crate::visibility::Viewer::Owner)?,
         local: post.is_local(),
         home: on(&Timeline::Home)?,
         public: on(&Timeline::Public(None))?,

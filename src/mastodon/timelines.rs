@@ -8,6 +8,7 @@ use crate::db::{self, markers, notifications};
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
+use crate::visibility::Viewer;
 use serde_json::{Value, json};
 
 /// Routes under `/api/v1/timelines`, `notifications`, `markers` and `conversations`.
@@ -75,18 +76,19 @@ fn filter_context(t: &Timeline) -> &'static str {
 }
 
 fn timeline(ctx: &Ctx, req: &Req, t: Timeline, private: bool) -> Result<Resp> {
-    if private {
+    let viewer = if private {
         auth::require(ctx, req, "read:statuses")?;
+        Viewer::Owner
     } else {
-        auth::optional(ctx, req)?;
-    }
+        auth::viewer(ctx, req)?
+    };
     let p = Params::from_request(req)?;
     let pg = page(&p, super::MAX_LIMIT)?;
     let me = ctx.config.actor_url();
     let (statuses, ids) = ctx.db.read(|c| {
         let list = timelines::list(c, &t, pg, &me)?;
         let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
-        Ok((views::statuses(ctx, c, &list)?, ids))
+        Ok((views::statuses(ctx, c, &list, &viewer)?, ids))
     })?;
     let shown = super::lists::apply(ctx, filter_context(&t), statuses)?;
     Ok(paged(ctx, req, shown, &ids))
@@ -100,7 +102,7 @@ fn conversations(ctx: &Ctx, req: &Req, as_timeline: bool) -> Result<Resp> {
     ctx.db.read(|c| {
         let list = timelines::list(c, &Timeline::Direct, pg, &me)?;
         let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
-        let statuses = views::statuses(ctx, c, &list)?;
+        let statuses = views::statuses(ctx, c, &list, &Viewer::Owner)?;
         if as_timeline {
             return Ok(paged(ctx, req, statuses, &ids));
         }

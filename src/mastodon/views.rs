@@ -1,6 +1,7 @@
 //! Loading what the entities need: accounts, statuses (with their boosted original,
 //! media, mentions, counts and the owner's flags) and notifications, read in one
-//! connection and handed to the pure builders in `entities`.
+//! connection and handed to the pure builders in `entities`. Every status is built
+//! for a viewer and checked with `crate::visibility` first, boosted original included.
 
 use super::entities::{self, AccountRef, LocalCounts, StatusParts};
 use crate::Ctx;
@@ -9,6 +10,7 @@ use crate::db::actors::RemoteActor;
 use crate::db::posts::{self, Post};
 use crate::db::{self, follows, notifications, polls};
 use crate::error::{Error, Result};
+use crate::visibility::{self, Viewer};
 use serde_json::Value;
 
 /// The URL of an embedded static file, absolute.
@@ -125,11 +127,15 @@ fn media(ctx: &Ctx, conn: &Conn, post: &Post) -> Result<Vec<Value>> {
         .collect()
 }
 
-/// A post as a `Status` (a boost embeds its original).
-pub fn status(ctx: &Ctx, conn: &Conn, post: &Post) -> Result<Value> {
+/// A post as a `Status` for `viewer` (a boost embeds its original); a post the viewer
+/// may not see, or a boost of one, is `NotFound`.
+pub fn status(ctx: &Ctx, conn: &Conn, post: &Post, viewer: &Viewer) -> Result<Value> {
+    if !visibility::may_see(conn, viewer, post)? {
+        return Err(Error::NotFound("Record not found".into()));
+    }
     let account = author(ctx, conn, post.actor_id)?;
     let reblog = match post.reblog_of_id {
-        Some(id) => Some(status(ctx, conn, &posts::get(conn, id)?)?),
+        Some(id) => Some(status(ctx, conn, &posts::get(conn, id)?, viewer)?),
         None => None,
     };
     let mentions = posts::list_mentions(conn, post.id)?
@@ -191,9 +197,15 @@ pub fn status(ctx: &Ctx, conn: &Conn, post: &Post) -> Result<Value> {
     Ok(entities::status(&ctx.config, post, parts))
 }
 
-/// Several posts as statuses.
-pub fn statuses(ctx: &Ctx, conn: &Conn, list: &[Post]) -> Result<Vec<Value>> {
-    list.iter().map(|p| status(ctx, conn, p)).collect()
+/// Several posts as statuses for `viewer`, leaving out those the viewer may not see.
+pub fn statuses(ctx: &Ctx, conn: &Conn, list: &[Post], viewer: &Viewer) -> Result<Vec<Value>> {
+    let mut out = Vec::with_capacity(list.len());
+    for post in list {
+        if visibility::may_see(conn, viewer, post)? {
+            out.push(status(ctx, conn, post, viewer)?);
+        }
+    }
+    Ok(out)
 }
 
 /// A stored notification as a `Notification`.
@@ -201,7 +213,8 @@ pub fn notification(ctx: &Ctx, conn: &Conn, n: &notifications::Notification) -> 
     let actor = db::actors::get(conn, n.actor_id)?;
     let status = match n.post_id {
         Some(id) => match posts::find(conn, id)? {
-            Some(p) if p.deleted_at.is_none() => Some(status(ctx, conn, &p)?),
+            // Notifications are the owner's alone.
+            Some(p) if p.deleted_at.is_none() => Some(status(ctx, conn, &p, &Viewer::Owner)?),
             _ => None,
         },
         None => None,

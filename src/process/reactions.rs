@@ -15,6 +15,7 @@ use crate::db::posts::{Parts, Post};
 use crate::db::{self, favourites, follows, notifications, posts};
 use crate::error::{Error, Result};
 use crate::events::Event;
+use crate::visibility::{self, Viewer};
 use serde_json::Value;
 
 /// The owner's post an activity points at, if it is one.
@@ -80,7 +81,8 @@ pub fn undo_like(ctx: &Ctx, signer: &RemoteActor, inner: &Value) -> Result<()> {
 }
 
 /// `Announce`: a boost of the owner's post is counted; a boost by a followed account
-/// is stored with the boosted post (fetched within the budget).
+/// is stored with the boosted post (fetched within the budget). Only public and
+/// unlisted posts that the booster may see are boosted.
 pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Result<()> {
     let Some(activity_id) = activity.get("id").and_then(Value::as_str) else {
         return Ok(());
@@ -105,6 +107,15 @@ pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Res
             }
         }
     };
+    // A boost spreads a post to the booster's audience: only a public or unlisted post
+    // the booster may see is boosted, as Mastodon refuses boosts of private posts by
+    // anyone but their author (SECURITY.md 57).
+    let booster = Viewer::remote(signer);
+    if !visibility::is_public(&target.visibility)
+        || !ctx.db.read(|c| visibility::may_see(c, &booster, &target))?
+    {
+        return Ok(());
+    }
     let now = db::now_ms();
     let published = activity
         .get("published")

@@ -49,7 +49,11 @@ pub fn serve(ctx: &Ctx, kind: Kind) -> Result<Resp> {
     let (account, posts) = ctx.db.read(|c| {
         Ok((
             crate::db::account::get(c)?,
-            crate::db::pages::list_feed(c, ENTRIES)?,
+            crate::visibility::filter(
+                c,
+                &crate::visibility::Viewer::Anonymous,
+                crate::db::pages::list_feed(c, ENTRIES)?,
+            )?,
         ))
     })?;
     let (content_type, body) = match kind {

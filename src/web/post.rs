@@ -21,22 +21,10 @@ fn not_found() -> Error {
     Error::NotFound("No such post".into())
 }
 
-/// Whether the viewer may see a post: the owner sees what kith stored, visitors
-/// public and unlisted posts of accounts the owner has not blocked.
+/// Whether the viewer may see a post (`crate::visibility`): the owner sees what kith
+/// stored, visitors public and unlisted posts of accounts the owner has not blocked.
 pub fn visible(conn: &Conn, post: &Post, owner: bool) -> Result<bool> {
-    if post.deleted_at.is_some() {
-        return Ok(false);
-    }
-    if owner {
-        return Ok(true);
-    }
-    if !matches!(post.visibility.as_str(), "public" | "unlisted") {
-        return Ok(false);
-    }
-    match post.actor_id {
-        Some(a) => Ok(!crate::db::blocks::is_blocked(conn, a)?),
-        None => Ok(true),
-    }
+    crate::visibility::may_see(conn, &crate::visibility::Viewer::owner_if(owner), post)
 }
 
 /// `GET /@USER/:id`: a local post and its thread (ActivityPub JSON when asked for).

@@ -186,8 +186,17 @@ impl View<'_> {
         Ok(html! { div.posts { @for c in cards { (c) } } })
     }
 
-    /// One post card; a boost shows the boosted post under a "boosted" line.
+    /// Who is looking, for `crate::visibility`.
+    pub fn looker(&self) -> crate::visibility::Viewer {
+        crate::visibility::Viewer::owner_if(self.owner())
+    }
+
+    /// One post card; a boost shows the boosted post under a "boosted" line. A post
+    /// the viewer may not see (a boost: or its original) renders as nothing.
     pub fn post(&self, post: &Post, focus: bool) -> Result<Markup> {
+        if !crate::visibility::may_see(self.conn, &self.looker(), post)? {
+            return Ok(html! {});
+        }
         if let Some(original_id) = post.reblog_of_id {
             let booster = self.author(post.actor_id)?;
             let Some(original) =

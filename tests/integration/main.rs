@@ -12,6 +12,7 @@ mod federation;
 mod foundation;
 mod media;
 mod portability;
+mod privacy;
 mod security;
 mod streaming;
 mod support;

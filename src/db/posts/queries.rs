@@ -85,15 +85,26 @@ pub fn last_local_at(conn: &Connection) -> Result<Option<i64>> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// Actors who liked (`boosts` false) or boosted a post.
-pub fn list_reactors(conn: &Connection, post_id: i64, boosts: bool) -> Result<Vec<i64>> {
-    let sql = if boosts {
-        "SELECT actor_id FROM posts WHERE reblog_of_id = ?1 AND actor_id IS NOT NULL AND deleted_at IS NULL ORDER BY id DESC LIMIT 80"
-    } else {
-        "SELECT actor_id FROM favourites WHERE post_id = ?1 AND actor_id IS NOT NULL ORDER BY id DESC LIMIT 80"
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([post_id], |r| r.get(0))?;
+/// Actors who liked (`boosts` false) or boosted a post; with `public_only` (anybody but
+/// the owner looking) only public and unlisted boosts count, as Mastodon shows them.
+pub fn list_reactors(
+    conn: &Connection,
+    post_id: i64,
+    boosts: bool,
+    public_only: bool,
+) -> Result<Vec<i64>> {
+    if !boosts {
+        let mut stmt = conn.prepare_cached(
+            "SELECT actor_id FROM favourites WHERE post_id = ?1 AND actor_id IS NOT NULL ORDER BY id DESC LIMIT 80",
+        )?;
+        let rows = stmt.query_map([post_id], |r| r.get(0))?;
+        return Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT actor_id FROM posts WHERE reblog_of_id = ?1 AND actor_id IS NOT NULL AND deleted_at IS NULL
+         AND (NOT ?2 OR visibility IN ('public', 'unlisted')) ORDER BY id DESC LIMIT 80",
+    )?;
+    let rows = stmt.query_map(params![post_id, public_only], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
 }
 
@@ -110,12 +121,22 @@ pub fn search(conn: &Connection, q: &str, limit: i64) -> Result<Vec<Post>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Hashtags in use that start with `q`.
-pub fn search_tags(conn: &Connection, q: &str, limit: i64) -> Result<Vec<String>> {
+/// Hashtags in use that start with `q`: on any stored post, or (`public_only`, for
+/// anybody but the owner) on public and unlisted posts, so a tag used only in private
+/// posts is not given away.
+pub fn search_tags(
+    conn: &Connection,
+    q: &str,
+    limit: i64,
+    public_only: bool,
+) -> Result<Vec<String>> {
     let pattern = format!("{}%", q.to_lowercase().replace(['%', '_'], ""));
     let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT tag FROM post_tags WHERE tag LIKE ?1 ORDER BY tag LIMIT ?2",
+        "SELECT DISTINCT t.tag FROM post_tags t WHERE t.tag LIKE ?1
+         AND (NOT ?3 OR EXISTS (SELECT 1 FROM posts p WHERE p.id = t.post_id AND p.deleted_at IS NULL
+              AND p.visibility IN ('public', 'unlisted')))
+         ORDER BY t.tag LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![pattern, limit], |r| r.get(0))?;
+    let rows = stmt.query_map(params![pattern, limit, public_only], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
 }
