@@ -40,8 +40,8 @@ pub enum Error {
     Config(String),
     /// An outbound request failed; `transient` says whether a retry may succeed.
     Network { message: String, transient: bool },
-    /// SQLite reported an error.
-    Db(crate::db::SqlError),
+    /// The database reported an error (its cause, for the log).
+    Db(Box<dyn std::error::Error + Send + Sync>),
     /// The file system reported an error.
     Io(std::io::Error),
     /// Something that should not happen; the message is for the log only.
@@ -112,16 +112,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-impl From<crate::db::SqlError> for Error {
-    fn from(e: crate::db::SqlError) -> Self {
-        match e.sqlite_error_code() {
-            Some(crate::db::SqlErrorCode::DatabaseBusy)
-            | Some(crate::db::SqlErrorCode::DatabaseLocked) => Error::Busy,
-            _ => Error::Db(e),
-        }
-    }
-}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
