@@ -18,6 +18,7 @@ pub(crate) mod polls;
 pub mod portability;
 pub mod posts;
 pub(crate) mod queue;
+pub mod retention;
 pub(crate) mod sessions;
 pub(crate) mod timelines;
 pub mod tokens;
