@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod dates;
 pub mod db;
+pub mod doctor;
 pub(crate) mod domain;
 pub mod error;
 pub mod events;

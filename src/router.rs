@@ -73,7 +73,7 @@ impl Router {
         }
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
-            ("GET", ["health"]) => health(ctx),
+            ("GET", ["health"]) => health(ctx, req),
             ("GET", [".well-known", "webfinger"]) => webfinger(ctx, req),
             ("GET", [".well-known", "host-meta"]) => Ok(Resp::bytes(
                 200,
@@ -251,12 +251,24 @@ fn error_response(e: &Error, face: Face, req: &Req) -> Resp {
     resp
 }
 
-fn health(ctx: &Ctx) -> Result<Resp> {
-    if ctx.db.healthy() {
-        Ok(Resp::json(200, &json!({"status": "ok"})))
-    } else {
-        Ok(Resp::json(503, &json!({"status": "database unavailable"})))
+/// `GET /health`; with `kith doctor`'s probe token it also tells what reached kith
+/// through the proxy (the scheme and host it was asked for, and whether the client's
+/// address was forwarded).
+fn health(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    if !ctx.db.healthy() {
+        return Ok(Resp::json(503, &json!({"status": "database unavailable"})));
     }
+    let probe = req.query_param("probe").unwrap_or_default();
+    if probe.is_empty() || !ctx.mac_ok(crate::doctor::PROBE, &probe) {
+        return Ok(Resp::json(200, &json!({"status": "ok"})));
+    }
+    let seen = json!({
+        "proto": req.header("x-forwarded-proto"),
+        "host": req.header("host"),
+        "forwarded_for": req.header("x-forwarded-for").is_some(),
+    });
+    Ok(Resp::json(200, &json!({"status": "ok", "seen": seen}))
+        .with_header("Cache-Control", "no-store"))
 }
 
 fn webfinger(ctx: &Ctx, req: &Req) -> Result<Resp> {

@@ -197,6 +197,17 @@ fn check_and_queue(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let signer = match verified_signer(ctx, req.client_ip, &checked, &owner_url, cached_actor) {
         Ok(signer) => signer,
         Err(Error::Gone(_)) => return Ok(accepted()),
+        Err(e @ Error::Unauthorized(_)) => {
+            // Counted for `kith doctor` (one small upsert; the address budget above
+            // bounds how often a stranger can cause it).
+            if let Err(record) = ctx
+                .db
+                .write_grouped(|tx| crate::db::doctor::record_signature_failure(tx, &key_host, now))
+            {
+                eprintln!("inbox: cannot count a signature failure: {record}");
+            }
+            return Err(e);
+        }
         Err(e) => return Err(e),
     };
     let host_budget = ctx.config.limits.signed_inbox_requests;
@@ -240,6 +251,11 @@ fn check_and_queue(ctx: &Ctx, req: &Req) -> Result<Resp> {
         signer_uri: &signer.uri,
         signer_host: &signer_host,
         body: &body,
+        skew_ms: req
+            .header("date")
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .and_then(|d| d.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| now - d.as_millis() as i64),
     };
     let fresh = ctx.db.write_grouped(|tx| {
         // A host that delivers to kith is up: its failure marks go (looked at first, so

@@ -6,6 +6,7 @@ pub mod account;
 pub mod actors;
 pub mod blocks;
 pub mod deliveries;
+pub mod doctor;
 pub mod favourites;
 pub mod follows;
 pub mod lists;
@@ -63,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_portability.sql"),
     include_str!("migrations/0006_web.sql"),
     include_str!("migrations/0007_privacy.sql"),
+    include_str!("migrations/0012_doctor.sql"),
 ];
 
 /// How often the server checkpoints the write-ahead log.

@@ -37,6 +37,9 @@ pub struct Incoming<'a> {
     /// The host (`host[:port]`) of the signer's actor id, part of the seen-id key.
     pub signer_host: &'a str,
     pub body: &'a str,
+    /// The delivery's `Date` against kith's clock (ms, positive when the peer is
+    /// behind), when it sent one; `kith doctor` reads it.
+    pub skew_ms: Option<i64>,
 }
 
 /// Queues a verified activity unless its signer's host sent that id before; returns
@@ -47,12 +50,14 @@ pub fn enqueue(conn: &Connection, a: Incoming, now: i64) -> Result<bool> {
         signer_uri,
         signer_host,
         body,
+        skew_ms,
     } = a;
     let fresh = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO seen_activities (signer_host, activity_id, seen_at) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO seen_activities (signer_host, activity_id, seen_at, skew_ms)
+             VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![signer_host, activity_id, now])?;
+        .execute(params![signer_host, activity_id, now, skew_ms])?;
     if fresh == 0 {
         return Ok(false);
     }
@@ -148,6 +153,7 @@ mod tests {
             signer_uri: "https://r.example/u",
             signer_host: host,
             body: "{}",
+            skew_ms: None,
         }
     }
 
@@ -200,7 +206,9 @@ mod tests {
             )
             .unwrap();
         }
-        conn.execute_batch(migrations[keyed]).unwrap();
+        for sql in &migrations[keyed..] {
+            conn.execute_batch(sql).unwrap();
+        }
         for (host, id) in ["r.example", "r.example:8443", "q.example"].iter().zip(old) {
             assert!(was_seen(&conn, host, id).unwrap(), "{id}");
         }

@@ -406,7 +406,8 @@ mod tests {
             Err(Error::Network {
                 message,
                 transient: false,
-            }) => message,
+            })
+            | Err(Error::PrivateAddress(message)) => message,
             other => panic!("{url:?} should be refused, got {other:?}"),
         }
     }

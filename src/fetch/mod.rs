@@ -6,6 +6,7 @@
 //! documents, or decide about retries; it only reports whether a failure is transient.
 
 mod guard;
+pub mod probe;
 #[cfg(test)]
 mod tests;
 

@@ -248,7 +248,8 @@ fn refusal<T: std::fmt::Debug>(result: Result<T>) -> String {
         Err(Error::Network {
             message,
             transient: false,
-        }) => message,
+        })
+        | Err(Error::PrivateAddress(message)) => message,
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
