@@ -26,6 +26,9 @@ struct Sharing {
     waiting_tasks: AtomicUsize,
 }
 
+/// kith patch: the stack of each connection thread.
+const STACK_SIZE: usize = 512 * 1024;
+
 /// Minimum number of active threads.
 static MIN_THREADS: usize = 4;
 
@@ -80,7 +83,10 @@ impl TaskPool {
     fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
         let sharing = self.sharing.clone();
 
-        thread::spawn(move || {
+        // kith patch: a connection's thread reads and writes through buffers on the heap;
+        // a small stack keeps hundreds of them cheap. A thread that cannot be started
+        // drops its task (its connection is closed) rather than panicking.
+        let spawned = thread::Builder::new().stack_size(STACK_SIZE).spawn(move || {
             let sharing = sharing;
             let _active_guard = Registration::new(&sharing.active_tasks);
 
@@ -124,6 +130,9 @@ impl TaskPool {
                 task();
             }
         });
+        if let Err(e) = spawned {
+            log::error!("cannot start a connection thread: {}", e);
+        }
     }
 }
 
