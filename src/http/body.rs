@@ -57,7 +57,10 @@ pub(super) fn read_body(
 /// with 413 past the limit (on Content-Length or while reading); the file is removed
 /// on any failure. 400 when the client's bytes cannot be read (408 when they come too
 /// slowly), 507 when they cannot be written.
-pub(super) fn spool_body(rq: &mut tiny_http::Request, spool: &Spool) -> std::result::Result<SpooledBody, u16> {
+pub(super) fn spool_body(
+    rq: &mut tiny_http::Request,
+    spool: &Spool,
+) -> std::result::Result<SpooledBody, u16> {
     if let Some(len) = rq.body_length()
         && len as u64 > spool.limit
     {

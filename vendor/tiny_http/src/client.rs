@@ -244,6 +244,7 @@ impl ClientConnection {
     fn refuse(&mut self, status: u16, version: HTTPVersion) {
         use crate::{Response, StatusCode};
         let mut writer = self.sink.next_writer();
+        self.pace.answer_started();
         let response = Response::new_empty(StatusCode(status))
             .with_header(Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap());
         if response.raw_print(&mut writer, version, &[], false, None).is_ok() {

@@ -9,7 +9,8 @@
 //! - once it has come, the whole head (request line and headers) must follow within
 //!   the head timeout;
 //! - a body, and an answer, must move at a minimum average rate after a grace period
-//!   (`grace + bytes / rate` from their start);
+//!   (`grace + bytes / rate` from their start), and neither may stall for longer than
+//!   the idle timeout;
 //! - an upgraded connection (a WebSocket) has the plain per-read idle timeout and
 //!   per-write timeout only.
 //!
@@ -28,7 +29,7 @@ use crate::connection::Connection;
 pub struct PaceLimits {
     /// Per read while idle (between requests) or upgraded.
     pub idle: Duration,
-    /// Per write on an upgraded connection, and the longest single write otherwise.
+    /// Per write on an upgraded connection (an answer's writes also stop at `idle`).
     pub write: Duration,
     /// The whole head, from its first byte.
     pub head: Duration,
@@ -224,11 +225,17 @@ impl Pace {
         let mode = self.state().write;
         let wait = match mode {
             WriteMode::Plain => Some(self.limits.write),
-            WriteMode::Answer(since, sent) => left(due(&self.limits, since, sent), self.limits.write),
+            // A client that takes nothing of its answer for the idle timeout is gone.
+            WriteMode::Answer(since, sent) => {
+                left(due(&self.limits, since, sent), self.limits.idle.min(self.limits.write))
+            }
         };
         let wait = match wait {
             Some(w) => w,
-            None => return Err(timed_out("the client was too slow taking its answer")),
+            None => {
+                self.close();
+                return Err(timed_out("the client was too slow taking its answer"));
+            }
         };
         self.sock.set_write_timeout(Some(wait))?;
         Ok(mode)
@@ -247,10 +254,17 @@ impl Pace {
                 }
                 Ok(n)
             }
+            // An answer that could not be written whole leaves the connection unusable.
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                self.close();
                 Err(timed_out("the client was too slow taking its answer"))
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                if e.kind() != ErrorKind::Interrupted {
+                    self.close();
+                }
+                Err(e)
+            }
         }
     }
 }
