@@ -316,7 +316,8 @@ impl Iterator for ClientConnection {
             let response = crate::Response::from_string(
                 "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
             )
-            .with_status_code(crate::StatusCode(505));
+            .with_status_code(crate::StatusCode(505))
+            .with_header(Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap());
             let _ = rq.respond(response);
             self.end();
             return None;
