@@ -298,6 +298,7 @@ pub fn start(config: Config) -> Result<Server> {
         max_connections: ctx.config.max_connections,
         max_per_address: ctx.config.max_connections_per_address,
         trusted_proxies: ctx.config.trusted_proxies.clone(),
+        scratch_dir: ctx.config.scratch_dir(),
     };
     let http = http::HttpServer::start(listener, opts, Arc::new(router::Router::new(ctx.clone())))?;
     let workers = workers::start(ctx.clone());

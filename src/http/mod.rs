@@ -157,6 +157,8 @@ pub struct HttpOptions {
     /// it are answered 503 and closed.
     pub max_per_address: usize,
     pub trusted_proxies: Vec<Cidr>,
+    /// Where bodies too large to wait in memory go while they arrive.
+    pub scratch_dir: PathBuf,
 }
 
 /// The client's address: `X-Forwarded-For` is believed only from a trusted proxy, and

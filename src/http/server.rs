@@ -9,12 +9,13 @@
 //! sends its body slowly, or does not read its answers, holds its own connection's
 //! thread and nothing else, and its deadlines cut it.
 
-use super::body::{read_body, spool_body};
+use super::body::{Body, read_body, spool_body};
 use super::resp::to_tiny;
 use super::{Handler, HttpOptions, Req, Resp, Upgraded, client_address};
 use crate::config::Cidr;
 use crate::error::Result;
 use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, mpsc};
@@ -85,7 +86,9 @@ impl HttpServer {
                 .spawn(move || worker_loop(&queue, &stopping))?;
             threads.push(t);
         }
-        let serve: tiny_http::Serve = Arc::new(move |rq| serve_one(rq, &handler, &proxies, &jobs));
+        let scratch = opts.scratch_dir;
+        let serve: tiny_http::Serve =
+            Arc::new(move |rq| serve_one(rq, &handler, &proxies, &scratch, &jobs));
         let server =
             tiny_http::Server::from_listener_serving(listener, limits, serve).map_err(|e| {
                 crate::error::Error::Internal(format!("cannot start the HTTP server: {e}"))
@@ -179,6 +182,7 @@ fn serve_one(
     mut rq: tiny_http::Request,
     handler: &Arc<dyn Handler>,
     proxies: &[Cidr],
+    scratch: &Path,
     jobs: &Sender<Job>,
 ) {
     let started = Instant::now();
@@ -215,15 +219,31 @@ fn serve_one(
     };
     let spool = if upgrading { None } else { handler.spool(&req) };
     let read = match &spool {
-        Some(spool) => spool_body(&mut rq, spool).map(|s| req.spooled = Some(Arc::new(s))),
-        None => read_body(&mut rq, handler.body_limit(&method, &path), upgrading)
-            .map(|body| req.body = body),
+        Some(spool) => spool_body(&mut rq, spool).map(|s| {
+            req.spooled = Some(Arc::new(s));
+            Body::Memory(Vec::new())
+        }),
+        None => read_body(
+            &mut rq,
+            handler.body_limit(&method, &path),
+            upgrading,
+            scratch,
+        ),
     };
     let what = format!("{method} {path}");
     let resp = match read {
-        Ok(()) => {
+        Ok(body) => {
             let handler = handler.clone();
-            on_request_thread(jobs, &what, move || handler.handle(req))
+            on_request_thread(jobs, &what, move || match body.into_bytes() {
+                Ok(bytes) => {
+                    req.body = bytes;
+                    handler.handle(req)
+                }
+                Err(e) => {
+                    eprintln!("error: cannot read back a request body: {e}");
+                    Resp::json(500, &serde_json::json!({"error": "Internal server error"}))
+                }
+            })
         }
         Err(413) => {
             let limit = match &spool {
