@@ -11,16 +11,17 @@
 //! after their first seconds (else 408, or the connection cut); at most
 //! `max_connections` open, and a share of it from any one address but a trusted proxy
 //! (else 503). The connection's own thread reads the body and writes the answer, so
-//! the request threads only run handlers ([`server`]).
+//! the request threads only run handlers (`server.rs`).
 //!
 //! A handler may also answer `101 Switching Protocols` with an [`Upgrade`] (the
 //! streaming API's WebSockets): the answer is written, and the upgrade's callback then
-//! runs on the connection's two halves ([`Upgraded`]) in a thread of its own, so the
-//! request thread is free again at once.
+//! runs on the connection's two halves ([`Upgraded`]) in a thread of its own.
 //!
-//! Large bodies never sit whole in memory: a handler may have a request's body
-//! spooled to a file as it arrives ([`Handler::spool`], [`SpooledBody`]), and may
-//! answer with a file that is read as it is sent ([`Resp::file`]).
+//! Large bodies never wait whole in memory: one over 64 KiB goes to a file in the
+//! scratch directory as it arrives and is read back only on the request thread that
+//! handles it (`body.rs`); a handler may have a request's body kept in a file
+//! ([`Handler::spool`], [`SpooledBody`]), and may answer with a file that is read as
+//! it is sent ([`Resp::file`]).
 
 mod body;
 pub mod multipart;

@@ -3,11 +3,11 @@
 //!
 //! Each connection has a thread of its own (kept by kith's patch to tiny_http, which
 //! also holds it to its deadlines and caps). That thread reads a request's head and
-//! its whole body (spooled to a file when the handler asks), then hands the request to
-//! the small pool of request threads (`http_threads`) and waits for the answer, which
-//! it writes itself. A request thread therefore only ever runs a handler: a client that
-//! sends its body slowly, or does not read its answers, holds its own connection's
-//! thread and nothing else, and its deadlines cut it.
+//! its whole body (into a file when it is large or the handler asks), then hands the
+//! request to the small pool of request threads (`http_threads`) and waits for the
+//! answer, which it writes itself. A request thread therefore only ever runs a
+//! handler: a client that sends its body slowly, or does not read its answers, holds
+//! its own connection's thread and nothing else, and its deadlines cut it.
 
 use super::body::{Body, read_body, spool_body};
 use super::resp::to_tiny;

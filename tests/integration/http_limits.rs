@@ -426,3 +426,49 @@ fn sec_64_health_answers_while_one_address_holds_hundreds_of_slow_connections() 
     );
     drop(held);
 }
+
+#[test]
+fn a_large_body_waits_on_disk_and_arrives_whole() {
+    let s = TestServer::start("");
+    let mut body =
+        br#"{"client_name":"roomy","redirect_uris":"urn:ietf:wg:oauth:2.0:oob""#.to_vec();
+    body.extend(std::iter::repeat_n(b' ', 200 * 1024));
+    body.push(b'}');
+    let mut c = open(&s, 10);
+    write!(
+        c,
+        "POST /api/v1/apps HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let (first, rest) = body.split_at(100 * 1024);
+    c.write_all(first).unwrap();
+    // Past 64 KiB the body goes to a file in the scratch directory as it arrives.
+    let scratch = s.data_dir().join("tmp");
+    let spooled = || {
+        std::fs::read_dir(&scratch)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("upload-"))
+            })
+            .unwrap_or(false)
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !spooled() {
+        assert!(
+            Instant::now() < deadline,
+            "no file in {}",
+            scratch.display()
+        );
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+    c.write_all(rest).unwrap();
+    let text = read_all(&mut c);
+    assert_eq!(answers(&text).1, 200, "{text}");
+    assert!(text.contains("roomy"), "{text}");
+    assert!(
+        !spooled(),
+        "the file is removed once the request is handled"
+    );
+}
