@@ -205,10 +205,8 @@ fn attack_scenario() {
         "\nattack from one address ({BODIES} slow bodies, {READERS} non-reading pipeliners, \
          {DRIBBLERS} head dribblers; idle_timeout_secs = 10)"
     );
-    println!(
-        "before:          VmRSS {idle_rss} kB, threads {}",
-        proc_kb(pid, "Threads:")
-    );
+    let before_threads = proc_kb(pid, "Threads:");
+    println!("before:          VmRSS {idle_rss} kB, threads {before_threads}");
     let started = Instant::now();
     let mut held = Vec::new();
     for _ in 0..BODIES {
@@ -233,6 +231,12 @@ fn attack_scenario() {
         let mut c = open_from(port, [127, 0, 0, 1], None);
         c.write_all(b"G").expect("dribble");
         held.push(c);
+    }
+    // Every connection has its thread once the server has accepted them all (the
+    // connection pool's four idle threads take the first four).
+    let all = before_threads + held.len() as u64 - 4;
+    while proc_kb(pid, "Threads:") < all && started.elapsed() < Duration::from_secs(5) {
+        std::thread::park_timeout(Duration::from_millis(20));
     }
     let open_secs = started.elapsed().as_secs_f64();
     // One more byte from every body and every dribbler, as they would send it.
