@@ -472,3 +472,24 @@ fn a_large_body_waits_on_disk_and_arrives_whole() {
         "the file is removed once the request is handled"
     );
 }
+
+#[test]
+fn a_burst_of_connections_each_get_a_thread_at_once() {
+    // Each connection stays open after its answer (keep-alive, idle for 10 s), holding
+    // its thread; none may wait for another's to end before it is read.
+    let s = TestServer::start("idle_timeout_secs = 10\n");
+    let started = Instant::now();
+    let mut conns = Vec::new();
+    for _ in 0..60 {
+        let mut c = open(&s, 5);
+        c.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        conns.push(c);
+    }
+    for c in conns.iter_mut() {
+        let head = read_one_answer(c);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head:?}");
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}

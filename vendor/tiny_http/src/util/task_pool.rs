@@ -72,7 +72,12 @@ impl TaskPool {
     pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
         let mut queue = self.sharing.todo.lock().unwrap();
 
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
+        // kith patch: each task already queued will be taken by one of the idle threads;
+        // only an idle thread beyond those is free for this one. The published test
+        // (no idle thread at all) left a task queued behind a thread that had been
+        // woken for an earlier one, until some connection ended: under slow clients, a
+        // new connection could wait for seconds without a thread.
+        if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len() {
             self.add_thread(Some(code));
         } else {
             queue.push_back(code);
