@@ -2,7 +2,12 @@
 //! Starts the release kith binary on a loopback port, measures its idle resident
 //! memory, then holds N keep-alive connections open (each has made one request) and
 //! measures memory, thread count and the latency of fresh requests meanwhile, then
-//! again after the idle timeout has closed them. Prints medians; asserts nothing.
+//! again after the idle timeout has closed them. Then, on a fresh kith, the hostile
+//! load of issue 17 from one address: 64 connections sending a body a byte at a time,
+//! 64 pipelining requests without reading the answers and 200 dribbling a head, all
+//! open at once (the per-address share raised to the whole cap so none is refused),
+//! with the peak memory and the latency of `/health` from another address meanwhile.
+//! Prints medians; asserts nothing.
 
 mod support;
 use support::*;
@@ -57,17 +62,18 @@ fn probe_latency(port: u16) -> (f64, f64) {
     (median(times), max)
 }
 
-fn main() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// Starts the release kith on a free port with `extra` config; returns it and its port
+/// once it listens. `_dir` must outlive it.
+fn start_kith(dir: &std::path::Path, extra: &str) -> (std::process::Child, u16) {
     let port = free_port();
     let config = format!(
         "public_url = \"http://localhost:{port}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"data\"\n\
-         idle_timeout_secs = {IDLE_TIMEOUT}\nmax_connections = 1000\n[limits]\ninbox_requests = 1000000\n"
+         {extra}\n[limits]\ninbox_requests = 1000000\n"
     );
-    std::fs::write(dir.path().join("kith.toml"), config).expect("config");
+    std::fs::write(dir.join("kith.toml"), config).expect("config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kith"))
         .args(["serve", "--config", "kith.toml"])
-        .current_dir(dir.path())
+        .current_dir(dir)
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn kith");
@@ -79,6 +85,15 @@ fn main() {
         }
     }
     std::thread::spawn(move || for _ in lines {});
+    (child, port)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, port) = start_kith(
+        dir.path(),
+        &format!("idle_timeout_secs = {IDLE_TIMEOUT}\nmax_connections = 1000"),
+    );
     let pid = child.id();
     let mut warm = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     assert!(request(&mut warm));
@@ -132,6 +147,126 @@ fn main() {
         proc_kb(pid, "VmRSS:"),
         proc_kb(pid, "Threads:")
     );
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = child.wait();
+    attack_scenario();
+}
+
+/// A connection from `from` (a loopback address) with a small receive buffer when
+/// `rcvbuf` is given.
+fn open_from(port: u16, from: [u8; 4], rcvbuf: Option<usize>) -> TcpStream {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+    if let Some(size) = rcvbuf {
+        socket.set_recv_buffer_size(size).expect("rcvbuf");
+    }
+    let bind = std::net::SocketAddr::from((from, 0));
+    socket.bind(&bind.into()).expect("bind");
+    let to = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    socket.connect(&to.into()).expect("connect");
+    let stream: TcpStream = socket.into();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+}
+
+/// `/health` on fresh connections from 127.0.0.2: median and worst time in ms.
+fn probe_from_elsewhere(port: u16) -> (f64, f64) {
+    let mut times = Vec::new();
+    for _ in 0..PROBES {
+        let started = Instant::now();
+        let mut s = open_from(port, [127, 0, 0, 2], None);
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        assert!(request(&mut s), "probe request failed");
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let max = times.iter().cloned().fold(0.0, f64::max);
+    (median(times), max)
+}
+
+fn attack_scenario() {
+    const BODIES: usize = 64;
+    const READERS: usize = 64;
+    const DRIBBLERS: usize = 200;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, port) = start_kith(
+        dir.path(),
+        "idle_timeout_secs = 10\nmax_connections = 1000\nmax_connections_per_address = 1000\n\
+         trusted_proxies = []",
+    );
+    let pid = child.id();
+    let mut warm = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    assert!(request(&mut warm));
+    drop(warm);
+    let idle_rss = proc_kb(pid, "VmRSS:");
+    println!(
+        "\nattack from one address ({BODIES} slow bodies, {READERS} non-reading pipeliners, \
+         {DRIBBLERS} head dribblers; idle_timeout_secs = 10)"
+    );
+    let before_threads = proc_kb(pid, "Threads:");
+    println!("before:          VmRSS {idle_rss} kB, threads {before_threads}");
+    let started = Instant::now();
+    let mut held = Vec::new();
+    for _ in 0..BODIES {
+        let mut c = open_from(port, [127, 0, 0, 1], None);
+        c.write_all(
+            b"POST /api/v1/apps HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+              Content-Length: 1000000\r\n\r\n{",
+        )
+        .expect("slow body");
+        held.push(c);
+    }
+    let mut pipelined = Vec::new();
+    for _ in 0..40 {
+        pipelined.extend_from_slice(b"GET /static/kith.css HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    }
+    for _ in 0..READERS {
+        let mut c = open_from(port, [127, 0, 0, 1], Some(4096));
+        c.write_all(&pipelined).expect("pipelined");
+        held.push(c);
+    }
+    for _ in 0..DRIBBLERS {
+        let mut c = open_from(port, [127, 0, 0, 1], None);
+        c.write_all(b"G").expect("dribble");
+        held.push(c);
+    }
+    // Every connection has its thread once the server has accepted them all (the
+    // connection pool's four idle threads take the first four).
+    let all = before_threads + held.len() as u64 - 4;
+    while proc_kb(pid, "Threads:") < all && started.elapsed() < Duration::from_secs(5) {
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+    let open_secs = started.elapsed().as_secs_f64();
+    // One more byte from every body and every dribbler, as they would send it.
+    for c in held.iter_mut() {
+        let _ = c.write_all(b" ");
+    }
+    let (p50, max) = probe_from_elsewhere(port);
+    println!(
+        "under attack:    VmRSS {} kB (peak VmHWM {} kB), threads {}, opened in {open_secs:.2} s, \
+         /health from 127.0.0.2 p50 {p50:.2} ms, max {max:.2} ms, {:.1} s after the first",
+        proc_kb(pid, "VmRSS:"),
+        proc_kb(pid, "VmHWM:"),
+        proc_kb(pid, "Threads:"),
+        started.elapsed().as_secs_f64()
+    );
+    // The deadlines end every hostile connection: each read returns EOF or an error.
+    let waited = Instant::now();
+    for c in held.iter_mut() {
+        c.set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        let mut buf = vec![0u8; 64 * 1024];
+        while matches!(c.read(&mut buf), Ok(n) if n > 0) {}
+    }
+    println!(
+        "deadlines:       all {} ended by the server {:.1} s later; peak VmHWM {} kB",
+        held.len(),
+        waited.elapsed().as_secs_f64(),
+        proc_kb(pid, "VmHWM:")
+    );
+    drop(held);
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let _ = child.wait();
 }

@@ -28,6 +28,9 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// Connections open at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Connections open at once from one address other than a trusted proxy; more are
+    /// answered 503 and closed. Defaults to a quarter of `max_connections`.
+    pub max_connections_per_address: usize,
     /// Addresses (CIDR) whose `X-Forwarded-*` headers are believed.
     pub trusted_proxies: Vec<Cidr>,
     /// The `[federation]` table.
@@ -198,6 +201,7 @@ struct RawConfig {
     http_threads: Option<i64>,
     idle_timeout_secs: Option<i64>,
     max_connections: Option<i64>,
+    max_connections_per_address: Option<i64>,
     trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     federation: Federation,
@@ -273,6 +277,10 @@ impl Config {
             1,
             100_000,
         )?;
+        let max_connections_per_address = match raw.max_connections_per_address {
+            Some(n) => in_range("max_connections_per_address", n, 1, max_connections as i64)?,
+            None => (max_connections / 4).max(1),
+        };
         let trusted_proxies = raw
             .trusted_proxies
             .unwrap_or_else(|| vec!["127.0.0.1/32".into(), "::1/128".into()])
@@ -303,6 +311,7 @@ impl Config {
             http_threads,
             idle_timeout_secs,
             max_connections,
+            max_connections_per_address,
             trusted_proxies,
             federation: raw.federation,
             limits: raw.limits,

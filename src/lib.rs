@@ -295,7 +295,9 @@ pub fn start(config: Config) -> Result<Server> {
         threads: ctx.config.http_threads,
         idle_timeout: Duration::from_secs(ctx.config.idle_timeout_secs),
         max_connections: ctx.config.max_connections,
+        max_per_address: ctx.config.max_connections_per_address,
         trusted_proxies: ctx.config.trusted_proxies.clone(),
+        scratch_dir: ctx.config.scratch_dir(),
     };
     let http = http::HttpServer::start(listener, opts, Arc::new(router::Router::new(ctx.clone())))?;
     let workers = workers::start(ctx.clone(), process::inbound::run_once);

@@ -10,6 +10,7 @@ mod delivery;
 mod fake_remote;
 mod federation;
 mod foundation;
+mod http_limits;
 mod limits;
 mod media;
 mod portability;

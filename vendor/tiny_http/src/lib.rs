@@ -39,7 +39,7 @@
 //! `server.recv()` on all of them. Like this:
 //!
 //! ```no_run
-//! # use std::sync::Arc;
+//! # use std::sync::{Arc, Mutex};
 //! # use std::thread;
 //! # let server = tiny_http::Server::http("0.0.0.0:0").unwrap();
 //! let server = Arc::new(server);
@@ -91,18 +91,16 @@
 #![deny(rust_2018_idioms)]
 #![allow(clippy::match_like_matches_macro)]
 
-#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-use zeroize::Zeroizing;
 
 use std::error::Error;
 use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::collections::HashMap;
+use std::net::{IpAddr, Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -121,42 +119,123 @@ mod common;
 mod connection;
 mod request;
 mod response;
-mod ssl;
 mod test;
 mod util;
 
 /// kith patch: limits applied to every accepted connection.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct ConnectionLimits {
-    /// Read timeout of each connection: an idle keep-alive connection, or a client that
-    /// stops sending, is closed after this.
-    pub read_timeout: Option<Duration>,
-    /// Write timeout of each connection.
-    pub write_timeout: Option<Duration>,
+    /// Read timeout of each connection between requests (and of an upgraded one): an
+    /// idle keep-alive connection is closed after this.
+    pub read_timeout: Duration,
+    /// Write timeout of each single write; an answer is also held to `min_rate`.
+    pub write_timeout: Duration,
+    /// From the first byte of a request, its whole head must come within this, else
+    /// `408` and the connection is closed.
+    pub head_timeout: Duration,
+    /// A body, and an answer, may take this long before `min_rate` applies.
+    pub min_rate_grace: Duration,
+    /// Bytes per second a body, and an answer, must average after the grace period;
+    /// a slower body is refused (`TimedOut` while reading it), a slower reader cut.
+    pub min_rate: u64,
     /// Connections open at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Connections open at once from one address; more from it are answered 503 and
+    /// closed.
+    pub max_per_address: usize,
+    /// Addresses that `max_per_address` does not apply to (a reverse proxy, which
+    /// carries everyone's connections).
+    pub uncapped: Option<Arc<dyn Fn(IpAddr) -> bool + Send + Sync>>,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        ConnectionLimits { read_timeout: None, write_timeout: None, max_connections: usize::MAX }
+        let long = Duration::from_secs(3600);
+        ConnectionLimits {
+            read_timeout: long,
+            write_timeout: long,
+            head_timeout: long,
+            min_rate_grace: long,
+            min_rate: 1,
+            max_connections: usize::MAX,
+            max_per_address: usize::MAX,
+            uncapped: None,
+        }
     }
 }
 
+/// kith patch: what is called, on the connection's own thread, with each request read
+/// from it; the next request on that connection is read once it returns.
+pub type Serve = Arc<dyn Fn(Request) + Send + Sync>;
+
+/// kith patch: the connections open now, in all and by address.
+#[derive(Default)]
+struct OpenCount {
+    total: usize,
+    by_address: HashMap<IpAddr, usize>,
+}
+
 /// kith patch: counts one open connection for as long as it lives.
-struct OpenGuard(Arc<std::sync::atomic::AtomicUsize>);
+struct OpenGuard {
+    open: Arc<Mutex<OpenCount>>,
+    address: Option<IpAddr>,
+}
 
 impl OpenGuard {
-    fn new(count: Arc<std::sync::atomic::AtomicUsize>) -> OpenGuard {
-        count.fetch_add(1, Relaxed);
-        OpenGuard(count)
+    /// Counts a new connection from `address`, or `None` when a cap is reached.
+    fn admit(
+        open: &Arc<Mutex<OpenCount>>,
+        address: Option<IpAddr>,
+        limits: &ConnectionLimits,
+    ) -> Option<OpenGuard> {
+        let mut count = match open.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if count.total >= limits.max_connections {
+            return None;
+        }
+        if let Some(ip) = address {
+            let capped = !limits.uncapped.as_ref().map_or(false, |f| f(ip));
+            let from_it = count.by_address.get(&ip).copied().unwrap_or(0);
+            if capped && from_it >= limits.max_per_address {
+                return None;
+            }
+            *count.by_address.entry(ip).or_insert(0) += 1;
+        }
+        count.total += 1;
+        Some(OpenGuard { open: open.clone(), address })
     }
 }
 
 impl Drop for OpenGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Relaxed);
+        let mut count = match self.open.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        count.total = count.total.saturating_sub(1);
+        if let Some(ip) = self.address {
+            if let Some(n) = count.by_address.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    count.by_address.remove(&ip);
+                }
+            }
+        }
     }
+}
+
+/// kith patch: answers a connection over a cap and closes it.
+fn refuse(sock: Connection) {
+    use std::io::Write;
+    let _ = sock.set_timeouts(Some(Duration::from_secs(1)), Some(Duration::from_secs(1)));
+    let mut sock = sock;
+    let _ = sock.write_all(
+        b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\
+          Content-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    let _ = sock.shutdown(Shutdown::Both);
 }
 
 /// The main class of this library.
@@ -235,22 +314,6 @@ impl Server {
         })
     }
 
-    /// Shortcut for an HTTPS server on a specific address.
-    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-    #[inline]
-    pub fn https<A>(
-        addr: A,
-        config: SslConfig,
-    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>>
-    where
-        A: ToSocketAddrs,
-    {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::from_socket_addrs(addr)?,
-            ssl: Some(config),
-        })
-    }
-
     #[cfg(unix)]
     #[inline]
     /// Shortcut for a UNIX socket server at a specific path
@@ -280,140 +343,95 @@ impl Server {
         Server::from_listener_with_limits(listener, ssl_config, ConnectionLimits::default())
     }
 
-    /// kith patch: like `from_listener`, with per-connection timeouts and a cap on open
-    /// connections. Past the cap a new connection is answered 503 and closed at once.
+    /// kith patch: like `from_listener`, with the connection limits: the requests are
+    /// queued for `recv()` as in the published crate. Refuses an SSL config (the TLS
+    /// features were removed).
     pub fn from_listener_with_limits<L: Into<Listener>>(
         listener: L,
         ssl_config: Option<SslConfig>,
         limits: ConnectionLimits,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        let listener = listener.into();
-        // building the "close" variable
-        let close_trigger = Arc::new(AtomicBool::new(false));
-
-        // building the TcpListener
-        let (server, local_addr) = {
-            let local_addr = listener.local_addr()?;
-            log::debug!("Server listening on {}", local_addr);
-            (listener, local_addr)
-        };
-
-        // building the SSL capabilities
-        #[cfg(all(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        compile_error!(
-            "Features 'ssl-openssl' and 'ssl-rustls' must not be enabled at the same time"
-        );
-        #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-        type SslContext = ();
-        #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        type SslContext = crate::ssl::SslContextImpl;
-        let ssl: Option<SslContext> = {
-            match ssl_config {
-                #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                Some(config) => Some(SslContext::from_pem(
-                    config.certificate,
-                    Zeroizing::new(config.private_key),
-                )?),
-                #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                Some(_) => return Err(
-                    "Building a server with SSL requires enabling the `ssl` feature in tiny-http"
-                        .into(),
-                ),
-                None => None,
-            }
-        };
-
-        // creating a task where server.accept() is continuously called
-        // and ClientConnection objects are pushed in the messages queue
+        if ssl_config.is_some() {
+            return Err("this tiny_http is built without TLS".into());
+        }
         let messages = MessagesQueue::with_capacity(8);
+        let queue = messages.clone();
+        let serve: Serve = Arc::new(move |rq: Request| queue.push(rq.into()));
+        Server::start(listener.into(), limits, serve, messages)
+    }
+
+    /// kith patch: a server that hands each request to `serve` on the thread of the
+    /// connection it came from, instead of queueing it for `recv()`. The connection's
+    /// next request is read once `serve` returns, so `serve` may read the body and
+    /// write the answer there, and a slow client holds only its own connection's
+    /// thread. `recv()` on such a server waits for nothing.
+    pub fn from_listener_serving<L: Into<Listener>>(
+        listener: L,
+        limits: ConnectionLimits,
+        serve: Serve,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Server::start(listener.into(), limits, serve, MessagesQueue::with_capacity(1))
+    }
+
+    /// kith patch: the accept loop shared by both constructors.
+    fn start(
+        listener: Listener,
+        limits: ConnectionLimits,
+        serve: Serve,
+        messages: Arc<MessagesQueue<Message>>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        let close_trigger = Arc::new(AtomicBool::new(false));
+        let local_addr = listener.local_addr()?;
+        log::debug!("Server listening on {}", local_addr);
 
         let inside_close_trigger = close_trigger.clone();
-        let inside_messages = messages.clone();
-        let open_connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let open = Arc::new(Mutex::new(OpenCount::default()));
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
-                    Ok((mut sock, _)) => {
-                        use util::RefinedTcpStream;
-                        // kith patch: bound every connection in time and in number.
-                        let _ = sock.set_timeouts(limits.read_timeout, limits.write_timeout);
-                        if open_connections.load(Relaxed) >= limits.max_connections {
-                            use std::io::Write;
-                            let _ = sock.write_all(
-                                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\
-                                  Content-Length: 0\r\nConnection: close\r\n\r\n",
-                            );
-                            let _ = sock.shutdown(Shutdown::Both);
-                            continue;
-                        }
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok(ClientConnection::new(write_closable, read_closable))
-                    }
-                    Err(e) => Err(e),
-                };
-
-                match new_client {
-                    Ok(client) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        let open = OpenGuard::new(open_connections.clone());
-                        tasks_pool.spawn(Box::new(move || {
-                            let _open = &open;
-                            if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
-                            }
-                        }));
-                    }
-
+                let (mut sock, address) = match listener.accept() {
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // kith patch: a failed accept (a timeout, a connection reset
                         // before accept, or running out of file descriptors) must not
                         // stop the server; wait a moment and accept again.
                         log::error!("Error accepting new client: {}", e);
                         thread::sleep(Duration::from_millis(50));
+                        continue;
                     }
-                }
+                };
+                // kith patch: bound every connection in number, in all and by address.
+                let address = address.or_else(|| sock.peer_addr().ok().flatten()).map(|a| a.ip());
+                let Some(guard) = OpenGuard::admit(&open, address, &limits) else {
+                    refuse(sock);
+                    continue;
+                };
+                let client = match ClientConnection::new(sock, &limits) {
+                    Ok(client) => client,
+                    Err(e) => {
+                        log::error!("Error setting up a connection: {}", e);
+                        thread::sleep(Duration::from_millis(50));
+                        continue;
+                    }
+                };
+                let serve = serve.clone();
+                let mut client = Some(client);
+                tasks_pool.spawn(Box::new(move || {
+                    let _open = &guard;
+                    if let Some(client) = client.take() {
+                        for rq in client {
+                            serve(rq);
+                        }
+                    }
+                }));
             }
             log::debug!("Terminating accept thread");
         });
 
-        // result
-        Ok(Server {
-            messages,
-            close: close_trigger,
-            listening_addr: local_addr,
-        })
+        Ok(Server { messages, close: close_trigger, listening_addr: local_addr })
     }
 
     /// Returns an iterator for all the incoming requests.

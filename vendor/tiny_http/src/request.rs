@@ -74,6 +74,9 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // kith patch: the deadlines of the connection this request came on
+    pace: Option<std::sync::Arc<crate::util::Pace>>,
 }
 
 struct NotifyOnDrop<R> {
@@ -113,6 +116,14 @@ pub enum RequestCreationError {
     /// 32-bit target, anything from 4 GiB up). It used to be taken as "no body", so the
     /// body's bytes were then read as the next request on the connection.
     BadContentLength,
+
+    /// kith patch: the body's length is ambiguous — `Transfer-Encoding` with
+    /// `Content-Length`, or `Content-Length`s that differ — so two servers on the way
+    /// could disagree on where the next request starts (request smuggling).
+    AmbiguousLength,
+
+    /// kith patch: a transfer coding other than `chunked` alone.
+    UnsupportedCoding,
 }
 
 impl From<IoError> for RequestCreationError {
@@ -145,30 +156,48 @@ where
     R: Read + Send + 'static,
     W: Write + Send + 'static,
 {
-    // finding the transfer-encoding header
-    let transfer_encoding = headers
+    // kith patch: the framing headers are checked before anything is read. Every
+    // `Transfer-Encoding` must together name `chunked` alone, and every `Content-Length`
+    // (repeated, or a comma list) the same number, and not both kinds at once.
+    let codings: Vec<String> = headers
         .iter()
-        .find(|h: &&Header| h.field.equiv("Transfer-Encoding"))
-        .map(|h| h.value.clone());
+        .filter(|h| h.field.equiv("Transfer-Encoding"))
+        .flat_map(|h| h.value.as_str().split(',').map(|c| c.trim().to_ascii_lowercase()))
+        .collect();
+    let has_transfer_encoding = headers.iter().any(|h| h.field.equiv("Transfer-Encoding"));
+    let lengths: Vec<&str> = headers
+        .iter()
+        .filter(|h| h.field.equiv("Content-Length"))
+        .flat_map(|h| h.value.as_str().split(',').map(str::trim))
+        .collect();
+    if has_transfer_encoding && !lengths.is_empty() {
+        return Err(RequestCreationError::AmbiguousLength);
+    }
+    let transfer_encoding = if has_transfer_encoding {
+        if codings.iter().any(String::is_empty) {
+            return Err(RequestCreationError::AmbiguousLength);
+        }
+        if codings != ["chunked"] {
+            return Err(RequestCreationError::UnsupportedCoding);
+        }
+        Some(())
+    } else {
+        None
+    };
 
     // finding the content-length header
-    let content_length = if transfer_encoding.is_some() {
-        // if transfer-encoding is specified, the Content-Length
-        // header must be ignored (RFC2616 #4.4)
-        None
-    } else {
+    let mut content_length: Option<usize> = None;
+    for value in lengths {
         // kith patch: a Content-Length that does not parse is refused, not ignored.
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Content-Length"))
-        {
-            None => None,
-            Some(h) => match FromStr::from_str(h.value.as_str()) {
-                Ok(len) => Some(len),
-                Err(_) => return Err(RequestCreationError::BadContentLength),
-            },
+        let len: usize = match FromStr::from_str(value) {
+            Ok(len) if value.bytes().all(|b| b.is_ascii_digit()) => len,
+            _ => return Err(RequestCreationError::BadContentLength),
+        };
+        if content_length.map_or(false, |seen| seen != len) {
+            return Err(RequestCreationError::AmbiguousLength);
         }
-    };
+        content_length = Some(len);
+    }
 
     // true if the client sent a `Expect: 100-continue` header
     let expects_continue = {
@@ -250,6 +279,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        pace: None,
     })
 }
 
@@ -460,6 +490,20 @@ impl Request {
         reader.unwrap()
     }
 
+    /// kith patch: the connection is closed once this request is answered (after an
+    /// answer that leaves part of the body unread, or a body that came too slowly).
+    pub fn close_connection(&self) {
+        if let Some(pace) = &self.pace {
+            pace.close();
+        }
+    }
+
+    /// kith patch: holds the request's body and answer to the connection's deadlines.
+    pub(crate) fn with_pace(mut self, pace: std::sync::Arc<crate::util::Pace>) -> Self {
+        self.pace = Some(pace);
+        self
+    }
+
     /// Sends a response to this request.
     #[inline]
     pub fn respond<R>(mut self, response: Response<R>) -> Result<(), IoError>
@@ -478,6 +522,10 @@ impl Request {
         R: Read,
     {
         let mut writer = self.extract_writer_impl();
+        // kith patch: the answer is held to the minimum rate from now.
+        if let Some(pace) = &self.pace {
+            pace.answer_started();
+        }
 
         let do_not_send_body = self.method == Method::Head;
 

@@ -73,6 +73,42 @@ impl<W: Write + Send> SequentialWriterBuilder<W> {
     }
 }
 
+impl<R: Read + Send> SequentialReaderBuilder<R> {
+    /// kith patch: the next reader (the iterator never ends; this says so in its type).
+    pub fn next_reader(&mut self) -> SequentialReader<R> {
+        let (tx, rx) = channel();
+
+        let inner = mem::replace(&mut self.inner, SequentialReaderBuilderInner::NotFirst(rx));
+
+        match inner {
+            SequentialReaderBuilderInner::First(reader) => SequentialReader {
+                inner: SequentialReaderInner::MyTurn(reader),
+                next: tx,
+            },
+
+            SequentialReaderBuilderInner::NotFirst(previous) => SequentialReader {
+                inner: SequentialReaderInner::Waiting(previous),
+                next: tx,
+            },
+        }
+    }
+}
+
+impl<W: Write + Send> SequentialWriterBuilder<W> {
+    /// kith patch: the next writer (the iterator never ends; this says so in its type).
+    pub fn next_writer(&mut self) -> SequentialWriter<W> {
+        let (tx, rx) = channel();
+        let mut next_next_trigger = Some(rx);
+        ::std::mem::swap(&mut next_next_trigger, &mut self.next_trigger);
+
+        SequentialWriter {
+            trigger: next_next_trigger,
+            writer: self.writer.clone(),
+            on_finish: tx,
+        }
+    }
+}
+
 impl<R: Read + Send> Iterator for SequentialReaderBuilder<R> {
     type Item = SequentialReader<R>;
 

@@ -26,6 +26,9 @@ struct Sharing {
     waiting_tasks: AtomicUsize,
 }
 
+/// kith patch: the stack of each connection thread.
+const STACK_SIZE: usize = 512 * 1024;
+
 /// Minimum number of active threads.
 static MIN_THREADS: usize = 4;
 
@@ -69,7 +72,12 @@ impl TaskPool {
     pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
         let mut queue = self.sharing.todo.lock().unwrap();
 
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
+        // kith patch: each task already queued will be taken by one of the idle threads;
+        // only an idle thread beyond those is free for this one. The published test
+        // (no idle thread at all) left a task queued behind a thread that had been
+        // woken for an earlier one, until some connection ended: under slow clients, a
+        // new connection could wait for seconds without a thread.
+        if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len() {
             self.add_thread(Some(code));
         } else {
             queue.push_back(code);
@@ -80,7 +88,10 @@ impl TaskPool {
     fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
         let sharing = self.sharing.clone();
 
-        thread::spawn(move || {
+        // kith patch: a connection's thread reads and writes through buffers on the heap;
+        // a small stack keeps hundreds of them cheap. A thread that cannot be started
+        // drops its task (its connection is closed) rather than panicking.
+        let spawned = thread::Builder::new().stack_size(STACK_SIZE).spawn(move || {
             let sharing = sharing;
             let _active_guard = Registration::new(&sharing.active_tasks);
 
@@ -124,6 +135,9 @@ impl TaskPool {
                 task();
             }
         });
+        if let Err(e) = spawned {
+            log::error!("cannot start a connection thread: {}", e);
+        }
     }
 }
 
