@@ -2,6 +2,7 @@
 //! temporary directories, real HTTP. One binary, one module per area.
 
 mod api;
+mod cli;
 mod api_accounts;
 mod api_oauth;
 mod api_statuses;
