@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_portability.sql"),
     include_str!("migrations/0006_web.sql"),
     include_str!("migrations/0007_privacy.sql"),
+    include_str!("migrations/0010_first_run.sql"),
 ];
 
 /// How often the server checkpoints the write-ahead log.

@@ -35,6 +35,7 @@ fn saved_notice(req: &Req) -> Option<Notice> {
             "Image removed; your followers see the change.".into()
         )),
         Some("aliases") => Some(Ok("Aliases saved.".into())),
+        Some("time_zone") => Some(Ok("Time zone saved.".into())),
         Some("moved") => Some(Ok(
             "Moved. Your followers' servers are being told to follow the new account.".into(),
         )),
@@ -81,6 +82,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer, notice: Option<Notice>) -> Re
             None => {},
         }
         (profile_form(ctx, viewer, &account))
+        (time_zone_form(viewer, &account))
         (aliases_form(ctx, viewer, &account))
         (super::moving::section(viewer, &account))
         (password_form(viewer))
@@ -179,6 +181,35 @@ fn profile_form(ctx: &Ctx, viewer: &Viewer, account: &Account) -> Markup {
     }
 }
 
+/// The offsets from UTC the time zone setting offers, in minutes: every whole hour
+/// from UTC-12 to UTC+14 and the half and quarter hours in use somewhere.
+const OFFSETS: &[i64] = &[
+    -720, -660, -600, -570, -540, -480, -420, -360, -300, -240, -210, -180, -120, -60, 0, 60,
+    120, 180, 210, 240, 270, 300, 330, 345, 360, 390, 420, 480, 525, 540, 570, 600, 630, 660,
+    720, 765, 780, 840,
+];
+
+fn time_zone_form(viewer: &Viewer, account: &Account) -> Markup {
+    html! {
+        section aria-labelledby="time-zone-h" {
+            h2 #time-zone-h { "Time zone" }
+            form.settings method="post" action="/settings/time_zone" {
+                (hidden(viewer, "/settings"))
+                label for="time_offset" { "Times on these pages are shown in" }
+                select #time_offset name="time_offset" {
+                    @for m in OFFSETS {
+                        option value=(m) selected[*m == account.time_offset_minutes] {
+                            (crate::dates::offset_label(*m))
+                        }
+                    }
+                }
+                p.hint { "An offset from UTC: change it when your clocks change for summer time." }
+                button type="submit" { "Save time zone" }
+            }
+        }
+    }
+}
+
 fn aliases_form(ctx: &Ctx, viewer: &Viewer, account: &Account) -> Markup {
     let aliases: Vec<String> = serde_json::from_str(&account.also_known_as).unwrap_or_default();
     html! {
@@ -223,6 +254,7 @@ pub fn submit(ctx: &Ctx, req: &Req, viewer: &Viewer, p: &Params, section: &str) 
         "profile" => save_profile(ctx, p),
         "aliases" => save_aliases(ctx, p),
         "remove_image" => remove_image(ctx, p),
+        "time_zone" => save_time_zone(ctx, p),
         "password" => return change_password(ctx, req, viewer, p),
         "domain_blocks" => return super::moderation::add_domain_block(ctx, p),
         _ => return Err(Error::NotFound("Not found".into())),
@@ -322,6 +354,18 @@ fn uploaded_image(ctx: &Ctx, p: &Params, which: &str) -> Result<Option<String>> 
             )),
             other => other,
         })
+}
+
+/// `POST /settings/time_zone`: one of [`OFFSETS`].
+fn save_time_zone(ctx: &Ctx, p: &Params) -> Result<()> {
+    let minutes = p
+        .str("time_offset")?
+        .and_then(|m| m.trim().parse::<i64>().ok())
+        .filter(|m| OFFSETS.contains(m))
+        .ok_or_else(|| invalid("Choose a time zone from the list"))?;
+    let now = db::now_ms();
+    ctx.db
+        .write(|tx| db::account::update_time_offset(tx, minutes, now))
 }
 
 /// `POST /settings/remove_image`: goes back to the placeholder avatar or header.
