@@ -44,9 +44,9 @@ pub fn lookup(ctx: &Ctx, q: &str) -> Result<Found> {
 /// failed to lookup address information") but as what it means for the search.
 fn not_found(q: &str, e: &Error) -> String {
     let why = match e {
-        Error::Network { transient: true, .. } => {
-            "its server could not be reached. Check the address, or try again later.".to_string()
-        }
+        Error::Network {
+            transient: true, ..
+        } => "its server could not be reached. Check the address, or try again later.".to_string(),
         Error::Network { .. } => {
             "kith could not get an account or a post from that address. Check it.".to_string()
         }

@@ -31,9 +31,7 @@ pub type Notice = std::result::Result<String, String>;
 fn saved_notice(req: &Req) -> Option<Notice> {
     match req.query_param("saved").as_deref() {
         Some("profile") => Some(Ok("Profile saved and sent to your followers.".into())),
-        Some("remove_image") => Some(Ok(
-            "Image removed; your followers see the change.".into()
-        )),
+        Some("remove_image") => Some(Ok("Image removed; your followers see the change.".into())),
         Some("aliases") => Some(Ok("Aliases saved.".into())),
         Some("time_zone") => Some(Ok("Time zone saved.".into())),
         Some("moved") => Some(Ok(
@@ -184,9 +182,9 @@ fn profile_form(ctx: &Ctx, viewer: &Viewer, account: &Account) -> Markup {
 /// The offsets from UTC the time zone setting offers, in minutes: every whole hour
 /// from UTC-12 to UTC+14 and the half and quarter hours in use somewhere.
 const OFFSETS: &[i64] = &[
-    -720, -660, -600, -570, -540, -480, -420, -360, -300, -240, -210, -180, -120, -60, 0, 60,
-    120, 180, 210, 240, 270, 300, 330, 345, 360, 390, 420, 480, 525, 540, 570, 600, 630, 660,
-    720, 765, 780, 840,
+    -720, -660, -600, -570, -540, -480, -420, -360, -300, -240, -210, -180, -120, -60, 0, 60, 120,
+    180, 210, 240, 270, 300, 330, 345, 360, 390, 420, 480, 525, 540, 570, 600, 630, 660, 720, 765,
+    780, 840,
 ];
 
 fn time_zone_form(viewer: &Viewer, account: &Account) -> Markup {
@@ -348,10 +346,9 @@ fn uploaded_image(ctx: &Ctx, p: &Params, which: &str) -> Result<Option<String>> 
     crate::media::store_profile_image(ctx, bytes, which)
         .map(Some)
         .map_err(|e| match e {
-            Error::Unprocessable(_) | Error::Status(..) | Error::BadRequest(_) => invalid(&format!(
-                "The {label} was not saved: {}",
-                e.public_message()
-            )),
+            Error::Unprocessable(_) | Error::Status(..) | Error::BadRequest(_) => invalid(
+                &format!("The {label} was not saved: {}", e.public_message()),
+            ),
             other => other,
         })
 }

@@ -130,11 +130,7 @@ fn a_relative_data_dir_is_beside_the_config_file() {
 
     // --data-dir: relative to where init runs, written as an absolute path.
     let other = tempfile::tempdir().unwrap();
-    let out = init(
-        other.path(),
-        "k.toml",
-        &["--data-dir", "state/kith"],
-    );
+    let out = init(other.path(), "k.toml", &["--data-dir", "state/kith"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = std::fs::read_to_string(other.path().join("k.toml")).unwrap();
     let written = other.path().join("state").join("kith");
@@ -214,7 +210,10 @@ fn errors_are_sentences_without_http_status_codes() {
     let out = run_kith(dir.path(), &["token", "--config", "nope.toml"], None);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("nope.toml") && err.contains("kith init"), "{err}");
+    assert!(
+        err.contains("nope.toml") && err.contains("kith init"),
+        "{err}"
+    );
     // A flag value init refuses names the flag.
     let out = run_kith(
         dir.path(),

@@ -25,7 +25,10 @@ fn first_run_prints_password_and_later_runs_keep_everything() {
     let password = std::fs::read_to_string(&file).expect("the password file");
     let password = password.trim();
     assert_eq!(password.len(), 20);
-    assert!(!log.contains(password), "the password is not in the log: {log}");
+    assert!(
+        !log.contains(password),
+        "the password is not in the log: {log}"
+    );
     let actor = get(
         &s.url("/users/alice"),
         &[("Accept", "application/activity+json")],

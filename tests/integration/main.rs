@@ -2,11 +2,11 @@
 //! temporary directories, real HTTP. One binary, one module per area.
 
 mod api;
-mod cli;
 mod api_accounts;
 mod api_oauth;
 mod api_statuses;
 mod api_timelines;
+mod cli;
 mod delivery;
 mod fake_remote;
 mod federation;

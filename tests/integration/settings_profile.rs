@@ -32,13 +32,21 @@ fn settings_avatar_and_header_upload_show_on_the_profile_and_can_be_removed() {
         &[("avatar", "a.png", png), ("header", "h.webp", webp)],
     );
     assert_eq!(got.status, 303, "{}", got.body);
-    let avatar = count(&k, "SELECT count(*) FROM account WHERE avatar_path IS NOT NULL");
-    let header = count(&k, "SELECT count(*) FROM account WHERE header_path IS NOT NULL");
+    let avatar = count(
+        &k,
+        "SELECT count(*) FROM account WHERE avatar_path IS NOT NULL",
+    );
+    let header = count(
+        &k,
+        "SELECT count(*) FROM account WHERE header_path IS NOT NULL",
+    );
     assert_eq!((avatar, header), (1, 1));
     let names: (String, String) = k.read(|c| {
-        Ok(c.query_row("SELECT avatar_path, header_path FROM account", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?)
+        Ok(
+            c.query_row("SELECT avatar_path, header_path FROM account", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?,
+        )
     });
     // The public profile shows both, and the files are served.
     let profile = Browser::new(&k).get("/@owner");
@@ -70,7 +78,10 @@ fn settings_avatar_and_header_upload_show_on_the_profile_and_can_be_removed() {
     let got = owner.post_multipart("/settings/profile", &fields, &[("avatar", "", b"")]);
     assert_eq!(got.status, 303, "{}", got.body);
     assert_eq!(
-        count(&k, "SELECT count(*) FROM account WHERE avatar_path IS NOT NULL AND header_path IS NOT NULL"),
+        count(
+            &k,
+            "SELECT count(*) FROM account WHERE avatar_path IS NOT NULL AND header_path IS NOT NULL"
+        ),
         1
     );
 
@@ -85,9 +96,16 @@ fn settings_avatar_and_header_upload_show_on_the_profile_and_can_be_removed() {
         &[("avatar", "a.png", b"not a picture")],
     );
     assert_eq!(got.status, 422, "{}", got.body);
-    assert!(got.body.contains("The avatar was not saved"), "{}", got.body);
+    assert!(
+        got.body.contains("The avatar was not saved"),
+        "{}",
+        got.body
+    );
     assert_eq!(
-        count(&k, "SELECT count(*) FROM account WHERE display_name = 'Owner'"),
+        count(
+            &k,
+            "SELECT count(*) FROM account WHERE display_name = 'Owner'"
+        ),
         1
     );
 
@@ -98,13 +116,13 @@ fn settings_avatar_and_header_upload_show_on_the_profile_and_can_be_removed() {
     );
     assert_eq!(got.status, 303, "{}", got.body);
     assert_eq!(
-        count(&k, "SELECT count(*) FROM account WHERE avatar_path IS NULL AND header_path IS NOT NULL"),
+        count(
+            &k,
+            "SELECT count(*) FROM account WHERE avatar_path IS NULL AND header_path IS NOT NULL"
+        ),
         1
     );
-    let got = owner.post(
-        "/settings/remove_image",
-        &[("csrf", &t), ("which", "nose")],
-    );
+    let got = owner.post("/settings/remove_image", &[("csrf", &t), ("which", "nose")]);
     assert_eq!(got.status, 422);
     assert!(got.body.contains("avatar or header"), "{}", got.body);
     let settings = owner.get("/settings");
