@@ -20,4 +20,5 @@ mod streaming;
 mod support;
 mod web;
 mod web_forms;
+mod web_pages;
 mod web_portability;
