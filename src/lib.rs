@@ -163,7 +163,7 @@ pub fn open_storage(config: &Config) -> Result<Db> {
     if !config.db_path().is_file() {
         return Err(first_run::no_account(config));
     }
-    let db = Db::open(&config.db_path())?;
+    let db = open_db(config)?;
     match db.read(db::account::find)? {
         Some(account) => first_run::check_username(config, &account.username).map(|()| db),
         None => Err(first_run::no_account(config)),
@@ -174,9 +174,22 @@ pub fn open_storage(config: &Config) -> Result<Db> {
 /// Returns the database and, when the account was just created, its password.
 fn create_storage(config: &Config) -> Result<(Db, Option<String>)> {
     create_data_dir(config)?;
-    let db = Db::open(&config.db_path())?;
+    let db = open_db(config)?;
     let password = first_run::ensure_account(&db, config)?;
     Ok((db, password))
+}
+
+/// Opens the database file; a failure names the file (a busy database stays `Busy`).
+fn open_db(config: &Config) -> Result<Db> {
+    let path = config.db_path();
+    Db::open(&path).map_err(|e| match e {
+        Error::Busy => Error::Busy,
+        other => Error::Io(std::io::Error::other(format!(
+            "cannot open the database {}: {}; check that kith's user may read and write it",
+            path.display(),
+            cli::sentence(&other)
+        ))),
+    })
 }
 
 fn create_data_dir(config: &Config) -> Result<()> {

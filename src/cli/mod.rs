@@ -16,11 +16,22 @@ use crate::error::Error;
 pub fn sentence(e: &Error) -> String {
     match e {
         Error::Config(m) => m.clone(),
-        Error::Io(io) => format!("a file operation failed: {io}"),
+        Error::Io(io) => format!("{io}"),
         Error::Db(db) => format!("the database reported an error: {db}"),
         Error::Internal(m) => format!("internal error: {m}"),
         Error::Network { message, .. } => format!("a network request failed: {message}"),
         other => other.public_message(),
+    }
+}
+
+/// An I/O error of a command working on `path`, naming that path when the error does
+/// not already ("Permission denied (os error 13)" alone says nothing of where).
+pub fn naming(path: &std::path::Path, e: Error) -> Error {
+    match e {
+        Error::Io(io) if !io.to_string().contains(&path.display().to_string()) => Error::Io(
+            std::io::Error::new(io.kind(), format!("{}: {io}", path.display())),
+        ),
+        other => other,
     }
 }
 

@@ -206,6 +206,16 @@ fn errors_are_sentences_without_http_status_codes() {
     assert!(err.starts_with("kith: "), "{err}");
     assert!(err.contains("at least 8"), "{err}");
     assert!(!err.contains("422"), "{err}");
+    // An I/O error names the path it happened at.
+    let dest = dir.path().join("no-such-dir").join("out.zip");
+    let out = run_kith(
+        dir.path(),
+        &["export", dest.to_str().unwrap(), "--config", "kith.toml"],
+        None,
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&dest.display().to_string()), "{err}");
     // A config file that does not exist: the file and what to do.
     let out = run_kith(dir.path(), &["token", "--config", "nope.toml"], None);
     let err = stderr(&out);
