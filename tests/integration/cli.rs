@@ -143,7 +143,7 @@ fn a_relative_data_dir_is_beside_the_config_file() {
 }
 
 #[test]
-fn the_first_run_password_is_kept_out_of_a_non_terminal_stdout() {
+fn sec_71_the_first_run_password_is_kept_out_of_a_non_terminal_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let out = init(dir.path(), "kith.toml", &[]);
     let err = stderr(&out);
@@ -179,7 +179,7 @@ fn the_first_run_password_is_kept_out_of_a_non_terminal_stdout() {
 }
 
 #[test]
-fn the_first_login_removes_the_password_file() {
+fn sec_71_the_first_login_removes_the_password_file() {
     let k = crate::support::Instance::start("owner", "");
     let password = crate::web::password(&k);
     let file = kith::first_run::write_password_file(&k.ctx().config, &password).unwrap();

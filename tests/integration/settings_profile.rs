@@ -13,7 +13,7 @@ fn image_src(body: &str, class: &str) -> Option<String> {
 }
 
 #[test]
-fn settings_avatar_and_header_upload_show_on_the_profile_and_can_be_removed() {
+fn sec_72_settings_avatar_and_header_upload_show_on_the_profile_and_can_be_removed() {
     let k = Instance::start("owner", "");
     let mut owner = Browser::new(&k);
     owner.login(&password(&k));

@@ -87,7 +87,7 @@ fn notifications_confirmation_counts_and_remote_headers() {
 }
 
 #[test]
-fn search_failures_read_as_sentences_and_the_time_zone_is_checked() {
+fn sec_72_search_failures_read_as_sentences_and_the_time_zone_is_checked() {
     let k = Instance::start("owner", "");
     let mut owner = Browser::new(&k);
     owner.login(&password(&k));
