@@ -3,6 +3,7 @@
 //! readers). All SQL of kith lives below this module; callers get domain types.
 
 pub mod account;
+pub mod actor_counts;
 pub mod actors;
 pub mod blocks;
 pub mod deliveries;

@@ -1,6 +1,6 @@
 //! Pages that used to trip people up: notification cards about the owner's own posts
 //! carry no Edit or Delete, the delete confirmation offers nothing else to click,
-//! counts read "1 like", a remote account's page shows its header image, search
+//! counts read "1 like", a remote account's page shows its header image and counts, search
 //! failures are sentences rather than raw network errors, and the time zone setting
 //! takes only the offsets it offers.
 
@@ -19,6 +19,15 @@ fn notifications_confirmation_counts_and_remote_headers() {
     remote.serve(&bob.doc);
     remote.route("/users/bob/inbox", Reply::status(202));
     remote.route("/inbox", Reply::status(202));
+    // Its outbox and followers say how many; its following collection is not served.
+    remote.route(
+        "/users/bob/outbox",
+        Reply::ap(&json!({"type": "OrderedCollection", "totalItems": 12})),
+    );
+    remote.route(
+        "/users/bob/followers",
+        Reply::ap(&json!({"type": "OrderedCollection", "totalItems": 1})),
+    );
     let post = owner_post(&k, "OWN-MARK a post of mine", "public");
     let like = json!({
         "@context": "https://www.w3.org/ns/activitystreams",
@@ -80,6 +89,16 @@ fn notifications_confirmation_counts_and_remote_headers() {
         .next()
         .unwrap()
         .to_string();
+    // Its counts, fetched from its collections, leaving out the one it did not give;
+    // the second view does not ask again (they are kept for a day).
+    assert!(
+        page.body.contains("12 posts · 1 follower<"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("following<"), "{}", page.body);
+    owner.get(&format!("/accounts/{bob_id}"));
+    assert_eq!(remote.requests_to("/users/bob/outbox").len(), 1);
     assert!(
         banner.contains("/media/proxy?url=") && banner.contains("header.png"),
         "{banner}"
