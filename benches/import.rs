@@ -65,7 +65,7 @@ fn main() {
     );
     // The account (its key and password hash, argon2 takes 19 MiB) is made here, so
     // the child's peak memory is the import's.
-    kith::cli_context(bench_config(dir.path())).expect("account");
+    kith::prepare(&bench_config(dir.path())).expect("account");
     let status = std::process::Command::new(std::env::current_exe().expect("exe"))
         .env(PHASE_ENV, dir.path())
         .status()

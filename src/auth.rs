@@ -111,7 +111,12 @@ pub fn record_login(ctx: &Ctx, req: &Req) {
 /// Whether `password` is the owner's.
 pub fn password_ok(ctx: &Ctx, password: &str) -> Result<bool> {
     let hash = ctx.db.read(db::account::get_password_hash)?;
-    Ok(crate::password::verify(password, &hash))
+    let ok = crate::password::verify(password, &hash);
+    if ok {
+        // The generated password has reached its owner: its file is no longer needed.
+        crate::first_run::forget_password(&ctx.config);
+    }
+    Ok(ok)
 }
 
 /// The key of the MACs kith puts in forms and proxy URLs, derived from the account's

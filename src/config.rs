@@ -190,6 +190,20 @@ impl Cidr {
     }
 }
 
+/// `data_dir` as the config file at `config_path` means it: a relative path is
+/// relative to the directory the file is in (leading `./` parts dropped, so messages
+/// show a plain path).
+pub fn beside(config_path: &Path, data_dir: &Path) -> PathBuf {
+    if data_dir.is_absolute() {
+        return data_dir.to_path_buf();
+    }
+    let base = config_path.parent().unwrap_or(Path::new(""));
+    base.components()
+        .chain(data_dir.components())
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
 /// The file as written: every key optional, unknown keys refused.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,11 +246,18 @@ impl Config {
     pub fn load(path: &Path, optional: bool) -> Result<Config> {
         match std::fs::read_to_string(path) {
             Ok(text) => {
-                Config::parse(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+                let mut config = Config::parse(&text)
+                    .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+                config.data_dir = beside(path, &config.data_dir);
+                Ok(config)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && optional => {
                 Ok(Config::defaults())
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::Config(format!(
+                "cannot read {}: there is no such file; write one with kith init or give another --config",
+                path.display()
+            ))),
             Err(e) => Err(Error::Config(format!(
                 "cannot read {}: {e}",
                 path.display()
@@ -244,7 +265,8 @@ impl Config {
         }
     }
 
-    /// Parses and validates config text.
+    /// Parses and validates config text. A relative `data_dir` stays as written
+    /// (relative to the current directory); [`Config::load`] anchors it at the file.
     pub fn parse(text: &str) -> Result<Config> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| Error::Config(toml_message(text, &e)))?;
@@ -567,6 +589,22 @@ mod tests {
                     .starts_with("federation.fetch_timeout_secs:")
             );
         }
+    }
+
+    #[test]
+    fn relative_data_dir_is_beside_the_config_file() {
+        let at = |config: &str, dir: &str| beside(Path::new(config), Path::new(dir));
+        assert_eq!(
+            at("/etc/kith/kith.toml", "./kith-data"),
+            PathBuf::from("/etc/kith/kith-data")
+        );
+        assert_eq!(
+            at("/etc/kith/kith.toml", "/var/lib/kith"),
+            PathBuf::from("/var/lib/kith")
+        );
+        assert_eq!(at("kith.toml", "./kith-data"), PathBuf::from("kith-data"));
+        assert_eq!(at("conf/kith.toml", "data"), PathBuf::from("conf/data"));
+        assert_eq!(at("../k.toml", "../d"), PathBuf::from("../../d"));
     }
 
     #[test]

@@ -39,6 +39,34 @@ pub fn mastodon(ms: i64) -> String {
     )
 }
 
+/// `2026-11-26 12:00`: a time for people, shifted by `offset_minutes` east of UTC
+/// (the owner's time zone setting; out-of-range offsets count as UTC).
+pub fn local(ms: i64, offset_minutes: i64) -> String {
+    let offset = i32::try_from(offset_minutes * 60)
+        .ok()
+        .and_then(|secs| time::UtcOffset::from_whole_seconds(secs).ok())
+        .unwrap_or(time::UtcOffset::UTC);
+    let t = to_datetime(ms).to_offset(offset);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// `UTC`, `UTC+02:00`, `UTC-03:30`: the name of an offset from UTC in minutes.
+pub fn offset_label(offset_minutes: i64) -> String {
+    if offset_minutes == 0 {
+        return "UTC".into();
+    }
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let m = offset_minutes.abs();
+    format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
+}
+
 /// `2026-11-26`: a date-only field such as `last_status_at`.
 pub fn date_only(ms: i64) -> String {
     iso8601(ms)[..10].to_string()
@@ -61,6 +89,20 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_times() {
+        // 2026-11-26T23:30:00Z
+        let ms = 1_795_735_800_000;
+        assert_eq!(iso8601(ms), "2026-11-26T23:30:00Z");
+        assert_eq!(local(ms, 0), "2026-11-26 23:30");
+        assert_eq!(local(ms, 120), "2026-11-27 01:30");
+        assert_eq!(local(ms, -210), "2026-11-26 20:00");
+        assert_eq!(local(ms, 100_000), "2026-11-26 23:30");
+        assert_eq!(offset_label(0), "UTC");
+        assert_eq!(offset_label(345), "UTC+05:45");
+        assert_eq!(offset_label(-210), "UTC-03:30");
+    }
 
     #[test]
     fn formats() {

@@ -20,6 +20,7 @@ pub(crate) mod domain;
 pub mod error;
 pub mod events;
 pub mod fetch;
+pub mod first_run;
 pub mod heap;
 pub mod http;
 pub mod ids;
@@ -155,13 +156,41 @@ impl Server {
     }
 }
 
+/// Opens the database of an existing account, for the commands beside the server.
+/// A data directory without an account is refused with "no kith account in PATH: run
+/// kith init or kith serve first", and nothing is created: only [`prepare`] and
+/// [`start`] make an account.
+pub fn open_storage(config: &Config) -> Result<Db> {
+    if !config.db_path().is_file() {
+        return Err(first_run::no_account(config));
+    }
+    let db = open_db(config)?;
+    match db.read(db::account::find)? {
+        Some(account) => first_run::check_username(config, &account.username).map(|()| db),
+        None => Err(first_run::no_account(config)),
+    }
+}
+
 /// Opens the data directory and database, creating the account on first use.
 /// Returns the database and, when the account was just created, its password.
-pub fn open_storage(config: &Config) -> Result<(Db, Option<String>)> {
+fn create_storage(config: &Config) -> Result<(Db, Option<String>)> {
     create_data_dir(config)?;
-    let db = Db::open(&config.db_path())?;
-    let password = ensure_account(&db, config)?;
+    let db = open_db(config)?;
+    let password = first_run::ensure_account(&db, config)?;
     Ok((db, password))
+}
+
+/// Opens the database file; a failure names the file (a busy database stays `Busy`).
+fn open_db(config: &Config) -> Result<Db> {
+    let path = config.db_path();
+    Db::open(&path).map_err(|e| match e {
+        Error::Busy => Error::Busy,
+        other => Error::Io(std::io::Error::other(format!(
+            "cannot open the database {}: {}; check that kith's user may read and write it",
+            path.display(),
+            cli::sentence(&other)
+        ))),
+    })
 }
 
 fn create_data_dir(config: &Config) -> Result<()> {
@@ -176,50 +205,6 @@ fn create_data_dir(config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Creates the account with a new key pair and password unless it exists; checks the
-/// configured user name against the stored one.
-fn ensure_account(db: &Db, config: &Config) -> Result<Option<String>> {
-    if let Some(account) = db.read(db::account::find)? {
-        return check_username(config, &account.username).map(|()| None);
-    }
-    // Slow work (key generation, hashing) happens before the write lock is taken.
-    let key = keys::generate()?;
-    let password = password::generate()?;
-    let hash = password::hash(&password)?;
-    let created = db.write(|tx| {
-        if db::account::find(tx)?.is_some() {
-            return Ok(false);
-        }
-        db::account::insert(
-            tx,
-            &db::account::NewAccount {
-                username: &config.username,
-                private_key_der: &key.private_der,
-                public_key_pem: &key.public_pem,
-                password_hash: &hash,
-                now: db::now_ms(),
-            },
-        )?;
-        Ok(true)
-    })?;
-    if created {
-        Ok(Some(password))
-    } else {
-        ensure_account(db, config)
-    }
-}
-
-fn check_username(config: &Config, stored: &str) -> Result<()> {
-    if stored == config.username {
-        return Ok(());
-    }
-    Err(Error::Config(format!(
-        "username: the database belongs to {stored:?}, but the config says {:?}; \
-         an account's name cannot change once it federates",
-        config.username
-    )))
-}
-
 /// Takes the data directory's lock, so a second `kith serve` cannot share it.
 fn lock_data_dir(config: &Config) -> Result<File> {
     let path = config.data_dir.join("kith.lock");
@@ -227,7 +212,8 @@ fn lock_data_dir(config: &Config) -> Result<File> {
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)?;
+        .open(&path)
+        .map_err(|e| Error::Config(format!("data_dir: cannot open {}: {e}", path.display())))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Config(format!(
@@ -243,7 +229,7 @@ fn lock_data_dir(config: &Config) -> Result<File> {
 /// server and no workers. What it queues, a running server's workers send within a
 /// few seconds; a stopped one sends it when it starts.
 pub fn cli_context(config: Config) -> Result<Arc<Ctx>> {
-    let (db, _) = open_storage(&config)?;
+    let db = open_storage(&config)?;
     Ok(Arc::new(context(config, db)?))
 }
 
@@ -275,21 +261,41 @@ fn context(config: Config, db: Db) -> Result<Ctx> {
 pub fn prepare(config: &Config) -> Result<Option<String>> {
     create_data_dir(config)?;
     let _lock = lock_data_dir(config)?;
-    let (_db, password) = open_storage(config)?;
+    let (_db, password) = create_storage(config)?;
     Ok(password)
+}
+
+/// Checks that the listen address can be bound (and lets it go again), so `kith serve`
+/// can stop before it creates anything when the port is taken.
+pub fn check_listen(config: &Config) -> Result<()> {
+    bind(config).map(drop)
+}
+
+fn bind(config: &Config) -> Result<std::net::TcpListener> {
+    http::bind(config.listen).map_err(|e| {
+        let why = match e {
+            Error::Io(io) if io.kind() == std::io::ErrorKind::AddrInUse => {
+                "another program (or another kith serve) is using it; stop that or change listen"
+                    .to_string()
+            }
+            Error::Io(io) => io.to_string(),
+            other => other.to_string(),
+        };
+        Error::Config(format!("listen: cannot listen on {}: {why}", config.listen))
+    })
 }
 
 /// Starts kith: storage, account, HTTP server. Returns once it is answering.
 pub fn start(config: Config) -> Result<Server> {
     heap::return_large_blocks();
+    // The address first: a port in use stops kith before anything is created.
+    let listener = bind(&config)?;
     create_data_dir(&config)?;
     let lock = lock_data_dir(&config)?;
     // Uploads and exports in progress when kith last stopped are of no use now; only
     // `kith serve` (which holds the lock) writes there.
     let _ = std::fs::remove_dir_all(config.scratch_dir());
-    let (db, first_run_password) = open_storage(&config)?;
-    let listener = http::bind(config.listen)
-        .map_err(|e| Error::Config(format!("listen: cannot bind {}: {e}", config.listen)))?;
+    let (db, first_run_password) = create_storage(&config)?;
     let ctx = Arc::new(context(config, db)?);
     let opts = http::HttpOptions {
         threads: ctx.config.http_threads,

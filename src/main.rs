@@ -13,8 +13,9 @@ kith — one person's home on the Fediverse
 
 Usage:
   kith serve  [--config PATH]     run the server (the default when no command is given)
-  kith init   [--config PATH] --public-url URL --username NAME
-                                  write a config file with these values and create the data directory
+  kith init   [--config PATH] --public-url URL --username NAME [--data-dir PATH]
+                                  write a config file with these values and create the account in
+                                  its data directory (default: kith-data beside the config file)
   kith passwd [--config PATH]     set the login password (read from stdin when it is not a terminal)
   kith token  [--config PATH] [--scopes \"read write follow push\"]
                                   print a new API access token for scripts and bots
@@ -52,6 +53,7 @@ enum Command {
     Init {
         public_url: String,
         username: String,
+        data_dir: Option<PathBuf>,
     },
     Passwd,
     Token {
@@ -123,6 +125,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut config = None;
     let mut public_url = None;
     let mut username = None;
+    let mut data_dir = None;
     let mut scopes = None;
     let mut help = false;
     let mut version = false;
@@ -147,6 +150,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--config" => config = Some(PathBuf::from(value("--config")?)),
             "--public-url" => public_url = Some(value("--public-url")?),
             "--username" => username = Some(value("--username")?),
+            "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
             "--scopes" => scopes = Some(value("--scopes")?),
             "--type" => flags.kind = Some(value("--type")?),
             "--media" => flags.media = Some(PathBuf::from(value("--media")?)),
@@ -160,7 +164,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     }
     let allowed: &[&str] = match command_word {
         None | Some("serve") | Some("passwd") => &["config"],
-        Some("init") => &["config", "public-url", "username"],
+        Some("init") => &["config", "public-url", "username", "data-dir"],
         Some("token") => &["config", "scopes"],
         Some("queue") | Some("alias") | Some("export") | Some("move") => &["config"],
         Some("import") => &[
@@ -183,6 +187,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     for (name, given) in [
         ("public-url", public_url.is_some()),
         ("username", username.is_some()),
+        ("data-dir", data_dir.is_some()),
         ("scopes", scopes.is_some()),
         ("type", flags.kind.is_some()),
         ("overwrite", flags.overwrite),
@@ -214,6 +219,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             Some("init") => Command::Init {
                 public_url: public_url.ok_or("init needs --public-url URL")?,
                 username: username.ok_or("init needs --username NAME")?,
+                data_dir,
             },
             Some(other) => return Err(format!("unknown command {other:?}")),
         }
@@ -339,7 +345,7 @@ fn main() -> ExitCode {
     match run(parsed) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kith: {e}");
+            eprintln!("kith: {}", cli::sentence(&e));
             match e {
                 Error::Config(_) | Error::BadRequest(_) | Error::Unprocessable(_) => {
                     ExitCode::from(2)
@@ -366,7 +372,8 @@ fn run(args: Args) -> Result<(), Error> {
         Command::Init {
             public_url,
             username,
-        } => cli::init::run(&path, &public_url, &username),
+            data_dir,
+        } => cli::init::run(&path, &public_url, &username, data_dir.as_deref()),
         Command::Serve => cli::serve::run(load()?),
         Command::Passwd => cli::account::run_passwd(&load()?),
         Command::Token { scopes } => cli::account::run_token(&load()?, &scopes),
@@ -422,7 +429,8 @@ mod tests {
                 .command,
             Command::Init {
                 public_url: "https://a.b".into(),
-                username: "me".into()
+                username: "me".into(),
+                data_dir: None
             }
         );
         assert_eq!(

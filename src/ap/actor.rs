@@ -99,6 +99,7 @@ mod tests {
             avatar_path: None,
             header_path: None,
             note_source: String::new(),
+            time_offset_minutes: 0,
             created_at: 0,
             updated_at: 0,
         }

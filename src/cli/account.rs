@@ -23,15 +23,21 @@ const SCOPES: &[&str] = &[
 
 /// Sets the login password.
 pub fn passwd(config: &Config, new_password: &str) -> Result<()> {
+    set_password(config, &open_storage(config)?, new_password)
+}
+
+/// Sets the login password in an opened database; the first-run password file goes.
+fn set_password(config: &Config, db: &db::Db, new_password: &str) -> Result<()> {
     let hash = password::hash(new_password)?;
-    let (db, _) = open_storage(config)?;
-    db.write(|tx| db::account::update_password_hash(tx, &hash, db::now_ms()))
+    db.write(|tx| db::account::update_password_hash(tx, &hash, db::now_ms()))?;
+    crate::first_run::forget_password(config);
+    Ok(())
 }
 
 /// Creates an API access token with the given scopes and returns it; only its hash is kept.
 pub fn token(config: &Config, scopes: &str) -> Result<String> {
     let scopes = normalise_scopes(scopes)?;
-    let (db, _) = open_storage(config)?;
+    let db = open_storage(config)?;
     let token = keys::random_token(32)?;
     let hash = keys::sha256_hex(token.as_bytes());
     db.write(|tx| db::tokens::insert(tx, None, &hash, &scopes, db::now_ms()))?;
@@ -41,8 +47,10 @@ pub fn token(config: &Config, scopes: &str) -> Result<String> {
 /// `kith passwd`: reads the new password (twice from a terminal, else the first line
 /// of stdin), sets it and says so.
 pub fn run_passwd(config: &Config) -> Result<()> {
+    // The account first: no point asking for a password nobody can use.
+    let db = open_storage(config)?;
     let password = read_password()?;
-    passwd(config, &password)?;
+    set_password(config, &db, &password)?;
     eprintln!("Password changed.");
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// `kith backup FILE [--media FILE.tar]`: snapshots the database (and the uploads).
 pub fn run_backup(config: &Config, dest: &Path, media: Option<&Path>) -> Result<()> {
-    let done = backup::backup(config, dest, media)?;
+    let done = backup::backup(config, dest, media).map_err(|e| super::naming(dest, e))?;
     eprintln!(
         "Wrote {} ({} bytes, {} posts){}. It holds the account's private key: keep it safe.",
         dest.display(),
@@ -80,7 +80,7 @@ pub fn run_import_archive(
         overwrite_profile,
         ..import::Options::default()
     };
-    let report = import::import_archive(&ctx, path, &opts)?;
+    let report = import::import_archive(&ctx, path, &opts).map_err(|e| super::naming(path, e))?;
     eprintln!("{}", report.summary());
     Ok(())
 }
@@ -90,7 +90,8 @@ pub fn run_import_csv(config: Config, kind: &str, overwrite: bool, path: &Path) 
     let ctx = crate::cli_context(config)?;
     let kind = csv::Kind::parse(kind)
         .ok_or_else(|| Error::BadRequest(format!("unknown --type {kind:?}")))?;
-    let report = csv::import(&ctx, kind, path, overwrite, true)?;
+    let report =
+        csv::import(&ctx, kind, path, overwrite, true).map_err(|e| super::naming(path, e))?;
     eprintln!("{}", report.summary());
     Ok(())
 }
@@ -98,7 +99,7 @@ pub fn run_import_csv(config: Config, kind: &str, overwrite: bool, path: &Path) 
 /// `kith export DEST`: writes a Mastodon-layout archive and the CSV files.
 pub fn run_export(config: Config, dest: &Path) -> Result<()> {
     let ctx = crate::cli_context(config)?;
-    let done = export::export(&ctx, dest, true)?;
+    let done = export::export(&ctx, dest, true).map_err(|e| super::naming(dest, e))?;
     eprintln!(
         "Exported {} posts, {} media files ({} missing), {} likes and {} bookmarks to {}.",
         done.posts,

@@ -18,7 +18,7 @@ const ERROR_SHOWN_CHARS: usize = 160;
 
 /// The report `kith queue` prints.
 pub fn show(config: &Config) -> Result<String> {
-    let (db, _) = open_storage(config)?;
+    let db = open_storage(config)?;
     let now = now_ms();
     let (pending, hosts) = db.read(|conn| {
         Ok((
@@ -33,7 +33,7 @@ pub fn show(config: &Config) -> Result<String> {
 /// returns the message `kith queue retry` prints.
 pub fn retry(config: &Config, host: &str) -> Result<String> {
     let host = normalise_host_arg(host)?;
-    let (db, _) = open_storage(config)?;
+    let db = open_storage(config)?;
     let now = now_ms();
     let due = db.write(|tx| deliveries::retry_host(tx, &host, now))?;
     let noun = if due == 1 { "delivery" } else { "deliveries" };

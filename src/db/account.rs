@@ -20,6 +20,8 @@ pub struct Account {
     pub avatar_path: Option<String>,
     pub header_path: Option<String>,
     pub note_source: String,
+    /// The owner's time zone for the web UI: minutes east of UTC.
+    pub time_offset_minutes: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -35,7 +37,7 @@ pub struct NewAccount<'a> {
 
 const COLUMNS: &str = "username, display_name, note_html, private_key_der, public_key_pem, \
     locked, discoverable, bot, fields_json, also_known_as, moved_to, created_at, updated_at, \
-    avatar_path, header_path, note_source";
+    avatar_path, header_path, note_source, time_offset_minutes";
 
 fn from_row(r: &Row) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -55,6 +57,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Account> {
         avatar_path: r.get(13)?,
         header_path: r.get(14)?,
         note_source: r.get(15)?,
+        time_offset_minutes: r.get(16)?,
     })
 }
 
@@ -191,6 +194,15 @@ pub fn update_image(
         other => return Err(Error::Internal(format!("no such profile image: {other}"))),
     };
     conn.prepare_cached(sql)?.execute(params![file_name, now])?;
+    Ok(())
+}
+
+/// Sets the owner's time zone for the web UI (minutes east of UTC).
+pub fn update_time_offset(conn: &Connection, minutes: i64, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE account SET time_offset_minutes = ?1, updated_at = ?2 WHERE id = 1",
+    )?
+    .execute(params![minutes, now])?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! readers). All SQL of kith lives below this module; callers get domain types.
 
 pub mod account;
+pub mod actor_counts;
 pub mod actors;
 pub mod blocks;
 pub mod deliveries;
@@ -64,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_portability.sql"),
     include_str!("migrations/0006_web.sql"),
     include_str!("migrations/0007_privacy.sql"),
+    include_str!("migrations/0010_first_run.sql"),
     include_str!("migrations/0012_doctor.sql"),
 ];
 

@@ -40,7 +40,7 @@ pub fn backup(config: &Config, dest: &Path, media: Option<&Path>) -> Result<Back
             )));
         }
     }
-    let (db, _) = crate::open_storage(config)?;
+    let db = crate::open_storage(config)?;
     let tmp = partial(dest);
     let _ = std::fs::remove_file(&tmp);
     db.snapshot(&tmp)?;

@@ -80,7 +80,7 @@ pub fn confirm_delete(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result
         };
         let body = html! {
             h1 { "Delete this post?" }
-            (view.post(&post, true)?)
+            (view.post_without_controls(&post)?)
             p { "It is removed here and a deletion goes to every server that received it." }
             form method="post" action=(format!("/posts/{id}/delete")) {
                 (hidden(viewer, "/home"))

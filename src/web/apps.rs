@@ -13,6 +13,7 @@ use maud::html;
 /// `GET /settings/apps`.
 pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
     let apps = ctx.db.read(oauth::list_authorized_apps)?;
+    let offset = ctx.db.read(db::account::get)?.time_offset_minutes;
     let back = req.target();
     let body = html! {
         h1 { "Authorized apps" }
@@ -26,7 +27,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
                         @if let Some(w) = &app.website {
                             " · " a href=(w) rel="nofollow noopener noreferrer" { (w) }
                         }
-                        p.hint { "Can: " (app.scopes) ". Last authorized " (when(*last)) "." }
+                        p.hint { "Can: " (app.scopes) ". Last authorized " (when(*last, offset)) "." }
                     }
                     (button(viewer, &back, &format!("/settings/apps/{}", app.id), "Revoke", false))
                 }

@@ -21,6 +21,7 @@ pub mod people;
 pub mod portability;
 pub mod post;
 pub mod profile;
+pub mod remote_counts;
 pub mod render;
 pub mod search;
 pub mod session;

@@ -1,6 +1,7 @@
 //! The owner's notifications: follows, follow requests (accept or reject right
 //! there), mentions, replies, likes, boosts, reactions, reports, edits and moves,
-//! newest first with paging. Showing a page marks what it shows as read.
+//! newest first with paging. Showing a page marks what it shows as read. The owner's
+//! own posts appear there without their buttons; others' posts keep Reply and Like.
 
 use super::render::{View, button, pager};
 use super::session::Viewer;
@@ -77,7 +78,7 @@ fn item(view: &View, viewer: &Viewer, n: &notifications::Notification) -> Result
             p.what {
                 img.avatar.tiny src=(who.avatar) alt="" width="32" height="32" loading="lazy";
                 a href=(who.href) { (who.name) } " " span.acct { (who.acct) } " " (verb(&n.kind))
-                " · " (super::render::when(n.created_at))
+                " · " (super::render::when(n.created_at, view.account.time_offset_minutes))
             }
             @if pending {
                 div.actions {
@@ -85,7 +86,12 @@ fn item(view: &View, viewer: &Viewer, n: &notifications::Notification) -> Result
                     (button(viewer, view.back, &format!("/accounts/{}/reject", actor.id), "Reject", false))
                 }
             }
-            @if let Some(p) = &post { (view.post(p, false)?) }
+            // The owner's own post (liked, boosted, replied to) is shown without its
+            // buttons: Edit and Delete belong on the post itself, not on every card.
+            @if let Some(p) = &post {
+                @if p.is_local() && p.reblog_of_id.is_none() { (view.post_without_controls(p)?) }
+                @else { (view.post(p, false)?) }
+            }
         }
     })
 }

@@ -144,9 +144,11 @@ pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> 
     let id = actor_id(id)?;
     let max_id = super::max_id(req);
     let me = ctx.config.actor_url();
+    // The counts may need the network: fetched before a connection is held.
+    let actor = ctx.db.read(|c| db::actors::get(c, id))?;
+    let counts = super::remote_counts::counts(ctx, &actor)?;
     let markup = View::read(ctx, req, Some(viewer), |view| {
         let conn = view.conn;
-        let actor = db::actors::get(conn, id)?;
         let r = relation(conn, id)?;
         // Where it moved, when the new account confirms it, as that account's page here.
         let moved = match crate::process::moving::confirmed_move(ctx, conn, &actor)? {
@@ -178,6 +180,7 @@ pub fn account(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> 
         let name = super::render::display_name(&actor.display_name, &actor.username).to_string();
         let body = html! {
             (view.account_card(&actor))
+            (super::remote_counts::line(&counts))
             @if let Some((href, label)) = &moved {
                 p.moved role="status" { "This account has moved to " a href=(href) { (label) } "." }
             }

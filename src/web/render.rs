@@ -67,10 +67,15 @@ pub fn own_avatar(ctx: &Ctx, account: &Account) -> String {
     media_src(ctx, &crate::media::avatar_url(ctx, account))
 }
 
-/// `<time>` with a readable UTC date.
-pub fn when(ms: i64) -> Markup {
+/// `<time>` with a readable date in the owner's time zone (`offset_minutes` east of
+/// UTC, the Settings choice); `datetime` keeps the exact UTC time for machines.
+pub fn when(ms: i64, offset_minutes: i64) -> Markup {
     let iso = crate::dates::iso8601(ms);
-    let shown = format!("{} {} UTC", &iso[..10], &iso[11..16]);
+    let shown = format!(
+        "{} {}",
+        crate::dates::local(ms, offset_minutes),
+        crate::dates::offset_label(offset_minutes)
+    );
     html! { time datetime=(iso) { (shown) } }
 }
 
@@ -176,8 +181,13 @@ impl View<'_> {
 
     /// Several posts, or a note that there are none.
     pub fn posts(&self, list: &[Post], empty: &str) -> Result<Markup> {
+        self.posts_or(list, html! { p.empty { (empty) } })
+    }
+
+    /// Several posts, or `empty` when there are none.
+    pub fn posts_or(&self, list: &[Post], empty: Markup) -> Result<Markup> {
         if list.is_empty() {
-            return Ok(html! { p.empty { (empty) } });
+            return Ok(empty);
         }
         let cards = list
             .iter()
@@ -204,13 +214,36 @@ impl View<'_> {
             else {
                 return Ok(html! {});
             };
-            let inner = self.card(&original, focus, Some(&booster))?;
-            return Ok(inner);
+            // The card's id is the boost's own, so a post and its boost on one page
+            // never share an id.
+            let card = Card {
+                focus,
+                boost: Some((post.id, &booster)),
+                controls: true,
+            };
+            return self.card(&original, card);
         }
-        self.card(post, focus, None)
+        self.card(post, Card::plain(focus))
     }
 
-    fn card(&self, post: &Post, focus: bool, boosted_by: Option<&Author>) -> Result<Markup> {
+    /// A post without the reply, boost, like and other buttons under it: the delete
+    /// confirmation shows what is to go and nothing else to click, notifications show
+    /// the owner's post they are about. (The caller knows the owner may see it.)
+    pub fn post_without_controls(&self, post: &Post) -> Result<Markup> {
+        let card = Card {
+            controls: false,
+            ..Card::plain(false)
+        };
+        self.card(post, card)
+    }
+
+    fn card(&self, post: &Post, card: Card) -> Result<Markup> {
+        let Card {
+            focus,
+            boost,
+            controls,
+        } = card;
+        let id = boost.map_or(post.id, |(boost_id, _)| boost_id);
         let author = self.author(post.actor_id)?;
         let href = self.post_href(post);
         let attachments = posts::list_attachments(self.conn, post.id)?;
@@ -238,16 +271,16 @@ impl View<'_> {
             None
         };
         Ok(html! {
-            article.post.focus[focus] id=(format!("post-{}", post.id)) {
-                @if let Some(b) = boosted_by {
-                    p.boosted { "🔁 " a href=(b.href) { (b.name) } " boosted" }
+            article.post.focus[focus] id=(format!("post-{id}")) {
+                @if let Some((_, b)) = boost {
+                    p.boosted { (boost_icon()) " " a href=(b.href) { (b.name) } " boosted" }
                 }
                 header {
                     a.who href=(author.href) rel=[rel] {
                         img.avatar.small src=(author.avatar) alt="" width="48" height="48" loading="lazy";
                         span.names { span.name { (author.name) } " " span.acct { (author.acct) } }
                     }
-                    a.when href=(href) { (when(post.published_at)) }
+                    a.when href=(href) { (when(post.published_at, self.account.time_offset_minutes)) }
                     @if let Some(label) = visibility_label(&post.visibility) { span.tag { (label) } }
                     @if post.edited_at.is_some() { span.tag { "Edited" } }
                 }
@@ -262,7 +295,7 @@ impl View<'_> {
                         (content)
                     }
                 }
-                (self.footer(post, &href)?)
+                @if controls { (self.footer(post, &href)?) }
             }
         })
     }
@@ -309,7 +342,9 @@ impl View<'_> {
         let Some(v) = self.viewer else {
             return Ok(html! {
                 footer.stats {
-                    span { (replies) " replies" } span { (boosts) " boosts" } span { (likes) " likes" }
+                    span { (count(replies, "reply", "replies")) }
+                    span { (count(boosts, "boost", "boosts")) }
+                    span { (count(likes, "like", "likes")) }
                     a href=(href) { "Open thread" }
                 }
             });
@@ -338,7 +373,8 @@ impl View<'_> {
         })
     }
 
-    /// A remote account's header card: avatar, names, bio, fields (all sanitized at ingest).
+    /// A remote account's header card: header image, avatar, names, bio, fields (all
+    /// sanitized at ingest).
     pub fn account_card(&self, a: &RemoteActor) -> Markup {
         let author = self.remote_author(a);
         let fields: Vec<(String, String)> =
@@ -354,7 +390,10 @@ impl View<'_> {
                 .collect();
         let profile = a.url.clone().unwrap_or_else(|| a.uri.clone());
         html! {
-            section.account-card {
+            section.account-card.with-banner[a.header_url.is_some()] {
+                @if let Some(header) = &a.header_url {
+                    img.banner src=(media_src(self.ctx, header)) alt="" width="600" height="200";
+                }
                 header {
                     img.avatar src=(author.avatar) alt="" width="96" height="96";
                     div {
@@ -375,6 +414,44 @@ impl View<'_> {
     }
 }
 
+/// How a card is drawn: focused (the thread's post), as a boost (the boost's id and
+/// who boosted), and with or without the owner's buttons.
+struct Card<'a> {
+    focus: bool,
+    boost: Option<(i64, &'a Author)>,
+    controls: bool,
+}
+
+impl Card<'_> {
+    fn plain(focus: bool) -> Self {
+        Card {
+            focus,
+            boost: None,
+            controls: true,
+        }
+    }
+}
+
+/// "1 reply", "2 replies", "0 replies".
+pub fn count(n: i64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// The boost mark: two arrows in a loop, drawn inline (no emoji font needed), hidden
+/// from screen readers since the words beside it say "boosted".
+pub fn boost_icon() -> Markup {
+    html! {
+        svg.icon width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" focusable="false" {
+            path fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"
+                d="M3 7V5.5A1.5 1.5 0 0 1 4.5 4H12M10 2l2 2-2 2M13 9v1.5a1.5 1.5 0 0 1-1.5 1.5H4M6 14l-2-2 2-2" {}
+        }
+    }
+}
+
 fn poll_results(p: &posts::Poll) -> Markup {
     let total: i64 = p.options.iter().map(|(_, n)| n).sum();
     html! {
@@ -383,7 +460,7 @@ fn poll_results(p: &posts::Poll) -> Markup {
                 li {
                     span.option { (title) }
                     " "
-                    span.votes { (votes) " votes" }
+                    span.votes { (count(*votes, "vote", "votes")) }
                     @if total > 0 { meter min="0" max=(total) value=(votes) {} }
                 }
             }

@@ -40,6 +40,23 @@ pub fn lookup(ctx: &Ctx, q: &str) -> Result<Found> {
     Ok(Found::Account(actor.id))
 }
 
+/// Why a look-up found nothing, in words: a network failure is not shown raw ("io:
+/// failed to lookup address information") but as what it means for the search.
+fn not_found(q: &str, e: &Error) -> String {
+    let why = match e {
+        Error::Network {
+            transient: true, ..
+        } => "its server could not be reached. Check the address, or try again later.".to_string(),
+        Error::Network { .. } => {
+            "kith could not get an account or a post from that address. Check it.".to_string()
+        }
+        Error::Gone(_) => "that account or post has been deleted.".to_string(),
+        Error::RateLimited { .. } | Error::Busy => "kith is busy. Try again shortly.".to_string(),
+        other => other.public_message(),
+    };
+    format!("Nothing found for {q}: {why}")
+}
+
 fn form(q: &str) -> Markup {
     html! {
         form.search method="get" action="/search" role="search" {
@@ -77,7 +94,7 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
             Err(e @ (Error::Internal(_) | Error::Db(_) | Error::Io(_) | Error::Busy)) => {
                 return Err(e);
             }
-            Err(e) => error = Some(format!("Nothing found for {q}: {}", e.public_message())),
+            Err(e) => error = Some(not_found(q, &e)),
         }
     }
     let markup = View::read(ctx, req, Some(viewer), |view| {

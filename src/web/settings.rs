@@ -31,7 +31,9 @@ pub type Notice = std::result::Result<String, String>;
 fn saved_notice(req: &Req) -> Option<Notice> {
     match req.query_param("saved").as_deref() {
         Some("profile") => Some(Ok("Profile saved and sent to your followers.".into())),
+        Some("remove_image") => Some(Ok("Image removed; your followers see the change.".into())),
         Some("aliases") => Some(Ok("Aliases saved.".into())),
+        Some("time_zone") => Some(Ok("Time zone saved.".into())),
         Some("moved") => Some(Ok(
             "Moved. Your followers' servers are being told to follow the new account.".into(),
         )),
@@ -77,7 +79,8 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer, notice: Option<Notice>) -> Re
             Some(Err(m)) => p.error role="alert" { (m) },
             None => {},
         }
-        (profile_form(viewer, &account))
+        (profile_form(ctx, viewer, &account))
+        (time_zone_form(viewer, &account))
         (aliases_form(ctx, viewer, &account))
         (super::moving::section(viewer, &account))
         (password_form(viewer))
@@ -88,11 +91,50 @@ pub fn show(ctx: &Ctx, req: &Req, viewer: &Viewer, notice: Option<Notice>) -> Re
     ))
 }
 
-fn profile_form(viewer: &Viewer, account: &Account) -> Markup {
+/// The current avatar or header (`which`) with a button that removes it; the
+/// placeholder and no button when none is set.
+fn current_image(ctx: &Ctx, viewer: &Viewer, account: &Account, which: &str) -> Markup {
+    let (set, url, label) = if which == "avatar" {
+        (
+            account.avatar_path.is_some(),
+            crate::media::avatar_url(ctx, account),
+            "avatar",
+        )
+    } else {
+        (
+            account.header_path.is_some(),
+            crate::media::header_url(ctx, account),
+            "header image",
+        )
+    };
+    html! {
+        figure.current-image {
+            img.{"current-" (which)} src=(super::render::media_src(ctx, &url))
+                alt=(format!("Current {label}"));
+            figcaption {
+                @if set {
+                    form.inline method="post" action="/settings/remove_image" {
+                        (hidden(viewer, "/settings"))
+                        input type="hidden" name="which" value=(which);
+                        button type="submit" { "Remove " (label) }
+                    }
+                } @else {
+                    "No " (label) " set"
+                }
+            }
+        }
+    }
+}
+
+fn profile_form(ctx: &Ctx, viewer: &Viewer, account: &Account) -> Markup {
     let fields: Vec<Value> = serde_json::from_str(&account.fields_json).unwrap_or_default();
     html! {
         section aria-labelledby="profile-h" {
             h2 #profile-h { "Profile" }
+            div.current-images {
+                (current_image(ctx, viewer, account, "avatar"))
+                (current_image(ctx, viewer, account, "header"))
+            }
             form.settings method="post" action="/settings/profile" enctype="multipart/form-data" {
                 (hidden(viewer, "/settings"))
                 label for="display_name" { "Display name" }
@@ -132,6 +174,35 @@ fn profile_form(viewer: &Viewer, account: &Account) -> Markup {
                     label for="bot" { "This is an automated account" }
                 }
                 button type="submit" { "Save profile" }
+            }
+        }
+    }
+}
+
+/// The offsets from UTC the time zone setting offers, in minutes: every whole hour
+/// from UTC-12 to UTC+14 and the half and quarter hours in use somewhere.
+const OFFSETS: &[i64] = &[
+    -720, -660, -600, -570, -540, -480, -420, -360, -300, -240, -210, -180, -120, -60, 0, 60, 120,
+    180, 210, 240, 270, 300, 330, 345, 360, 390, 420, 480, 525, 540, 570, 600, 630, 660, 720, 765,
+    780, 840,
+];
+
+fn time_zone_form(viewer: &Viewer, account: &Account) -> Markup {
+    html! {
+        section aria-labelledby="time-zone-h" {
+            h2 #time-zone-h { "Time zone" }
+            form.settings method="post" action="/settings/time_zone" {
+                (hidden(viewer, "/settings"))
+                label for="time_offset" { "Times on these pages are shown in" }
+                select #time_offset name="time_offset" {
+                    @for m in OFFSETS {
+                        option value=(m) selected[*m == account.time_offset_minutes] {
+                            (crate::dates::offset_label(*m))
+                        }
+                    }
+                }
+                p.hint { "An offset from UTC: change it when your clocks change for summer time." }
+                button type="submit" { "Save time zone" }
             }
         }
     }
@@ -180,6 +251,8 @@ pub fn submit(ctx: &Ctx, req: &Req, viewer: &Viewer, p: &Params, section: &str) 
     let outcome = match section {
         "profile" => save_profile(ctx, p),
         "aliases" => save_aliases(ctx, p),
+        "remove_image" => remove_image(ctx, p),
+        "time_zone" => save_time_zone(ctx, p),
         "password" => return change_password(ctx, req, viewer, p),
         "domain_blocks" => return super::moderation::add_domain_block(ctx, p),
         _ => return Err(Error::NotFound("Not found".into())),
@@ -239,9 +312,69 @@ fn save_profile(ctx: &Ctx, p: &Params) -> Result<()> {
         discoverable: p.str("discoverable")?.is_some(),
         fields_json: Value::Array(fields).to_string(),
     };
+    // The pictures are checked and stored before anything changes, so a bad one
+    // leaves the whole profile as it was.
+    let avatar = uploaded_image(ctx, p, "avatar")?;
+    let header = uploaded_image(ctx, p, "header")?;
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        db::account::update_profile(tx, &profile, now)?;
+        for (which, name) in [("avatar", &avatar), ("header", &header)] {
+            if let Some(name) = name {
+                db::account::update_image(tx, which, Some(name), now)?;
+            }
+        }
+        Ok(())
+    })?;
+    process::update_profile(ctx)
+}
+
+/// The avatar or header file chosen in the form (`which`), processed and stored the
+/// same way as through the API; `None` when the file input was left empty.
+fn uploaded_image(ctx: &Ctx, p: &Params, which: &str) -> Result<Option<String>> {
+    let Some((_, _, _, bytes)) = p
+        .files
+        .iter()
+        .find(|(field, _, _, bytes)| field == which && !bytes.is_empty())
+    else {
+        return Ok(None);
+    };
+    let label = if which == "avatar" {
+        "avatar"
+    } else {
+        "header image"
+    };
+    crate::media::store_profile_image(ctx, bytes, which)
+        .map(Some)
+        .map_err(|e| match e {
+            Error::Unprocessable(_) | Error::Status(..) | Error::BadRequest(_) => invalid(
+                &format!("The {label} was not saved: {}", e.public_message()),
+            ),
+            other => other,
+        })
+}
+
+/// `POST /settings/time_zone`: one of [`OFFSETS`].
+fn save_time_zone(ctx: &Ctx, p: &Params) -> Result<()> {
+    let minutes = p
+        .str("time_offset")?
+        .and_then(|m| m.trim().parse::<i64>().ok())
+        .filter(|m| OFFSETS.contains(m))
+        .ok_or_else(|| invalid("Choose a time zone from the list"))?;
     let now = db::now_ms();
     ctx.db
-        .write(|tx| db::account::update_profile(tx, &profile, now))?;
+        .write(|tx| db::account::update_time_offset(tx, minutes, now))
+}
+
+/// `POST /settings/remove_image`: goes back to the placeholder avatar or header.
+fn remove_image(ctx: &Ctx, p: &Params) -> Result<()> {
+    let which = p.str("which")?.unwrap_or_default();
+    if which != "avatar" && which != "header" {
+        return Err(invalid("Say which image to remove: avatar or header"));
+    }
+    let now = db::now_ms();
+    ctx.db
+        .write(|tx| db::account::update_image(tx, &which, None, now))?;
     process::update_profile(ctx)
 }
 

@@ -23,6 +23,8 @@ struct Frame<'a> {
     head: Markup,
     /// What goes above the posts.
     top: Markup,
+    /// What shows when there are no posts.
+    empty: Markup,
 }
 
 /// Renders a list page: `load` reads the posts.
@@ -38,6 +40,7 @@ fn list_page(
         path,
         head,
         top,
+        empty,
     } = frame;
     let max_id = super::max_id(req);
     let markup = View::read(ctx, req, viewer, |view| {
@@ -45,7 +48,11 @@ fn list_page(
         let list = load(conn, max_id)?;
         let body = html! {
             (top)
-            (view.posts(&list, "Nothing here yet.")?)
+            @if max_id.is_some() && list.is_empty() {
+                p.empty { "No older posts." }
+            } @else {
+                (view.posts_or(&list, empty)?)
+            }
             (pager(path, max_id.is_none(), list.last().map(|p| p.id), list.len() as i64 == PAGE))
         };
         Ok(super::layout::frame(viewer, title, head, body))
@@ -65,6 +72,15 @@ pub fn home(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
         path: "/home",
         head: super::layout::compose_script(),
         top,
+        empty: html! {
+            div.empty.welcome {
+                p { "Your home timeline is empty: your own posts and those of the accounts you follow show here." }
+                p {
+                    "Find people to follow with " a href="/search" { "Search" }
+                    " (try @user@their.server), or see who follows you under " a href="/people" { "People" } "."
+                }
+            }
+        },
     };
     list_page(ctx, req, Some(viewer), frame, |c, max_id| {
         timelines::list(c, &Timeline::Home, page(max_id), &me)
@@ -80,6 +96,7 @@ pub fn bookmarks(ctx: &Ctx, req: &Req, viewer: &Viewer) -> Result<Resp> {
         path: "/bookmarks",
         head: html! {},
         top,
+        empty: html! { p.empty { "No bookmarks yet: the Bookmark button under a post puts it here." } },
     };
     list_page(ctx, req, Some(viewer), frame, |c, max_id| {
         timelines::list(c, &Timeline::Bookmarks, page(max_id), &me)
@@ -112,6 +129,7 @@ pub fn tag(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>, tag: &str) -> Result<R
         path: &path,
         head: html! {},
         top,
+        empty: html! { p.empty { "No posts with this hashtag yet." } },
     };
     let resp = list_page(ctx, req, viewer, frame, |c, max_id| {
         crate::db::pages::list_tag(c, &tag, local_only, max_id, PAGE)

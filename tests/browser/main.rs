@@ -2,8 +2,12 @@
 //! ports, and `suite.mjs` driving headless Chromium (Debian's `chromium` package)
 //! through `playwright-core` (npm), both installed by `scripts/install-browser`. Built
 //! only with `--features interop`: `cargo test --features interop --test browser`.
-//! The suite logs in, posts with a content warning and an image with alt text, finds
-//! the post on the home timeline and the public profile, likes it, follows the second
+//! The suite logs in (an empty home points to Search and People), uploads an avatar
+//! and header in Settings and sees them on the public profile, sets a time zone and
+//! sees post times in it, posts with a content warning and an image with alt text, finds
+//! the post on the home timeline and the public profile, likes and boosts it (counts
+//! in the singular for one, an SVG boost mark, no element id twice on Home), deletes a
+//! post through its confirmation page (which offers no other button), follows the second
 //! instance's account by handle and sees its post arrive, imports a CSV file on the
 //! import and export page, moves to the second instance's account (which lists it as
 //! an alias) through the confirmation step, and logs out; every page is

@@ -131,6 +131,11 @@ async function main() {
   log("alice logs in");
   await login(a, A, process.env.KITH_A_PASSWORD);
   await checkLayout(a, "home (empty)");
+  log("an empty home says where to go");
+  const welcome = a.locator(".welcome");
+  await welcome.getByRole("link", { name: "Search" }).waitFor();
+  await welcome.getByRole("link", { name: "People" }).waitFor();
+  assert.equal(await welcome.getByRole("link", { name: "Search" }).getAttribute("href"), "/search");
   // Keyboard: the first Tab stop is the skip link.
   await a.keyboard.press("Tab");
   assert.equal(await a.evaluate(() => document.activeElement?.textContent), "Skip to content");
@@ -141,9 +146,23 @@ async function main() {
   await a.getByLabel("Bio").fill("Writes about soup, bikes and #kith.");
   await a.getByLabel("Label 1").fill("Website");
   await a.getByLabel("Content 1").fill("https://alice.example/");
+  await a.locator("#avatar").setInputFiles(IMAGE);
+  await a.locator("#header").setInputFiles(IMAGE);
   await a.getByRole("button", { name: "Save profile" }).click();
   await a.getByText("Profile saved").waitFor();
   await checkLayout(a, "settings saved");
+  log("settings shows the uploaded avatar and header with remove buttons");
+  for (const which of ["avatar", "header"]) {
+    const src = await a.locator(`img.current-${which}`).getAttribute("src");
+    assert.match(src, /^\/media\/[0-9a-f]{32}\.\w+$/, `the current ${which} is the upload`);
+  }
+  await a.getByRole("button", { name: "Remove avatar" }).waitFor();
+  await a.getByRole("button", { name: "Remove header image" }).waitFor();
+
+  log("alice sets her time zone to UTC+02:00");
+  await a.getByLabel("Times on these pages are shown in").selectOption({ label: "UTC+02:00" });
+  await a.getByRole("button", { name: "Save time zone" }).click();
+  await a.getByText("Time zone saved.").waitFor();
 
   log("alice posts with a content warning and an image with alt text");
   await visit(a, `${A}/home`, "home");
@@ -171,6 +190,42 @@ async function main() {
   await a.evaluate(() => window.scrollTo(0, 0));
   await shoot(a, "home");
 
+  log("times on home are in alice's time zone, with the UTC time kept for machines");
+  const time = liked.locator("a.when time");
+  const [shown, iso] = [await time.textContent(), await time.getAttribute("datetime")];
+  const expected = new Date(Date.parse(iso) + 2 * 3600 * 1000).toISOString();
+  assert.equal(shown, `${expected.slice(0, 10)} ${expected.slice(11, 16)} UTC+02:00`);
+
+  log("alice boosts her post: the boost shows an icon and no id is used twice");
+  await liked.getByRole("button", { name: /^Boost/ }).click();
+  await a.waitForURL(/\/home/);
+  const boostCard = a.locator("article.post").filter({ has: a.locator("p.boosted") }).first();
+  await boostCard.waitFor();
+  assert.equal(await boostCard.locator("p.boosted svg.icon").count(), 1, "the boost mark is an inline SVG");
+  assert.ok(!(await boostCard.locator("p.boosted").textContent()).includes("\u{1F501}"), "no emoji");
+  assert.equal(await a.locator("article.post").filter({ hasText: "Food photo" }).count(), 2, "post and boost both on home");
+  const duplicates = await a.evaluate(() => {
+    const seen = new Map();
+    for (const el of document.querySelectorAll("[id]")) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+    return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+  });
+  assert.deepEqual(duplicates, [], "every id on home is used once");
+
+  log("alice deletes a post through the confirmation page");
+  await a.getByLabel("What's on your mind?").fill("A post to delete");
+  await a.getByRole("button", { name: "Post", exact: true }).click();
+  await a.waitForURL(`${A}/home`);
+  const doomed = a.locator("article.post").filter({ hasText: "A post to delete" }).first();
+  await doomed.getByRole("link", { name: "Delete" }).click();
+  await a.getByRole("heading", { name: "Delete this post?" }).waitFor();
+  await checkLayout(a, "delete confirmation");
+  const main = a.locator("main");
+  assert.equal(await main.getByRole("button").count(), 1, "only the confirming button");
+  assert.equal(await main.getByRole("button", { name: /Boost|Like|Bookmark/ }).count(), 0);
+  await main.getByRole("button", { name: "Delete" }).click();
+  await a.waitForURL(`${A}/home`);
+  assert.equal(await a.locator("article.post").filter({ hasText: "A post to delete" }).count(), 0, "deleted");
+
   log("a visitor sees the post on alice's public profile, warning collapsed");
   const b = bob.page;
   await visit(b, `${A}/@alice`, "public profile");
@@ -180,6 +235,21 @@ async function main() {
   await pub.locator("summary").click();
   await imageShown(pub, "public profile");
   await pub.locator("summary").click();
+  log("the visitor sees the counts in words, singular for one");
+  const stats = pub.locator("footer.stats");
+  await stats.getByText("1 like", { exact: true }).waitFor();
+  await stats.getByText("1 boost", { exact: true }).waitFor();
+  await stats.getByText("0 replies", { exact: true }).waitFor();
+  log("the visitor sees the avatar and header uploaded in Settings");
+  for (const sel of ["img.banner", "header img.avatar"]) {
+    const img = b.locator(`.profile ${sel}`).first();
+    assert.match(await img.getAttribute("src"), /^\/media\/[0-9a-f]{32}\.\w+$/, `${sel} is the upload`);
+    const width = await img.evaluate(async (el) => {
+      if (!el.complete) await new Promise((ok) => el.addEventListener("load", ok, { once: true }));
+      return el.naturalWidth;
+    });
+    assert.ok(width > 0, `${sel} loads`);
+  }
   assert.equal(await b.locator('a[rel~="me"]').first().getAttribute("href"), "https://alice.example/");
   assert.equal(await pub.getByRole("button", { name: /Like/ }).count(), 0, "visitors get no buttons");
   await shoot(b, "profile");

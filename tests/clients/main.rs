@@ -101,6 +101,8 @@ impl Kith {
             let text = Kith::config_text(port, &data_dir);
             std::fs::write(&config_path, &text).expect("write config");
             let config = kith::config::Config::parse(&text).expect("config");
+            // Only kith serve and kith init create the account; this is what they run.
+            kith::prepare(&config).expect("the account");
             kith::cli::account::passwd(&config, PASSWORD).expect("set the password");
             let mut child = Command::new(env!("CARGO_BIN_EXE_kith"))
                 .args(["serve", "--config"])

@@ -39,6 +39,8 @@ impl Api {
             d = dir.path().join("data").display()
         );
         let config = kith::config::Config::parse(&text).unwrap();
+        // Only kith serve and kith init create the account; this is what they run.
+        kith::prepare(&config).unwrap();
         kith::cli::account::passwd(&config, PASSWORD).unwrap();
         let server = kith::start(config).unwrap();
         Api {

@@ -17,14 +17,18 @@ fn first_run_prints_password_and_later_runs_keep_everything() {
     if std::env::var_os("KITH_TEST_BIN").is_none() {
         assert!(!log.contains("could not restart"), "{log}");
     }
-    let password = log
-        .split("password: ")
-        .nth(1)
-        .expect("password printed")
-        .split_whitespace()
-        .next()
-        .unwrap();
+    // Its standard output is not a terminal: the password is in a file only kith's
+    // user can read, and the notice names the file and the login page.
+    let file = s.data_dir().join("first-run-password");
+    assert!(log.contains(&file.display().to_string()), "{log}");
+    assert!(log.contains(&format!("{}/login", s.public())), "{log}");
+    let password = std::fs::read_to_string(&file).expect("the password file");
+    let password = password.trim();
     assert_eq!(password.len(), 20);
+    assert!(
+        !log.contains(password),
+        "the password is not in the log: {log}"
+    );
     let actor = get(
         &s.url("/users/alice"),
         &[("Accept", "application/activity+json")],
@@ -563,11 +567,26 @@ fn passwd_token_and_init_commands() {
 #[test]
 fn commands_work_without_a_running_server_and_username_is_fixed() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("k.toml"),
-        "username = \"carol\"\ndata_dir = \"d\"\n",
-    )
-    .unwrap();
+    let out = run_kith(
+        dir.path(),
+        &[
+            "init",
+            "--config",
+            "k.toml",
+            "--public-url",
+            "http://localhost:8080",
+            "--username",
+            "carol",
+            "--data-dir",
+            "d",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run_kith(dir.path(), &["token", "--config", "k.toml"], None);
     assert!(
         out.status.success(),
@@ -587,17 +606,30 @@ fn commands_work_without_a_running_server_and_username_is_fixed() {
 #[test]
 fn kith_config_environment_variable_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("env.toml"),
-        "username = \"erin\"\ndata_dir = \"envdata\"\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new(kith_bin())
-        .args(["token"])
-        .current_dir(dir.path())
-        .env("KITH_CONFIG", "env.toml")
-        .output()
-        .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(kith_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("KITH_CONFIG", "env.toml")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "init",
+        "--public-url",
+        "http://localhost:8080",
+        "--username",
+        "erin",
+        "--data-dir",
+        "envdata",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("env.toml").exists());
+    let out = run(&["token"]);
     assert!(
         out.status.success(),
         "{}",
