@@ -28,6 +28,7 @@ pub mod media;
 pub mod password;
 pub mod portability;
 pub mod process;
+pub mod push;
 pub(crate) mod ratelimit;
 pub(crate) mod restart;
 pub(crate) mod router;
@@ -259,7 +260,7 @@ fn context(config: Config, db: Db) -> Result<Ctx> {
         account_logins: ratelimit::RateLimiter::new(Duration::from_secs(3600)),
         mac_key: auth::MacKey::from_private_key(&account.private_key_der),
         streams: mastodon::streaming::Hub::default(),
-        listeners: events::Listeners::new(vec![mastodon::streaming::on_event]),
+        listeners: events::Listeners::new(vec![mastodon::streaming::on_event, push::on_event]),
         key,
         db,
         config,

@@ -17,6 +17,7 @@ pub(crate) mod pages;
 pub(crate) mod polls;
 pub mod portability;
 pub mod posts;
+pub mod push;
 pub(crate) mod queue;
 pub(crate) mod sessions;
 pub(crate) mod timelines;
@@ -62,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_portability.sql"),
     include_str!("migrations/0006_web.sql"),
     include_str!("migrations/0007_privacy.sql"),
+    include_str!("migrations/0011_push.sql"),
 ];
 
 /// How often the server checkpoints the write-ahead log.
