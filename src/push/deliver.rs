@@ -56,13 +56,8 @@ pub fn retryable(status: u16) -> bool {
     matches!(status, 408 | 429) || (status >= 500 && status != 501)
 }
 
-/// Takes one step of push work; returns how many jobs it handled. Slot 0 first queues
-/// notifications no listener queued (those committed just before a crash, or by
-/// another process).
-pub fn run_once(ctx: &Ctx, slot: usize) -> Result<usize> {
-    if slot == 0 {
-        super::queue_new(ctx)?;
-    }
+/// Takes one step of push work; returns how many jobs it handled.
+pub fn run_once(ctx: &Ctx, _slot: usize) -> Result<usize> {
     let now = db::now_ms();
     let (expired, jobs) = ctx.db.write_grouped(|tx| {
         let expired = push::drop_expired(tx, now - MAX_AGE_MS, now)?;

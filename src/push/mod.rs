@@ -5,7 +5,9 @@
 //! subscription). Like the streaming API it finds the notifications newer than the
 //! last ones queued, whose id (`push_state`) moves forward in the same transaction
 //! that queues their jobs, so each notification becomes a job once, even across a
-//! crash. The crypto is in `vapid` and `encrypt` (ring is named nowhere else in
+//! crash: the inbox worker emits `Notified` after every step, polls included, so
+//! notifications committed while no listener ran (just before a crash) are queued
+//! within seconds of the next start. The crypto is in `vapid` and `encrypt` (ring is named nowhere else in
 //! here), the message in `payload`, the sending in `deliver`. The client API face
 //! (`mastodon::push`) stores subscriptions; this module must not answer requests.
 

@@ -13,6 +13,7 @@ mod foundation;
 mod media;
 mod portability;
 mod privacy;
+mod push;
 mod security;
 mod streaming;
 mod support;
