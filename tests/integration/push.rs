@@ -588,6 +588,18 @@ fn too_many_requests_is_retried_after_retry_after() {
         jobs[0].next_at
     );
 
+    // `kith queue` shows it, by the push service's host.
+    let report = kith::cli::queue::show(&a.ctx().config).unwrap();
+    assert!(
+        report.contains(&format!(
+            "Queued push messages: 1\n  push to {}  notification {}  attempts: 1  next attempt: ",
+            service.host(),
+            jobs[0].notification_id
+        )),
+        "{report}"
+    );
+    assert!(report.contains("last answer: 429\n"), "{report}");
+
     // When it comes due and the service accepts, it is sent and done.
     service.route("/push/busy", Reply::status(201));
     a.ctx()
@@ -1003,5 +1015,62 @@ fn sec_64_another_tokens_subscription_is_out_of_reach() {
     assert_eq!(
         send(&a, "GET", &mine, None).ok()["endpoint"],
         "http://localhost:9/push/mine"
+    );
+}
+
+#[test]
+fn the_settings_page_lists_the_apps_that_receive_pushes() {
+    let a = Instance::start("alice", "");
+    let mut browser = crate::web::Browser::new(&a);
+    browser.login(&crate::web::password(&a));
+    let page = browser.get("/settings/apps");
+    assert!(page.body.contains("No app receives push notifications."));
+
+    let app = post(
+        &format!("{}/api/v1/apps", base(&a)),
+        "application/json",
+        json!({"client_name": "Pocket <b>Phone</b>", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "push"})
+            .to_string()
+            .as_bytes(),
+        &[],
+    )
+    .ok();
+    let app_id: i64 = app["id"].as_str().unwrap().parse().unwrap();
+    let raw = kith::keys::random_token(32).unwrap();
+    a.ctx()
+        .db
+        .write(|tx| {
+            let hash = kith::keys::sha256_hex(raw.as_bytes());
+            kith::db::tokens::insert(tx, Some(app_id), &hash, "push", kith::db::now_ms())
+        })
+        .unwrap();
+    let keys = Subscriber::new();
+    let endpoint = "https://push.example/wpush/secret-part";
+    subscribe(
+        &a,
+        &raw,
+        endpoint,
+        &keys,
+        true,
+        &["mention", "follow"],
+        "follower",
+    )
+    .ok();
+    let page = browser.get("/settings/apps");
+    assert_eq!(page.status, 200);
+    let body = &page.body;
+    assert!(body.contains("Push notifications"), "{body}");
+    assert!(
+        body.contains("Pocket &lt;b&gt;Phone&lt;/b&gt;"),
+        "the app's name, escaped: {body}"
+    );
+    assert!(body.contains("push.example"), "{body}");
+    assert!(
+        !body.contains("secret-part"),
+        "the endpoint's path stays private"
+    );
+    assert!(
+        body.contains("Alerts: mention, follow. From: your followers."),
+        "{body}"
     );
 }
