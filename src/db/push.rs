@@ -67,9 +67,14 @@ pub struct Pending {
 
 /// The stored VAPID key pair: (PKCS#8 private key, uncompressed public point).
 pub fn vapid_key(conn: &Connection) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-    let row: Option<(Option<Vec<u8>>, Option<Vec<u8>>)> = conn
+    let row = conn
         .prepare_cached("SELECT vapid_private_pkcs8, vapid_public_key FROM account WHERE id = 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([], |r| {
+            Ok((
+                r.get::<_, Option<Vec<u8>>>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+            ))
+        })
         .optional()?;
     Ok(match row {
         Some((Some(private), Some(public))) => Some((private, public)),

@@ -65,8 +65,8 @@ fn decode_key(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(normal).ok()
 }
 
-/// `data[alerts]` and `data[policy]` as stored: a JSON object with every known alert
-/// (those not given are off) and a known policy (`all` when not given).
+/// `data[alerts]` and `data[policy]` (or a bare `policy`) as stored: a JSON object with
+/// every known alert (those not given are off) and a known policy (`all` when not given).
 fn data(p: &Params) -> Result<(String, String)> {
     let data = p.nested("data").unwrap_or_default();
     let given = data.nested("alerts").unwrap_or_default();
@@ -78,10 +78,14 @@ fn data(p: &Params) -> Result<(String, String)> {
             .unwrap_or(false);
         alerts.insert(name.to_string(), Value::Bool(on));
     }
-    let policy = data
-        .str("policy")?
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "all".into());
+    // Mastodon.py sends `policy` beside `data`, not inside it.
+    let policy = match data.str("policy")?.filter(|s| !s.is_empty()) {
+        Some(policy) => policy,
+        None => p
+            .str("policy")?
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "all".into()),
+    };
     if !POLICIES.contains(&policy.as_str()) {
         return Err(invalid(&format!(
             "data[policy] must be one of {}",
@@ -225,6 +229,8 @@ mod tests {
         let alerts: Value = serde_json::from_str(&alerts).unwrap();
         assert_eq!(alerts["mention"], true);
         assert!(alerts.get("bogus").is_none());
+        let p = Params::from_value(json!({"policy": "followed"}));
+        assert_eq!(data(&p).unwrap().1, "followed");
         let p = Params::from_value(json!({"data": {"policy": "friends"}}));
         assert_eq!(data(&p).unwrap_err().status(), 422);
         let p = Params::from_value(json!({"data": {"alerts": {"mention": "maybe"}}}));

@@ -77,9 +77,7 @@ pub fn on_event(ctx: &Ctx, event: &Event) {
 pub fn queue_new(ctx: &Ctx) -> Result<usize> {
     let newer = ctx.db.read(|c| {
         let up_to = push::queued_up_to(c)?;
-        Ok(notifications::list(c, None, Some(up_to), None, 1)?
-            .first()
-            .is_some())
+        Ok(!notifications::list(c, None, Some(up_to), None, 1)?.is_empty())
     })?;
     if !newer {
         return Ok(0);
