@@ -30,6 +30,7 @@ pub mod media;
 pub mod password;
 pub mod portability;
 pub mod process;
+pub mod push;
 pub(crate) mod ratelimit;
 pub(crate) mod restart;
 pub(crate) mod router;
@@ -246,7 +247,7 @@ fn context(config: Config, db: Db) -> Result<Ctx> {
         login_delays: auth::LoginDelays::default(),
         mac_key: auth::MacKey::from_private_key(&account.private_key_der),
         streams: mastodon::streaming::Hub::default(),
-        listeners: events::Listeners::new(vec![mastodon::streaming::on_event]),
+        listeners: events::Listeners::new(vec![mastodon::streaming::on_event, push::on_event]),
         key,
         db,
         config,

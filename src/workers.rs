@@ -1,4 +1,5 @@
-//! Background threads: the inbox workers (one per CPU) and the delivery workers, each taking one
+//! Background threads: the inbox workers (one per CPU) and the delivery workers (which
+//! also send Web Push messages), each taking one
 //! batch step (`run_once`) at a time, woken by a condition variable when work is
 //! queued and every few seconds anyway (so work queued by another process — the
 //! command line — is picked up). Shutdown lets the current step finish and leaves the
@@ -110,7 +111,12 @@ pub fn start(ctx: Arc<Ctx>, inbox_step: InboxStep) -> Workers {
             &ctx,
             &stop,
             name,
-            move |ctx, _| crate::ap::deliver::run_once(ctx, slot),
+            move |ctx, _| {
+                // Push jobs share the delivery workers; one failing leaves the other going.
+                let delivered = crate::ap::deliver::run_once(ctx, slot);
+                let pushed = crate::push::deliver::run_once(ctx, slot);
+                Ok(delivered? + pushed?)
+            },
             |w| &w.delivery,
         ));
     }

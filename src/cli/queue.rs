@@ -1,6 +1,6 @@
 //! The `kith queue` admin command: shows the outbound delivery queue (each job's inbox,
-//! attempts, next attempt and last answer) and the hosts that are unavailable or paused
-//! by the breaker, and `kith queue retry HOST` resets a host and makes its jobs due now.
+//! attempts, next attempt and last answer), the hosts that are unavailable or paused
+//! by the breaker and, when there are any, the queued Web Push messages, and `kith queue retry HOST` resets a host and makes its jobs due now.
 //! It opens the database beside a running server (SQLite WAL allows it) and works
 //! whether or not the server runs; a running server's workers poll every few seconds,
 //! so jobs made due here go out soon. It renders text only; the rules live in
@@ -9,6 +9,7 @@
 use crate::config::Config;
 use crate::db::deliveries::{self, HostState, Pending};
 use crate::db::now_ms;
+use crate::db::push::Pending as PushPending;
 use crate::error::{Error, Result};
 use crate::{dates, open_storage};
 use std::fmt::Write;
@@ -20,13 +21,14 @@ const ERROR_SHOWN_CHARS: usize = 160;
 pub fn show(config: &Config) -> Result<String> {
     let db = open_storage(config)?;
     let now = now_ms();
-    let (pending, hosts) = db.read(|conn| {
+    let (pending, hosts, pushes) = db.read(|conn| {
         Ok((
             deliveries::list_pending(conn)?,
             deliveries::list_unavailable_hosts(conn, now)?,
+            crate::db::push::list_pending(conn)?,
         ))
     })?;
-    Ok(render(&pending, &hosts, now))
+    Ok(render(&pending, &hosts, now) + &render_push(&pushes, now))
 }
 
 /// Resets `host` (a `host[:port]` or any URL on it) and makes its jobs due now;
@@ -94,22 +96,52 @@ pub fn render(pending: &[Pending], hosts: &[HostState], now: i64) -> String {
     out
 }
 
-fn job_line(job: &Pending, now: i64) -> String {
-    let kind = if job.is_follow { "  (Follow)" } else { "" };
-    let next = match job.claimed_until {
+/// The queued push messages (nothing when there are none): the push service's host
+/// (an endpoint's path is the app's secret), the notification, attempts and answers.
+pub fn render_push(pending: &[PushPending], now: i64) -> String {
+    let mut out = String::new();
+    if pending.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "Queued push messages: {}", pending.len());
+    for job in pending {
+        let host = deliveries::host_of(&job.endpoint).unwrap_or_else(|| "?".into());
+        let _ = writeln!(
+            out,
+            "  push to {host}  notification {}  attempts: {}  {}  {}",
+            job.notification_id,
+            job.attempts,
+            next_text(job.claimed_until, job.next_at, now),
+            last_text(job.last_status, job.last_error.as_deref())
+        );
+    }
+    out
+}
+
+fn next_text(claimed_until: Option<i64>, next_at: i64, now: i64) -> String {
+    match claimed_until {
         Some(until) if until > now => "sending now".to_string(),
-        _ if job.next_at <= now => "next attempt: due now".to_string(),
+        _ if next_at <= now => "next attempt: due now".to_string(),
         _ => format!(
             "next attempt: {} (in {})",
-            dates::iso8601(job.next_at),
-            span(job.next_at - now)
+            dates::iso8601(next_at),
+            span(next_at - now)
         ),
-    };
-    let last = match (job.last_status, &job.last_error) {
+    }
+}
+
+fn last_text(status: Option<u16>, error: Option<&str>) -> String {
+    match (status, error) {
         (Some(status), _) => format!("last answer: {status}"),
         (None, Some(error)) => format!("last error: {}", shorten(error)),
         (None, None) => "not tried yet".to_string(),
-    };
+    }
+}
+
+fn job_line(job: &Pending, now: i64) -> String {
+    let kind = if job.is_follow { "  (Follow)" } else { "" };
+    let next = next_text(job.claimed_until, job.next_at, now);
+    let last = last_text(job.last_status, job.last_error.as_deref());
     format!(
         "{}{kind}  attempts: {}  {next}  {last}",
         job.inbox, job.attempts
@@ -236,6 +268,27 @@ Unavailable or paused hosts: 2
   e.example:8443  paused until 2025-11-26T10:01:00Z after 10 consecutive failures; last success 2025-11-26T09:00:00Z; reset with: kith queue retry e.example:8443
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn push_messages_are_listed_by_service_host() {
+        assert_eq!(render_push(&[], NOW), "");
+        let job = PushPending {
+            id: 3,
+            endpoint: "https://push.example/wpush/v2/secret-part".into(),
+            notification_id: 42,
+            attempts: 1,
+            next_at: NOW + 600_000,
+            claimed_until: None,
+            last_status: Some(429),
+            last_error: None,
+            created_at: NOW,
+        };
+        assert_eq!(
+            render_push(&[job], NOW),
+            "Queued push messages: 1\n  push to push.example  notification 42  attempts: 1  \
+             next attempt: 2025-11-26T10:10:00Z (in 10 min)  last answer: 429\n"
+        );
     }
 
     #[test]

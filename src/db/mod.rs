@@ -19,6 +19,7 @@ pub(crate) mod pages;
 pub(crate) mod polls;
 pub mod portability;
 pub mod posts;
+pub mod push;
 pub(crate) mod queue;
 pub mod retention;
 pub(crate) mod sessions;
@@ -66,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_web.sql"),
     include_str!("migrations/0007_privacy.sql"),
     include_str!("migrations/0010_first_run.sql"),
+    include_str!("migrations/0011_push.sql"),
     include_str!("migrations/0012_doctor.sql"),
 ];
 

@@ -1,6 +1,6 @@
 //! The outbound HTTP client: the only module that uses ureq. It owns every request
 //! kith makes to other servers — signed ActivityPub GETs, unsigned WebFinger, NodeInfo
-//! and media GETs, signed inbox POSTs — with the private-address guard (`guard`),
+//! and media GETs, signed inbox POSTs, Web Push messages — with the private-address guard (`guard`),
 //! deadlines, body size caps and redirects followed by hand so each hop is re-checked
 //! and re-signed. It must not sign (callers pass a [`Signer`]), parse or store
 //! documents, or decide about retries; it only reports whether a failure is transient.
@@ -222,8 +222,26 @@ impl Fetcher {
             ("Accept", ACTIVITY_ACCEPT),
         ];
         let headers = merge_headers(&base, signer("POST", &url, Some(body)));
-        let request = with_headers(self.agent.post(url.as_str()), &headers);
-        let mut response = request.send(body).map_err(|e| network_error(&url, e))?;
+        self.post(&url, &headers, body)
+    }
+
+    /// Unsigned POST of an opaque body with the caller's headers (a Web Push message
+    /// to its push service), checked and answered like [`Fetcher::post_activity`].
+    pub fn post_bytes(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Posted> {
+        let url = self.request_url(url)?;
+        self.post(&url, headers, body)
+    }
+
+    /// One POST: no redirects followed, Retry-After read on 429 and 503, the answer
+    /// drained up to a small cap.
+    fn post(&self, url: &Url, headers: &[(String, String)], body: &[u8]) -> Result<Posted> {
+        let request = with_headers(self.agent.post(url.as_str()), headers);
+        let mut response = request.send(body).map_err(|e| network_error(url, e))?;
         let status = response.status().as_u16();
         let retry_after = match status {
             429 | 503 => retry_after(response.headers(), SystemTime::now()),

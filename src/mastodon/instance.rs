@@ -77,6 +77,7 @@ pub fn v1(ctx: &Ctx) -> Result<Resp> {
         "email": "",
         "version": version(),
         "urls": {"streaming_api": streaming_url(ctx)},
+        "vapid_key": crate::push::vapid::public_key_b64(ctx)?,
         "stats": {"user_count": 1, "status_count": posts, "domain_count": domains},
         "thumbnail": views::static_url(ctx, "header.png"),
         "languages": ["en"],
@@ -102,7 +103,7 @@ pub fn v2(ctx: &Ctx) -> Result<Resp> {
     let account = ctx.db.read(db::account::get)?;
     let mut conf = configuration(ctx);
     conf["urls"] = json!({"streaming": streaming_url(ctx), "status": null});
-    conf["vapid"] = json!({"public_key": ""});
+    conf["vapid"] = json!({"public_key": crate::push::vapid::public_key_b64(ctx)?});
     ok(json!({
         "domain": ctx.config.domain,
         "title": title(&account),

@@ -106,7 +106,7 @@ fn check_redirect_uri(uri: &str) -> Result<()> {
     Ok(())
 }
 
-fn app_json(app: &oauth::App, with_secret: bool) -> Value {
+fn app_json(app: &oauth::App, with_secret: bool, vapid_key: &str) -> Value {
     let uris = app.redirect_list();
     let mut v = json!({
         "id": app.id.to_string(),
@@ -115,7 +115,7 @@ fn app_json(app: &oauth::App, with_secret: bool) -> Value {
         "scopes": app.scopes.split_whitespace().collect::<Vec<_>>(),
         "redirect_uri": uris.join("\n"),
         "redirect_uris": uris,
-        "vapid_key": "",
+        "vapid_key": vapid_key,
     });
     if with_secret {
         v["client_id"] = json!(app.client_id);
@@ -158,7 +158,10 @@ pub fn create_app(ctx: &Ctx, req: &Req) -> Result<Resp> {
         created_at: db::now_ms(),
     };
     app.id = ctx.db.write(|tx| oauth::insert_app(tx, &app))?;
-    Ok(Resp::json(200, &app_json(&app, true)))
+    Ok(Resp::json(
+        200,
+        &app_json(&app, true, &crate::push::vapid::public_key_b64(ctx)?),
+    ))
 }
 
 /// `GET /api/v1/apps/verify_credentials`.
@@ -169,7 +172,10 @@ pub fn verify_app(ctx: &Ctx, req: &Req) -> Result<Resp> {
         .app_id
         .ok_or_else(|| Error::NotFound("This token belongs to no app".into()))?;
     let app = ctx.db.read(|c| oauth::get_app(c, app_id))?;
-    Ok(Resp::json(200, &app_json(&app, false)))
+    Ok(Resp::json(
+        200,
+        &app_json(&app, false, &crate::push::vapid::public_key_b64(ctx)?),
+    ))
 }
 
 /// The validated request of an authorize page.

@@ -219,6 +219,9 @@ struct Peer {
     server: Option<kith::Server>,
     _dir: tempfile::TempDir,
     port: u16,
+    /// A token of bob's with `write`, so a client's script can make bob mention the
+    /// owner again while it waits for a push (test_push.py).
+    token: String,
 }
 
 impl Peer {
@@ -247,10 +250,12 @@ impl Peer {
             "bob's deliveries did not drain"
         );
         alice.wait_processed(2);
+        let token = kith::cli::account::token(&ctx.config, "write").expect("a token of bob's");
         Peer {
             server: Some(server),
             _dir: dir,
             port,
+            token,
         }
     }
 
@@ -277,6 +282,8 @@ fn run_client(mut cmd: Command, alice: &Kith, peer: &Peer) -> (bool, String) {
             root().join("tests/clients/fixtures/image.png"),
         )
         .env("KITH_PEER", peer.handle())
+        .env("KITH_PEER_URL", format!("http://127.0.0.1:{}", peer.port))
+        .env("KITH_PEER_TOKEN", &peer.token)
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
         .env_remove("HTTP_PROXY")
@@ -430,6 +437,28 @@ fn mastodon_py() {
             ("POST", "/api/v1/statuses/:id/reblog"),
             ("GET", "/api/v1/statuses/:id"),
             ("DELETE", "/api/v1/statuses/:id"),
+        ],
+    );
+}
+
+/// Web Push (issue 14): Mastodon.py subscribes and decrypts the legacy message itself;
+/// http_ece decrypts the standard one; the VAPID JWTs are verified in Python.
+#[test]
+fn mastodon_py_push() {
+    check_client(
+        "Mastodon.py push",
+        python("tests/clients/test_push.py"),
+        &[
+            ("POST", "/api/v1/apps"),
+            ("GET", "/.well-known/oauth-authorization-server"),
+            ("GET", "/oauth/authorize"),
+            ("POST", "/oauth/authorize"),
+            ("POST", "/oauth/token"),
+            ("GET", "/api/v1/instance/"),
+            ("GET", "/api/v2/instance/"),
+            ("POST", "/api/v1/push/subscription"),
+            ("GET", "/api/v1/push/subscription"),
+            ("DELETE", "/api/v1/push/subscription"),
         ],
     );
 }

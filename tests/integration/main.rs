@@ -16,6 +16,7 @@ mod limits;
 mod media;
 mod portability;
 mod privacy;
+mod push;
 mod retention;
 mod security;
 mod settings_profile;
