@@ -17,6 +17,7 @@ pub mod alias;
 pub mod archive;
 pub mod attachments;
 pub mod backup;
+pub mod budget;
 pub mod csv;
 pub mod export;
 pub mod import;
