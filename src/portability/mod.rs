@@ -2,9 +2,10 @@
 //! data is yours" true. `alias` sets `alsoKnownAs` (so an old account may move here);
 //! `moving` sends `Move` (moving away) and notices moves here; `archive` reads a
 //! Mastodon account archive (zip, tar.gz or a directory) as untrusted input, with
-//! `outbox_stream` streaming its posts one at a time; `import` stores them as the
+//! `budget` refusing archive bombs before anything is unpacked and `outbox_stream`
+//! streaming its posts one at a time; `import` stores them as the
 //! account's own history (`attachments` storing their media like uploads, through
-//! `crate::media`) and `profile` fills the profile from `actor.json`; `csv` reads and
+//! `crate::media`, and `refs` finding the posts of boosts, likes and bookmarks) and `profile` fills the profile from `actor.json`; `csv` reads and
 //! writes Mastodon's CSV exports; `export` writes a Mastodon-layout archive; `backup`
 //! takes and restores database snapshots.
 //!
@@ -24,6 +25,7 @@ pub mod import;
 pub mod moving;
 pub mod outbox_stream;
 pub mod profile;
+pub mod refs;
 
 use crate::error::Error;
 
