@@ -3,11 +3,12 @@
 //! `moving` sends `Move` (moving away) and notices moves here; `archive` reads a
 //! Mastodon account archive (zip, tar.gz or a directory) as untrusted input, with
 //! `budget` refusing archive bombs before anything is unpacked and `outbox_stream`
-//! streaming its posts one at a time; `import` stores them as the
-//! account's own history (`attachments` storing their media like uploads, through
-//! `crate::media`, and `refs` finding the posts of boosts, likes and bookmarks) and `profile` fills the profile from `actor.json`; `csv` reads and
-//! writes Mastodon's CSV exports; `export` writes a Mastodon-layout archive; `backup`
-//! takes and restores database snapshots.
+//! streaming its posts one at a time; `import` stores them as the account's own
+//! history (`attachments` storing their media like uploads, through `crate::media`,
+//! and `refs` finding the posts of boosts, likes and bookmarks) and `profile` fills
+//! the profile from `actor.json`; `csv` reads and writes Mastodon's CSV exports
+//! (`csv_apply` applying an import in batches); `export` writes a Mastodon-layout
+//! archive; `backup` takes and restores database snapshots.
 //!
 //! Each action opens the same database beside a running server (SQLite WAL allows it);
 //! network work (resolving accounts, fetching boosted posts) is done here through a
