@@ -1,9 +1,8 @@
-//! Decoding bombs: archives that would fill the disk when unpacked (many dense zip
+//! Archive bombs: archives that would fill the disk when unpacked (many dense zip
 //! entries, a tar.gz of zeros, a zip entry whose header lies about its size, an honest
-//! archive too big for the disk) are refused before anything is staged or written,
-//! naming the entry or the total; pictures that would take hundreds of megabytes to
-//! decode (a tiny PNG declaring a huge 16-bit canvas) and GIFs of thousands of frames
-//! are refused with 422. The bombs are built here, streamed, never held whole.
+//! archive too big for the cap or the disk) are refused before anything is staged or
+//! written, naming the entry or the total. The bombs are built here, streamed, never
+//! held whole. (Picture bombs are in `media`.)
 
 use crate::portability::{files_under, fixture, footprint, zip_dir};
 use crate::support::Instance;
