@@ -21,6 +21,7 @@ pub mod attachments;
 pub mod backup;
 pub mod budget;
 pub mod csv;
+pub mod csv_apply;
 pub mod export;
 pub mod import;
 pub mod moving;

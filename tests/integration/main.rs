@@ -7,6 +7,7 @@ mod api_oauth;
 mod api_statuses;
 mod api_timelines;
 mod bombs;
+mod csv_batches;
 mod delivery;
 mod fake_remote;
 mod federation;
