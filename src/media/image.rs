@@ -229,7 +229,18 @@ fn decode_jpeg(bytes: &[u8]) -> Result<(DynamicImage, Orientation, Option<Vec<u8
         ColorSpace::RGB
     };
     let channels = if grey { 1 } else { 3 };
-    budget::check(w, h, u64::from(w) * u64::from(h) * channels, 1)?;
+    // A progressive JPEG keeps every coefficient (16 bits a sample of each component,
+    // at most) until its last scan, beside the output.
+    let coefficients = match decoder.info() {
+        Some(info) if info.sof.is_progressive() => u64::from(info.components) * 2,
+        _ => 0,
+    };
+    budget::check(
+        w,
+        h,
+        u64::from(w) * u64::from(h) * (channels + coefficients),
+        1,
+    )?;
     decoder.set_options(decoder.options().jpeg_set_out_colorspace(out));
     let len = decoder
         .output_buffer_size()
