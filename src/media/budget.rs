@@ -138,4 +138,28 @@ mod tests {
         assert_eq!(e.status(), 422);
         assert!(e.to_string().contains("frames"), "{e}");
     }
+
+    /// The headers of a JPEG of 4000×3000 in three components, `sof` its frame marker
+    /// (0xC0 baseline, 0xC2 progressive), with no picture data.
+    fn jpeg_headers(sof: u8) -> Vec<u8> {
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x00];
+        jpeg.extend_from_slice(&[1u8; 64]);
+        jpeg.extend_from_slice(&[0xFF, sof, 0x00, 0x11, 8, 0x0B, 0xB8, 0x0F, 0xA0, 3]);
+        jpeg.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 0, 3, 0x11, 0]);
+        jpeg.extend_from_slice(&[
+            0xFF, 0xDA, 0x00, 0x0C, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 0x3F, 0,
+        ]);
+        jpeg.extend_from_slice(&[0xFF, 0xD9]);
+        jpeg
+    }
+
+    #[test]
+    fn sec_67_a_progressive_jpeg_counts_its_coefficients() {
+        let e = image::process(&jpeg_headers(0xC2), sniff::JPEG, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("MB of memory"), "{e}");
+        // The same size in baseline decodes row by row into 36 MB: within the budget
+        // (and refused here only because it has no picture data).
+        let e = image::process(&jpeg_headers(0xC0), sniff::JPEG, &mut Vec::new()).unwrap_err();
+        assert!(!e.to_string().contains("MB of memory"), "{e}");
+    }
 }
