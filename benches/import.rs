@@ -20,8 +20,10 @@
 //! server: this program again, sharing the SQLite file) and as the settings page does
 //! it (in the server's process, sharing its writer). Meanwhile the owner posts a
 //! status through the API every 100 ms; prints the import's time and the posting
-//! latencies (median and worst) against those before the import. `KITH_BENCH_ONLY=csv`
-//! skips the archive.
+//! latencies (median and worst) against those before the import. Then mutes and list
+//! members of 1,000,000 accounts kith already knows (`KITH_BENCH_CSV_KNOWN`; accounts
+//! it does not know are one WebFinger and one actor fetch each, which no batching
+//! changes), in the server's process. `KITH_BENCH_ONLY=csv` skips the archive.
 
 #[allow(dead_code)]
 #[path = "../tests/fixtures/media/generate.rs"]
@@ -505,5 +507,95 @@ fn csv_bench(rows: u64) {
     println!(
         "  the owner posted {count} times meanwhile: median {median:.1} ms, worst {worst:.1} ms"
     );
+    let known = env_or("KITH_BENCH_CSV_KNOWN", 1_000_000);
+    let started = Instant::now();
+    store_known_actors(&ctx, known);
+    println!(
+        "csv of {known} accounts kith knows (stored in {:.1} s), in the server's process:",
+        started.elapsed().as_secs_f64()
+    );
+    let mutes = dir.path().join("muted_accounts.csv");
+    let lists = dir.path().join("lists.csv");
+    let mut m = std::io::BufWriter::new(std::fs::File::create(&mutes).expect("csv"));
+    let mut l = std::io::BufWriter::new(std::fs::File::create(&lists).expect("csv"));
+    writeln!(m, "Account address,Hide notifications").expect("write");
+    for n in 0..known {
+        writeln!(m, "known-{n}@remote.example,true").expect("write");
+        writeln!(l, "List {},known-{n}@remote.example", n % 10).expect("write");
+    }
+    m.flush().expect("flush");
+    l.flush().expect("flush");
+    drop((m, l));
+    for (what, kind, path) in [
+        ("mutes", kith::portability::csv::Kind::Mutes, &mutes),
+        ("list members", kith::portability::csv::Kind::Lists, &lists),
+    ] {
+        let done = AtomicBool::new(false);
+        let (report, took, posted) = std::thread::scope(|scope| {
+            let poster = scope.spawn(|| keep_posting(port, &token, &done));
+            let started = Instant::now();
+            let report =
+                kith::portability::csv::import(&ctx, kind, path, false, false).expect("csv import");
+            let took = started.elapsed().as_secs_f64();
+            done.store(true, Ordering::SeqCst);
+            (report, took, poster.join().expect("poster"))
+        });
+        let (count, median, worst) = latencies(posted);
+        println!(
+            "  {what}: {} rows, {} applied, {} failed in {took:.1} s ({:.0} rows/s); the owner \
+             posted {count} times meanwhile: median {median:.1} ms, worst {worst:.1} ms",
+            report.rows,
+            report.applied,
+            report.failed.len(),
+            report.rows as f64 / took
+        );
+    }
     drop(server);
+}
+
+/// Stores `count` remote actors `known-N@remote.example`, fetched just now.
+fn store_known_actors(ctx: &kith::Ctx, count: u64) {
+    let now = kith::db::now_ms();
+    let mut n = 0;
+    while n < count {
+        let end = (n + 10_000).min(count);
+        ctx.db
+            .write(|tx| {
+                for i in n..end {
+                    let uri = format!("https://remote.example/users/known-{i}");
+                    let actor = kith::db::actors::RemoteActor {
+                        id: 0,
+                        uri: uri.clone(),
+                        username: format!("known-{i}"),
+                        domain: "remote.example".into(),
+                        display_name: String::new(),
+                        note_html: String::new(),
+                        url: None,
+                        inbox: format!("{uri}/inbox"),
+                        shared_inbox: None,
+                        outbox: None,
+                        followers_url: None,
+                        following_url: None,
+                        featured_url: None,
+                        key_id: None,
+                        public_key_pem: None,
+                        avatar_url: None,
+                        header_url: None,
+                        kind: "Person".into(),
+                        locked: false,
+                        discoverable: false,
+                        fields_json: "[]".into(),
+                        also_known_as: "[]".into(),
+                        moved_to: None,
+                        published_at: None,
+                        fetched_at: now,
+                        gone_at: None,
+                    };
+                    kith::db::actors::upsert(tx, &actor)?;
+                }
+                Ok(())
+            })
+            .expect("actors");
+        n = end;
+    }
 }

@@ -227,17 +227,37 @@ fn add_member(
     Ok(true)
 }
 
-/// The actor of `user@host`, resolved once per batch (known and fresh actors from the
-/// database, others on the network).
+/// The actor of `user@host`, resolved once per batch: a fresh one stored under exactly
+/// that name by an indexed lookup, others as `resolve` finds them (the database
+/// without regard to case, then the network).
 fn actor_of<'a>(
     ctx: &Ctx,
     acct: &'a str,
     cache: &mut HashMap<&'a str, Result<RemoteActor, String>>,
 ) -> Result<RemoteActor> {
-    let found = cache
-        .entry(acct)
-        .or_insert_with(|| resolve::by_url_or_handle(ctx, acct).map_err(|e| e.public_message()));
+    let found = cache.entry(acct).or_insert_with(|| {
+        known_actor(ctx, acct)
+            .transpose()
+            .unwrap_or_else(|| resolve::by_url_or_handle(ctx, acct))
+            .map_err(|e| e.public_message())
+    });
     found.clone().map_err(|e| Error::Status(422, e))
+}
+
+/// The stored actor named exactly `acct`, if it was fetched recently and is not gone.
+fn known_actor(ctx: &Ctx, acct: &str) -> Result<Option<RemoteActor>> {
+    let Some((user, host)) = resolve::split_handle(acct) else {
+        return Ok(None);
+    };
+    ctx.db
+        .read(|c| match portability::find_actor_exact(c, &user, &host)? {
+            Some((id, fetched_at, false))
+                if db::now_ms() - fetched_at < resolve::STALE_AFTER_MS =>
+            {
+                db::actors::get(c, id).map(Some)
+            }
+            _ => Ok(None),
+        })
 }
 
 /// Undoes, for `--overwrite`, what the file does not list; returns how many.
