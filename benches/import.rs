@@ -14,16 +14,28 @@
 //! second import of the same archive is timed too (nothing new is written). Asserts
 //! nothing; needs about three times the media size free on disk (the zip, the staged
 //! copy, the stored files).
+//!
+//! Then a CSV import of 1,000,000 domain blocks (`KITH_BENCH_CSV_ROWS`) into a running
+//! server, twice: from the command line (`kith import csv`, another process beside the
+//! server: this program again, sharing the SQLite file) and as the settings page does
+//! it (in the server's process, sharing its writer). Meanwhile the owner posts a
+//! status through the API every 100 ms; prints the import's time and the posting
+//! latencies (median and worst) against those before the import. Then mutes and list
+//! members of 1,000,000 accounts kith already knows (`KITH_BENCH_CSV_KNOWN`; accounts
+//! it does not know are one WebFinger and one actor fetch each, which no batching
+//! changes), in the server's process. `KITH_BENCH_ONLY=csv` skips the archive.
 
 #[allow(dead_code)]
 #[path = "../tests/fixtures/media/generate.rs"]
 mod generate;
+mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const PHASE_ENV: &str = "KITH_BENCH_IMPORT_CHILD";
+const CSV_ENV: &str = "KITH_BENCH_CSV_CHILD";
 /// The side of the small pictures.
 const PICTURE: (u32, u32) = (1024, 768);
 /// The phone photo's size.
@@ -43,6 +55,17 @@ fn main() {
         child(Path::new(&dir));
         return;
     }
+    if let Ok(dir) = std::env::var(CSV_ENV) {
+        csv_child(Path::new(&dir));
+        return;
+    }
+    if std::env::var("KITH_BENCH_ONLY").as_deref() != Ok("csv") {
+        archive_bench();
+    }
+    csv_bench(env_or("KITH_BENCH_CSV_ROWS", 1_000_000));
+}
+
+fn archive_bench() {
     let posts = env_or("KITH_BENCH_POSTS", 50_000) as usize;
     let media_mb = env_or("KITH_BENCH_MEDIA_MB", 2048) as usize;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -322,4 +345,257 @@ fn child(dir: &Path) {
         peak as f64 / 1024.0,
         before as f64 / 1024.0
     );
+}
+
+fn csv_config(dir: &Path, port: u16) -> kith::config::Config {
+    let text = format!(
+        "public_url = \"http://localhost:{port}\"\nusername = \"me\"\nlisten = \"127.0.0.1:{port}\"\n\
+         data_dir = \"{}\"\n[limits]\napi_requests = 100000\n",
+        dir.join("data").display()
+    );
+    kith::config::Config::parse(&text).expect("config")
+}
+
+/// Posts a status as the owner over loopback HTTP; returns the status code.
+fn post_status(port: u16, token: &str, n: usize) -> u16 {
+    use std::io::Read;
+    let body = format!("status=Still+here+{n}&visibility=public");
+    let request = format!(
+        "POST /api/v1/statuses HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(300)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    std::str::from_utf8(answer.get(9..12).unwrap_or(b"000"))
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Posting latencies in ms: (count, median, worst).
+fn latencies(mut ms: Vec<f64>) -> (usize, f64, f64) {
+    if ms.is_empty() {
+        return (0, 0.0, 0.0);
+    }
+    ms.sort_by(|a, b| a.total_cmp(b));
+    (ms.len(), ms[ms.len() / 2], ms[ms.len() - 1])
+}
+
+/// Posts every 100 ms until `done`; returns the latencies in ms.
+fn keep_posting(port: u16, token: &str, done: &std::sync::atomic::AtomicBool) -> Vec<f64> {
+    let mut ms = Vec::new();
+    let mut n = 0;
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        let started = Instant::now();
+        let status = post_status(port, token, n);
+        ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(status, 200, "posting failed");
+        n += 1;
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    ms
+}
+
+/// The CSV child: `kith import csv --type domain-blocks` beside the running server.
+fn csv_child(dir: &Path) {
+    let port: u16 = env_or("KITH_BENCH_CSV_PORT", 0) as u16;
+    let ctx = kith::cli_context(csv_config(dir, port)).expect("context");
+    let started = Instant::now();
+    let report = kith::portability::csv::import(
+        &ctx,
+        kith::portability::csv::Kind::DomainBlocks,
+        &dir.join("blocked_domains.csv"),
+        false,
+        false,
+    )
+    .expect("csv import");
+    println!(
+        "  {} rows: {} applied in {:.1} s ({:.0} rows/s); peak memory of the importing process {:.1} MB",
+        report.rows,
+        report.applied,
+        started.elapsed().as_secs_f64(),
+        report.rows as f64 / started.elapsed().as_secs_f64(),
+        vm_hwm_kb() as f64 / 1024.0
+    );
+}
+
+fn csv_bench(rows: u64) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv_path = dir.path().join("blocked_domains.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&csv_path).expect("csv"));
+    writeln!(out, "#domain").expect("write");
+    for n in 0..rows {
+        writeln!(out, "spam-{n:07}.example").expect("write");
+    }
+    out.flush().expect("flush");
+    drop(out);
+    let size = std::fs::metadata(&csv_path).map(|m| m.len()).unwrap_or(0);
+    println!("csv: {rows} domain blocks, a {} MiB file", size >> 20);
+    let port = support::free_port();
+    let server = kith::start(csv_config(dir.path(), port)).expect("server");
+    let ctx = server.ctx().clone();
+    let token = kith::keys::random_token(32).expect("token");
+    let hash = kith::keys::sha256_hex(token.as_bytes());
+    ctx.db
+        .write(|tx| kith::db::tokens::insert(tx, None, &hash, "read write", kith::db::now_ms()))
+        .expect("token row");
+    let quiet: Vec<f64> = (0..20)
+        .map(|n| {
+            let started = Instant::now();
+            assert_eq!(post_status(port, &token, n), 200);
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    let (_, median, worst) = latencies(quiet);
+    println!("  posting with no import running: median {median:.1} ms, worst {worst:.1} ms");
+
+    // From the command line: another process beside the server.
+    println!("csv from the command line (another process, the same SQLite file):");
+    let done = AtomicBool::new(false);
+    let posted = std::thread::scope(|scope| {
+        let poster = scope.spawn(|| keep_posting(port, &token, &done));
+        let status = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .env(CSV_ENV, dir.path())
+            .env("KITH_BENCH_CSV_PORT", port.to_string())
+            .status()
+            .expect("child");
+        done.store(true, Ordering::SeqCst);
+        assert!(status.success(), "the csv child failed");
+        poster.join().expect("poster")
+    });
+    let (count, median, worst) = latencies(posted);
+    println!(
+        "  the owner posted {count} times meanwhile: median {median:.1} ms, worst {worst:.1} ms"
+    );
+
+    // As the settings page does it: in the server's process, sharing its writer.
+    ctx.db
+        .write(|tx| Ok(tx.execute("DELETE FROM domain_blocks", [])?))
+        .expect("clear");
+    println!("csv in the server's process (the settings page):");
+    let done = AtomicBool::new(false);
+    let (report, took, posted) = std::thread::scope(|scope| {
+        let poster = scope.spawn(|| keep_posting(port, &token, &done));
+        let started = Instant::now();
+        let report = kith::portability::csv::import(
+            &ctx,
+            kith::portability::csv::Kind::DomainBlocks,
+            &csv_path,
+            false,
+            false,
+        )
+        .expect("csv import");
+        let took = started.elapsed().as_secs_f64();
+        done.store(true, Ordering::SeqCst);
+        (report, took, poster.join().expect("poster"))
+    });
+    println!(
+        "  {} rows: {} applied in {took:.1} s ({:.0} rows/s)",
+        report.rows,
+        report.applied,
+        report.rows as f64 / took
+    );
+    let (count, median, worst) = latencies(posted);
+    println!(
+        "  the owner posted {count} times meanwhile: median {median:.1} ms, worst {worst:.1} ms"
+    );
+    let known = env_or("KITH_BENCH_CSV_KNOWN", 1_000_000);
+    let started = Instant::now();
+    store_known_actors(&ctx, known);
+    println!(
+        "csv of {known} accounts kith knows (stored in {:.1} s), in the server's process:",
+        started.elapsed().as_secs_f64()
+    );
+    let mutes = dir.path().join("muted_accounts.csv");
+    let lists = dir.path().join("lists.csv");
+    let mut m = std::io::BufWriter::new(std::fs::File::create(&mutes).expect("csv"));
+    let mut l = std::io::BufWriter::new(std::fs::File::create(&lists).expect("csv"));
+    writeln!(m, "Account address,Hide notifications").expect("write");
+    for n in 0..known {
+        writeln!(m, "known-{n}@remote.example,true").expect("write");
+        writeln!(l, "List {},known-{n}@remote.example", n % 10).expect("write");
+    }
+    m.flush().expect("flush");
+    l.flush().expect("flush");
+    drop((m, l));
+    for (what, kind, path) in [
+        ("mutes", kith::portability::csv::Kind::Mutes, &mutes),
+        ("list members", kith::portability::csv::Kind::Lists, &lists),
+    ] {
+        let done = AtomicBool::new(false);
+        let (report, took, posted) = std::thread::scope(|scope| {
+            let poster = scope.spawn(|| keep_posting(port, &token, &done));
+            let started = Instant::now();
+            let report =
+                kith::portability::csv::import(&ctx, kind, path, false, false).expect("csv import");
+            let took = started.elapsed().as_secs_f64();
+            done.store(true, Ordering::SeqCst);
+            (report, took, poster.join().expect("poster"))
+        });
+        let (count, median, worst) = latencies(posted);
+        println!(
+            "  {what}: {} rows, {} applied, {} failed in {took:.1} s ({:.0} rows/s); the owner \
+             posted {count} times meanwhile: median {median:.1} ms, worst {worst:.1} ms",
+            report.rows,
+            report.applied,
+            report.failed.len(),
+            report.rows as f64 / took
+        );
+    }
+    drop(server);
+}
+
+/// Stores `count` remote actors `known-N@remote.example`, fetched just now.
+fn store_known_actors(ctx: &kith::Ctx, count: u64) {
+    let now = kith::db::now_ms();
+    let mut n = 0;
+    while n < count {
+        let end = (n + 10_000).min(count);
+        ctx.db
+            .write(|tx| {
+                for i in n..end {
+                    let uri = format!("https://remote.example/users/known-{i}");
+                    let actor = kith::db::actors::RemoteActor {
+                        id: 0,
+                        uri: uri.clone(),
+                        username: format!("known-{i}"),
+                        domain: "remote.example".into(),
+                        display_name: String::new(),
+                        note_html: String::new(),
+                        url: None,
+                        inbox: format!("{uri}/inbox"),
+                        shared_inbox: None,
+                        outbox: None,
+                        followers_url: None,
+                        following_url: None,
+                        featured_url: None,
+                        key_id: None,
+                        public_key_pem: None,
+                        avatar_url: None,
+                        header_url: None,
+                        kind: "Person".into(),
+                        locked: false,
+                        discoverable: false,
+                        fields_json: "[]".into(),
+                        also_known_as: "[]".into(),
+                        moved_to: None,
+                        published_at: None,
+                        fetched_at: now,
+                        gone_at: None,
+                    };
+                    kith::db::actors::upsert(tx, &actor)?;
+                }
+                Ok(())
+            })
+            .expect("actors");
+        n = end;
+    }
 }

@@ -5,9 +5,12 @@
 //! 1. processing alone (`kith::media::image::process`: decode, thumbnail, blurhash,
 //!    upright re-encode to a file) in a fresh child process: its peak resident memory
 //!    (`VmHWM`) before and after, and the time;
-//! 2. the whole server: the release `kith` binary receiving the photo through
-//!    `POST /api/v2/media` over loopback HTTP: its `VmHWM` after start-up and after the
-//!    upload, and the request's time.
+//! 2. the whole server: the release `kith` binary receiving uploads through
+//!    `POST /api/v2/media` over loopback HTTP: its `VmHWM` after start-up and after
+//!    each upload, and the request's time. The bombs go first (so each peak is their
+//!    own): a 16-bit RGBA PNG of 5760×5760 (within Mastodon's pixel cap, a few
+//!    hundred KB that would decode to 265 MB), one of 4000×4000 (128 MB), and a GIF of
+//!    3000 one-pixel frames; then the photo.
 //!
 //! Prints the figures and whether they stay under the 64 MB target; asserts nothing.
 
@@ -95,8 +98,45 @@ fn child(path: &str) {
     );
 }
 
-/// The server: the release binary receives the photo over HTTP.
-fn server(dir: &std::path::Path, jpeg: &[u8]) {
+/// A valid PNG of `w`×`h` black pixels of 16-bit RGBA, compressed as it is written.
+fn dense_png(w: u32, h: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], body: &[u8]| {
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(body);
+        png.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        png.extend_from_slice(kind);
+        png.extend_from_slice(body);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+    };
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[16, 6, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let row = vec![0u8; 1 + w as usize * 8];
+    for _ in 0..h {
+        z.write_all(&row).expect("deflate");
+    }
+    chunk(b"IDAT", &z.finish().expect("deflate"));
+    chunk(b"IEND", b"");
+    png
+}
+
+/// A GIF of `frames` frames of one pixel each.
+fn many_frames_gif(frames: usize) -> Vec<u8> {
+    let mut gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff".to_vec();
+    for _ in 0..frames {
+        gif.extend_from_slice(b"\x2c\0\0\0\0\x01\0\x01\0\0\x02\x02\x44\x01\0");
+    }
+    gif.push(0x3b);
+    gif
+}
+
+/// The server: the release binary receives each upload over HTTP, in order.
+fn server(dir: &std::path::Path, uploads: &[(&str, &str, Vec<u8>)]) {
     let port = free_port();
     let config = format!(
         "public_url = \"http://localhost:{port}\"\nusername = \"bench\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"data\"\n"
@@ -127,53 +167,53 @@ fn server(dir: &std::path::Path, jpeg: &[u8]) {
     let pid = kith.id().to_string();
     std::thread::sleep(Duration::from_millis(200));
     let idle = proc_kb(&pid, "VmHWM:");
-    let boundary = "kithbenchboundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\na photo\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"IMG_0001.JPG\"\r\n\
-         Content-Type: image/jpeg\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(jpeg);
-    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    println!(
+        "whole server: peak resident memory of kith after start-up {:.1} MB",
+        mb(idle)
+    );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(120)))
         .build()
         .into();
-    let start = Instant::now();
-    let resp = agent
-        .post(&format!("http://127.0.0.1:{port}/api/v2/media"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .header(
-            "Content-Type",
-            &format!("multipart/form-data; boundary={boundary}"),
+    let boundary = "kithbenchboundary";
+    for (name, content_type, bytes) in uploads {
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nan upload\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: {content_type}\r\n\r\n"
         )
-        .send(&body[..])
-        .expect("upload");
-    let elapsed = start.elapsed();
-    let status = resp.status().as_u16();
-    let after = proc_kb(&pid, "VmHWM:");
-    let rss = proc_kb(&pid, "VmRSS:");
-    println!(
-        "whole server: POST /api/v2/media of the {:.1} MB photo answered {status} in {:.2} s",
-        jpeg.len() as f64 / 1e6,
-        elapsed.as_secs_f64()
-    );
-    println!(
-        "  peak resident memory of kith: {:.1} MB after start-up, {:.1} MB after the upload (resident now {:.1} MB)",
-        mb(idle),
-        mb(after),
-        mb(rss)
-    );
-    println!(
-        "  {} the {TARGET_MB:.0} MB target",
-        if mb(after) < TARGET_MB {
-            "under"
-        } else {
-            "OVER"
-        }
-    );
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+        let start = Instant::now();
+        let resp = agent
+            .post(&format!("http://127.0.0.1:{port}/api/v2/media"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .header(
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            )
+            .send(&body[..])
+            .expect("upload");
+        let elapsed = start.elapsed();
+        let status = resp.status().as_u16();
+        let after = proc_kb(&pid, "VmHWM:");
+        let rss = proc_kb(&pid, "VmRSS:");
+        println!(
+            "  POST /api/v2/media of {name} ({:.2} MB) answered {status} in {:.2} s; peak resident \
+             memory now {:.1} MB ({} the {TARGET_MB:.0} MB target; resident now {:.1} MB)",
+            bytes.len() as f64 / 1e6,
+            elapsed.as_secs_f64(),
+            mb(after),
+            if mb(after) < TARGET_MB {
+                "under"
+            } else {
+                "OVER"
+            },
+            mb(rss)
+        );
+    }
     let _ = kith.kill();
     let _ = kith.wait();
 }
@@ -197,5 +237,11 @@ fn main() {
         .output()
         .expect("child");
     print!("{}", String::from_utf8_lossy(&out.stdout));
-    server(dir.path(), &jpeg);
+    let uploads = [
+        ("huge.png", "image/png", dense_png(5760, 5760)),
+        ("dense.png", "image/png", dense_png(4000, 4000)),
+        ("frames.gif", "image/gif", many_frames_gif(3000)),
+        ("IMG_0001.JPG", "image/jpeg", jpeg),
+    ];
+    server(dir.path(), &uploads);
 }

@@ -25,14 +25,18 @@ pub fn is_domain_blocked(conn: &Connection, host: &str) -> Result<bool> {
 
 /// Blocks a domain.
 pub fn insert_domain_block(conn: &Connection, domain: &str, now: i64) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO domain_blocks (domain, created_at) VALUES (?1, ?2)",
-    )?
-    .execute(params![
-        domain.trim_end_matches('.').to_ascii_lowercase(),
-        now
-    ])?;
-    Ok(())
+    block_domain(conn, domain, now).map(|_| ())
+}
+
+/// Blocks a domain; returns whether it was not blocked before.
+pub fn block_domain(conn: &Connection, domain: &str, now: i64) -> Result<bool> {
+    let added = conn
+        .prepare_cached("INSERT OR IGNORE INTO domain_blocks (domain, created_at) VALUES (?1, ?2)")?
+        .execute(params![
+            domain.trim_end_matches('.').to_ascii_lowercase(),
+            now
+        ])?;
+    Ok(added > 0)
 }
 
 /// Unblocks a domain.
@@ -97,9 +101,15 @@ pub fn is_blocked_by(conn: &Connection, actor_id: i64) -> Result<bool> {
 
 /// Mutes an actor.
 pub fn insert_mute(conn: &Connection, actor_id: i64, now: i64) -> Result<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO mutes (actor_id, created_at) VALUES (?1, ?2)")?
+    mute(conn, actor_id, now).map(|_| ())
+}
+
+/// Mutes an actor; returns whether it was not muted before.
+pub fn mute(conn: &Connection, actor_id: i64, now: i64) -> Result<bool> {
+    let added = conn
+        .prepare_cached("INSERT OR IGNORE INTO mutes (actor_id, created_at) VALUES (?1, ?2)")?
         .execute(params![actor_id, now])?;
-    Ok(())
+    Ok(added > 0)
 }
 
 /// Unmutes an actor.

@@ -267,6 +267,25 @@ pub fn list_list_members(conn: &Connection) -> Result<Vec<(String, String)>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// The id of the freshest actor stored as exactly `username@domain` (case as given),
+/// with when it was fetched and whether it is gone: an indexed lookup, for imports
+/// that name many accounts (the case-blind one in `actors` scans a domain's actors).
+pub fn find_actor_exact(
+    conn: &Connection,
+    username: &str,
+    domain: &str,
+) -> Result<Option<(i64, i64, bool)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, fetched_at, gone_at IS NOT NULL FROM actors
+             WHERE username = ?1 AND domain = ?2 ORDER BY fetched_at DESC LIMIT 1",
+        )?
+        .query_row([username, domain], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?)
+}
+
 /// The id of the list with this title, if there is one.
 pub fn find_list_by_title(conn: &Connection, title: &str) -> Result<Option<i64>> {
     Ok(conn

@@ -51,13 +51,17 @@ pub fn serve(ctx: &Ctx, req: &Req) -> Result<Resp> {
 }
 
 /// The type of fetched bytes, if kith serves such files: sniffed, on the allow-list,
-/// and for images within the pixel cap (read from the header).
+/// and for images within the pixel cap and the decoding budget (read from the header;
+/// a GIF's frames counted against their caps).
 pub fn check(bytes: &[u8], declared: &str) -> Result<sniff::Sniffed> {
     let unsupported = || Error::Status(415, "Unsupported media type".into());
     let kind = sniff::sniff(bytes, Some(declared)).ok_or_else(unsupported)?;
     if sniff::is_decodable_image(kind) {
         let (w, h) = super::image::dimensions(bytes, kind).map_err(|_| unsupported())?;
         super::image::check_pixels(w, h).map_err(|_| unsupported())?;
+        if kind == sniff::GIF {
+            super::strip::gif(bytes, &mut std::io::sink()).map_err(|_| unsupported())?;
+        }
     }
     Ok(kind)
 }

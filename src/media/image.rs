@@ -1,5 +1,6 @@
 //! Image processing of uploads: decode JPEG, PNG, WebP and GIF within a pixel-count cap
-//! (checked on the header, before any pixel is decoded), turn the picture upright by
+//! and the memory budget (`budget`, both checked on the header, before any pixel is
+//! decoded), turn the picture upright by
 //! its EXIF orientation, re-encode it without metadata (EXIF, GPS, XMP, comments: only
 //! the ICC colour profile is kept), and make a thumbnail of at most 640 px and a
 //! blurhash. JPEG stays JPEG, PNG stays PNG, a lossy WebP becomes JPEG (PNG when it
@@ -12,6 +13,7 @@
 //! straight to the caller's writer. One image is processed at a time, on a thread with
 //! a stack large enough for the decoders. No file paths: bytes in, a writer out.
 
+use super::budget;
 use super::sniff::{self, Sniffed};
 use super::strip;
 use crate::error::{Error, Result};
@@ -26,9 +28,11 @@ use ::image::{
 use std::io::{Cursor, Write};
 use std::sync::Mutex;
 
-/// The most pixels an image may have (width × height), checked before decoding:
-/// Mastodon's `image_matrix_limit`, which kith's instance entity announces.
-pub const MAX_PIXELS: u64 = 33_177_600;
+/// The most pixels an image may have (width × height), checked before decoding, and
+/// announced as the instance's `image_matrix_limit` (so apps shrink larger pictures
+/// before uploading): 4096×4096, whose RGB pixels fill the decoding budget exactly.
+/// Mastodon's default is 33,177,600, which would take 800 MB to decode at 16 bits.
+pub const MAX_PIXELS: u64 = 16_777_216;
 /// The longest side of a thumbnail.
 pub const THUMB_MAX: u32 = 640;
 /// JPEG quality of re-encoded originals.
@@ -96,7 +100,10 @@ pub fn check_pixels(width: u32, height: u32) -> Result<()> {
 /// The dimensions an image declares in its header; nothing is decoded.
 pub fn dimensions(bytes: &[u8], kind: Sniffed) -> Result<(u32, u32)> {
     if kind == sniff::GIF {
-        return strip::gif_size(bytes);
+        let (w, h) = strip::gif_size(bytes)?;
+        check_pixels(w, h)?;
+        budget::check(w, h, u64::from(w) * u64::from(h) * 4, 2)?;
+        return Ok((w, h));
     }
     Ok(open(bytes, kind)?.dimensions())
 }
@@ -113,9 +120,12 @@ fn open<'a>(bytes: &'a [u8], kind: Sniffed) -> Result<Box<dyn ImageDecoder + 'a>
     };
     let (w, h) = decoder.dimensions();
     check_pixels(w, h)?;
+    // A GIF's first frame is decoded beside its canvas.
+    let copies = if kind == sniff::GIF { 2 } else { 1 };
+    budget::check(w, h, decoder.total_bytes(), copies)?;
     let mut limits = Limits::default();
-    // Room for the pixels at 16 bits a channel, and the decoders' own buffers.
-    limits.max_alloc = Some(MAX_PIXELS * 8 + 64 * 1024 * 1024);
+    // Room for the pixels and the decoders' own buffers.
+    limits.max_alloc = Some(budget::DECODE_BUDGET + 8 * 1024 * 1024);
     decoder.set_limits(limits).map_err(decode_error)?;
     Ok(decoder)
 }
@@ -151,8 +161,7 @@ pub fn process(bytes: &[u8], kind: Sniffed, out: &mut (dyn Write + Send)) -> Res
 pub fn profile(bytes: &[u8], kind: Sniffed, max_side: u32) -> Result<Encoded> {
     isolated(|| {
         if kind == sniff::GIF {
-            let (width, height) = strip::gif_size(bytes)?;
-            check_pixels(width, height)?;
+            let (width, height) = dimensions(bytes, kind)?;
             let mut out = Vec::with_capacity(bytes.len());
             strip::gif(bytes, &mut out)?;
             return Ok(Encoded {
@@ -176,6 +185,11 @@ fn decode(bytes: &[u8], kind: Sniffed) -> Result<(DynamicImage, Orientation, Opt
     }
     let mut decoder = open(bytes, kind)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    if swaps(orientation) {
+        // Turned upright by a copy before it is written as PNG.
+        let (w, h) = decoder.dimensions();
+        budget::check(w, h, decoder.total_bytes(), 2)?;
+    }
     let icc = decoder.icc_profile().ok().flatten();
     let image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     Ok((image, orientation, icc))
@@ -214,6 +228,19 @@ fn decode_jpeg(bytes: &[u8]) -> Result<(DynamicImage, Orientation, Option<Vec<u8
     } else {
         ColorSpace::RGB
     };
+    let channels = if grey { 1 } else { 3 };
+    // A progressive JPEG keeps every coefficient (16 bits a sample of each component,
+    // at most) until its last scan, beside the output.
+    let coefficients = match decoder.info() {
+        Some(info) if info.sof.is_progressive() => u64::from(info.components) * 2,
+        _ => 0,
+    };
+    budget::check(
+        w,
+        h,
+        u64::from(w) * u64::from(h) * (channels + coefficients),
+        1,
+    )?;
     decoder.set_options(decoder.options().jpeg_set_out_colorspace(out));
     let len = decoder
         .output_buffer_size()
@@ -231,6 +258,8 @@ fn decode_jpeg(bytes: &[u8]) -> Result<(DynamicImage, Orientation, Option<Vec<u8
 }
 
 fn process_gif(bytes: &[u8], out: &mut dyn Write) -> Result<Processed> {
+    // Copied first: its frames are counted (and capped) before anything is decoded.
+    strip::gif(bytes, out)?;
     let decoder = open(bytes, sniff::GIF)?;
     let first = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     let (width, height) = first.dimensions();
@@ -238,7 +267,6 @@ fn process_gif(bytes: &[u8], out: &mut dyn Write) -> Result<Processed> {
     drop(first);
     let blurhash = blurhash_of(&small);
     let thumb = encode_small(small, Orientation::NoTransforms, THUMB_QUALITY)?;
-    strip::gif(bytes, out)?;
     Ok(Processed {
         kind: sniff::GIF,
         width,
@@ -494,8 +522,8 @@ mod tests {
     #[test]
     fn pixel_cap() {
         assert!(check_pixels(4000, 3000).is_ok());
-        assert!(check_pixels(7680, 4320).is_ok());
-        assert_eq!(check_pixels(7681, 4320).unwrap_err().status(), 422);
+        assert!(check_pixels(4096, 4096).is_ok());
+        assert_eq!(check_pixels(4097, 4096).unwrap_err().status(), 422);
         assert_eq!(check_pixels(0, 10).unwrap_err().status(), 422);
     }
 

@@ -2,15 +2,16 @@
 //! kith gives them, files written atomically, serving files at `/media/<name>` with
 //! their recorded type and strict headers, and removing uploads nobody attached.
 //! Storing an upload (from memory or from a file: sniffed, processed, stripped of
-//! metadata) is in `store`, image processing in `image`, magic-byte sniffing in
-//! `sniff`, metadata removal without decoding in `strip`, the remote media cache in
-//! `cache`.
+//! metadata) is in `store`, image processing in `image` (within the memory
+//! `budget`), magic-byte sniffing in `sniff`, metadata removal without decoding in
+//! `strip`, the remote media cache in `cache`.
 //!
 //! Invariant (SECURITY #45): no path or extension ever comes from the uploader or a
 //! remote server. Names are 32 random hex digits and an extension from kith's own
 //! allow-list, and every name from a URL is checked against that shape before it
 //! touches the file system.
 
+pub mod budget;
 pub mod cache;
 pub mod image;
 pub mod sniff;

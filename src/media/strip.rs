@@ -25,7 +25,8 @@ pub fn gif_size(bytes: &[u8]) -> Result<(u32, u32)> {
 }
 
 /// Copies a GIF to `out` without comment, plain-text and application extensions other
-/// than the looping one; refuses a malformed stream. Returns the number of frames.
+/// than the looping one; refuses a malformed stream, and one over the frame or pixel
+/// caps of `budget` (stopping there). Returns the number of frames.
 pub fn gif(bytes: &[u8], out: &mut dyn Write) -> Result<usize> {
     let bad = || corrupt("GIF");
     let (sw, sh) = gif_size(bytes)?;
@@ -39,11 +40,16 @@ pub fn gif(bytes: &[u8], out: &mut dyn Write) -> Result<usize> {
     }
     out.write_all(&bytes[..pos])?;
     let mut frames = 0;
+    let mut pixels = 0;
     loop {
         match bytes.get(pos).copied() {
             Some(0x3B) => {
                 out.write_all(&[0x3B])?;
-                return if frames == 0 { Err(bad()) } else { Ok(frames) };
+                return if frames == 0 {
+                    Err(bad())
+                } else {
+                    Ok(frames as usize)
+                };
             }
             Some(0x21) => {
                 let label = *bytes.get(pos + 1).ok_or_else(bad)?;
@@ -69,6 +75,7 @@ pub fn gif(bytes: &[u8], out: &mut dyn Write) -> Result<usize> {
                     // A frame far larger than the screen is a decoder-bomb trick.
                     return Err(bad());
                 }
+                super::budget::count_gif_frame(&mut frames, &mut pixels, w, h)?;
                 let mut data = pos + 10;
                 if desc[8] & 0x80 != 0 {
                     data += 3 << ((desc[8] & 7) + 1);
@@ -77,7 +84,6 @@ pub fn gif(bytes: &[u8], out: &mut dyn Write) -> Result<usize> {
                 let end = sub_blocks_end(bytes, data + 1).ok_or_else(bad)?;
                 out.write_all(&bytes[pos..end])?;
                 pos = end;
-                frames += 1;
             }
             _ => return Err(bad()),
         }

@@ -1,8 +1,10 @@
 //! Reading a Mastodon account archive — a zip (what Mastodon makes), a tar.gz, or an
 //! unpacked directory — as untrusted input. Every entry's path is checked (no `..`,
 //! no absolute paths, no drive letters, no NUL), links are refused, sizes are capped
-//! per file and in total, and zip entries that inflate beyond a sane ratio are
-//! refused (zip bombs). Only the files an import reads are kept: `outbox.json`,
+//! per file and in total, and archive bombs are refused before anything is staged:
+//! every entry's ratio, the whole archive's ratio and its total against the cap and
+//! the free disk are checked first (`budget`), and staging counts the bytes it writes
+//! rather than trusting a header. Only the files an import reads are kept: `outbox.json`,
 //! `actor.json`, `likes.json`, `bookmarks.json`, `avatar.*`, `header.*` and what is
 //! under `media_attachments/`.
 //!
@@ -12,6 +14,7 @@
 //! place instead of copied. The staging directory is removed when the [`Archive`] is
 //! dropped. A directory is read where it is. Nothing here touches the database.
 
+use super::budget::{self, Meter, Metered};
 use super::refused;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -32,8 +35,13 @@ pub struct Limits {
     pub max_actor_bytes: u64,
     /// Largest sum of the files kept.
     pub max_total_bytes: u64,
-    /// Largest ratio of inflated to compressed size for a zip entry over 1 MiB.
+    /// Largest ratio of inflated to packed size, for an entry over `ratio_floor` bytes
+    /// and for the kept files together against the archive file.
     pub max_ratio: u64,
+    /// Entries (and totals) up to this size are not ratio-checked.
+    pub ratio_floor: u64,
+    /// Disk space that must stay free once a packed archive is staged.
+    pub min_free_bytes: u64,
     /// Largest single item of `outbox.json`, as JSON text.
     pub max_item_bytes: u64,
 }
@@ -46,7 +54,9 @@ impl Default for Limits {
             max_json_bytes: 8 << 30,
             max_actor_bytes: 1 << 20,
             max_total_bytes: 256 << 30,
-            max_ratio: 500,
+            max_ratio: 100,
+            ratio_floor: 256 << 10,
+            min_free_bytes: 256 << 20,
             max_item_bytes: 4 << 20,
         }
     }
@@ -364,15 +374,18 @@ fn damaged(what: &str, e: &dyn std::fmt::Display) -> Error {
     ))
 }
 
-/// Stages the kept files of a zip archive.
+/// Stages the kept files of a zip archive, once its central directory shows that
+/// every entry and the total fit (nothing is inflated before that).
 fn unzip(path: &Path, staging: &Path, limits: &Limits) -> Result<Collected> {
+    let packed = std::fs::metadata(path)?.len();
     let file = BufReader::new(File::open(path)?);
     let mut zip = zip::ZipArchive::new(file).map_err(|e| damaged("its directory", &e))?;
-    let mut collected = Collected::default();
+    let mut plan = Collected::default();
+    let mut kept = Vec::new();
     for index in 0..zip.len() {
-        collected.count(limits)?;
-        let mut entry = zip
-            .by_index(index)
+        plan.count(limits)?;
+        let entry = zip
+            .by_index_data(index)
             .map_err(|e| damaged(&format!("entry {index}"), &e))?;
         let raw = entry
             .name()
@@ -389,51 +402,108 @@ fn unzip(path: &Path, staging: &Path, limits: &Limits) -> Result<Collected> {
             continue;
         }
         let size = entry.size();
+        plan.admit(&path, size, limits)?;
+        budget::check_entry(&path, size, entry.compressed_size(), "zip", limits)?;
+        kept.push((index, path, size));
+    }
+    budget::check_total(plan.total, packed, staging, limits)?;
+    let mut collected = Collected::default();
+    for (index, path, size) in kept {
+        let mut entry = zip
+            .by_index(index)
+            .map_err(|e| damaged(&format!("entry {index}"), &e))?;
         collected.admit(&path, size, limits)?;
-        let compressed = entry.compressed_size().max(1);
-        if size > (1 << 20) && size / compressed > limits.max_ratio {
-            return Err(refused(format!(
-                "{path} in the archive inflates {}-fold: refused as a zip bomb",
-                size / compressed
-            )));
-        }
         collected.stage(staging, path, size, &mut entry)?;
     }
     Ok(collected)
 }
 
-/// Stages the kept files of a tar.gz archive, reading it once from start to end.
+/// Packed bytes the decoders may have read ahead of an entry's end: added to an
+/// entry's measured packed size so buffering never makes an honest entry look dense.
+const READ_AHEAD: u64 = 64 << 10;
+
+/// Stages the kept files of a tar.gz archive. A first pass inflates it to the end,
+/// writing nothing, and measures every entry; the second stages what the first showed
+/// fits. In both, the inflated stream is cut off past the ratio cap.
 fn untar(path: &Path, staging: &Path, limits: &Limits) -> Result<Collected> {
-    let gz = flate2::read::GzDecoder::new(BufReader::new(File::open(path)?));
-    // The inflated stream is capped too: headers and skipped entries count.
-    let capped = gz.take(
-        limits
-            .max_total_bytes
-            .saturating_mul(2)
-            .saturating_add(1 << 20),
-    );
-    let mut tar = tar::Archive::new(capped);
-    let mut collected = Collected::default();
-    let entries = tar.entries().map_err(|e| damaged("its start", &e))?;
+    let packed = std::fs::metadata(path)?.len();
+    let stream_cap = packed
+        .saturating_mul(limits.max_ratio)
+        .max(limits.ratio_floor)
+        .saturating_add(1 << 20);
+    let open = || -> Result<_> {
+        let (file, packed_meter) = Metered::new(BufReader::new(File::open(path)?), u64::MAX);
+        let (inflated, meter) = Metered::new(flate2::read::GzDecoder::new(file), stream_cap);
+        Ok((tar::Archive::new(inflated), packed_meter, meter))
+    };
+    let bomb = |what: &str| {
+        refused(format!(
+            "the archive inflates to more than {stream_cap} bytes (at {what}), over \
+             {}-fold its {packed} bytes: refused as an archive bomb",
+            limits.max_ratio
+        ))
+    };
+    let failed = |meter: &Meter, what: &str, e: &std::io::Error| {
+        if meter.tripped() {
+            bomb(what)
+        } else {
+            damaged(what, e)
+        }
+    };
+    let (mut tar, packed_meter, meter) = open()?;
+    let mut plan = Collected::default();
+    let entries = tar.entries().map_err(|e| failed(&meter, "its start", &e))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| damaged("an entry header", &e))?;
-        collected.count(limits)?;
-        let raw_path = entry.path_bytes().into_owned();
-        let raw = String::from_utf8(raw_path)
-            .map_err(|_| refused("the archive has a path that is not UTF-8"))?;
-        let path = normalise(&raw)?;
-        let kind = entry.header().entry_type();
-        if kind.is_symlink() || kind.is_hard_link() {
-            return Err(refused(format!("the archive has a link at {path}")));
-        }
-        if !kind.is_file() || !wanted(&path) {
+        let mut entry = entry.map_err(|e| failed(&meter, "an entry header", &e))?;
+        plan.count(limits)?;
+        let Some((path, size)) = kept_tar_entry(&entry)? else {
             continue;
+        };
+        plan.admit(&path, size, limits)?;
+        let before = packed_meter.count();
+        let read = std::io::copy(&mut (&mut entry).take(size + 1), &mut std::io::sink())
+            .map_err(|e| failed(&meter, &path, &e))?;
+        if read != size {
+            return Err(refused(format!(
+                "the archive is damaged: {path} has {read} bytes, not the {size} its header says"
+            )));
         }
-        let size = entry.size();
+        let used = packed_meter.count() - before + READ_AHEAD;
+        budget::check_entry(&path, size, used, "tar.gz", limits)?;
+    }
+    budget::check_total(plan.total, packed, staging, limits)?;
+    let (mut tar, _, meter) = open()?;
+    let mut collected = Collected::default();
+    let entries = tar.entries().map_err(|e| failed(&meter, "its start", &e))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| failed(&meter, "an entry header", &e))?;
+        collected.count(limits)?;
+        let Some((path, size)) = kept_tar_entry(&entry)? else {
+            continue;
+        };
         collected.admit(&path, size, limits)?;
-        collected.stage(staging, path, size, &mut entry)?;
+        let what = path.clone();
+        collected
+            .stage(staging, path, size, &mut entry)
+            .map_err(|e| if meter.tripped() { bomb(&what) } else { e })?;
     }
     Ok(collected)
+}
+
+/// The path and size of a tar entry an import keeps; `None` for one it skips. Links
+/// refuse the archive.
+fn kept_tar_entry<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Option<(String, u64)>> {
+    let raw = String::from_utf8(entry.path_bytes().into_owned())
+        .map_err(|_| refused("the archive has a path that is not UTF-8"))?;
+    let path = normalise(&raw)?;
+    let kind = entry.header().entry_type();
+    if kind.is_symlink() || kind.is_hard_link() {
+        return Err(refused(format!("the archive has a link at {path}")));
+    }
+    if !kind.is_file() || !wanted(&path) {
+        return Ok(None);
+    }
+    Ok(Some((path, entry.size())))
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@
 //! this kith knows), brings its schema up to date, keeps the current database beside
 //! it as `kith.sqlite3.before-restore-TIME`, and puts the snapshot in place. Media
 //! files are unpacked only under names kith gives files; other entries are refused.
+//! The media tarball is read through once before anything changes: its entries
+//! checked and their total measured against the free disk; while unpacking, bytes
+//! are counted as they are written, so an entry cannot grow past its header.
 
 use super::refused;
 use crate::config::Config;
@@ -163,6 +166,9 @@ pub fn restore(config: &Config, snapshot: &Path, media: Option<&Path>) -> Result
             snapshot.display()
         )));
     }
+    if let Some(tar) = media {
+        check_media_tar(config, tar)?;
+    }
     let db_path = config.db_path();
     let candidate = config.data_dir.join("kith.sqlite3.restoring");
     remove_with_journals(&candidate);
@@ -263,34 +269,80 @@ fn lock(config: &Config) -> Result<File> {
     }
 }
 
+/// The media directory's name for a tarball entry, refusing one kith did not write.
+fn media_entry_name<R: std::io::Read>(entry: &tar::Entry<'_, R>) -> Result<Option<String>> {
+    if entry.header().entry_type().is_dir() {
+        return Ok(None);
+    }
+    let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    let name = raw.strip_prefix("media/").unwrap_or(&raw);
+    if !entry.header().entry_type().is_file() || !kith_name(name) {
+        return Err(refused(format!(
+            "the media tarball has an entry kith did not write: {raw:?}"
+        )));
+    }
+    Ok(Some(name.to_string()))
+}
+
+fn damaged_tar(e: impl std::fmt::Display) -> Error {
+    refused(format!("the media tarball is damaged: {e}"))
+}
+
+/// Reads a media tarball through without writing: every entry checked, and the total
+/// must fit on the disk with room to spare. Returns the total.
+fn check_media_tar(config: &Config, path: &Path) -> Result<u64> {
+    let file =
+        File::open(path).map_err(|e| refused(format!("cannot read {}: {e}", path.display())))?;
+    let mut tar = tar::Archive::new(std::io::BufReader::new(file));
+    let mut total = 0u64;
+    for entry in tar.entries().map_err(damaged_tar)? {
+        let entry = entry.map_err(damaged_tar)?;
+        if media_entry_name(&entry)?.is_some() {
+            total = total.saturating_add(entry.size());
+        }
+    }
+    let reserve = super::archive::Limits::default().min_free_bytes;
+    let free = super::budget::free_bytes(&config.data_dir)?;
+    if total.saturating_add(reserve) > free {
+        return Err(refused(format!(
+            "the media tarball holds {total} bytes, but the disk has {free} bytes free and \
+             {reserve} must stay free"
+        )));
+    }
+    Ok(total)
+}
+
 /// Unpacks a media tarball into `data_dir/media`; existing files are kept.
 fn read_media_tar(config: &Config, path: &Path) -> Result<u64> {
     let dir = crate::media::uploads_dir(config);
     std::fs::create_dir_all(&dir)?;
     let mut tar = tar::Archive::new(std::io::BufReader::new(File::open(path)?));
     let mut count = 0;
-    for entry in tar
-        .entries()
-        .map_err(|e| refused(format!("the media tarball is damaged: {e}")))?
-    {
-        let mut entry = entry.map_err(|e| refused(format!("the media tarball is damaged: {e}")))?;
-        if entry.header().entry_type().is_dir() {
+    for entry in tar.entries().map_err(damaged_tar)? {
+        let entry = entry.map_err(damaged_tar)?;
+        let Some(name) = media_entry_name(&entry)? else {
             continue;
-        }
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let name = raw.strip_prefix("media/").unwrap_or(&raw);
-        if !entry.header().entry_type().is_file() || !kith_name(name) {
-            return Err(refused(format!(
-                "the media tarball has an entry kith did not write: {raw:?}"
-            )));
-        }
-        let target = dir.join(name);
+        };
+        let target = dir.join(&name);
         if target.exists() {
             continue;
         }
+        let size = entry.size();
         let tmp = dir.join(format!(".tmp-{name}"));
         let mut out = File::create(&tmp)?;
-        std::io::copy(&mut entry, &mut out)?;
+        let copied = std::io::copy(&mut std::io::Read::take(entry, size + 1), &mut out);
+        match copied {
+            Ok(n) if n == size => {}
+            other => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(match other {
+                    Err(e) => damaged_tar(e),
+                    Ok(n) => damaged_tar(format!(
+                        "{name} has {n} bytes, not the {size} of its header"
+                    )),
+                });
+            }
+        }
         out.sync_all()?;
         std::fs::rename(&tmp, &target)?;
         count += 1;

@@ -3,26 +3,25 @@
 //! GoToSocial) write; the export writes the same files, plus `followers.csv`.
 //!
 //! The file is read and checked whole first (at most [`MAX_BYTES`]; a malformed row
-//! refuses the file, naming the line, and changes nothing). Then each row is applied:
-//! accounts are resolved on the network (WebFinger, then the actor), follows are sent
-//! through the delivery queue (the running server's workers pace them per host), and a
-//! row whose account cannot be found is reported and skipped, as Mastodon does. Merge
-//! is the default; `--overwrite` also undoes what is not in the file (unfollows,
-//! unblocks, unmutes, removes domain blocks, bookmarks and lists).
+//! refuses the file, naming the line, and changes nothing). Then its rows are applied
+//! in batches by `csv_apply`: accounts are resolved on the network (WebFinger, then
+//! the actor), follows are sent through the delivery queue (the running server's
+//! workers pace them per host), and a row whose account cannot be found is reported
+//! and skipped, as Mastodon does. Merge is the default; `--overwrite` also undoes what
+//! is not in the file (unfollows, unblocks, unmutes, removes domain blocks, bookmarks
+//! and lists).
 
-use super::{progress, refused};
+use super::refused;
 use crate::Ctx;
 use crate::ap::resolve;
 use crate::db::Conn;
-use crate::db::actors::RemoteActor;
+use crate::db::blocks;
 use crate::db::portability::{self, Relation};
-use crate::db::{self, blocks, posts};
 use crate::error::{Error, Result};
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-/// Largest CSV file read.
-pub const MAX_BYTES: u64 = 16 << 20;
+/// Largest CSV file read (a million domain blocks take about 20 MB).
+pub const MAX_BYTES: u64 = 64 << 20;
 
 /// What a CSV file lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,15 +93,15 @@ impl CsvReport {
 
 /// One checked row.
 #[derive(Debug, Clone, PartialEq)]
-enum Row {
+pub(super) enum Row {
     Account(String),
     Domain(String),
     Url(String),
     Member { list: String, account: String },
 }
 
-/// Reads and checks a whole CSV file of `kind`.
-fn read_rows(kind: Kind, path: &Path) -> Result<Vec<Row>> {
+/// Reads a whole CSV file (at most [`MAX_BYTES`]).
+fn read_file(path: &Path) -> Result<Vec<u8>> {
     let size = std::fs::metadata(path)
         .map_err(|e| refused(format!("cannot read {}: {e}", path.display())))?
         .len();
@@ -112,29 +111,47 @@ fn read_rows(kind: Kind, path: &Path) -> Result<Vec<Row>> {
             path.display()
         )));
     }
-    let bytes = std::fs::read(path)?;
-    parse_rows(kind, &bytes)
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_BYTES)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
-fn parse_rows(kind: Kind, bytes: &[u8]) -> Result<Vec<Row>> {
+/// Parses CSV text of `kind`, handing each checked row to `each` in order; the first
+/// malformed row stops it with an error naming its line. Returns how many rows.
+pub(super) fn for_each_row(
+    kind: Kind,
+    bytes: &[u8],
+    mut each: impl FnMut(Row) -> Result<()>,
+) -> Result<u64> {
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(::csv::Trim::All)
         .from_reader(bytes);
-    let mut rows = Vec::new();
-    for (index, record) in reader.records().enumerate() {
+    let mut count = 0;
+    let mut record = ::csv::StringRecord::new();
+    let mut index = 0;
+    loop {
         let line = index + 1;
-        let record = record.map_err(|e| refused(format!("line {line}: not CSV: {e}")))?;
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| refused(format!("line {line}: not CSV: {e}")))?;
+        if !more {
+            return Ok(count);
+        }
+        index += 1;
         let first = record.get(0).unwrap_or("");
-        if index == 0 && first.eq_ignore_ascii_case(kind.header()) {
+        if index == 1 && first.eq_ignore_ascii_case(kind.header()) {
             continue;
         }
         if record.iter().all(str::is_empty) {
             continue;
         }
         let bad = |why: &str| refused(format!("line {line}: {why}: {first:?}"));
-        rows.push(match kind {
+        let row = match kind {
             Kind::Following | Kind::Blocks | Kind::Mutes => {
                 Row::Account(account(first).ok_or_else(|| bad("not an account address"))?)
             }
@@ -153,9 +170,10 @@ fn parse_rows(kind: Kind, bytes: &[u8]) -> Result<Vec<Row>> {
                     })?,
                 }
             }
-        });
+        };
+        count += 1;
+        each(row)?;
     }
-    Ok(rows)
 }
 
 /// `user@host` from `user@host`, `@user@host` or `acct:user@host`, lower-cased host.
@@ -186,11 +204,12 @@ pub fn import(
     overwrite: bool,
     show_progress: bool,
 ) -> Result<CsvReport> {
-    let rows = read_rows(kind, path)?;
-    apply_rows(ctx, kind, &rows, overwrite, show_progress)
+    let bytes = read_file(path)?;
+    import_bytes(ctx, kind, &bytes, overwrite, show_progress)
 }
 
-/// Imports CSV text of `kind` already in memory (an upload), as [`import`] does a file.
+/// Imports CSV text of `kind` already in memory (an upload), as [`import`] does a file:
+/// every row is checked before any is applied.
 pub fn import_bytes(
     ctx: &Ctx,
     kind: Kind,
@@ -203,191 +222,8 @@ pub fn import_bytes(
             "the file is larger than {MAX_BYTES} bytes"
         )));
     }
-    let rows = parse_rows(kind, bytes)?;
-    apply_rows(ctx, kind, &rows, overwrite, show_progress)
-}
-
-/// Applies checked rows, then (with `overwrite`) undoes what they do not list.
-fn apply_rows(
-    ctx: &Ctx,
-    kind: Kind,
-    rows: &[Row],
-    overwrite: bool,
-    show_progress: bool,
-) -> Result<CsvReport> {
-    let mut report = CsvReport {
-        rows: rows.len() as u64,
-        ..CsvReport::default()
-    };
-    let mut actors: HashMap<String, Result<RemoteActor, String>> = HashMap::new();
-    if kind == Kind::Lists && overwrite {
-        ctx.db.write(portability::delete_all_lists)?;
-    }
-    for (done, row) in rows.iter().enumerate() {
-        let outcome = apply(ctx, kind, row, &mut actors);
-        match outcome {
-            Ok(true) => report.applied += 1,
-            Ok(false) => report.unchanged += 1,
-            Err(e) => report.failed.push((row_value(row), e.public_message())),
-        }
-        let done = done as u64 + 1;
-        if show_progress && (done.is_multiple_of(50) || done == report.rows) {
-            progress(&format!("import: {kind:?}"), done, report.rows);
-        }
-    }
-    if overwrite {
-        report.removed = remove_unlisted(ctx, kind, rows)?;
-    }
-    Ok(report)
-}
-
-fn row_value(row: &Row) -> String {
-    match row {
-        Row::Account(a) | Row::Domain(a) | Row::Url(a) => a.clone(),
-        Row::Member { list, account } => format!("{list}: {account}"),
-    }
-}
-
-/// The actor of `user@host`, resolved once per import.
-fn actor_of(
-    ctx: &Ctx,
-    acct: &str,
-    cache: &mut HashMap<String, Result<RemoteActor, String>>,
-) -> Result<RemoteActor> {
-    let found = cache
-        .entry(acct.to_string())
-        .or_insert_with(|| resolve::by_url_or_handle(ctx, acct).map_err(|e| e.public_message()));
-    found.clone().map_err(Error::Unprocessable)
-}
-
-/// Applies one row; `Ok(true)` when it changed something.
-fn apply(
-    ctx: &Ctx,
-    kind: Kind,
-    row: &Row,
-    cache: &mut HashMap<String, Result<RemoteActor, String>>,
-) -> Result<bool> {
-    let now = db::now_ms();
-    match (kind, row) {
-        (Kind::Following, Row::Account(acct)) => {
-            let actor = actor_of(ctx, acct, cache)?;
-            if ctx
-                .db
-                .read(|c| db::follows::find(c, true, actor.id))?
-                .is_some()
-            {
-                return Ok(false);
-            }
-            crate::process::follow_actor(ctx, &actor)?;
-            Ok(true)
-        }
-        (Kind::Blocks, Row::Account(acct)) => {
-            let actor = actor_of(ctx, acct, cache)?;
-            if ctx.db.read(|c| blocks::is_blocked(c, actor.id))? {
-                return Ok(false);
-            }
-            crate::process::block(ctx, actor.id)?;
-            Ok(true)
-        }
-        (Kind::Mutes, Row::Account(acct)) => {
-            let actor = actor_of(ctx, acct, cache)?;
-            ctx.db.write(|tx| {
-                let fresh = !blocks::is_muted(tx, actor.id)?;
-                blocks::insert_mute(tx, actor.id, now)?;
-                Ok(fresh)
-            })
-        }
-        (Kind::DomainBlocks, Row::Domain(domain)) => ctx.db.write(|tx| {
-            let fresh = !blocks::list_domain_blocks(tx)?.contains(domain);
-            blocks::insert_domain_block(tx, domain, now)?;
-            Ok(fresh)
-        }),
-        (Kind::Bookmarks, Row::Url(url)) => {
-            let post = super::import::find_or_fetch_post(ctx, url)?;
-            ctx.db.write(|tx| {
-                let fresh = !posts::owner_flags(tx, post.id)?.2;
-                posts::set_bookmarked(tx, post.id, true, now)?;
-                Ok(fresh)
-            })
-        }
-        (Kind::Lists, Row::Member { list, account }) => {
-            let actor = actor_of(ctx, account, cache)?;
-            ctx.db.write(|tx| {
-                let id = match portability::find_list_by_title(tx, list)? {
-                    Some(id) => id,
-                    None => db::lists::save(tx, None, list, "list", false, now)?,
-                };
-                let fresh = !db::lists::members(tx, id)?.contains(&actor.id);
-                db::lists::set_member(tx, id, actor.id, true)?;
-                Ok(fresh)
-            })
-        }
-        _ => Err(Error::Internal("a row of another kind".into())),
-    }
-}
-
-/// Undoes, for `--overwrite`, what the file does not list; returns how many.
-fn remove_unlisted(ctx: &Ctx, kind: Kind, rows: &[Row]) -> Result<u64> {
-    let listed: HashSet<String> = rows
-        .iter()
-        .map(|r| match r {
-            Row::Account(a) | Row::Domain(a) | Row::Url(a) => a.to_ascii_lowercase(),
-            Row::Member { account, .. } => account.to_ascii_lowercase(),
-        })
-        .collect();
-    let relation = match kind {
-        Kind::Following => Relation::Following,
-        Kind::Blocks => Relation::Blocks,
-        Kind::Mutes => Relation::Mutes,
-        Kind::DomainBlocks => {
-            return ctx.db.write(|tx| {
-                let mut n = 0;
-                for d in blocks::list_domain_blocks(tx)? {
-                    if !listed.contains(&d) {
-                        blocks::delete_domain_block(tx, &d)?;
-                        n += 1;
-                    }
-                }
-                Ok(n)
-            });
-        }
-        Kind::Bookmarks => {
-            let marked = ctx
-                .db
-                .read(|c| portability::list_owner_marks_after(c, true, 0, i64::MAX))?;
-            return ctx.db.write(|tx| {
-                let mut n = 0;
-                for (_, uri) in &marked {
-                    if !listed.contains(&uri.to_ascii_lowercase())
-                        && let Some(p) = posts::find_by_uri(tx, uri)?
-                    {
-                        posts::set_bookmarked(tx, p.id, false, 0)?;
-                        n += 1;
-                    }
-                }
-                Ok(n)
-            });
-        }
-        // Lists were cleared before the rows were applied.
-        Kind::Lists => return Ok(0),
-    };
-    let current = ctx.db.read(|c| portability::list_relation(c, relation))?;
-    let mut n = 0;
-    for (actor_id, acct) in current {
-        if listed.contains(&acct.to_ascii_lowercase()) {
-            continue;
-        }
-        match kind {
-            Kind::Following => {
-                let actor = ctx.db.read(|c| db::actors::get(c, actor_id))?;
-                crate::process::unfollow_actor(ctx, &actor)?;
-            }
-            Kind::Blocks => crate::process::unblock(ctx, actor_id)?,
-            _ => ctx.db.write(|tx| blocks::delete_mute(tx, actor_id))?,
-        }
-        n += 1;
-    }
-    Ok(n)
+    let rows = for_each_row(kind, bytes, |_| Ok(()))?;
+    super::csv_apply::apply(ctx, kind, bytes, rows, overwrite, show_progress)
 }
 
 /// The CSV files of an export: (file name, bytes), in Mastodon's formats.
@@ -458,6 +294,15 @@ fn csv_error(e: impl std::fmt::Display) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_rows(kind: Kind, bytes: &[u8]) -> Result<Vec<Row>> {
+        let mut rows = Vec::new();
+        for_each_row(kind, bytes, |r| {
+            rows.push(r);
+            Ok(())
+        })?;
+        Ok(rows)
+    }
 
     #[test]
     fn mastodon_files_parse_with_or_without_headers() {

@@ -2,11 +2,13 @@
 //! data is yours" true. `alias` sets `alsoKnownAs` (so an old account may move here);
 //! `moving` sends `Move` (moving away) and notices moves here; `archive` reads a
 //! Mastodon account archive (zip, tar.gz or a directory) as untrusted input, with
-//! `outbox_stream` streaming its posts one at a time; `import` stores them as the
-//! account's own history (`attachments` storing their media like uploads, through
-//! `crate::media`) and `profile` fills the profile from `actor.json`; `csv` reads and
-//! writes Mastodon's CSV exports; `export` writes a Mastodon-layout archive; `backup`
-//! takes and restores database snapshots.
+//! `budget` refusing archive bombs before anything is unpacked and `outbox_stream`
+//! streaming its posts one at a time; `import` stores them as the account's own
+//! history (`attachments` storing their media like uploads, through `crate::media`,
+//! and `refs` finding the posts of boosts, likes and bookmarks) and `profile` fills
+//! the profile from `actor.json`; `csv` reads and writes Mastodon's CSV exports
+//! (`csv_apply` applying an import in batches); `export` writes a Mastodon-layout
+//! archive; `backup` takes and restores database snapshots.
 //!
 //! Each action opens the same database beside a running server (SQLite WAL allows it);
 //! network work (resolving accounts, fetching boosted posts) is done here through a
@@ -16,11 +18,14 @@
 pub mod archive;
 pub mod attachments;
 pub mod backup;
+pub mod budget;
 pub mod csv;
+pub mod csv_apply;
 pub mod export;
 pub mod import;
 pub mod outbox_stream;
 pub mod profile;
+pub mod refs;
 
 use crate::error::Error;
 

@@ -2,7 +2,7 @@
 //! The first form looks the new account up and checks that it lists this one as an
 //! alias (refusing with the same message as the command line when not); a
 //! confirmation page then says what will happen, and only its button moves. The
-//! moving itself is `portability::moving`'s; this file renders and routes.
+//! moving itself is `process::moving`'s; this file renders and routes.
 
 use super::render::hidden;
 use super::session::Viewer;

@@ -912,3 +912,77 @@ fn cache_evicts_the_least_recently_used_first() {
     assert_eq!(origin.hits("/b.ogg"), 2);
     assert_eq!(origin.hits("/c.ogg"), 1);
 }
+
+/// A valid PNG of `w`×`h` black pixels of 16-bit RGBA, compressed as it is written:
+/// a few hundred KB that decode to `w`×`h`×8 bytes.
+fn dense_png(w: u32, h: u32) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], body: &[u8]| {
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(body);
+        png.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        png.extend_from_slice(kind);
+        png.extend_from_slice(body);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+    };
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[16, 6, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let row = vec![0u8; 1 + w as usize * 8];
+    for _ in 0..h {
+        z.write_all(&row).unwrap();
+    }
+    chunk(b"IDAT", &z.finish().unwrap());
+    chunk(b"IEND", b"");
+    png
+}
+
+/// A GIF of `frames` frames of one pixel each.
+fn many_frames_gif(frames: usize) -> Vec<u8> {
+    let mut gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff".to_vec();
+    for _ in 0..frames {
+        gif.extend_from_slice(b"\x2c\0\0\0\0\x01\0\x01\0\0\x02\x02\x44\x01\0");
+    }
+    gif.push(0x3b);
+    gif
+}
+
+#[test]
+fn sec_67_68_pictures_over_the_memory_budget_or_frame_cap_get_422() {
+    let k = Kith::start("");
+    // Within the pixel cap kith had, but 128 MB once decoded.
+    let png = dense_png(4000, 4000);
+    assert!(png.len() < 1 << 20, "{} bytes", png.len());
+    let start = Instant::now();
+    let got = k.upload("dense.png", "image/png", &png, &[]);
+    assert_eq!(got.status, 422, "{}", got.text());
+    assert!(
+        got.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("MB of memory"),
+        "{}",
+        got.text()
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "refused from its header"
+    );
+    // A GIF of 3000 frames.
+    let got = k.upload("frames.gif", "image/gif", &many_frames_gif(3000), &[]);
+    assert_eq!(got.status, 422, "{}", got.text());
+    assert!(got.json()["error"].as_str().unwrap().contains("frames"));
+    // Nothing was kept of either; a small GIF still uploads.
+    assert!(k.media_files().is_empty(), "{:?}", k.media_files());
+    let got = k.upload("small.gif", "image/gif", &many_frames_gif(20), &[]);
+    assert_eq!(got.status, 200, "{}", got.text());
+    // The instance announces the smaller pixel cap, so apps shrink pictures first.
+    let instance = send("GET", &k.url("/api/v2/instance"), &[], b"").json();
+    assert_eq!(
+        instance["configuration"]["media_attachments"]["image_matrix_limit"],
+        kith::media::image::MAX_PIXELS
+    );
+}
