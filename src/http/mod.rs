@@ -12,6 +12,7 @@
 //! spooled to a file as it arrives ([`Handler::spool`], [`SpooledBody`]), and may
 //! answer with a file that is read as it is sent ([`Resp::file`]).
 
+pub mod cors;
 pub mod multipart;
 pub mod params;
 
