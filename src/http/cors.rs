@@ -101,7 +101,14 @@ mod tests {
         ] {
             assert!(applies(p), "{p}");
         }
-        for p in ["/oauth/authorize", "/", "/compose", "/@alice", "/apiary", "/login"] {
+        for p in [
+            "/oauth/authorize",
+            "/",
+            "/compose",
+            "/@alice",
+            "/apiary",
+            "/login",
+        ] {
             assert!(!applies(p), "{p}");
         }
     }
@@ -123,8 +130,10 @@ mod tests {
     #[test]
     fn preflight_answers() {
         let mut req = Req::new("OPTIONS", "/api/v1/statuses");
-        req.headers
-            .push(("access-control-request-headers".into(), "x-csrf, content-type".into()));
+        req.headers.push((
+            "access-control-request-headers".into(),
+            "x-csrf, content-type".into(),
+        ));
         let resp = preflight(&req);
         assert_eq!(resp.status, 204);
         assert_eq!(resp.header("access-control-allow-origin"), Some("*"));

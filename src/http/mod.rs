@@ -6,7 +6,9 @@
 //! A handler may also answer `101 Switching Protocols` with an [`Upgrade`] (the
 //! streaming API's WebSockets): the answer is written, and the upgrade's callback then
 //! runs on the connection's two halves ([`Upgraded`]) in a thread of its own, so the
-//! request thread is free again at once.
+//! request thread is free again at once. A [`Resp::stream`] (server-sent events)
+//! likewise hands the connection's writing half to a thread of its own after the
+//! head is written (`stream`).
 //!
 //! Large bodies never sit whole in memory: a handler may have a request's body
 //! spooled to a file as it arrives ([`Handler::spool`], [`SpooledBody`]), and may
@@ -15,6 +17,7 @@
 pub mod cors;
 pub mod multipart;
 pub mod params;
+pub mod stream;
 
 use crate::config::Cidr;
 use crate::error::Result;
@@ -127,6 +130,8 @@ pub struct Resp {
     pub upgrade: Option<Upgrade>,
     /// A body read from a file as it is sent, in place of `body`.
     pub file: Option<BodyFile>,
+    /// A body written over time by a thread of its own, in place of `body`.
+    pub stream: Option<stream::BodyStream>,
 }
 
 /// A response body streamed from a file; with `remove`, the file is deleted once the
@@ -197,7 +202,20 @@ impl Resp {
             body: Vec::new(),
             upgrade: None,
             file: None,
+            stream: None,
         }
+    }
+
+    /// An answer whose body `run` writes over time in a thread of its own, once the
+    /// head is written (no length: chunked, or to the connection's end on HTTP/1.0).
+    pub fn stream(
+        status: u16,
+        content_type: &str,
+        run: Box<dyn FnOnce(&mut dyn Write) + Send>,
+    ) -> Resp {
+        let mut resp = Resp::empty(status).with_header("Content-Type", content_type);
+        resp.stream = Some(stream::BodyStream { run });
+        resp
     }
 
     /// An answer whose body is the file at `path`, read as it is sent; `remove_after`
@@ -506,6 +524,9 @@ fn wants_upgrade(headers: &[(String, String)]) -> bool {
 /// Writes the answer; a 101 with an [`Upgrade`] to a request that asked for one hands
 /// the connection to its callback in a new thread. Returns the status sent.
 fn respond(rq: tiny_http::Request, mut resp: Resp, upgrading: bool) -> u16 {
+    if let Some(body) = resp.stream.take() {
+        return stream::hand_over(rq, resp, body);
+    }
     let upgrade = resp.upgrade.take().filter(|_| resp.status == 101);
     let Some(upgrade) = upgrade else {
         let status = resp.status;

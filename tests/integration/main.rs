@@ -14,6 +14,7 @@ mod media;
 mod portability;
 mod privacy;
 mod security;
+mod sse;
 mod streaming;
 mod support;
 mod web;
