@@ -80,6 +80,8 @@ pub struct Limits {
     pub api_requests: u32,
     /// Federation and discovery requests (inbox, actor, WebFinger) per client address per window.
     pub inbox_requests: u32,
+    /// How far ahead a scheduled post must be, in seconds (Mastodon's 5 minutes).
+    pub schedule_min_secs: u64,
 }
 
 impl Default for Limits {
@@ -92,6 +94,7 @@ impl Default for Limits {
             login_attempts: 25,
             api_requests: 300,
             inbox_requests: 300,
+            schedule_min_secs: 300,
         }
     }
 }

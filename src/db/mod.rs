@@ -18,6 +18,7 @@ pub(crate) mod polls;
 pub mod portability;
 pub mod posts;
 pub(crate) mod queue;
+pub mod scheduled;
 pub(crate) mod sessions;
 pub(crate) mod timelines;
 pub mod tokens;
@@ -48,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_portability.sql"),
     include_str!("migrations/0006_web.sql"),
     include_str!("migrations/0007_privacy.sql"),
+    include_str!("migrations/0008_scheduled.sql"),
 ];
 
 /// How often the server checkpoints the write-ahead log.

@@ -12,6 +12,7 @@ pub mod lists;
 pub mod media;
 pub mod oauth;
 pub mod oauth_token;
+pub mod scheduled;
 pub mod statuses;
 pub mod streaming;
 pub mod timelines;
@@ -153,6 +154,7 @@ fn v1(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
         Some("lists" | "filters") => lists::route(ctx, req, method, rest),
         Some("media") => media::route(ctx, req, method, rest),
         Some("streaming") => streaming::route(ctx, req, method, rest),
+        Some("scheduled_statuses") => scheduled::route(ctx, req, method, rest),
         _ => v1_misc(ctx, req, method, rest),
     }
 }
