@@ -13,6 +13,7 @@ mod foundation;
 mod media;
 mod portability;
 mod privacy;
+mod scheduled;
 mod security;
 mod sse;
 mod streaming;
