@@ -318,3 +318,105 @@ fn a_post_due_while_kith_was_stopped_is_published_at_start() {
         .count();
     assert_eq!(again, 1);
 }
+
+#[test]
+fn the_web_ui_schedules_lists_moves_and_deletes() {
+    use crate::support::Instance;
+    use crate::web::{Browser, count, password};
+    let k = Instance::start("owner", "[limits]\nschedule_min_secs = 2\n");
+    let mut owner = Browser::new(&k);
+    owner.login(&password(&k));
+    let t = owner.token();
+    let compose = owner.get("/compose");
+    assert!(
+        compose.body.contains("name=\"scheduled_at\"")
+            && compose.body.contains("href=\"/scheduled\"")
+    );
+
+    let hour = kith::db::now_ms() + 3 * 3_600_000;
+    let typed = kith::dates::local_input(hour);
+    let got = owner.post(
+        "/compose",
+        &[
+            ("csrf", &t),
+            ("status", "an evening thought"),
+            ("visibility", "private"),
+            ("scheduled_at", &typed),
+            ("schedule_offset", "-60"),
+        ],
+    );
+    assert_eq!(got.status, 303, "{}", got.body);
+    assert_eq!(got.header("location"), Some("/scheduled"));
+    assert_eq!(count(&k, "SELECT count(*) FROM posts"), 0);
+    let stored = k.read(|c| kith::db::scheduled::list_by_time(c, 10));
+    assert_eq!(stored.len(), 1);
+    // Typed in a zone an hour ahead of UTC: an hour earlier in UTC (minute precision).
+    let expected = kith::dates::parse_local(&typed, 0).unwrap() - 3_600_000;
+    assert_eq!(stored[0].scheduled_at, expected);
+    let id = stored[0].id;
+
+    let soon = kith::dates::local_input(kith::db::now_ms() - 60_000);
+    let refused = owner.post(
+        "/compose",
+        &[
+            ("csrf", &t),
+            ("status", "too late now"),
+            ("scheduled_at", &soon),
+        ],
+    );
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("must be in the future") && refused.body.contains("too late now")
+    );
+    let garbled = owner.post(
+        "/compose",
+        &[
+            ("csrf", &t),
+            ("status", "when"),
+            ("scheduled_at", "next tuesday"),
+        ],
+    );
+    assert_eq!(garbled.status, 422);
+    assert_eq!(count(&k, "SELECT count(*) FROM scheduled_statuses"), 1);
+
+    let page = owner.get("/scheduled");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("an evening thought"));
+    assert!(
+        page.body
+            .contains(&format!("action=\"/scheduled/{id}/move\""))
+    );
+
+    let later = kith::dates::local_input(hour + 86_400_000);
+    let no_csrf = owner.post(
+        &format!("/scheduled/{id}/move"),
+        &[("scheduled_at", &later)],
+    );
+    assert_eq!(no_csrf.status, 403);
+    let moved = owner.post(
+        &format!("/scheduled/{id}/move"),
+        &[
+            ("csrf", &t),
+            ("scheduled_at", &later),
+            ("schedule_offset", "0"),
+        ],
+    );
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    let stored = k.read(|c| kith::db::scheduled::list_by_time(c, 10));
+    assert_eq!(
+        stored[0].scheduled_at,
+        kith::dates::parse_local(&later, 0).unwrap()
+    );
+
+    let deleted = owner.post(&format!("/scheduled/{id}/delete"), &[("csrf", &t)]);
+    assert_eq!(deleted.status, 303);
+    assert_eq!(count(&k, "SELECT count(*) FROM scheduled_statuses"), 0);
+    let again = owner.post(&format!("/scheduled/{id}/delete"), &[("csrf", &t)]);
+    assert_eq!(again.status, 404);
+    assert!(
+        owner
+            .get("/scheduled")
+            .body
+            .contains("Nothing is scheduled.")
+    );
+}
