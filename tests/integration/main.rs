@@ -6,6 +6,7 @@ mod api_accounts;
 mod api_oauth;
 mod api_statuses;
 mod api_timelines;
+mod cors;
 mod delivery;
 mod fake_remote;
 mod federation;

@@ -326,7 +326,7 @@ fn the_cap_is_shared_with_websockets() {
 }
 
 #[test]
-fn revoking_the_token_ends_its_streams_and_shutdown_ends_the_rest() {
+fn sec_53_revoking_the_token_ends_its_streams_and_shutdown_ends_the_rest() {
     let mut a = Instance::start("alice", "");
     let base = format!("http://127.0.0.1:{}", a.port);
     let app = post(
