@@ -208,11 +208,7 @@ impl Resp {
 
     /// An answer whose body `run` writes over time in a thread of its own, once the
     /// head is written (no length: chunked, or to the connection's end on HTTP/1.0).
-    pub fn stream(
-        status: u16,
-        content_type: &str,
-        run: Box<dyn FnOnce(&mut dyn Write) + Send>,
-    ) -> Resp {
+    pub fn stream(status: u16, content_type: &str, run: stream::WriteBody) -> Resp {
         let mut resp = Resp::empty(status).with_header("Content-Type", content_type);
         resp.stream = Some(stream::BodyStream { run });
         resp

@@ -9,11 +9,14 @@
 use super::Resp;
 use std::io::{self, Write};
 
+/// What writes a streamed body, given the connection's writer.
+pub type WriteBody = Box<dyn FnOnce(&mut dyn Write) + Send>;
+
 /// A body written over time: `run` gets the writer (flush after each message) in a
 /// thread of its own; the answer ends when it returns.
 pub struct BodyStream {
     /// What writes the body.
-    pub run: Box<dyn FnOnce(&mut dyn Write) + Send>,
+    pub run: WriteBody,
 }
 
 impl std::fmt::Debug for BodyStream {

@@ -158,10 +158,7 @@ fn a_browser_app_on_another_origin_uses_the_api() {
     stop.store(true, Ordering::SeqCst);
     server.join().expect("the app server stops");
     let ctx = alice.server.as_ref().expect("running").ctx();
-    let posts = ctx
-        .db
-        .read(|c| kith::db::posts::count_local(c))
-        .expect("count");
+    let posts = ctx.db.read(kith::db::posts::count_local).expect("count");
     assert_eq!(posts, 1, "the app's post is stored once");
 }
 
