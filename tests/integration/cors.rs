@@ -148,7 +148,7 @@ fn answers_and_errors_on_open_paths_carry_the_headers() {
 }
 
 #[test]
-fn web_pages_stay_same_origin() {
+fn sec_63_web_pages_stay_same_origin() {
     let a = Api::start("alice");
     let anon = a.anon();
     for path in ["/", "/@alice", "/login", "/oauth/authorize?client_id=x"] {

@@ -1,9 +1,9 @@
 //! The streaming API as server-sent events, over a raw socket against in-process kith
 //! instances: the answer's head, `update`, `delete` and `notification` events on the
 //! user stream (a local post, a remote follow), the channel paths and their refusals,
-//! the heartbeat, the cap shared with WebSockets, and streams ended by revoking their
-//! token and by shutdown. Every read has a timeout; the chunked body is decoded as it
-//! arrives.
+//! the heartbeat, streams outliving the connection's idle timeout, the cap shared with
+//! WebSockets, and streams ended by revoking their token and by shutdown. Every read
+//! has a timeout; the chunked body is decoded as it arrives.
 
 use crate::federation::settle;
 use crate::support::{Instance, post};
@@ -206,7 +206,9 @@ fn user_stream_carries_updates_deletes_and_notifications() {
 
 #[test]
 fn channel_paths_and_the_token_in_the_query() {
-    let a = Instance::start("alice", "");
+    // A one-second idle timeout: the streams must outlive it (the connection's reading
+    // side gives up, the stream's writer goes on).
+    let a = Instance::start("alice", "idle_timeout_secs = 1\n");
     let t = token(&a, "read");
     let mut local = open(
         &a,
@@ -242,6 +244,11 @@ fn channel_paths_and_the_token_in_the_query() {
     let started = Instant::now();
     assert_eq!(notes.next(), Item::Comment("thump".into()));
     assert!(started.elapsed() < Duration::from_secs(15));
+    // Past the idle timeout the streams still carry events.
+    let later = kith::process::create_post(a.ctx(), &draft("#cats later", "public")).unwrap();
+    let (name, data) = tag.event();
+    assert_eq!(name, "update");
+    assert!(data.contains(&later.uri), "{data}");
 }
 
 #[test]
