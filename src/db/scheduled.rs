@@ -99,6 +99,17 @@ pub fn list(conn: &Connection, page: &Page) -> Result<Vec<Scheduled>> {
     Ok(list)
 }
 
+/// The scheduled post made with this `Idempotency-Key`, if one is still waiting.
+pub fn find_idempotent(conn: &Connection, key: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM scheduled_statuses
+             WHERE json_extract(params_json, '$.idempotency') = ?1 ORDER BY id LIMIT 1",
+        )?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
 /// How many posts are scheduled.
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn
@@ -182,6 +193,9 @@ mod tests {
         reschedule(&conn, a, 50, "{\"x\":1}").unwrap();
         assert_eq!(ids(due(&conn, 60, 10).unwrap()), [a]);
         assert_eq!(find(&conn, a).unwrap().unwrap().params_json, "{\"x\":1}");
+        let keyed = insert(&conn, 900, r#"{"idempotency":"k1"}"#, None, &[], 1).unwrap();
+        assert_eq!(find_idempotent(&conn, "k1").unwrap(), Some(keyed));
+        assert_eq!(find_idempotent(&conn, "k2").unwrap(), None);
         take(&conn, a).unwrap();
         assert!(take(&conn, a).is_err());
         assert!(find(&conn, a).unwrap().is_none());

@@ -110,7 +110,8 @@ pub fn draft_of(s: &Scheduled) -> Draft {
 }
 
 /// Schedules a draft for `at` (Unix ms); the draft is checked as a post would be, its
-/// uploads must be unposted and not waiting with another scheduled post.
+/// uploads must be unposted and not waiting with another scheduled post. A repeated
+/// `idempotency` key returns the scheduled post it made, unchanged.
 pub fn schedule(
     ctx: &Ctx,
     draft: &Draft,
@@ -123,6 +124,12 @@ pub fn schedule(
     let params = params_of(draft, at, application_id, idempotency).to_string();
     let now = db::now_ms();
     let id = ctx.db.write(|tx| {
+        // The same Idempotency-Key again (an app retrying) gets the same scheduled post.
+        if let Some(key) = idempotency
+            && let Some(id) = scheduled::find_idempotent(tx, key)?
+        {
+            return Ok(id);
+        }
         if scheduled::count(tx)? >= MAX_SCHEDULED {
             return Err(Error::Unprocessable(format!(
                 "Validation failed: Scheduled at You cannot have more than {MAX_SCHEDULED} \

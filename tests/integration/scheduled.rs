@@ -151,6 +151,28 @@ fn scheduled_posts_page_move_and_cancel() {
     assert_eq!(page, vec![ids[2].clone(), ids[1].clone()]);
     let next = first.link("next").expect("a next link");
     let rest = c.get(&next).json();
+    // An app retrying with the same Idempotency-Key gets the same scheduled post.
+    let keyed = |text: &str| {
+        let body = serde_json::to_vec(&json!({"status": text, "scheduled_at": later})).unwrap();
+        let got = c.request(
+            "POST",
+            "/api/v1/statuses",
+            &[("Idempotency-Key", "retry-1")],
+            Some(("application/json", &body)),
+        );
+        assert_eq!(got.status, 200, "{}", got.body);
+        got.json()
+    };
+    let first_try = keyed("keyed");
+    let retry = keyed("keyed, again");
+    assert_eq!(retry["id"], first_try["id"]);
+    assert_eq!(retry["params"]["text"], "keyed");
+    assert_eq!(retry["params"]["idempotency"], "retry-1");
+    let gone = c.delete(&format!(
+        "/api/v1/scheduled_statuses/{}",
+        first_try["id"].as_str().unwrap()
+    ));
+    assert_eq!(gone.status, 200);
     assert_eq!(rest.as_array().unwrap().len(), 1);
     assert_eq!(rest[0]["id"], ids[0].as_str());
     assert_eq!(rest[0]["params"]["visibility"], "unlisted");

@@ -302,6 +302,28 @@ fn refusals_before_streaming() {
         let body = got.body();
         assert!(body.contains(message), "{target}: {body}");
     }
+    // A HEAD request gets the head alone and opens no stream.
+    let stream = TcpStream::connect(("127.0.0.1", a.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let head = format!(
+        "HEAD /api/v1/streaming/public HTTP/1.1\r\nHost: localhost\r\n\
+         Authorization: Bearer {t}\r\nConnection: close\r\n\r\n"
+    );
+    (&stream).write_all(head.as_bytes()).unwrap();
+    let mut answer = String::new();
+    BufReader::new(&stream).read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: text/event-stream")
+    );
+    assert!(
+        answer.ends_with("\r\n\r\n"),
+        "no body after the head: {answer:?}"
+    );
     assert_eq!(a.ctx().streams.open_streams(), 0);
 }
 

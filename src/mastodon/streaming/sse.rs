@@ -17,6 +17,9 @@ use crate::mastodon::auth;
 use std::io::Write;
 use std::time::Duration;
 
+/// The answer's content type.
+const EVENT_STREAM: &str = "text/event-stream; charset=utf-8";
+
 /// How often an idle stream writes a comment.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
@@ -52,11 +55,15 @@ pub(super) fn open(ctx: &Ctx, req: &Req, path: &[&str]) -> Result<Resp> {
             "This action is outside the authorized scopes".into(),
         ));
     }
+    if req.method == "HEAD" {
+        // The head alone: no stream is opened, and no body may follow.
+        return Ok(Resp::empty(200).with_header("Content-Type", EVENT_STREAM));
+    }
     let session = super::register(ctx, &token, &auth)?;
     let scopes = auth.scopes;
     Ok(Resp::stream(
         200,
-        "text/event-stream; charset=utf-8",
+        EVENT_STREAM,
         Box::new(move |w| write_events(&session, w, &channel, &scopes)),
     )
     .with_header("Cache-Control", "no-store")
