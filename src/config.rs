@@ -36,6 +36,8 @@ pub struct Config {
     pub limits: Limits,
     /// The `[media]` table.
     pub media: Media,
+    /// The `[retention]` table.
+    pub retention: Retention,
 }
 
 /// The `[federation]` table.
@@ -74,12 +76,21 @@ pub struct Limits {
     pub import_max_bytes: u64,
     /// Length of every rate-limit window, in seconds.
     pub window_secs: u64,
-    /// Failed logins allowed per client address per window.
+    /// Failed logins allowed per client address (IPv6: per /64) per window; past a few,
+    /// each further attempt from that address waits longer. The account itself is
+    /// never locked: a stranger's failures do not stop the owner elsewhere.
     pub login_attempts: u32,
-    /// Client API requests allowed per client address per window.
+    /// Client API requests without the owner's token, per client address per window.
     pub api_requests: u32,
-    /// Federation and discovery requests (inbox, actor, WebFinger) per client address per window.
+    /// Client API requests with the owner's token, per token per window (never per
+    /// address: a phone and a laptop behind one router do not share it).
+    pub owner_requests: u32,
+    /// Federation requests that are not validly signed deliveries (unsigned or failing
+    /// inbox POSTs, actor and WebFinger GETs), per client address per window.
     pub inbox_requests: u32,
+    /// Validly signed inbox deliveries, per signing host per window: a budget a large
+    /// server's real traffic never reaches.
+    pub signed_inbox_requests: u32,
     /// How far ahead a scheduled post must be, in seconds (Mastodon's 5 minutes).
     pub schedule_min_secs: u64,
 }
@@ -93,7 +104,9 @@ impl Default for Limits {
             window_secs: 300,
             login_attempts: 25,
             api_requests: 300,
+            owner_requests: 15_000,
             inbox_requests: 300,
+            signed_inbox_requests: 100_000,
             schedule_min_secs: 300,
         }
     }
@@ -110,6 +123,27 @@ pub struct Media {
 impl Default for Media {
     fn default() -> Self {
         Media { cache_max_mb: 512 }
+    }
+}
+
+/// The `[retention]` table: how long what others wrote is kept. What the owner wrote
+/// or touched is kept for ever.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    /// Remote posts older than this many days that the owner never interacted with are
+    /// removed, with their cached media; 0 keeps them for ever.
+    pub remote_posts_days: u32,
+    /// Notifications older than this many days are removed; 0 keeps them for ever.
+    pub notifications_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            remote_posts_days: 90,
+            notifications_days: 180,
+        }
     }
 }
 
@@ -174,6 +208,8 @@ struct RawConfig {
     limits: Limits,
     #[serde(default)]
     media: Media,
+    #[serde(default)]
+    retention: Retention,
 }
 
 /// Built-in default public URL when no config file exists.
@@ -274,6 +310,7 @@ impl Config {
             federation: raw.federation,
             limits: raw.limits,
             media: raw.media,
+            retention: check_retention(raw.retention)?,
         })
     }
 
@@ -304,6 +341,21 @@ impl Config {
             n => n,
         }
     }
+}
+
+/// Refuses retention periods past a century (a typo, not a policy).
+fn check_retention(r: Retention) -> Result<Retention> {
+    for (key, days) in [
+        ("retention.remote_posts_days", r.remote_posts_days),
+        ("retention.notifications_days", r.notifications_days),
+    ] {
+        if days > 36_500 {
+            return Err(Error::Config(format!(
+                "{key}: {days} is out of range (0 to 36500 days; 0 keeps for ever)"
+            )));
+        }
+    }
+    Ok(r)
 }
 
 /// Turns a TOML error into one line naming the key (`limits.login_attempts: …`) and line.
@@ -395,7 +447,7 @@ fn validate_federation(f: &Federation) -> Result<()> {
 }
 
 fn validate_limits(l: &Limits) -> Result<()> {
-    let checks: [(&str, u64, u64); 7] = [
+    let checks: [(&str, u64, u64); 9] = [
         ("limits.body_max_bytes", l.body_max_bytes, 1),
         ("limits.upload_max_bytes", l.upload_max_bytes, 1),
         ("limits.import_max_bytes", l.import_max_bytes, 1),
@@ -403,6 +455,12 @@ fn validate_limits(l: &Limits) -> Result<()> {
         ("limits.login_attempts", u64::from(l.login_attempts), 1),
         ("limits.api_requests", u64::from(l.api_requests), 1),
         ("limits.inbox_requests", u64::from(l.inbox_requests), 1),
+        ("limits.owner_requests", u64::from(l.owner_requests), 1),
+        (
+            "limits.signed_inbox_requests",
+            u64::from(l.signed_inbox_requests),
+            1,
+        ),
     ];
     for (key, value, min) in checks {
         if value < min {

@@ -38,10 +38,13 @@ pub enum Error {
     Busy,
     /// A configuration file or value is wrong (exit code 2 on the command line).
     Config(String),
+    /// An outbound request was refused before it was sent, because it would reach a
+    /// private or reserved address (SECURITY.md 32); the message says which (502).
+    PrivateAddress(String),
     /// An outbound request failed; `transient` says whether a retry may succeed.
     Network { message: String, transient: bool },
-    /// SQLite reported an error.
-    Db(crate::db::SqlError),
+    /// The database reported an error (its cause, for the log).
+    Db(Box<dyn std::error::Error + Send + Sync>),
     /// The file system reported an error.
     Io(std::io::Error),
     /// Something that should not happen; the message is for the log only.
@@ -62,7 +65,7 @@ impl Error {
             Error::Status(code, _) => *code,
             Error::RateLimited { .. } => 429,
             Error::Busy => 503,
-            Error::Network { .. } => 502,
+            Error::Network { .. } | Error::PrivateAddress(_) => 502,
             Error::Config(_) | Error::Db(_) | Error::Io(_) | Error::Internal(_) => 500,
         }
     }
@@ -80,7 +83,7 @@ impl Error {
             | Error::Status(_, m) => m.clone(),
             Error::RateLimited { .. } => "Too many requests".into(),
             Error::Busy => "The server is busy, try again shortly".into(),
-            Error::Network { message, .. } => message.clone(),
+            Error::Network { message, .. } | Error::PrivateAddress(message) => message.clone(),
             Error::Config(_) | Error::Db(_) | Error::Io(_) | Error::Internal(_) => {
                 "Internal server error".into()
             }
@@ -105,23 +108,15 @@ impl fmt::Display for Error {
             Error::Db(e) => write!(f, "database: {e}"),
             Error::Io(e) => write!(f, "{e}"),
             Error::Internal(m) => write!(f, "internal: {m}"),
-            Error::Network { message, .. } => write!(f, "network: {message}"),
+            Error::Network { message, .. } | Error::PrivateAddress(message) => {
+                write!(f, "network: {message}")
+            }
             other => write!(f, "{} {}", other.status(), other.public_message()),
         }
     }
 }
 
 impl std::error::Error for Error {}
-
-impl From<crate::db::SqlError> for Error {
-    fn from(e: crate::db::SqlError) -> Self {
-        match e.sqlite_error_code() {
-            Some(crate::db::SqlErrorCode::DatabaseBusy)
-            | Some(crate::db::SqlErrorCode::DatabaseLocked) => Error::Busy,
-            _ => Error::Db(e),
-        }
-    }
-}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {

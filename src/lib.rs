@@ -62,8 +62,8 @@ pub struct Ctx {
     /// Signer key fetches from request threads: failures by client address, and how
     /// many are running.
     pub key_fetches: ap::inbox::KeyFetches,
-    /// Failed logins counted for the account as a whole (hourly window).
-    pub account_logins: ratelimit::RateLimiter,
+    /// Growing delays between failed logins, per client address.
+    pub login_delays: auth::LoginDelays,
     /// Key for the MACs of CSRF tokens and proxy URLs (see [`auth::MacKey`]).
     pub mac_key: auth::MacKey,
     /// The open streaming API connections.
@@ -256,7 +256,7 @@ fn context(config: Config, db: Db) -> Result<Ctx> {
         fetcher: fetch::Fetcher::new(&config),
         wake: workers::Wake::default(),
         key_fetches: ap::inbox::KeyFetches::default(),
-        account_logins: ratelimit::RateLimiter::new(Duration::from_secs(3600)),
+        login_delays: auth::LoginDelays::default(),
         mac_key: auth::MacKey::from_private_key(&account.private_key_der),
         streams: mastodon::streaming::Hub::default(),
         listeners: events::Listeners::new(vec![mastodon::streaming::on_event]),

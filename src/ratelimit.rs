@@ -16,6 +16,10 @@ pub enum Bucket {
     Api,
     /// Failed logins and other credential checks.
     Login,
+    /// The client API with the owner's token, counted per token.
+    Owner,
+    /// Validly signed inbox deliveries, counted per signing host.
+    SignedHost,
 }
 
 /// The outcome of counting one request.
@@ -47,7 +51,13 @@ impl RateLimiter {
 
     /// Counts one request from `ip` in `bucket`, allowing at most `limit` per window.
     pub fn hit(&self, bucket: Bucket, ip: IpAddr, limit: u32) -> Verdict {
-        self.hit_at(bucket, ip, limit, Instant::now())
+        self.hit_at(bucket, client_key(ip), limit, Instant::now())
+    }
+
+    /// Counts one request under a name rather than an address (a token, a signing
+    /// host), allowing at most `limit` per window.
+    pub fn hit_named(&self, bucket: Bucket, name: &str, limit: u32) -> Verdict {
+        self.hit_at(bucket, name_key(name), limit, Instant::now())
     }
 
     /// Whether `ip` is already over `limit` in `bucket`, without counting a request.
@@ -64,7 +74,7 @@ impl RateLimiter {
         })
     }
 
-    fn hit_at(&self, bucket: Bucket, ip: IpAddr, limit: u32, now: Instant) -> Verdict {
+    fn hit_at(&self, bucket: Bucket, key: u128, limit: u32, now: Instant) -> Verdict {
         let Ok(mut counts) = self.counts.lock() else {
             return Verdict {
                 allowed: true,
@@ -77,7 +87,7 @@ impl RateLimiter {
             let window = self.window;
             counts.retain(|_, (start, _)| now.duration_since(*start) < window);
         }
-        let entry = counts.entry((bucket, client_key(ip))).or_insert((now, 0));
+        let entry = counts.entry((bucket, key)).or_insert((now, 0));
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
@@ -94,6 +104,15 @@ impl RateLimiter {
             reset_secs,
         }
     }
+}
+
+/// The key a name counts under (a hash: names never collide with addresses, which
+/// live in other buckets).
+fn name_key(name: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut hasher);
+    u128::from(hasher.finish())
 }
 
 /// The key a client address counts under: an IPv4 address alone, an IPv6 address by
@@ -118,18 +137,18 @@ mod tests {
         let ip: IpAddr = "203.0.113.5".parse().unwrap();
         let t0 = Instant::now();
         for i in 0..3 {
-            let v = rl.hit_at(Bucket::Login, ip, 3, t0);
+            let v = rl.hit_at(Bucket::Login, client_key(ip), 3, t0);
             assert!(v.allowed);
             assert_eq!(v.remaining, 2 - i);
         }
-        assert!(!rl.hit_at(Bucket::Login, ip, 3, t0).allowed);
+        assert!(!rl.hit_at(Bucket::Login, client_key(ip), 3, t0).allowed);
         assert!(
-            rl.hit_at(Bucket::Api, ip, 3, t0).allowed,
+            rl.hit_at(Bucket::Api, client_key(ip), 3, t0).allowed,
             "buckets are separate"
         );
         let later = t0 + Duration::from_secs(301);
         assert!(
-            rl.hit_at(Bucket::Login, ip, 3, later).allowed,
+            rl.hit_at(Bucket::Login, client_key(ip), 3, later).allowed,
             "a new window starts fresh"
         );
     }
@@ -139,16 +158,31 @@ mod tests {
         let rl = RateLimiter::new(Duration::from_secs(300));
         let t0 = Instant::now();
         assert!(
-            rl.hit_at(Bucket::Login, "2001:db8:1:2::1".parse().unwrap(), 1, t0)
-                .allowed
+            rl.hit_at(
+                Bucket::Login,
+                client_key("2001:db8:1:2::1".parse().unwrap()),
+                1,
+                t0
+            )
+            .allowed
         );
         assert!(
-            !rl.hit_at(Bucket::Login, "2001:db8:1:2::ffff".parse().unwrap(), 1, t0)
-                .allowed
+            !rl.hit_at(
+                Bucket::Login,
+                client_key("2001:db8:1:2::ffff".parse().unwrap()),
+                1,
+                t0
+            )
+            .allowed
         );
         assert!(
-            rl.hit_at(Bucket::Login, "2001:db8:1:3::1".parse().unwrap(), 1, t0)
-                .allowed
+            rl.hit_at(
+                Bucket::Login,
+                client_key("2001:db8:1:3::1".parse().unwrap()),
+                1,
+                t0
+            )
+            .allowed
         );
         assert_ne!(
             client_key("0.0.0.1".parse().unwrap()),

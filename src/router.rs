@@ -139,15 +139,29 @@ impl Router {
         }
     }
 
-    /// Applies the rate limit of the request's group.
+    /// Applies the rate limit of the request's group: the owner's API calls per token,
+    /// other API calls and federation requests per client address. Inbox POSTs are
+    /// limited by `ap::inbox::receive`, which knows whether they are validly signed.
     fn limit(&self, req: &Req, face: Face) -> Result<()> {
         let limits = &self.ctx.config.limits;
-        let (bucket, max) = match face {
-            Face::Federation => (Bucket::Federation, limits.inbox_requests),
-            Face::Api => (Bucket::Api, limits.api_requests),
+        let ctx = &self.ctx;
+        let verdict = match face {
             Face::Web => return Ok(()),
+            Face::Federation if req.method == "POST" && is_inbox(&req.path) => return Ok(()),
+            Face::Federation => {
+                ctx.limiter
+                    .hit(Bucket::Federation, req.client_ip, limits.inbox_requests)
+            }
+            Face::Api => match crate::mastodon::auth::bearer(req) {
+                Some(token) if self.is_owner_token(token) => {
+                    ctx.limiter
+                        .hit_named(Bucket::Owner, token, limits.owner_requests)
+                }
+                _ => ctx
+                    .limiter
+                    .hit(Bucket::Api, req.client_ip, limits.api_requests),
+            },
         };
-        let verdict = self.ctx.limiter.hit(bucket, req.client_ip, max);
         if verdict.allowed {
             return Ok(());
         }
@@ -156,6 +170,19 @@ impl Router {
             reset_secs: verdict.reset_secs,
         })
     }
+}
+
+impl Router {
+    /// Whether `token` is a live token of the owner's (not an app-only one). A failed
+    /// lookup counts as no: the request is then limited by its address.
+    fn is_owner_token(&self, token: &str) -> bool {
+        matches!(crate::mastodon::auth::lookup(&self.ctx, token), Ok(Some(a)) if !a.app_only)
+    }
+}
+
+/// Whether `path` is one of the two inboxes.
+fn is_inbox(path: &str) -> bool {
+    path == "/inbox" || (path.starts_with("/users/") && path.ends_with("/inbox"))
 }
 
 impl Handler for Router {

@@ -10,6 +10,7 @@ use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
+use crate::ratelimit::Bucket;
 use crate::sig;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -132,8 +133,35 @@ fn check_shape(activity: &Value) -> Result<()> {
     Ok(())
 }
 
-/// Handles an inbox POST: verify synchronously, queue, answer 202.
+/// Handles an inbox POST: verify synchronously, queue, answer 202. Requests that fail
+/// (unsigned, a bad signature, a refused activity) count against the client address's
+/// `inbox_requests` budget, and an address past it is refused before any work;
+/// validly signed deliveries count only against their signing host's much larger
+/// `signed_inbox_requests` budget, so a large server's traffic is never throttled by
+/// the address it comes from.
 pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
+    let budget = ctx.config.limits.inbox_requests;
+    if let Some(v) = ctx
+        .limiter
+        .exceeded(Bucket::Federation, req.client_ip, budget)
+    {
+        return Err(Error::RateLimited {
+            limit: Some(v.limit),
+            reset_secs: v.reset_secs,
+        });
+    }
+    let outcome = check_and_queue(ctx, req);
+    if outcome
+        .as_ref()
+        .is_err_and(|e| !matches!(e, Error::RateLimited { .. }))
+    {
+        ctx.limiter.hit(Bucket::Federation, req.client_ip, budget);
+    }
+    outcome
+}
+
+/// The checklist of one inbox POST, then the queueing.
+fn check_and_queue(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let content_type = req.header("content-type").unwrap_or("");
     if !is_activity_content_type(content_type) {
         return Err(Error::Status(
@@ -171,6 +199,16 @@ pub fn receive(ctx: &Ctx, req: &Req) -> Result<Resp> {
         Err(Error::Gone(_)) => return Ok(accepted()),
         Err(e) => return Err(e),
     };
+    let host_budget = ctx.config.limits.signed_inbox_requests;
+    let verdict = ctx
+        .limiter
+        .hit_named(Bucket::SignedHost, &key_host, host_budget);
+    if !verdict.allowed {
+        return Err(Error::RateLimited {
+            limit: Some(verdict.limit),
+            reset_secs: verdict.reset_secs,
+        });
+    }
     if activity.get("actor").and_then(resolve::id_of) != Some(signer.uri.as_str()) {
         // The signer may not speak for another actor (SECURITY.md 16): drop.
         return Ok(accepted());
@@ -316,23 +354,24 @@ fn verified_signer(
         Err(Error::Gone(m)) => return Err(Error::Gone(m)),
         // The key's actor is on a blocked domain (reached through a redirect).
         Err(Error::Forbidden(m)) => return Err(Error::Forbidden(m)),
+        Err(Error::PrivateAddress(_)) => {
+            ctx.key_fetches.record(ip);
+            // Mastodon's words (SECURITY.md 14).
+            let host = url::Url::parse(owner_url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default();
+            return Err(Error::Unauthorized(format!(
+                "{} (tried to query {host})",
+                crate::fetch::PRIVATE_ADDRESS
+            )));
+        }
         Err(e) => {
             ctx.key_fetches.record(ip);
             let why = match e {
                 Error::Network { message, .. } => message,
                 other => other.public_message(),
             };
-            if why.contains(crate::fetch::PRIVATE_ADDRESS) {
-                // Mastodon's words (SECURITY.md 14).
-                let host = url::Url::parse(owner_url)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_string))
-                    .unwrap_or_default();
-                return Err(Error::Unauthorized(format!(
-                    "{} (tried to query {host})",
-                    crate::fetch::PRIVATE_ADDRESS
-                )));
-            }
             return Err(Error::Unauthorized(format!(
                 "Unable to fetch key JSON at {owner_url}: {why}"
             )));

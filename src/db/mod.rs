@@ -18,6 +18,7 @@ pub(crate) mod polls;
 pub mod portability;
 pub mod posts;
 pub(crate) mod queue;
+pub mod retention;
 pub mod scheduled;
 pub(crate) mod sessions;
 pub(crate) mod timelines;
@@ -39,6 +40,20 @@ pub type SqlError = rusqlite::Error;
 
 /// The SQLite driver's error codes (busy and locked become `Error::Busy`).
 pub type SqlErrorCode = rusqlite::ErrorCode;
+
+/// SQLite's errors become kith's: a lock held past the busy timeout is
+/// [`Error::Busy`](crate::error::Error::Busy) (503 with `Retry-After`), the rest an
+/// internal database error whose cause stays in the log.
+impl From<SqlError> for crate::error::Error {
+    fn from(e: SqlError) -> Self {
+        match e.sqlite_error_code() {
+            Some(SqlErrorCode::DatabaseBusy) | Some(SqlErrorCode::DatabaseLocked) => {
+                crate::error::Error::Busy
+            }
+            _ => crate::error::Error::Db(Box::new(e)),
+        }
+    }
+}
 
 /// The migrations, in order; the database's `user_version` counts how many ran.
 const MIGRATIONS: &[&str] = &[

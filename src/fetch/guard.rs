@@ -139,6 +139,19 @@ impl UrlPolicy {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(bad("URLs with user-info are not fetched"));
         }
+        let literal = match url.host() {
+            Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = literal
+            && !self.allow_private
+            && is_forbidden_ip(ip)
+        {
+            return Err(Error::PrivateAddress(format!(
+                "refused URL {raw:?}: {PRIVATE_ADDRESS} ({ip} is a private or reserved address)"
+            )));
+        }
         self.check_host(&url).map_err(|why| bad(&why))?;
         Ok(url)
     }

@@ -440,7 +440,7 @@ fn network_error(url: &Url, e: ureq::Error) -> Error {
     if let ureq::Error::Other(inner) = &e
         && let Some(refusal) = inner.downcast_ref::<guard::Refused>()
     {
-        return refused(format!("{url}: {refusal}"));
+        return Error::PrivateAddress(format!("{url}: {refusal}"));
     }
     let transient = !matches!(
         e,

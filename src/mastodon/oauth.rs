@@ -307,6 +307,7 @@ pub fn authorize_submit(ctx: &Ctx, req: &Req) -> Result<Authorized> {
             Some("That password is not right."),
         )));
     }
+    login::record_login(ctx, req);
     let code = keys::random_token(32)?;
     let now = db::now_ms();
     let stored = oauth::Code {

@@ -142,6 +142,22 @@ pub fn evict(ctx: &Ctx, budget: u64) -> Result<usize> {
     }
 }
 
+/// Removes the cached copies of these remote URLs, if any (their posts are gone).
+pub fn forget(ctx: &Ctx, urls: &[String]) -> Result<usize> {
+    let dir = cache_dir(ctx);
+    let mut removed = 0;
+    for url in urls {
+        let key = crate::keys::sha256_hex(url.as_bytes());
+        let Some(entry) = ctx.db.read(|c| db::media::find_cached(c, &key))? else {
+            continue;
+        };
+        ctx.db.write(|tx| db::media::delete_cached(tx, &key))?;
+        remove_files(&dir, &[&entry.file_name]);
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 /// The URL kith serves a remote image or file at (through its media cache).
 pub fn proxied(ctx: &Ctx, remote: &str) -> String {
     let sig = ctx.mac(&format!("proxy:{remote}"));

@@ -82,6 +82,9 @@ pub fn run_once(ctx: &Ctx, worker: usize, workers: usize) -> Result<usize> {
     })?;
     // Whatever the step noticed for the owner goes out to those who listen.
     ctx.emit(Event::Notified);
+    if batch.is_empty() && worker == 0 {
+        super::retention::run_if_due(ctx);
+    }
     // A batch that only failed transiently waits for the next poll instead of spinning.
     Ok(done.len())
 }

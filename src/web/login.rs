@@ -1,6 +1,6 @@
 //! Logging in and out of the web UI. The password is the one from the first run or
 //! `kith passwd`; failed attempts count against the login rate limit that OAuth's
-//! authorize form shares (per client address and for the account, SECURITY 49/50).
+//! authorize form shares (per client address, with growing delays; SECURITY 49, 50, 70).
 
 use super::layout;
 use super::session::{self, Viewer};
@@ -65,6 +65,7 @@ pub fn submit(ctx: &Ctx, req: &Req) -> Result<Resp> {
         record_failed_login(ctx, req);
         return Ok(page(ctx, &next, Some("That password is not right."), 401));
     }
+    crate::auth::record_login(ctx, req);
     let cookie = session::start(ctx, req)?;
     Ok(Resp::redirect(303, &next)
         .with_header("Set-Cookie", &cookie)

@@ -168,6 +168,7 @@ pub fn is_refusal(e: &Error) -> bool {
             | Error::BadRequest(_)
             | Error::Forbidden(_)
             | Error::Network { .. }
+            | Error::PrivateAddress(_)
     )
 }
 

@@ -193,7 +193,8 @@ pub fn submit(ctx: &Ctx, req: &Req, viewer: &Viewer, p: &Params, section: &str) 
             | Error::Conflict(_)
             | Error::NotFound(_)
             | Error::BadRequest(_)
-            | Error::Network { .. }),
+            | Error::Network { .. }
+            | Error::PrivateAddress(_)),
         ) => show(ctx, req, viewer, Some(Err(e.public_message()))),
         Err(e) => Err(e),
     }

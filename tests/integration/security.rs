@@ -1775,7 +1775,8 @@ fn sec_40_oversized_or_lying_key_documents() {
 
 #[test]
 fn sec_inbox_over_the_rate_limit_gets_429() {
-    let k = Instance::start("owner", "[limits]\ninbox_requests = 3\n");
+    // Signed deliveries count per signing host (SECURITY.md 70).
+    let k = Instance::start("owner", "[limits]\nsigned_inbox_requests = 3\n");
     let remote = FakeRemote::start();
     let bob = remote.actor("bob", Key::A);
     for _ in 0..3 {
