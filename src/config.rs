@@ -94,6 +94,8 @@ pub struct Limits {
     /// Validly signed inbox deliveries, per signing host per window: a budget a large
     /// server's real traffic never reaches.
     pub signed_inbox_requests: u32,
+    /// How far ahead a scheduled post must be, in seconds (Mastodon's 5 minutes).
+    pub schedule_min_secs: u64,
 }
 
 impl Default for Limits {
@@ -108,6 +110,7 @@ impl Default for Limits {
             owner_requests: 15_000,
             inbox_requests: 300,
             signed_inbox_requests: 100_000,
+            schedule_min_secs: 300,
         }
     }
 }

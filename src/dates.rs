@@ -78,6 +78,25 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+/// Parses a form's `datetime-local` value (`2026-11-26T10:00`, seconds optional) in a
+/// zone `offset_minutes` behind UTC (JavaScript's `getTimezoneOffset`) into Unix ms.
+pub fn parse_local(s: &str, offset_minutes: i64) -> Option<i64> {
+    let s = s.trim();
+    let with_seconds = if s.len() == 16 {
+        format!("{s}:00")
+    } else {
+        s.to_string()
+    };
+    let t = OffsetDateTime::parse(&format!("{with_seconds}Z"), &Rfc3339).ok()?;
+    let ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()?;
+    ms.checked_add(offset_minutes.clamp(-1440, 1440) * 60_000)
+}
+
+/// A time as a `datetime-local` value in UTC (`2026-11-26T10:00`).
+pub fn local_input(ms: i64) -> String {
+    iso8601(ms)[..16].to_string()
+}
+
 /// Milliseconds since the Unix epoch, as every stored time is kept.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -102,6 +121,18 @@ mod tests {
         assert_eq!(offset_label(0), "UTC");
         assert_eq!(offset_label(345), "UTC+05:45");
         assert_eq!(offset_label(-210), "UTC-03:30");
+    }
+
+    #[test]
+    fn form_times() {
+        let utc = parse_local("2026-11-26T10:00", 0).unwrap();
+        assert_eq!(iso8601(utc), "2026-11-26T10:00:00Z");
+        assert_eq!(local_input(utc), "2026-11-26T10:00");
+        // Berlin in winter is an hour ahead of UTC: JavaScript says -60.
+        let berlin = parse_local("2026-11-26T10:00:30", -60).unwrap();
+        assert_eq!(iso8601(berlin), "2026-11-26T09:00:30Z");
+        assert_eq!(parse_local("tomorrow", 0), None);
+        assert_eq!(parse_local("2026-11-26T10:00Z", 0), None);
     }
 
     #[test]

@@ -307,7 +307,7 @@ pub fn start(config: Config) -> Result<Server> {
         scratch_dir: ctx.config.scratch_dir(),
     };
     let http = http::HttpServer::start(listener, opts, Arc::new(router::Router::new(ctx.clone())))?;
-    let workers = workers::start(ctx.clone(), process::inbound::run_once);
+    let workers = workers::start(ctx.clone(), inbox_step);
     Ok(Server {
         http,
         workers,
@@ -315,4 +315,15 @@ pub fn start(config: Config) -> Result<Server> {
         _lock: lock,
         first_run_password,
     })
+}
+
+/// The inbox workers' step; worker 0 also publishes the scheduled posts that fell due,
+/// so they go out within the workers' poll interval (a few seconds) of their time, and
+/// those that fell due while kith was stopped go out at its first step.
+fn inbox_step(ctx: &Ctx, worker: usize, workers: usize) -> Result<usize> {
+    let published = match worker {
+        0 => process::scheduled::publish_due(ctx),
+        _ => 0,
+    };
+    Ok(process::inbound::run_once(ctx, worker, workers)? + published)
 }

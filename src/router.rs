@@ -1,9 +1,10 @@
 //! The one route table. It picks the handler for a method and path, applies the rate
-//! limits of each group, negotiates ActivityPub JSON against HTML, and is the only
-//! place where an [`Error`] becomes a response, in the shape of the face that failed.
+//! limits of each group, negotiates ActivityPub JSON against HTML, opens the API and
+//! federation paths to other origins (`http::cors`, preflights included), and is the
+//! only place where an [`Error`] becomes a response, in the shape of the face that failed.
 
 use crate::error::{Error, Result};
-use crate::http::{Handler, Req, Resp, Spool};
+use crate::http::{Handler, Req, Resp, Spool, cors};
 use crate::ratelimit::Bucket;
 use crate::{Ctx, ap, web, wellknown};
 use serde_json::json;
@@ -210,16 +211,31 @@ impl Handler for Router {
         match face_of(&head.path) {
             Face::Web => web::portability::too_large(&self.ctx, &head.path, limit),
             Face::Api | Face::Federation => {
-                Resp::json(413, &json!({"error": "Request body too large"}))
+                let resp = Resp::json(413, &json!({"error": "Request body too large"}));
+                match cors::applies(&head.path) {
+                    true => cors::decorate(resp),
+                    false => resp,
+                }
             }
         }
     }
 
     fn handle(&self, req: Req) -> Resp {
         let face = face_of(&req.path);
-        match self.limit(&req, face).and_then(|()| self.route(&req)) {
+        let cross_origin = cors::applies(&req.path);
+        // A preflight carries no token and costs nothing to answer: it is not counted
+        // against the API's rate limit, which would otherwise halve a browser app's
+        // allowance (one preflight per call).
+        if cross_origin && req.method == "OPTIONS" {
+            return cors::preflight(&req);
+        }
+        let resp = match self.limit(&req, face).and_then(|()| self.route(&req)) {
             Ok(resp) => resp,
             Err(e) => error_response(&e, face, &req),
+        };
+        match cross_origin {
+            true => cors::decorate(resp),
+            false => resp,
         }
     }
 }
@@ -274,19 +290,21 @@ fn health(ctx: &Ctx, req: &Req) -> Result<Resp> {
 fn webfinger(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let resource = req.query_param("resource");
     wellknown::match_resource(&ctx.config, resource.as_deref())?;
-    Ok(
-        Resp::json_as(200, wellknown::JRD, &wellknown::build_jrd(&ctx.config))
-            .with_header("Access-Control-Allow-Origin", "*"),
-    )
+    Ok(Resp::json_as(
+        200,
+        wellknown::JRD,
+        &wellknown::build_jrd(&ctx.config),
+    ))
 }
 
 fn nodeinfo(ctx: &Ctx, version: &str) -> Result<Resp> {
     let posts = ctx.db.read(crate::db::posts::count_local)?;
     let doc = wellknown::build_nodeinfo(version, posts);
-    Ok(
-        Resp::json_as(200, &wellknown::nodeinfo_content_type(version), &doc)
-            .with_header("Access-Control-Allow-Origin", "*"),
-    )
+    Ok(Resp::json_as(
+        200,
+        &wellknown::nodeinfo_content_type(version),
+        &doc,
+    ))
 }
 
 fn actor(ctx: &Ctx, req: &Req, name: &str) -> Result<Resp> {

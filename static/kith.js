@@ -1,5 +1,6 @@
 // kith's only script: progressive enhancement, the pages work without it.
-// Keeps the compose form's character counter live (text and warning together).
+// Keeps the compose form's character counter live (text and warning together), and
+// lets schedule fields speak the browser's time zone (without it they are UTC).
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form.compose").forEach(function (form) {
@@ -16,5 +17,20 @@ document.addEventListener("DOMContentLoaded", function () {
     };
     fields.forEach(function (f) { f.addEventListener("input", update); });
     update();
+  });
+  // A stored time (UTC) shown in local time.
+  document.querySelectorAll("input[type=datetime-local][data-utc]").forEach(function (input) {
+    var t = new Date(input.getAttribute("data-utc"));
+    if (isNaN(t.getTime())) return;
+    input.value = new Date(t.getTime() - t.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  });
+  // The zone of a typed time goes with it, as minutes behind UTC on that date.
+  document.querySelectorAll("form").forEach(function (form) {
+    var when = form.querySelector("input[name=scheduled_at]");
+    var offset = form.querySelector("input[name=schedule_offset]");
+    if (!when || !offset) return;
+    form.addEventListener("submit", function () {
+      if (when.value) offset.value = String(new Date(when.value).getTimezoneOffset());
+    });
   });
 });

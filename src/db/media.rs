@@ -131,7 +131,8 @@ pub fn attach(conn: &Connection, id: i64, post_id: i64) -> Result<()> {
 pub fn list_unattached(conn: &Connection, before: i64) -> Result<Vec<Media>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM media WHERE post_id IS NULL AND created_at < ?1 AND purpose = 'attachment'
-         AND id NOT IN (SELECT media_id FROM attachments WHERE media_id IS NOT NULL)"
+         AND id NOT IN (SELECT media_id FROM attachments WHERE media_id IS NOT NULL)
+         AND id NOT IN (SELECT media_id FROM scheduled_media)"
     ))?;
     let rows = stmt.query_map([before], from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -22,6 +22,7 @@ pub mod posts;
 pub mod push;
 pub(crate) mod queue;
 pub mod retention;
+pub mod scheduled;
 pub(crate) mod sessions;
 pub(crate) mod timelines;
 pub mod tokens;
@@ -66,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_portability.sql"),
     include_str!("migrations/0006_web.sql"),
     include_str!("migrations/0007_privacy.sql"),
+    include_str!("migrations/0008_scheduled.sql"),
     include_str!("migrations/0010_first_run.sql"),
     include_str!("migrations/0011_push.sql"),
     include_str!("migrations/0012_doctor.sql"),

@@ -15,7 +15,9 @@
 //!
 //! A handler may also answer `101 Switching Protocols` with an [`Upgrade`] (the
 //! streaming API's WebSockets): the answer is written, and the upgrade's callback then
-//! runs on the connection's two halves ([`Upgraded`]) in a thread of its own.
+//! runs on the connection's two halves ([`Upgraded`]) in a thread of its own. A
+//! [`Resp::stream`] (server-sent events) likewise hands the connection's writing half
+//! to a thread of its own after the head is written (`stream`).
 //!
 //! Large bodies never wait whole in memory: one over 64 KiB goes to a file in the
 //! scratch directory as it arrives and is read back only on the request thread that
@@ -24,10 +26,12 @@
 //! it is sent ([`Resp::file`]).
 
 mod body;
+pub mod cors;
 pub mod multipart;
 pub mod params;
 mod resp;
 mod server;
+pub mod stream;
 
 pub use resp::{BodyFile, Resp, Upgrade, Upgraded};
 pub use server::{HttpServer, bind};

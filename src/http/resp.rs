@@ -16,6 +16,8 @@ pub struct Resp {
     pub upgrade: Option<Upgrade>,
     /// A body read from a file as it is sent, in place of `body`.
     pub file: Option<BodyFile>,
+    /// A body written over time by a thread of its own, in place of `body`.
+    pub stream: Option<super::stream::BodyStream>,
 }
 
 /// A response body streamed from a file; with `remove`, the file is deleted once the
@@ -86,7 +88,16 @@ impl Resp {
             body: Vec::new(),
             upgrade: None,
             file: None,
+            stream: None,
         }
+    }
+
+    /// An answer whose body `run` writes over time in a thread of its own, once the
+    /// head is written (no length: chunked, or to the connection's end on HTTP/1.0).
+    pub fn stream(status: u16, content_type: &str, run: super::stream::WriteBody) -> Resp {
+        let mut resp = Resp::empty(status).with_header("Content-Type", content_type);
+        resp.stream = Some(super::stream::BodyStream { run });
+        resp
     }
 
     /// An answer whose body is the file at `path`, read as it is sent; `remove_after`

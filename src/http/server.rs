@@ -288,6 +288,9 @@ pub(super) fn wants_upgrade(headers: &[(String, String)]) -> bool {
 /// Writes the answer; a 101 with an [`Upgrade`] to a request that asked for one hands
 /// the connection to its callback in a new thread. Returns the status sent.
 fn respond(rq: tiny_http::Request, mut resp: Resp, upgrading: bool) -> u16 {
+    if let Some(body) = resp.stream.take() {
+        return super::stream::hand_over(rq, resp, body);
+    }
     let upgrade = resp.upgrade.take().filter(|_| resp.status == 101);
     let Some(upgrade) = upgrade else {
         let status = resp.status;

@@ -13,6 +13,7 @@ pub mod media;
 pub mod oauth;
 pub mod oauth_token;
 pub mod push;
+pub mod scheduled;
 pub mod statuses;
 pub mod streaming;
 pub mod timelines;
@@ -155,6 +156,7 @@ fn v1(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
         Some("media") => media::route(ctx, req, method, rest),
         Some("streaming") => streaming::route(ctx, req, method, rest),
         Some("push") => push::route(ctx, req, method, rest),
+        Some("scheduled_statuses") => scheduled::route(ctx, req, method, rest),
         _ => v1_misc(ctx, req, method, rest),
     }
 }

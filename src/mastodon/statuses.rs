@@ -73,11 +73,18 @@ fn draft_from(p: &Params) -> Result<Draft> {
 }
 
 fn create(ctx: &Ctx, req: &Req) -> Result<Resp> {
-    auth::require(ctx, req, "write:statuses")?;
+    let who = auth::require(ctx, req, "write:statuses")?;
     let p = Params::from_request(req)?;
     let key = req
         .header("idempotency-key")
         .map(|k| k.chars().take(200).collect::<String>());
+    if let Some(at) = p.str("scheduled_at")?.filter(|v| !v.is_empty()) {
+        // A post for later: stored, not published (process::scheduled).
+        let at = super::scheduled::parse_time(&at)?;
+        let draft = draft_from(&p)?;
+        let s = process::scheduled::schedule(ctx, &draft, at, who.app_id, key.as_deref())?;
+        return ok(super::scheduled::entity(ctx, &s)?);
+    }
     if let Some(k) = &key
         && let Some(post_id) = ctx.db.read(|c| posts::find_idempotent(c, k))?
     {

@@ -4,7 +4,9 @@
 //! `hashtag[:local]` and `list` channels, and `conversation` events for `direct`. A
 //! channel is named in the URL (`?stream=`) or subscribed to later with
 //! `{"type":"subscribe",…}` messages (masto, and so Elk and Phanpy, only do the
-//! latter). Server-sent events (`/api/v1/streaming/user` and the like) are not served.
+//! latter). The same channels are served as server-sent events at
+//! `/api/v1/streaming/user`, `/user/notification`, `/public[/local|/remote][/media]`,
+//! `/hashtag[/local]?tag=`, `/list?list=` and `/direct` (`sse`), within the same cap.
 //!
 //! Events are built once, where they happen (after their transaction commits), as the
 //! JSON each channel will carry: the status is rendered once, filters applied per
@@ -24,6 +26,7 @@
 
 mod channels;
 mod hub;
+mod sse;
 
 pub use channels::{Channel, Event, StatusEvent, render};
 pub use hub::{HEARTBEAT, Hub, MAX_STREAMS};
@@ -66,6 +69,7 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
     match (method, rest) {
         ("GET", ["streaming", "health"]) => Ok(Resp::text(200, "OK")),
         ("GET", ["streaming"]) => handshake(ctx, req),
+        ("GET", ["streaming", path @ ..]) => sse::open(ctx, req, path),
         _ => Err(Error::NotFound("Not found".into())),
     }
 }
@@ -140,6 +144,22 @@ fn handshake(ctx: &Ctx, req: &Req) -> Result<Resp> {
         .filter(|a| !a.app_only)
         .ok_or_else(invalid)?;
     let first = initial_channel(req, &auth)?;
+    let session = register(ctx, &token, &auth)?;
+    let scopes = auth.scopes;
+    let resp = Resp::switching(
+        "websocket",
+        Box::new(move |conn| hub::run_stream(session, conn, scopes, first)),
+    )
+    .with_header("Sec-WebSocket-Accept", &websocket::accept_key(key));
+    Ok(match offered {
+        Some(p) => resp.with_header("Sec-WebSocket-Protocol", &p),
+        None => resp,
+    })
+}
+
+/// Registers a stream for a checked token (within the cap shared by WebSockets and
+/// server-sent events), and notes the token as used.
+fn register(ctx: &Ctx, token: &str, auth: &Auth) -> Result<hub::Session> {
     let newest = ctx.db.read(|c| {
         Ok(notifications::list(c, None, None, None, 1)?
             .first()
@@ -151,21 +171,12 @@ fn handshake(ctx: &Ctx, req: &Req) -> Result<Resp> {
         .ok_or_else(|| Error::Status(503, "Too many open streams; try again later".into()))?;
     // A revocation that committed after the lookup but before the registration would
     // have found no stream to close: look again now that the stream is registered.
-    if auth::lookup(ctx, &token)?.is_none() {
-        return Err(invalid());
+    if auth::lookup(ctx, token)?.is_none() {
+        return Err(Error::Unauthorized("The access token is invalid".into()));
     }
     let now = db::now_ms();
     let _ = ctx.db.write(|tx| tokens::touch(tx, auth.token_id, now));
-    let scopes = auth.scopes;
-    let resp = Resp::switching(
-        "websocket",
-        Box::new(move |conn| hub::run_stream(session, conn, scopes, first)),
-    )
-    .with_header("Sec-WebSocket-Accept", &websocket::accept_key(key));
-    Ok(match offered {
-        Some(p) => resp.with_header("Sec-WebSocket-Protocol", &p),
-        None => resp,
-    })
+    Ok(session)
 }
 
 /// Whether a post is on a timeline, by the timeline's own query.

@@ -40,7 +40,8 @@ pub struct DraftPoll {
     pub multiple: bool,
 }
 
-fn check_draft(d: &Draft) -> Result<()> {
+/// Refuses a draft that cannot be posted (422 with the reason).
+pub(super) fn check_draft(d: &Draft) -> Result<()> {
     let invalid = |m: &str| Error::Unprocessable(format!("Validation failed: {m}"));
     if !matches!(
         d.visibility.as_str(),
@@ -192,6 +193,16 @@ fn recipients(tx: &Conn, visibility: &str, mention_inboxes: &[String]) -> Result
 
 /// Publishes a new post; returns it as stored.
 pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
+    create_post_with(ctx, draft, |_| Ok(()))
+}
+
+/// Publishes a new post, running `also` first in the transaction that stores it (a
+/// scheduled post is taken off its list there); an error from `also` stores nothing.
+pub(super) fn create_post_with(
+    ctx: &Ctx,
+    draft: &Draft,
+    also: impl FnOnce(&Conn) -> Result<()>,
+) -> Result<Post> {
     check_draft(draft)?;
     let parent = match draft.in_reply_to_id {
         Some(id) => Some(ctx.db.read(|c| posts::get(c, id))?),
@@ -227,6 +238,7 @@ pub fn create_post(ctx: &Ctx, draft: &Draft) -> Result<Post> {
         deleted_at: None,
     };
     ctx.db.write(|tx| {
+        also(tx)?;
         posts::insert(tx, &post, &rendered.parts)?;
         for media_id in &draft.media_ids {
             db::media::attach(tx, *media_id, post.id)?;

@@ -1,8 +1,10 @@
 //! Writing and editing posts: the compose form (text, content warning, visibility,
 //! reply-to, up to four images with alt text, a character counter that `kith.js`
 //! keeps live), its submission through the media code and `process::create_post`,
-//! and editing an own post through `process::edit_post`. A refused draft comes back
-//! in the form with the reason and its text (files must be chosen again).
+//! or, with a time in its schedule field, through `process::scheduled` (the list of
+//! scheduled posts is `scheduled`), and editing an own post through
+//! `process::edit_post`. A refused draft comes back in the form with the reason and
+//! its text (files must be chosen again).
 
 use super::render::{View, hidden};
 use super::session::Viewer;
@@ -23,6 +25,8 @@ pub struct Prefill {
     pub visibility: String,
     pub in_reply_to: Option<i64>,
     pub error: Option<String>,
+    /// The schedule field as typed (`datetime-local`), empty to post now.
+    pub scheduled_at: String,
 }
 
 /// Images a post may carry.
@@ -79,6 +83,12 @@ pub fn form_box(viewer: &Viewer, pre: &Prefill, back: &str) -> Markup {
                     }
                 }
             }
+            div.row {
+                label for="scheduled_at" { "Schedule for " span.optional { "(optional; your time zone, UTC without JavaScript)" } }
+                input #scheduled_at type="datetime-local" name="scheduled_at" value=(pre.scheduled_at);
+                input type="hidden" name="schedule_offset" value="0";
+                a href="/scheduled" { "Scheduled posts" }
+            }
             div.row.submit {
                 p.counter aria-live="polite" {
                     output #counter data-max=(MAX_CHARS) { (MAX_CHARS.saturating_sub(used)) }
@@ -105,7 +115,7 @@ fn compose_page(ctx: &Ctx, req: &Req, viewer: &Viewer, pre: &Prefill, status: u1
         Ok(super::layout::frame(
             Some(viewer),
             "Write a post",
-            html! {},
+            super::layout::compose_script(),
             body,
         ))
     })?;
@@ -142,6 +152,7 @@ fn reply_prefill(ctx: &Ctx, parent: &Post) -> Result<Prefill> {
         visibility: parent.visibility.clone(),
         in_reply_to: Some(parent.id),
         error: None,
+        scheduled_at: String::new(),
     })
 }
 
@@ -172,7 +183,23 @@ fn refused(draft: &Draft, e: &Error) -> Prefill {
         visibility: draft.visibility.clone(),
         in_reply_to: draft.in_reply_to_id,
         error: Some(e.public_message()),
+        scheduled_at: String::new(),
     }
+}
+
+/// The form's schedule (`scheduled_at` as `datetime-local`, `schedule_offset` in
+/// minutes behind UTC as the page's script sets it): `None` to post now.
+pub fn schedule_of(p: &Params) -> Result<Option<i64>> {
+    let Some(when) = p.str("scheduled_at")?.filter(|w| !w.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let offset = p
+        .str("schedule_offset")?
+        .and_then(|o| o.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    crate::dates::parse_local(&when, offset)
+        .map(Some)
+        .ok_or_else(|| Error::Unprocessable(format!("{:?} is not a date and time", when.trim())))
 }
 
 /// Stores the form's images (`image_N` with `alt_N`) as uploads; returns their ids.
@@ -212,15 +239,25 @@ fn store_images(ctx: &Ctx, p: &Params) -> Result<Vec<i64>> {
 /// `POST /compose`: publishes the post and goes back (or shows the form with the reason).
 pub fn submit(ctx: &Ctx, viewer: &Viewer, p: &Params) -> Result<Resp> {
     let mut draft = draft_from(p)?;
-    let stored = store_images(ctx, p).and_then(|ids| {
-        draft.media_ids = ids;
-        process::create_post(ctx, &draft)
+    let typed_time = p.str("scheduled_at")?.unwrap_or_default();
+    let stored = schedule_of(p).and_then(|at| {
+        draft.media_ids = store_images(ctx, p)?;
+        match at {
+            // For later: stored until its time (process::scheduled), then to the list.
+            Some(at) => process::scheduled::schedule(ctx, &draft, at, None, None)
+                .map(|_| Resp::redirect(303, "/scheduled")),
+            None => process::create_post(ctx, &draft).map(|_| super::back(p, "/home")),
+        }
     });
     match stored {
-        Ok(_) => Ok(super::back(p, "/home")),
+        Ok(resp) => Ok(resp),
         Err(e @ Error::Unprocessable(_)) | Err(e @ Error::NotFound(_)) => {
             let req = crate::http::Req::new("GET", "/compose");
-            compose_page(ctx, &req, viewer, &refused(&draft, &e), 422)
+            let pre = Prefill {
+                scheduled_at: typed_time,
+                ..refused(&draft, &e)
+            };
+            compose_page(ctx, &req, viewer, &pre, 422)
         }
         Err(e) => Err(e),
     }

@@ -23,6 +23,7 @@ pub mod post;
 pub mod profile;
 pub mod remote_counts;
 pub mod render;
+pub mod scheduled;
 pub mod search;
 pub mod session;
 pub mod settings;
@@ -65,6 +66,10 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, segments: &[&str]) -> Result<Re
         ("GET", ["notifications"]) => owner(req, v, |v| notifications::show(ctx, req, v)),
         ("GET", ["compose"]) => owner(req, v, |v| compose::show(ctx, req, v)),
         ("POST", ["compose"]) => form(ctx, req, v).and_then(|(v, p)| compose::submit(ctx, &v, &p)),
+        ("GET", ["scheduled"]) => owner(req, v, |v| scheduled::show(ctx, req, v)),
+        ("POST", ["scheduled", id, action]) => {
+            form(ctx, req, v).and_then(|(_, p)| scheduled::act(ctx, &p, id, action))
+        }
         ("GET", ["posts", id]) => owner(req, v, |v| post::thread(ctx, req, v, id)),
         ("GET", ["posts", id, "edit"]) => owner(req, v, |v| compose::edit_form(ctx, req, v, id)),
         ("POST", ["posts", id, "edit"]) => {

@@ -4,7 +4,8 @@ owner's password, and read the authorization code from the redirect's Location o
 from the out-of-band page's element with id="authorization-code".
 
 The tests get their settings from the environment the Rust harness
-(tests/clients/main.rs) sets: KITH_URL, KITH_PASSWORD, KITH_IMAGE, KITH_PEER.
+(tests/clients/main.rs) sets: KITH_URL, KITH_PASSWORD, KITH_IMAGE, KITH_PEER,
+KITH_PEER_URL, KITH_PEER_TOKEN.
 """
 
 import os
@@ -18,6 +19,9 @@ PASSWORD = os.environ.get("KITH_PASSWORD", "")
 IMAGE = os.environ.get("KITH_IMAGE", "")
 # The handle of the second kith that followed and mentioned the owner before the test.
 PEER = os.environ.get("KITH_PEER", "")
+# That kith's address and a token for its owner, to make him act during a test.
+PEER_URL = os.environ.get("KITH_PEER_URL", "")
+PEER_TOKEN = os.environ.get("KITH_PEER_TOKEN", "")
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 
 

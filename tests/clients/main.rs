@@ -250,7 +250,7 @@ impl Peer {
             "bob's deliveries did not drain"
         );
         alice.wait_processed(2);
-        let token = kith::cli::account::token(&ctx.config, "write").expect("a token of bob's");
+        let token = kith::cli::account::token(&ctx.config, "read write").expect("a token of bob's");
         Peer {
             server: Some(server),
             _dir: dir,
@@ -261,6 +261,15 @@ impl Peer {
 
     fn handle(&self) -> String {
         format!("@bob@127.0.0.1:{}", self.port)
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A token for bob, so that a client's test can make him act while it watches.
+    fn token(&self) -> String {
+        self.token.clone()
     }
 }
 
@@ -282,8 +291,8 @@ fn run_client(mut cmd: Command, alice: &Kith, peer: &Peer) -> (bool, String) {
             root().join("tests/clients/fixtures/image.png"),
         )
         .env("KITH_PEER", peer.handle())
-        .env("KITH_PEER_URL", format!("http://127.0.0.1:{}", peer.port))
-        .env("KITH_PEER_TOKEN", &peer.token)
+        .env("KITH_PEER_URL", peer.url())
+        .env("KITH_PEER_TOKEN", peer.token())
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
         .env_remove("HTTP_PROXY")
@@ -437,6 +446,7 @@ fn mastodon_py() {
             ("POST", "/api/v1/statuses/:id/reblog"),
             ("GET", "/api/v1/statuses/:id"),
             ("DELETE", "/api/v1/statuses/:id"),
+            ("GET", "/api/v1/streaming/user"),
         ],
     );
 }

@@ -1,16 +1,21 @@
 """Mastodon.py 2.3.3 against kith: register, log in through the real authorize form,
 read the advertised version, verify credentials, upload an image (twice, the second
 time with synchronous=True), post with it, read the home timeline and its next
-page, read notifications, favourite and boost, and delete.
+page, read notifications, favourite and boost, and delete; and, in a second test,
+stream_user over server-sent events, which must deliver an `update` for the owner's
+new post and a `notification` for a mention by the peer instance's account.
 
 Run by tests/clients/main.rs, which starts kith and sets KITH_URL and friends.
 """
 
+import queue
+import time
 from importlib.metadata import version
+from urllib.parse import urlparse
 
-from mastodon import Mastodon
+from mastodon import Mastodon, StreamListener
 
-from kith_login import IMAGE, OOB, PEER, URL, browser_login
+from kith_login import IMAGE, OOB, PEER, PEER_TOKEN, PEER_URL, URL, browser_login
 
 SCOPES = ["read", "write", "follow", "push"]
 
@@ -103,3 +108,59 @@ def test_mastodon_py_flow():
         api.status_delete(s.id)
 
     assert media_error is None, f"media upload failed: {media_error!r}"
+
+
+class _Collect(StreamListener):
+    """Puts every update and notification on a queue."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = queue.Queue()
+
+    def on_update(self, status):
+        self.events.put(("update", status))
+
+    def on_notification(self, notification):
+        self.events.put(("notification", notification))
+
+
+def _next(events, kind, check, seconds=30):
+    """The first event of `kind` for which check(payload) holds, within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no matching {kind} event within {seconds} s"
+        got, payload = events.get(timeout=left)
+        if got == kind and check(payload):
+            return payload
+
+
+def test_stream_user_over_server_sent_events():
+    client_id, client_secret = Mastodon.create_app(
+        "kith stream test (Mastodon.py)", scopes=SCOPES, redirect_uris=OOB, api_base_url=URL
+    )
+    api = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=URL)
+    url = api.auth_request_url(redirect_uris=OOB, scopes=SCOPES, allow_http=True)
+    api.log_in(code=browser_login(url), redirect_uri=OOB, scopes=SCOPES, allow_http=True)
+
+    listener = _Collect()
+    handle = api.stream_user(listener, run_async=True, reconnect_async=False)
+    try:
+        # kith registers the stream before it answers; wait for the answer.
+        deadline = time.monotonic() + 20
+        while handle.connection is None:
+            assert time.monotonic() < deadline, "the stream did not open"
+            time.sleep(0.05)
+
+        post = api.status_post("streamed to Mastodon.py", visibility="public")
+        update = _next(listener.events, "update", lambda s: s.id == post.id)
+        assert "streamed to Mastodon.py" in update.content
+
+        bob = Mastodon(access_token=PEER_TOKEN, api_base_url=PEER_URL, version_check_mode="none")
+        alice = "@alice@" + urlparse(URL).netloc
+        bob.status_post(f"{alice} a mention while you stream", visibility="public")
+        note = _next(listener.events, "notification", lambda n: n.type == "mention")
+        assert "@" + note.account.acct == PEER
+        assert "a mention while you stream" in note.status.content
+    finally:
+        handle.close()

@@ -131,7 +131,14 @@ pub struct StatusEvent {
 /// The message a channel carries for an event, if it carries one; `scopes` are the
 /// stream's token's.
 pub fn render(event: &Event, channel: &Channel, scopes: &str) -> Option<String> {
-    let (name, payload) = match event {
+    let (name, payload) = message(event, channel, scopes)?;
+    Some(json!({"stream": channel.names(), "event": name, "payload": payload}).to_string())
+}
+
+/// The event name and payload a channel carries for an event, if it carries one (a
+/// server-sent event's `event:` and `data:`); `scopes` are the stream's token's.
+pub fn message(event: &Event, channel: &Channel, scopes: &str) -> Option<(&'static str, String)> {
+    Some(match event {
         Event::Notification(json) => {
             let for_user = matches!(channel, Channel::User | Channel::UserNotification);
             if !for_user || !auth::covers(scopes, "read:notifications") {
@@ -145,8 +152,7 @@ pub fn render(event: &Event, channel: &Channel, scopes: &str) -> Option<String> 
             ("conversation", s.conversation.clone()?)
         }
         Event::Status(s) => (s.event, status_payload(s, channel)?.clone()),
-    };
-    Some(json!({"stream": channel.names(), "event": name, "payload": payload}).to_string())
+    })
 }
 
 /// The status JSON a channel shows for a status event, if it shows the status.

@@ -1,5 +1,6 @@
-//! The open streams: the [`Hub`] that registers them (at most [`MAX_STREAMS`]) and
-//! hands events to their bounded queues, and each stream's two threads — the writer
+//! The open streams: the [`Hub`] that registers them (at most [`MAX_STREAMS`],
+//! WebSockets and server-sent events together) and hands events to their bounded
+//! queues, and each WebSocket stream's two threads — the writer
 //! (events, answers, a ping every [`HEARTBEAT`]) and the reader (the client's
 //! subscribe, unsubscribe, ping and close frames). A stream whose queue overflows,
 //! whose write times out, or whose client stays silent for a few heartbeats ends.
@@ -112,6 +113,35 @@ impl Drop for Session {
         self.state.close(websocket::CLOSE_NORMAL);
         if let Ok(mut r) = self.registry.lock() {
             r.open.retain(|e| e.id != self.id);
+        }
+    }
+}
+
+/// What a one-way stream (server-sent events, no reader thread) gets next.
+pub(super) enum Next {
+    /// An event for it to render.
+    Event(Arc<Event>),
+    /// Nothing within the wait: time for a heartbeat.
+    Idle,
+    /// The stream is closed (by the hub, or its queue is gone).
+    Closed,
+}
+
+impl Session {
+    /// Waits up to `wait` for what a one-way stream does next.
+    pub(super) fn next(&self, wait: Duration) -> Next {
+        if self.state.closing().is_some() {
+            return Next::Closed;
+        }
+        match self.rx.recv_timeout(wait) {
+            Ok(Msg::Event(e)) => Next::Event(e),
+            Ok(_) if self.state.closing().is_some() => Next::Closed,
+            Ok(_) => Next::Idle,
+            Err(RecvTimeoutError::Timeout) => match self.state.closing() {
+                Some(_) => Next::Closed,
+                None => Next::Idle,
+            },
+            Err(RecvTimeoutError::Disconnected) => Next::Closed,
         }
     }
 }

@@ -451,6 +451,11 @@ impl Request {
     /// Therefore you should always destroy the `Writer` as soon as possible.
     #[inline]
     pub fn into_writer(mut self) -> Box<dyn Write + Send + 'static> {
+        // kith patch: a writer taken whole carries a long-lived answer (server-sent
+        // events): it keeps only the per-write timeout, not the answer's minimum rate.
+        if let Some(pace) = &self.pace {
+            pace.plain();
+        }
         let writer = self.extract_writer_impl();
         if let Some(sender) = self.notify_when_responded.take() {
             let writer = NotifyOnDrop {
