@@ -78,7 +78,7 @@ fn preflights_are_answered_without_a_token() {
 }
 
 #[test]
-fn sec_71_malformed_requested_headers_are_refused() {
+fn sec_77_malformed_requested_headers_are_refused() {
     let a = Api::start("alice");
     for bad in ["x-a y", "x-a:1", "x-a;b", "x-a/b"] {
         let got = preflight(&a, "/api/v1/statuses", "POST", bad);
@@ -148,7 +148,7 @@ fn answers_and_errors_on_open_paths_carry_the_headers() {
 }
 
 #[test]
-fn sec_72_web_pages_stay_same_origin() {
+fn sec_78_web_pages_stay_same_origin() {
     let a = Api::start("alice");
     let anon = a.anon();
     for path in ["/", "/@alice", "/login", "/oauth/authorize?client_id=x"] {

@@ -835,10 +835,10 @@ fn a_restart_between_notification_and_delivery_delivers_exactly_once() {
     server.shutdown();
 }
 
-/// SECURITY.md 62 (proposed): malformed subscriptions are refused with 422 and
+/// SECURITY.md 73: malformed subscriptions are refused with 422 and
 /// nothing is stored.
 #[test]
-fn sec_62_malformed_subscriptions_are_refused_and_nothing_is_stored() {
+fn sec_73_malformed_subscriptions_are_refused_and_nothing_is_stored() {
     let a = Instance::start("alice", "");
     let t = token(&a, "push");
     let good = Subscriber::new();
@@ -952,11 +952,11 @@ fn sec_62_malformed_subscriptions_are_refused_and_nothing_is_stored() {
     .ok();
 }
 
-/// SECURITY.md 63 (proposed): with the private-address guard on, an endpoint on a
+/// SECURITY.md 74: with the private-address guard on, an endpoint on a
 /// private or loopback address is refused, so a subscription cannot make kith POST
 /// into its own network.
 #[test]
-fn sec_63_private_address_endpoints_are_refused_with_the_guard_on() {
+fn sec_74_private_address_endpoints_are_refused_with_the_guard_on() {
     let a = Instance::start_with("alice", "", false);
     let t = token(&a, "push");
     let app = Subscriber::new();
@@ -984,9 +984,9 @@ fn sec_63_private_address_endpoints_are_refused_with_the_guard_on() {
     .ok();
 }
 
-/// SECURITY.md 64 (proposed): a token sees and changes only its own subscription.
+/// SECURITY.md 75: a token sees and changes only its own subscription.
 #[test]
-fn sec_64_another_tokens_subscription_is_out_of_reach() {
+fn sec_75_another_tokens_subscription_is_out_of_reach() {
     let a = Instance::start("alice", "");
     let (mine, theirs) = (token(&a, "push"), token(&a, "push"));
     let app = Subscriber::new();
