@@ -47,6 +47,8 @@ pub enum Error {
     Db(Box<dyn std::error::Error + Send + Sync>),
     /// The file system reported an error.
     Io(std::io::Error),
+    /// `kith doctor` found this many failed checks (exit code 1; the checks were printed).
+    Doctor(usize),
     /// Something that should not happen; the message is for the log only.
     Internal(String),
 }
@@ -66,7 +68,11 @@ impl Error {
             Error::RateLimited { .. } => 429,
             Error::Busy => 503,
             Error::Network { .. } | Error::PrivateAddress(_) => 502,
-            Error::Config(_) | Error::Db(_) | Error::Io(_) | Error::Internal(_) => 500,
+            Error::Config(_)
+            | Error::Db(_)
+            | Error::Io(_)
+            | Error::Internal(_)
+            | Error::Doctor(_) => 500,
         }
     }
 
@@ -84,9 +90,11 @@ impl Error {
             Error::RateLimited { .. } => "Too many requests".into(),
             Error::Busy => "The server is busy, try again shortly".into(),
             Error::Network { message, .. } | Error::PrivateAddress(message) => message.clone(),
-            Error::Config(_) | Error::Db(_) | Error::Io(_) | Error::Internal(_) => {
-                "Internal server error".into()
-            }
+            Error::Config(_)
+            | Error::Db(_)
+            | Error::Io(_)
+            | Error::Internal(_)
+            | Error::Doctor(_) => "Internal server error".into(),
         }
     }
 

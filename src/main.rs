@@ -2,49 +2,11 @@
 //! library's `kith::cli`, print errors, choose the exit code (2 for usage and
 //! configuration errors).
 
-use kith::cli::{self, portability};
+use kith::cli::{self, USAGE, portability};
 use kith::config::Config;
 use kith::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-const USAGE: &str = "\
-kith — one person's home on the Fediverse
-
-Usage:
-  kith serve  [--config PATH]     run the server (the default when no command is given)
-  kith init   [--config PATH] --public-url URL --username NAME [--data-dir PATH]
-                                  write a config file with these values and create the account in
-                                  its data directory (default: kith-data beside the config file)
-  kith passwd [--config PATH]     set the login password (read from stdin when it is not a terminal)
-  kith token  [--config PATH] [--scopes \"read write follow push\"]
-                                  print a new API access token for scripts and bots
-  kith queue  [--config PATH]     list queued deliveries and unavailable or paused hosts
-  kith queue retry HOST [--config PATH]
-                                  clear HOST's failure marks and make its deliveries due now
-
-Moving in and out (these work while kith serve runs, except restore):
-  kith alias list|add|remove [@user@host|URL] [--config PATH]
-                                  the accounts this one is also known as (needed to move here)
-  kith import mastodon-archive FILE.zip|FILE.tar.gz|DIR [--no-fetch] [--overwrite-profile] [--config PATH]
-                                  import the posts, media, boosts, likes, bookmarks and profile of an
-                                  archive; the profile fills only what is unset here, unless
-                                  --overwrite-profile (name, bio, fields, avatar, header)
-  kith import csv --type following|blocks|mutes|domain-blocks|bookmarks|lists [--overwrite] FILE
-                                  import one of Mastodon's CSV exports (merge, or replace with --overwrite)
-  kith export DIR|FILE.zip [--config PATH]
-                                  write a Mastodon-layout archive and the CSV files
-  kith move @user@host [--config PATH]
-                                  move this account to a new one that lists it as an alias
-  kith backup FILE [--media FILE.tar] [--config PATH]
-                                  snapshot the database (it holds the keys) and the uploads
-  kith restore FILE [--media FILE.tar] --config PATH
-                                  put a backup in place (stop kith serve first)
-  kith --help | --version
-
-The config file is --config PATH, else $KITH_CONFIG, else ./kith.toml.
-Without a config file, kith serve uses the built-in defaults (see config.example.toml).
-";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
@@ -56,6 +18,7 @@ enum Command {
         data_dir: Option<PathBuf>,
     },
     Passwd,
+    Doctor,
     Token {
         scopes: String,
     },
@@ -163,7 +126,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         }
     }
     let allowed: &[&str] = match command_word {
-        None | Some("serve") | Some("passwd") => &["config"],
+        None | Some("serve") | Some("passwd") | Some("doctor") => &["config"],
         Some("init") => &["config", "public-url", "username", "data-dir"],
         Some("token") => &["config", "scopes"],
         Some("queue") | Some("alias") | Some("export") | Some("move") => &["config"],
@@ -207,6 +170,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         match command_word {
             None | Some("serve") => Command::Serve,
             Some("passwd") => Command::Passwd,
+            Some("doctor") => Command::Doctor,
             Some("token") => Command::Token {
                 scopes: scopes.unwrap_or_else(|| cli::account::DEFAULT_TOKEN_SCOPES.into()),
             },
@@ -376,6 +340,7 @@ fn run(args: Args) -> Result<(), Error> {
         } => cli::init::run(&path, &public_url, &username, data_dir.as_deref()),
         Command::Serve => cli::serve::run(load()?),
         Command::Passwd => cli::account::run_passwd(&load()?),
+        Command::Doctor => cli::doctor::run(load()?),
         Command::Token { scopes } => cli::account::run_token(&load()?, &scopes),
         Command::Queue { retry } => cli::queue::run(&load()?, retry.as_deref()),
         Command::Alias(AliasAction::List) => portability::run_alias_list(load()?),

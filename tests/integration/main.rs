@@ -11,6 +11,7 @@ mod cli;
 mod cors;
 mod csv_batches;
 mod delivery;
+mod doctor;
 mod fake_remote;
 mod federation;
 mod foundation;
