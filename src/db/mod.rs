@@ -19,6 +19,7 @@ pub mod portability;
 pub mod posts;
 pub(crate) mod queue;
 pub(crate) mod sessions;
+pub mod tags;
 pub(crate) mod timelines;
 pub mod tokens;
 pub(crate) mod writer;
@@ -48,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_portability.sql"),
     include_str!("migrations/0006_web.sql"),
     include_str!("migrations/0007_privacy.sql"),
+    include_str!("migrations/0009_api.sql"),
 ];
 
 /// How often the server checkpoints the write-ahead log.

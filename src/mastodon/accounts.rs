@@ -29,7 +29,16 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("GET", ["accounts", id, which @ ("followers" | "following")]) => {
             follow_list(ctx, req, id, *which == "following")
         }
-        ("GET", ["accounts", _, "featured_tags" | "lists" | "identity_proofs"]) => {
+        ("GET", ["accounts", id, "featured_tags"]) => {
+            super::tags::account_featured_tags(ctx, req, id)
+        }
+        ("GET", ["accounts", id, "endorsements"]) => {
+            super::tags::account_endorsements(ctx, req, id)
+        }
+        ("POST", ["accounts", id, action @ ("endorse" | "unendorse")]) => {
+            super::tags::endorse(ctx, req, id, *action == "endorse")
+        }
+        ("GET", ["accounts", _, "lists" | "identity_proofs"]) => {
             auth::optional(ctx, req)?;
             ok(json!([]))
         }
@@ -295,7 +304,7 @@ pub fn relationship(ctx: &Ctx, actor_id: i64) -> Result<Value> {
     ctx.db.read(|c| {
         let out = follows::find(c, true, actor_id)?;
         let inc = follows::find(c, false, actor_id)?;
-        Ok(entities::relationship(
+        let mut rel = entities::relationship(
             &entities::remote_account_id(actor_id),
             out.as_ref().is_some_and(|f| f.accepted),
             out.as_ref().is_some_and(|f| !f.accepted),
@@ -304,7 +313,9 @@ pub fn relationship(ctx: &Ctx, actor_id: i64) -> Result<Value> {
             blocks::is_blocked_by(c, actor_id)?,
             blocks::is_muted(c, actor_id)?,
             inc.as_ref().is_some_and(|f| !f.accepted),
-        ))
+        );
+        rel["endorsed"] = json!(db::tags::is_endorsed(c, actor_id)?);
+        Ok(rel)
     })
 }
 

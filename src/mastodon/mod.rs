@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod oauth_token;
 pub mod statuses;
 pub mod streaming;
+pub mod tags;
 pub mod timelines;
 pub mod views;
 pub mod websocket;
@@ -152,6 +153,9 @@ fn v1(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
         }
         Some("lists" | "filters") => lists::route(ctx, req, method, rest),
         Some("media") => media::route(ctx, req, method, rest),
+        Some("tags" | "followed_tags" | "featured_tags" | "endorsements") => {
+            tags::route(ctx, req, method, rest)
+        }
         Some("streaming") => streaming::route(ctx, req, method, rest),
         _ => v1_misc(ctx, req, method, rest),
     }
@@ -173,14 +177,6 @@ fn v1_misc(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
         }
         ("GET", ["trends", ..]) => ok(Value::Array(vec![])),
         ("GET", ["suggestions"]) => ok(Value::Array(vec![])),
-        ("GET", ["followed_tags"]) => {
-            auth::require(ctx, req, "read:follows")?;
-            ok(Value::Array(vec![]))
-        }
-        ("GET", ["tags", name]) => {
-            auth::optional(ctx, req)?;
-            ok(entities::tag(&ctx.config, &name.to_lowercase(), false))
-        }
         _ => Err(Error::NotFound("Not found".into())),
     }
 }

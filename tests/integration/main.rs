@@ -5,6 +5,7 @@ mod api;
 mod api_accounts;
 mod api_oauth;
 mod api_statuses;
+mod api_tags;
 mod api_timelines;
 mod delivery;
 mod fake_remote;
