@@ -24,6 +24,9 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("GET", ["accounts", "relationships"]) => relationships(ctx, req),
         ("GET", ["accounts", "lookup"]) => lookup(ctx, req),
         ("GET", ["accounts", "search"]) => search(ctx, req),
+        ("GET", ["accounts", "familiar_followers"]) => {
+            super::discovery::familiar_followers(ctx, req)
+        }
         ("GET", ["accounts", id]) => show(ctx, req, id),
         ("GET", ["accounts", id, "statuses"]) => statuses(ctx, req, id),
         ("GET", ["accounts", id, which @ ("followers" | "following")]) => {
@@ -75,6 +78,11 @@ fn verify_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
             "read:accounts"
         },
     )?;
+    credential_account(ctx)
+}
+
+/// The owner's `CredentialAccount` (the account with its `source`).
+fn credential_account(ctx: &Ctx) -> Result<Resp> {
     ctx.db.read(|c| {
         let mut me = views::local_account(ctx, c)?;
         let account = db::account::get(c)?;
@@ -128,6 +136,28 @@ fn update_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
     })?;
     process::update_profile(ctx)?;
     verify_credentials(ctx, req)
+}
+
+/// `DELETE /api/v1/profile/avatar|header`: back to the default picture, told to
+/// followers with `Update(Person)`.
+pub fn delete_profile_image(ctx: &Ctx, req: &Req, which: &str) -> Result<Resp> {
+    auth::require(ctx, req, "write:accounts")?;
+    let now = db::now_ms();
+    let had = ctx.db.write(|tx| {
+        let account = db::account::get(tx)?;
+        let had = match which {
+            "avatar" => account.avatar_path.is_some(),
+            _ => account.header_path.is_some(),
+        };
+        if had {
+            db::account::update_image(tx, which, None, now)?;
+        }
+        Ok(had)
+    })?;
+    if had {
+        process::update_profile(ctx)?;
+    }
+    credential_account(ctx)
 }
 
 fn fields_json(ctx: &Ctx, p: &Params) -> Result<String> {

@@ -6,12 +6,15 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod discovery;
 pub mod entities;
+pub mod filters;
 pub mod instance;
 pub mod lists;
 pub mod media;
 pub mod oauth;
 pub mod oauth_token;
+pub mod reports;
 pub mod statuses;
 pub mod streaming;
 pub mod tags;
@@ -136,6 +139,11 @@ fn v2(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
         ("PUT", ["filters", id]) => lists::update_filter(ctx, req, id),
         ("DELETE", ["filters", id]) => lists::delete_filter(ctx, req, id),
         ("GET", ["notifications"]) => timelines::notifications_v2(ctx, req),
+        ("GET", ["suggestions"]) => discovery::suggestions(ctx, req),
+        (
+            _,
+            ["filters", _, "keywords" | "statuses"] | ["filter_keywords" | "filter_statuses", ..],
+        ) => filters::route(ctx, req, method, rest),
         _ => Err(Error::NotFound("Not found".into())),
     }
 }
@@ -164,11 +172,22 @@ fn v1(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
 fn v1_misc(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
     match (method, rest) {
         ("POST", ["apps"]) => oauth::create_app(ctx, req),
+        ("POST", ["reports"]) => reports::create(ctx, req),
         ("GET", ["apps", "verify_credentials"]) => oauth::verify_app(ctx, req),
         ("GET", ["instance"]) => instance::v1(ctx),
         ("GET", ["instance", "peers"]) => instance::peers(ctx),
         ("GET", ["instance", "activity"]) => ok(Value::Array(vec![])),
         ("GET", ["instance", "rules"]) => ok(Value::Array(vec![])),
+        (
+            "GET",
+            [
+                "instance",
+                which @ ("extended_description" | "privacy_policy" | "terms_of_service"),
+            ],
+        ) => ok(instance::text(ctx, which)?),
+        ("DELETE", ["profile", which @ ("avatar" | "header")]) => {
+            accounts::delete_profile_image(ctx, req, which)
+        }
         ("GET", ["custom_emojis"]) => ok(Value::Array(vec![])),
         ("GET", ["preferences"]) => instance::preferences(ctx, req),
         ("GET", ["announcements"]) => {
@@ -177,6 +196,7 @@ fn v1_misc(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
         }
         ("GET", ["trends", ..]) => ok(Value::Array(vec![])),
         ("GET", ["suggestions"]) => ok(Value::Array(vec![])),
+        ("GET", ["directory"]) => discovery::directory(ctx, req),
         _ => Err(Error::NotFound("Not found".into())),
     }
 }

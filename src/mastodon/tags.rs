@@ -14,6 +14,9 @@ use crate::http::params::Params;
 use crate::http::{Req, Resp};
 use serde_json::{Value, json};
 
+/// The most hashtags the owner may feature (Mastodon's limit).
+pub const MAX_FEATURED: usize = 10;
+
 /// Routes under `/api/v1/tags`, `followed_tags`, `featured_tags` and `endorsements`.
 pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
     match (method, rest) {
@@ -115,7 +118,14 @@ fn feature(ctx: &Ctx, req: &Req) -> Result<Resp> {
     let p = Params::from_request(req)?;
     let name = valid_name(&p.required("name")?)?;
     let now = db::now_ms();
-    let id = ctx.db.write(|tx| tags::feature(tx, &name, now))?;
+    let id = ctx.db.write(|tx| {
+        if tags::featured(tx)?.len() >= MAX_FEATURED {
+            return Err(Error::Unprocessable(
+                "Validation failed: You can feature at most 10 hashtags".into(),
+            ));
+        }
+        tags::feature(tx, &name, now)
+    })?;
     let (count, last) = ctx.db.read(|c| tags::featured_stats(c, &name))?;
     ok(entities::featured_tag(&ctx.config, id, &name, count, last))
 }

@@ -39,6 +39,8 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("GET", ["timelines", "direct"]) | ("GET", ["conversations"]) => {
             conversations(ctx, req, rest[0] == "timelines")
         }
+        ("POST", ["conversations", id, "read"]) => conversation_read(ctx, req, id),
+        ("DELETE", ["conversations", id]) => conversation_remove(ctx, req, id),
         ("GET", ["notifications"]) => notifications_list(ctx, req),
         ("GET", ["notifications", "unread_count"]) => {
             auth::require(ctx, req, "read:notifications")?;
@@ -106,19 +108,72 @@ fn conversations(ctx: &Ctx, req: &Req, as_timeline: bool) -> Result<Resp> {
         if as_timeline {
             return Ok(paged(ctx, req, statuses, &ids));
         }
-        let items = statuses
-            .into_iter()
-            .map(|s| {
-                let accounts = if s["account"]["id"] == entities::LOCAL_ACCOUNT_ID {
-                    json!([])
-                } else {
-                    json!([s["account"]])
-                };
-                json!({"id": s["id"], "unread": false, "accounts": accounts, "last_status": s})
-            })
-            .collect();
+        let mut items = Vec::new();
+        for s in statuses {
+            let hidden = s["id"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .map(|id| db::reports::is_hidden(c, id))
+                .transpose()?
+                .unwrap_or(false);
+            if !hidden {
+                items.push(conversation_json(s));
+            }
+        }
         Ok(paged(ctx, req, items, &ids))
     })
+}
+
+/// A `Conversation`: one direct post and the other account in it. kith shows each
+/// direct post as its own conversation, read once listed.
+fn conversation_json(s: Value) -> Value {
+    let accounts = if s["account"]["id"] == entities::LOCAL_ACCOUNT_ID {
+        json!([])
+    } else {
+        json!([s["account"]])
+    };
+    json!({"id": s["id"], "unread": false, "accounts": accounts, "last_status": s})
+}
+
+/// The direct post a conversation id names, unless it was removed from the list.
+fn conversation_post(c: &db::Conn, id: &str) -> Result<db::posts::Post> {
+    let id = path_id(id)?;
+    match db::posts::find(c, id)? {
+        Some(p)
+            if p.deleted_at.is_none()
+                && p.visibility == "direct"
+                && p.reblog_of_id.is_none()
+                && !db::reports::is_hidden(c, id)? =>
+        {
+            Ok(p)
+        }
+        _ => Err(Error::NotFound("Record not found".into())),
+    }
+}
+
+/// `POST /api/v1/conversations/:id/read`.
+fn conversation_read(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
+    auth::require(ctx, req, "write:conversations")?;
+    ctx.db.read(|c| {
+        let post = conversation_post(c, id)?;
+        ok(conversation_json(views::status(
+            ctx,
+            c,
+            &post,
+            &Viewer::Owner,
+        )?))
+    })
+}
+
+/// `DELETE /api/v1/conversations/:id`: removes it from the list (the posts stay).
+fn conversation_remove(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
+    auth::require(ctx, req, "write:conversations")?;
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        let post = conversation_post(tx, id)?;
+        db::reports::hide_conversation(tx, post.id, now)
+    })?;
+    ok(json!({}))
 }
 
 /// The stored kinds matching Mastodon notification types.

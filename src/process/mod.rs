@@ -2,7 +2,8 @@
 //! the inbox (`inbound` dispatches it) or the owner's own action through either face.
 //! One file per kind of thing: `follows` (the follow graph, blocks, the profile),
 //! `posts` (the owner's posts), `remote_posts` (others' posts arriving), `reactions`
-//! (likes, boosts, reports), `moving` and `alias` (accounts moving in and out).
+//! (likes, boosts, reports received), `reports` (reports the owner makes), `moving`
+//! and `alias` (accounts moving in and out).
 //!
 //! A local action becomes rows, one activity and its delivery jobs, written in one
 //! transaction (network look-ups happen first, with no lock held). What open streams
@@ -16,6 +17,7 @@ pub mod moving;
 pub mod posts;
 pub mod reactions;
 pub mod remote_posts;
+pub mod reports;
 
 pub use follows::{
     accept_follow_request, block, follow, follow_actor, reject_follow_request, remove_follower,

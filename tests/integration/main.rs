@@ -4,6 +4,7 @@
 mod api;
 mod api_accounts;
 mod api_oauth;
+mod api_reports;
 mod api_statuses;
 mod api_tags;
 mod api_timelines;
