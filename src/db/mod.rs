@@ -12,6 +12,7 @@ pub mod follows;
 pub mod lists;
 pub(crate) mod markers;
 pub mod media;
+pub mod notification_groups;
 pub mod notifications;
 pub(crate) mod oauth;
 pub(crate) mod pages;

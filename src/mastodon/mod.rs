@@ -12,6 +12,7 @@ pub mod filters;
 pub mod instance;
 pub mod lists;
 pub mod media;
+pub mod notifications;
 pub mod oauth;
 pub mod oauth_token;
 pub mod reports;
@@ -138,7 +139,7 @@ fn v2(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
         ("GET", ["filters", id]) => lists::filter(ctx, req, id),
         ("PUT", ["filters", id]) => lists::update_filter(ctx, req, id),
         ("DELETE", ["filters", id]) => lists::delete_filter(ctx, req, id),
-        ("GET", ["notifications"]) => timelines::notifications_v2(ctx, req),
+        (_, ["notifications", ..]) => notifications::route_v2(ctx, req, method, rest),
         ("GET", ["suggestions"]) => discovery::suggestions(ctx, req),
         (
             _,

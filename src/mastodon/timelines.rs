@@ -42,6 +42,9 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("POST", ["conversations", id, "read"]) => conversation_read(ctx, req, id),
         ("DELETE", ["conversations", id]) => conversation_remove(ctx, req, id),
         ("GET", ["notifications"]) => notifications_list(ctx, req),
+        (_, ["notifications", "requests", ..]) => {
+            super::notifications::route_requests(ctx, req, method, rest)
+        }
         ("GET", ["notifications", "unread_count"]) => {
             auth::require(ctx, req, "read:notifications")?;
             ok(json!({"count": ctx.db.read(notifications::count_unread)?}))
@@ -177,7 +180,7 @@ fn conversation_remove(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
 }
 
 /// The stored kinds matching Mastodon notification types.
-fn kinds_for(types: &[String]) -> Vec<String> {
+pub(super) fn kinds_for(types: &[String]) -> Vec<String> {
     let all = [
         "follow",
         "follow_request",
@@ -239,42 +242,6 @@ fn notifications_list(ctx: &Ctx, req: &Req) -> Result<Resp> {
             .collect::<Result<Vec<_>>>()?;
         let ids: Vec<i64> = list.iter().map(|n| n.id).collect();
         Ok(paged(ctx, req, items, &ids))
-    })
-}
-
-/// `GET /api/v2/notifications`: each notification as its own group.
-pub fn notifications_v2(ctx: &Ctx, req: &Req) -> Result<Resp> {
-    auth::require(ctx, req, "read:notifications")?;
-    let p = Params::from_request(req)?;
-    let pg = page(&p, 80)?;
-    ctx.db.read(|c| {
-        let list = notifications::page(c, pg.max_id, pg.since_id, pg.min_id, None, pg.limit)?;
-        let mut accounts: Vec<Value> = Vec::new();
-        let mut statuses: Vec<Value> = Vec::new();
-        let mut groups = Vec::new();
-        for n in &list {
-            let full = views::notification(ctx, c, n)?;
-            let account_id = full["account"]["id"].clone();
-            if !accounts.iter().any(|a| a["id"] == account_id) {
-                accounts.push(full["account"].clone());
-            }
-            if !full["status"].is_null() {
-                statuses.push(full["status"].clone());
-            }
-            groups.push(json!({
-                "group_key": full["group_key"], "notifications_count": 1, "type": full["type"],
-                "most_recent_notification_id": full["id"], "page_min_id": full["id"], "page_max_id": full["id"],
-                "latest_page_notification_at": full["created_at"], "sample_account_ids": [account_id],
-                "status_id": full["status"]["id"],
-            }));
-        }
-        let ids: Vec<i64> = list.iter().map(|n| n.id).collect();
-        let body = json!({"accounts": accounts, "statuses": statuses, "notification_groups": groups});
-        let resp = Resp::json(200, &body);
-        Ok(match super::link_header(ctx, req, ids.iter().copied().max(), ids.iter().copied().min()) {
-            Some(link) => resp.with_header("Link", &link),
-            None => resp,
-        })
     })
 }
 

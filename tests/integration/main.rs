@@ -3,6 +3,7 @@
 
 mod api;
 mod api_accounts;
+mod api_notifications;
 mod api_oauth;
 mod api_reports;
 mod api_statuses;

@@ -67,3 +67,17 @@ CREATE TABLE notification_requests (
     state      TEXT    NOT NULL,                   -- accepted or dismissed
     updated_at INTEGER NOT NULL
 );
+INSERT INTO notification_policy (id) VALUES (1);
+
+-- Notifications of the same kind about the same post (likes, boosts) or follows, within
+-- twelve hours of the group's first, share a group key, as Mastodon 4.3 groups them:
+-- `favourite-<post>-<hour>`, `reblog-<post>-<hour>`, `follow-<hour>`. NULL: ungrouped.
+ALTER TABLE notifications ADD COLUMN group_key TEXT;
+UPDATE notifications SET group_key = CASE
+    WHEN kind IN ('favourite', 'reaction') AND post_id IS NOT NULL
+        THEN 'favourite-' || post_id || '-' || (created_at / 3600000)
+    WHEN kind = 'reblog' AND post_id IS NOT NULL
+        THEN 'reblog-' || post_id || '-' || (created_at / 3600000)
+    WHEN kind = 'follow' THEN 'follow-' || (created_at / 3600000)
+END;
+CREATE INDEX notifications_group ON notifications(group_key, id) WHERE group_key IS NOT NULL;
