@@ -27,7 +27,6 @@ fn reports_are_stored_and_forwarded_as_flags() {
     let bob_post = b.status("something to report", "public");
     let local = fetch_post(&a, bob_post["uri"].as_str().unwrap());
     let bob_id = local["account"]["id"].as_str().unwrap().to_string();
-    let mine = a.status("my own post", "public");
 
     let report = a
         .post_json(
@@ -80,10 +79,6 @@ fn reports_are_stored_and_forwarded_as_flags() {
         (json!({"account_id": "99999"}), 404),
         (json!({"account_id": "nope"}), 404),
         (json!({}), 422),
-        (
-            json!({"account_id": bob_id, "status_ids": [id(&mine)]}),
-            404,
-        ),
         (json!({"account_id": bob_id, "status_ids": ["99999"]}), 404),
         (json!({"account_id": bob_id, "status_ids": ["x"]}), 404),
         (json!({"account_id": bob_id, "category": "rude"}), 422),
@@ -105,6 +100,85 @@ fn reports_are_stored_and_forwarded_as_flags() {
         .post_json("/api/v1/reports", &json!({"account_id": bob_id}))
         .assert_error(403);
     assert_eq!(alice.count("own_reports"), 2);
+}
+
+/// SECURITY 70: a report's statuses are the reported account's own; naming the owner's
+/// posts (a private one would travel in the Flag) or a third account's is refused.
+#[test]
+fn sec_70_a_report_names_only_the_reported_accounts_posts() {
+    let alice = Api::start("alice");
+    let bob = Api::start("bob");
+    let carol = Api::start("carol");
+    let a = alice.login("read write follow");
+    let b = bob.login("read write");
+    let c = carol.login("read write");
+    let bob_post = fetch_post(
+        &a,
+        b.status("bob's post", "public")["uri"].as_str().unwrap(),
+    );
+    let carol_post = fetch_post(
+        &a,
+        c.status("carol's post", "public")["uri"].as_str().unwrap(),
+    );
+    let bob_id = bob_post["account"]["id"].as_str().unwrap().to_string();
+    let private = a.status("my followers-only post", "private");
+    for others in [id(&private), id(&carol_post)] {
+        a.post_json(
+            "/api/v1/reports",
+            &json!({"account_id": bob_id, "status_ids": [id(&bob_post), others], "forward": true}),
+        )
+        .assert_error(404);
+    }
+    settle(&[&alice, &bob, &carol]);
+    assert_eq!(alice.count("own_reports"), 0);
+    assert_eq!(bob.count("reports"), 0, "no Flag went out");
+    assert_eq!(alice.count("deliveries"), 0);
+}
+
+/// SECURITY 71: WebFinger answers 400 for a malformed `resource` (RFC 7033 §4.2) and
+/// 404 for a well-formed one naming no account here.
+#[test]
+fn sec_71_webfinger_refuses_malformed_resources() {
+    let alice = Api::start("alice");
+    let finger = |resource: &str| {
+        let q = form(&[("resource", resource)]);
+        send(
+            "GET",
+            &alice.url(&format!("/.well-known/webfinger?{q}")),
+            &[],
+            None,
+        )
+    };
+    let handle = format!("acct:alice@localhost:{}", alice.port);
+    let found = finger(&handle);
+    assert_eq!(found.status, 200);
+    assert_eq!(found.json()["subject"], handle.as_str());
+    for malformed in [
+        "",
+        "acct:alice",
+        "acct:@localhost",
+        "acct:al ice@localhost",
+        "acct:alice@local host",
+        "acct:alice@localhost/x",
+        "http://[::1",
+        "alice@@localhost",
+    ] {
+        let got = finger(malformed);
+        assert_eq!(got.status, 400, "{malformed:?}: {}", got.body);
+        assert!(got.json()["error"].is_string());
+    }
+    for unknown in [
+        format!("acct:bob@localhost:{}", alice.port),
+        "acct:alice@elsewhere.example".to_string(),
+        format!("mailto:alice@localhost:{}", alice.port),
+        alice.public("/users/bob"),
+    ] {
+        assert_eq!(finger(&unknown).status, 404, "{unknown}");
+    }
+    assert_eq!(
+        send("GET", &alice.url("/.well-known/webfinger"), &[], None).status,
+        400
+    );
 }
 
 #[test]
