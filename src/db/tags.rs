@@ -46,6 +46,16 @@ pub fn is_followed(conn: &Connection, name: &str) -> Result<bool> {
         .is_some())
 }
 
+/// Whether any of these hashtags (in any case) is followed.
+pub fn any_followed(conn: &Connection, names: &[String]) -> Result<bool> {
+    for name in names {
+        if is_followed(conn, &name.to_lowercase())? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Followed hashtags, newest first, with row ids below `max_id` and above `min_id`.
 pub fn followed(
     conn: &Connection,

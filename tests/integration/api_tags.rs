@@ -1,10 +1,12 @@
 //! Hashtags and featured things over HTTP: following a hashtag brings posts that reach
 //! kith onto the home timeline; featured hashtags (also served to peers as the actor's
 //! `featuredTags`) and endorsed accounts; the web hashtag page's follow button; and
-//! the bad input each endpoint refuses.
+//! the bad input each endpoint refuses. Posts with a followed hashtag are kept however
+//! they reach kith, relayed ones included.
 
 use crate::api::*;
-use crate::web::{Browser, password};
+use crate::fake_remote::{Actor, FakeRemote, Key};
+use crate::web::{Browser, deliver, password};
 use serde_json::{Value, json};
 
 fn uris(v: &Value) -> Vec<String> {
@@ -244,4 +246,60 @@ fn web_hashtag_page_has_a_follow_button() {
     assert!(!visitor.body.contains("Follow hashtag"));
     let bad = browser.post("/tags/123/follow", &[("csrf", &token)]);
     assert_eq!(bad.status, 422);
+}
+
+/// A public note by `actor`, addressed to nobody in particular (as a relay passes
+/// it on), with one hashtag.
+fn relayed_note(remote: &FakeRemote, actor: &Actor, n: u32, tag: &str, mark: &str) -> Value {
+    let id = remote.url(&format!("/users/{}/statuses/{n}", actor.name));
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}/activity"), "type": "Create", "actor": actor.uri,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": id, "type": "Note", "url": id, "attributedTo": actor.uri,
+            "published": "2026-01-02T10:00:00Z",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "content": format!("<p>{mark} <a href=\"{}\" rel=\"tag\">#{tag}</a></p>", remote.url(&format!("/tags/{tag}"))),
+            "tag": [{"type": "Hashtag", "name": format!("#{tag}"), "href": remote.url(&format!("/tags/{tag}"))}],
+        }
+    })
+}
+
+#[test]
+fn relayed_posts_with_a_followed_hashtag_are_kept_and_shown_home() {
+    let k = crate::support::Instance::start("owner", "");
+    let remote = FakeRemote::start();
+    let carol = remote.actor("carol", Key::A);
+    let mut browser = Browser::new(&k);
+    browser.login(&password(&k));
+    let token = browser.token();
+    // Nobody follows carol and nothing addresses the owner: not kept.
+    deliver(
+        &k,
+        &carol,
+        &relayed_note(&remote, &carol, 1, "Rust", "BEFORE-MARK"),
+    );
+    assert_eq!(
+        crate::web::count(&k, "SELECT count(*) FROM posts WHERE actor_id IS NOT NULL"),
+        0
+    );
+    browser.post("/tags/rust/follow", &[("csrf", &token)]);
+    deliver(
+        &k,
+        &carol,
+        &relayed_note(&remote, &carol, 2, "Rust", "TAGGED-MARK"),
+    );
+    deliver(
+        &k,
+        &carol,
+        &relayed_note(&remote, &carol, 3, "go", "OTHER-MARK"),
+    );
+    assert_eq!(
+        crate::web::count(&k, "SELECT count(*) FROM posts WHERE actor_id IS NOT NULL"),
+        1
+    );
+    let home = browser.get("/home").body;
+    assert!(home.contains("TAGGED-MARK"), "{home}");
+    assert!(!home.contains("OTHER-MARK"));
 }
