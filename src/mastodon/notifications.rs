@@ -29,7 +29,7 @@ pub fn route_v2(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Res
         ("GET", ["notifications", "unread_count"]) => unread_count(ctx, req),
         ("GET", ["notifications", "policy"]) => {
             auth::require(ctx, req, "read:notifications")?;
-            ok(ctx.db.read(|c| policy_json(c))?)
+            ok(ctx.db.read(policy_json)?)
         }
         ("PATCH" | "PUT", ["notifications", "policy"]) => set_policy(ctx, req),
         ("GET", ["notifications", key]) => one_group(ctx, req, key),
@@ -188,7 +188,7 @@ fn fill(c: &Conn, p: &Params) -> Result<Vec<Group>> {
         }
     }
     for g in &mut out {
-        g.members.sort_by(|a, b| b.id.cmp(&a.id));
+        g.members.sort_by_key(|n| std::cmp::Reverse(n.id));
     }
     if ascending {
         out.reverse();
@@ -358,7 +358,7 @@ fn set_policy(ctx: &Ctx, req: &Req) -> Result<Resp> {
         }
     }
     ctx.db.write(|tx| groups::set_policy(tx, &policy))?;
-    ok(ctx.db.read(|c| policy_json(c))?)
+    ok(ctx.db.read(policy_json)?)
 }
 
 /// The sender a request id (its account id) names.
