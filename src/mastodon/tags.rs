@@ -50,9 +50,17 @@ pub fn valid_name(raw: &str) -> Result<String> {
     })
 }
 
+/// A path segment, percent-decoded (hashtags may be any letters).
+fn decoded(segment: &str) -> String {
+    url::form_urlencoded::parse(format!("t={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
 fn show(ctx: &Ctx, req: &Req, name: &str) -> Result<Resp> {
     let caller = auth::optional(ctx, req)?;
-    let name = valid_name(name)
+    let name = valid_name(&decoded(name))
         .map_err(|_| Error::NotFound("Record not found".into()))?
         .to_lowercase();
     let following = match caller {
@@ -64,7 +72,7 @@ fn show(ctx: &Ctx, req: &Req, name: &str) -> Result<Resp> {
 
 fn follow(ctx: &Ctx, req: &Req, name: &str, on: bool) -> Result<Resp> {
     auth::require(ctx, req, "write:follows")?;
-    let name = valid_name(name)?.to_lowercase();
+    let name = valid_name(&decoded(name))?.to_lowercase();
     let now = db::now_ms();
     ctx.db.write(|tx| {
         if on {
@@ -80,14 +88,11 @@ fn followed(ctx: &Ctx, req: &Req) -> Result<Resp> {
     auth::require(ctx, req, "read:follows")?;
     let p = Params::from_request(req)?;
     let pg = page(&p, 200)?;
-    let rows = ctx.db.read(|c| {
-        tags::followed(
-            c,
-            pg.max_id,
-            pg.min_id.or(pg.since_id),
-            pg.limit.min(super::MAX_LIMIT * 5),
-        )
-    })?;
+    // Mastodon's default page of followed hashtags is 100.
+    let limit = p.int("limit")?.map_or(100, |_| pg.limit);
+    let rows = ctx
+        .db
+        .read(|c| tags::followed(c, pg.max_id, pg.min_id.or(pg.since_id), limit))?;
     let items = rows
         .iter()
         .map(|t| entities::tag(&ctx.config, &t.name, true))

@@ -17,6 +17,14 @@ fn uris(v: &Value) -> Vec<String> {
         .collect()
 }
 
+fn ids_of_tags(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Makes `client`'s server fetch and store a post by its URI.
 fn fetch_post(client: &Client, uri: &str) {
     let q = form(&[("q", uri), ("resolve", "true"), ("type", "statuses")]);
@@ -61,6 +69,14 @@ fn followed_hashtag_brings_posts_home() {
     assert_eq!(a.get("/api/v1/tags/rust").ok()["following"], false);
     assert_eq!(a.get("/api/v1/followed_tags").ok(), json!([]));
     assert_eq!(a.get("/api/v1/timelines/home").ok(), json!([]));
+    // Percent-encoded names are decoded; paging follows the Link header.
+    let cafe = a.post("/api/v1/tags/Caf%C3%A9/follow").ok();
+    assert_eq!(cafe["name"], "café");
+    let first = a.get("/api/v1/followed_tags?limit=1");
+    assert_eq!(ids_of_tags(&first.ok()), vec!["café"]);
+    let next = a.get(&first.link("next").unwrap()).ok();
+    assert_eq!(ids_of_tags(&next), Vec::<String>::new());
+    a.post("/api/v1/tags/caf%C3%A9/unfollow").ok();
     // Without a token `following` is false, whatever the owner follows.
     a.post("/api/v1/tags/rust/follow").ok();
     assert_eq!(
