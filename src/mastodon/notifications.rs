@@ -43,6 +43,40 @@ pub fn route_v2(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Res
     }
 }
 
+/// `GET|PATCH /api/v1/notifications/policy`: the older shape, a boolean per rule
+/// (`true`: filter or drop, `false`: accept).
+pub fn policy_v1(ctx: &Ctx, req: &Req, method: &str) -> Result<Resp> {
+    if method != "GET" {
+        auth::require(ctx, req, "write:notifications")?;
+        let p = Params::from_request(req)?;
+        let mut policy: Policy = ctx.db.read(groups::policy)?;
+        for (key, slot) in [
+            ("filter_not_following", &mut policy.for_not_following),
+            ("filter_not_followers", &mut policy.for_not_followers),
+            ("filter_new_accounts", &mut policy.for_new_accounts),
+            ("filter_private_mentions", &mut policy.for_private_mentions),
+        ] {
+            match p.bool(key)? {
+                Some(true) if slot == "accept" => *slot = "filter".into(),
+                Some(false) => *slot = "accept".into(),
+                _ => {}
+            }
+        }
+        ctx.db.write(|tx| groups::set_policy(tx, &policy))?;
+    } else {
+        auth::require(ctx, req, "read:notifications")?;
+    }
+    let v2 = ctx.db.read(policy_json)?;
+    let on = |key: &str| v2[key] != "accept";
+    ok(json!({
+        "filter_not_following": on("for_not_following"),
+        "filter_not_followers": on("for_not_followers"),
+        "filter_new_accounts": on("for_new_accounts"),
+        "filter_private_mentions": on("for_private_mentions"),
+        "summary": v2["summary"],
+    }))
+}
+
 /// Routes under `/api/v1/notifications/requests`.
 pub fn route_requests(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
     match (method, rest) {

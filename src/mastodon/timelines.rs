@@ -42,6 +42,9 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("POST", ["conversations", id, "read"]) => conversation_read(ctx, req, id),
         ("DELETE", ["conversations", id]) => conversation_remove(ctx, req, id),
         ("GET", ["notifications"]) => notifications_list(ctx, req),
+        ("GET" | "PATCH" | "PUT", ["notifications", "policy"]) => {
+            super::notifications::policy_v1(ctx, req, method)
+        }
         (_, ["notifications", "requests", ..]) => {
             super::notifications::route_requests(ctx, req, method, rest)
         }
