@@ -266,7 +266,13 @@ fn web_hashtag_page_has_a_follow_button() {
 
 /// A public note by `actor`, addressed to nobody in particular (as a relay passes
 /// it on), with one hashtag.
-fn relayed_note(remote: &FakeRemote, actor: &Actor, n: u32, tag: &str, mark: &str) -> Value {
+pub(crate) fn relayed_note(
+    remote: &FakeRemote,
+    actor: &Actor,
+    n: u32,
+    tag: &str,
+    mark: &str,
+) -> Value {
     let id = remote.url(&format!("/users/{}/statuses/{n}", actor.name));
     json!({
         "@context": "https://www.w3.org/ns/activitystreams",
