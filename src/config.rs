@@ -41,6 +41,8 @@ pub struct Config {
     pub media: Media,
     /// The `[retention]` table.
     pub retention: Retention,
+    /// The `[instance]` table.
+    pub instance: Instance,
 }
 
 /// The `[federation]` table.
@@ -150,6 +152,19 @@ impl Default for Retention {
     }
 }
 
+/// The `[instance]` table: texts apps show about the server. Unset texts are served
+/// with kith's defaults (see `mastodon::instance`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Instance {
+    /// The longer description of the server (HTML), `/api/v1/instance/extended_description`.
+    pub extended_description: Option<String>,
+    /// The privacy policy (HTML), `/api/v1/instance/privacy_policy`.
+    pub privacy_policy: Option<String>,
+    /// The terms of service (HTML), `/api/v1/instance/terms_of_service`.
+    pub terms_of_service: Option<String>,
+}
+
 /// An address block such as `127.0.0.1/32` or `::1/128`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
@@ -228,6 +243,8 @@ struct RawConfig {
     media: Media,
     #[serde(default)]
     retention: Retention,
+    #[serde(default)]
+    instance: Instance,
 }
 
 /// Built-in default public URL when no config file exists.
@@ -342,6 +359,7 @@ impl Config {
             limits: raw.limits,
             media: raw.media,
             retention: check_retention(raw.retention)?,
+            instance: raw.instance,
         })
     }
 

@@ -107,6 +107,10 @@ impl Router {
                 self.own(name)?;
                 ap::serve::featured(ctx)
             }
+            ("GET", ["users", name, "collections", "tags"]) => {
+                self.own(name)?;
+                ap::serve::featured_tags(ctx)
+            }
             ("GET", ["users", name, "statuses", id]) => {
                 self.own(name)?;
                 if ap::wants_activity_json(req.header("accept")) {

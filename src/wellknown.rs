@@ -34,14 +34,34 @@ pub fn match_resource(config: &Config, resource: Option<&str>) -> Result<()> {
             Err(Error::NotFound("unknown resource".into()))
         };
     }
-    let handle = resource.strip_prefix("acct:").unwrap_or(resource);
+    if resource.chars().any(char::is_whitespace) {
+        return Err(Error::BadRequest(
+            "the resource parameter is malformed".into(),
+        ));
+    }
+    let handle = match resource.strip_prefix("acct:") {
+        Some(h) => h,
+        // Another well-formed URI (mailto:, did:, …) names nothing kith serves.
+        None if has_other_scheme(resource) => {
+            return Err(Error::NotFound("unknown resource".into()));
+        }
+        None => resource,
+    };
     let handle = handle.strip_prefix('@').unwrap_or(handle);
     let Some((user, host)) = handle.rsplit_once('@') else {
         return Err(Error::BadRequest(
             "the resource must be acct:user@domain or a URL".into(),
         ));
     };
-    if user.is_empty() || host.is_empty() || user.contains('@') {
+    // RFC 7565: the user part is unreserved, sub-delims or %-escapes; the host a
+    // name or address, with an optional port.
+    let user_ok = |c: char| c.is_alphanumeric() || "-._~!$&'()*+,;=%".contains(c);
+    let host_ok = |c: char| c.is_alphanumeric() || "-.:[]".contains(c);
+    if user.is_empty()
+        || host.is_empty()
+        || !user.chars().all(user_ok)
+        || !host.chars().all(host_ok)
+    {
         return Err(Error::BadRequest(
             "the resource must be acct:user@domain or a URL".into(),
         ));
@@ -52,6 +72,18 @@ pub fn match_resource(config: &Config, resource: Option<&str>) -> Result<()> {
     } else {
         Err(Error::NotFound("unknown resource".into()))
     }
+}
+
+/// Whether a resource starts with a URI scheme other than `acct`, `http` and `https`
+/// (a `user@host` without scheme has none: `:` may only follow the `@`).
+fn has_other_scheme(resource: &str) -> bool {
+    let Some((scheme, _)) = resource.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        && !scheme.contains('@')
 }
 
 /// The JRD for the local account.
@@ -147,6 +179,14 @@ mod tests {
         assert_eq!(status(Some("acct:alice")), 400);
         assert_eq!(status(Some("acct:@kith.example")), 400);
         assert_eq!(status(Some("https://")), 400);
+        // Malformed (RFC 7033 §4.2: 400) and well-formed but unknown (404).
+        assert_eq!(status(Some("acct:al ice@kith.example")), 400);
+        assert_eq!(status(Some("acct:alice@kith example")), 400);
+        assert_eq!(status(Some("acct:alice@kith.example/users")), 400);
+        assert_eq!(status(Some("acct:a<b>@kith.example")), 400);
+        assert_eq!(status(Some("alice@@kith.example")), 400);
+        assert_eq!(status(Some("mailto:alice@kith.example")), 404);
+        assert_eq!(status(Some("acct:alice@kith.example:8080")), 404);
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub fn build_person(config: &Config, account: &Account) -> Value {
         "followers": format!("{actor}/followers"),
         "following": format!("{actor}/following"),
         "featured": format!("{actor}/collections/featured"),
+        "featuredTags": format!("{actor}/collections/tags"),
         "endpoints": {"sharedInbox": format!("{}/inbox", config.public_url)},
         "publicKey": {
             "id": format!("{actor}#main-key"),
@@ -136,6 +137,7 @@ mod tests {
             "followers",
             "following",
             "featured",
+            "featuredTags",
             "icon",
             "discoverable",
         ] {

@@ -53,6 +53,7 @@ pub fn context() -> serde_json::Value {
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
             "toot": "http://joinmastodon.org/ns#",
             "featured": {"@id": "toot:featured", "@type": "@id"},
+            "featuredTags": {"@id": "toot:featuredTags", "@type": "@id"},
             "discoverable": "toot:discoverable",
             "indexable": "toot:indexable",
             "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},

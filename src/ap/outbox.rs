@@ -174,6 +174,17 @@ pub fn build_tombstone(object_id: &str, deleted: &str) -> Value {
     json!({"@context": context(), "id": object_id, "type": "Tombstone", "deleted": deleted})
 }
 
+/// `Flag` of an actor (`objects`: its actor URI, then the reported posts' URIs) with
+/// the owner's comment, sent to the actor's server.
+pub fn build_flag(config: &Config, id: &str, objects: &[String], comment: &str) -> Value {
+    let mut a = build_activity(config, "Flag", id, json!(objects), None);
+    a["content"] = json!(comment);
+    if let Some(target) = objects.first() {
+        a["to"] = json!([target]);
+    }
+    a
+}
+
 /// `Move` of the account to `target`.
 pub fn build_move(config: &Config, id: &str, target: &str) -> Value {
     let mut a = build_activity(config, "Move", id, json!(config.actor_url()), None);

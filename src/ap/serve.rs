@@ -159,6 +159,25 @@ pub fn featured(ctx: &Ctx) -> Result<Resp> {
     })
 }
 
+/// `GET /users/NAME/collections/tags`: the featured hashtags, as `Hashtag` objects.
+pub fn featured_tags(ctx: &Ctx) -> Result<Resp> {
+    let id = format!("{}/collections/tags", ctx.config.actor_url());
+    let tags = ctx.db.read(crate::db::tags::featured)?;
+    let items: Vec<Value> = tags
+        .iter()
+        .map(|t| {
+            json!({
+                "type": "Hashtag",
+                "href": format!("{}/tags/{}", ctx.config.public_url, t.name.to_lowercase()),
+                "name": format!("#{}", t.name),
+            })
+        })
+        .collect();
+    let mut doc = build_collection(&id, items.len() as i64, None);
+    doc["orderedItems"] = json!(items);
+    Ok(ap(&doc))
+}
+
 fn is_signed(req: &Req) -> bool {
     req.header("signature").is_some() || req.header("signature-input").is_some()
 }

@@ -12,7 +12,8 @@ pub struct List {
     pub exclusive: bool,
 }
 
-/// A keyword filter with its keywords: (id, keyword, whole word).
+/// A keyword filter with its keywords: (id, keyword, whole word), and the statuses it
+/// names: (filter status id, post id).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filter {
     pub id: i64,
@@ -21,6 +22,7 @@ pub struct Filter {
     pub action: String,
     pub expires_at: Option<i64>,
     pub keywords: Vec<(i64, String, bool)>,
+    pub statuses: Vec<(i64, i64)>,
 }
 
 /// All lists.
@@ -122,6 +124,7 @@ pub fn filters(conn: &Connection) -> Result<Vec<Filter>> {
             action: r.get(3)?,
             expires_at: r.get(4)?,
             keywords: Vec::new(),
+            statuses: Vec::new(),
         })
     })?;
     let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -131,6 +134,10 @@ pub fn filters(conn: &Connection) -> Result<Vec<Filter>> {
         )?;
         let rows = kw.query_map([f.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         f.keywords = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        f.statuses = crate::db::filters::statuses(conn, f.id)?
+            .into_iter()
+            .map(|s| (s.id, s.post_id))
+            .collect();
     }
     Ok(out)
 }
@@ -197,6 +204,7 @@ mod tests {
             action: "hide".into(),
             expires_at: None,
             keywords: vec![(0, "finale".into(), true)],
+            statuses: vec![],
         };
         let fid = save_filter(&conn, &f, 1).unwrap();
         assert_eq!(filters(&conn).unwrap()[0].keywords[0].1, "finale");

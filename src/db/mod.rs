@@ -9,10 +9,12 @@ pub mod blocks;
 pub mod deliveries;
 pub mod doctor;
 pub mod favourites;
+pub mod filters;
 pub mod follows;
 pub mod lists;
 pub(crate) mod markers;
 pub mod media;
+pub mod notification_groups;
 pub mod notifications;
 pub(crate) mod oauth;
 pub(crate) mod pages;
@@ -21,9 +23,11 @@ pub mod portability;
 pub mod posts;
 pub mod push;
 pub(crate) mod queue;
+pub mod reports;
 pub mod retention;
 pub mod scheduled;
 pub(crate) mod sessions;
+pub mod tags;
 pub(crate) mod timelines;
 pub mod tokens;
 pub(crate) mod writer;
@@ -68,6 +72,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_web.sql"),
     include_str!("migrations/0007_privacy.sql"),
     include_str!("migrations/0008_scheduled.sql"),
+    include_str!("migrations/0009_api.sql"),
     include_str!("migrations/0010_first_run.sql"),
     include_str!("migrations/0011_push.sql"),
     include_str!("migrations/0012_doctor.sql"),

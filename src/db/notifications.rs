@@ -1,4 +1,7 @@
-//! Notifications for the owner: who did what, about which post.
+//! Notifications for the owner: who did what, about which post; their group keys (as
+//! Mastodon 4.3 groups likes, boosts and follows); and the notification policy's
+//! reach: notifications it filters or drops are left out of every list and count here
+//! (`db::notification_groups` holds the grouped reads, the policy and its requests).
 
 use crate::error::Result;
 use rusqlite::{Connection, params};
@@ -13,10 +16,79 @@ pub struct Notification {
     pub extra: Option<String>,
     pub created_at: i64,
     pub read_at: Option<i64>,
+    pub group_key: Option<String>,
 }
 
-/// Reads a notification from a row of `id, kind, actor_id, post_id, extra, created_at, read_at`.
-fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Notification> {
+/// The columns [`from_row`] reads.
+pub(crate) const COLUMNS: &str =
+    "id, kind, actor_id, post_id, extra, created_at, read_at, group_key";
+
+/// Hours a notification group may span from its first notification (Mastodon's).
+const GROUP_SPAN_HOURS: i64 = 12;
+
+/// A SQL condition, on a row of `notifications`, that holds when the notification
+/// policy hides it: a rule whose setting satisfies `setting` (e.g. `!= 'accept'`)
+/// applies to its sender, who is not an accepted request. Reports, edits, polls and
+/// moves are never hidden.
+pub(crate) fn policy_hides(setting: &str) -> String {
+    format!(
+        "(notifications.kind NOT IN ('report', 'update', 'poll', 'move')
+          AND notifications.actor_id NOT IN (SELECT actor_id FROM notification_requests WHERE state = 'accepted')
+          AND EXISTS (SELECT 1 FROM notification_policy pol WHERE
+            (pol.for_not_following {setting}
+               AND notifications.actor_id NOT IN (SELECT actor_id FROM following WHERE accepted = 1))
+            OR (pol.for_not_followers {setting}
+               AND notifications.actor_id NOT IN (SELECT actor_id FROM followers WHERE accepted = 1))
+            OR (pol.for_private_mentions {setting} AND notifications.kind IN ('mention', 'reply')
+               AND notifications.actor_id NOT IN (SELECT actor_id FROM following WHERE accepted = 1)
+               AND EXISTS (SELECT 1 FROM posts p WHERE p.id = notifications.post_id AND p.visibility = 'direct'))))"
+    )
+}
+
+/// The condition of notifications the policy leaves shown.
+fn shown() -> String {
+    format!("NOT {}", policy_hides("!= 'accept'"))
+}
+
+/// The group key prefix of a kind of notification, when that kind is grouped.
+fn group_prefix(kind: &str, post_id: Option<i64>) -> Option<String> {
+    match (kind, post_id) {
+        ("favourite" | "reaction", Some(p)) => Some(format!("favourite-{p}")),
+        ("reblog", Some(p)) => Some(format!("reblog-{p}")),
+        ("follow", _) => Some("follow".into()),
+        _ => None,
+    }
+}
+
+/// The group key of a new notification: the latest group of its prefix while that
+/// group spans less than [`GROUP_SPAN_HOURS`], else a group starting this hour.
+fn group_key(
+    conn: &Connection,
+    kind: &str,
+    post_id: Option<i64>,
+    now: i64,
+) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    let Some(prefix) = group_prefix(kind, post_id) else {
+        return Ok(None);
+    };
+    let hour = now / 3_600_000;
+    let pattern = format!("{prefix}-%");
+    let previous: Option<String> = conn
+        .prepare_cached(
+            "SELECT group_key FROM notifications WHERE group_key LIKE ?1 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([&pattern], |r| r.get(0))
+        .optional()?;
+    let bucket = previous
+        .and_then(|k| k.rsplit('-').next().and_then(|h| h.parse::<i64>().ok()))
+        .filter(|start| hour >= *start && hour < start + GROUP_SPAN_HOURS)
+        .unwrap_or(hour);
+    Ok(Some(format!("{prefix}-{bucket}")))
+}
+
+/// Reads a notification from a row of [`COLUMNS`].
+pub(crate) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Notification> {
     Ok(Notification {
         id: r.get(0)?,
         kind: r.get(1)?,
@@ -25,6 +97,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Notification> {
         extra: r.get(4)?,
         created_at: r.get(5)?,
         read_at: r.get(6)?,
+        group_key: r.get(7)?,
     })
 }
 
@@ -39,10 +112,11 @@ pub fn insert(
     now: i64,
 ) -> Result<i64> {
     let id = crate::ids::at(now);
+    let group = group_key(conn, kind, post_id, now)?;
     conn.prepare_cached(
-        "INSERT INTO notifications (id, kind, actor_id, post_id, extra, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO notifications (id, kind, actor_id, post_id, extra, created_at, group_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![id, kind, actor_id, post_id, extra, now])?;
+    .execute(params![id, kind, actor_id, post_id, extra, now, group])?;
     Ok(id)
 }
 
@@ -69,11 +143,14 @@ pub fn list(
     limit: i64,
 ) -> Result<Vec<Notification>> {
     let kinds_json = kinds.map(|k| serde_json::to_string(k).unwrap_or_else(|_| "[]".into()));
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, kind, actor_id, post_id, extra, created_at, read_at FROM notifications
+    let sql = format!(
+        "SELECT {COLUMNS} FROM notifications
          WHERE id < ?1 AND id > ?2 AND (?3 IS NULL OR kind IN (SELECT value FROM json_each(?3)))
+           AND {}
          ORDER BY id DESC LIMIT ?4",
-    )?;
+        shown()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
         params![
             max_id.unwrap_or(i64::MAX),
@@ -102,9 +179,11 @@ pub fn page(
     let lower = since_id.unwrap_or(0).max(min_id.unwrap_or(0));
     let kinds_json = kinds.map(|k| serde_json::to_string(k).unwrap_or_else(|_| "[]".into()));
     let sql = format!(
-        "SELECT id, kind, actor_id, post_id, extra, created_at, read_at FROM notifications
+        "SELECT {COLUMNS} FROM notifications
          WHERE id < ?1 AND id > ?2 AND (?3 IS NULL OR kind IN (SELECT value FROM json_each(?3)))
+           AND {}
          ORDER BY id {} LIMIT ?4",
+        shown(),
         if ascending { "ASC" } else { "DESC" }
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -123,7 +202,9 @@ pub fn page(
 pub fn find(conn: &Connection, id: i64) -> Result<Option<Notification>> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .prepare_cached("SELECT id, kind, actor_id, post_id, extra, created_at, read_at FROM notifications WHERE id = ?1")?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM notifications WHERE id = ?1"
+        ))?
         .query_row([id], from_row)
         .optional()?)
 }
@@ -154,7 +235,10 @@ pub fn mark_read(conn: &Connection, up_to: i64, now: i64) -> Result<()> {
 /// Number of unread notifications.
 pub fn count_unread(conn: &Connection) -> Result<i64> {
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM notifications WHERE read_at IS NULL")?
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM notifications WHERE read_at IS NULL AND {}",
+            shown()
+        ))?
         .query_row([], |r| r.get(0))?)
 }
 

@@ -45,6 +45,7 @@ pub fn list_expired_posts(
             AND NOT EXISTS (SELECT 1 FROM posts r WHERE r.reblog_of_id = p.id
                              AND (r.actor_id IS NULL OR r.id >= ?1))
             AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.post_id = p.id)
+            AND NOT EXISTS (SELECT 1 FROM filter_statuses s WHERE s.post_id = p.id)
             AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.actor_uri = ?2)
           ORDER BY p.id LIMIT ?3",
     )?;
@@ -88,8 +89,9 @@ pub fn delete_old_notifications(conn: &Connection, before_ms: i64, limit: i64) -
 }
 
 /// Deletes up to `limit` remote actors fetched before `before_ms` that nothing refers
-/// to: no posts, no follow either way, no block, mute or list, no notification, like,
-/// reaction, vote or report, and not the new home of a moved account. Returns how many.
+/// to: no posts, no follow either way, no block, mute, list or endorsement, no
+/// notification (or request), like, reaction, vote or report either way, and not the
+/// new home of a moved account. Returns how many.
 pub fn delete_orphan_actors(conn: &Connection, before_ms: i64, limit: i64) -> Result<usize> {
     Ok(conn
         .prepare_cached(
@@ -108,6 +110,9 @@ pub fn delete_orphan_actors(conn: &Connection, before_ms: i64, limit: i64) -> Re
                   AND NOT EXISTS (SELECT 1 FROM reactions r WHERE r.actor_id = a.id)
                   AND NOT EXISTS (SELECT 1 FROM poll_votes v WHERE v.actor_id = a.id)
                   AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.actor_id = a.id)
+                  AND NOT EXISTS (SELECT 1 FROM own_reports r WHERE r.actor_id = a.id)
+                  AND NOT EXISTS (SELECT 1 FROM endorsements e WHERE e.actor_id = a.id)
+                  AND NOT EXISTS (SELECT 1 FROM notification_requests q WHERE q.actor_id = a.id)
                   AND NOT EXISTS (SELECT 1 FROM actors o WHERE o.moved_to = a.uri)
                 ORDER BY a.id LIMIT ?2)",
         )?

@@ -18,7 +18,8 @@ pub struct Page {
 /// Which posts a timeline shows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Timeline {
-    /// The owner's posts and boosts, and posts of followed accounts, and posts mentioning the owner.
+    /// The owner's posts and boosts, posts of followed accounts, posts mentioning the
+    /// owner, and public or unlisted posts carrying a hashtag the owner follows.
     Home,
     /// Public posts; `Some(true)` local only, `Some(false)` remote only.
     Public(Option<bool>),
@@ -46,7 +47,9 @@ fn condition(t: &Timeline, args: &mut Vec<Sql>) -> String {
     match t {
         Timeline::Home => "(p.actor_id IS NULL
               OR p.actor_id IN (SELECT actor_id FROM following WHERE accepted = 1)
-              OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.actor_uri = ?))"
+              OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.actor_uri = ?)
+              OR (p.visibility IN ('public', 'unlisted') AND EXISTS (
+                    SELECT 1 FROM post_tags t JOIN followed_tags f ON f.name = t.tag WHERE t.post_id = p.id)))"
             .into(),
         Timeline::Public(local) => {
             let origin = match local {

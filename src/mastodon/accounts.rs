@@ -24,12 +24,24 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("GET", ["accounts", "relationships"]) => relationships(ctx, req),
         ("GET", ["accounts", "lookup"]) => lookup(ctx, req),
         ("GET", ["accounts", "search"]) => search(ctx, req),
+        ("GET", ["accounts", "familiar_followers"]) => {
+            super::discovery::familiar_followers(ctx, req)
+        }
         ("GET", ["accounts", id]) => show(ctx, req, id),
         ("GET", ["accounts", id, "statuses"]) => statuses(ctx, req, id),
         ("GET", ["accounts", id, which @ ("followers" | "following")]) => {
             follow_list(ctx, req, id, *which == "following")
         }
-        ("GET", ["accounts", _, "featured_tags" | "lists" | "identity_proofs"]) => {
+        ("GET", ["accounts", id, "featured_tags"]) => {
+            super::tags::account_featured_tags(ctx, req, id)
+        }
+        ("GET", ["accounts", id, "endorsements"]) => {
+            super::tags::account_endorsements(ctx, req, id)
+        }
+        ("POST", ["accounts", id, action @ ("endorse" | "unendorse")]) => {
+            super::tags::endorse(ctx, req, id, *action == "endorse")
+        }
+        ("GET", ["accounts", _, "lists" | "identity_proofs"]) => {
             auth::optional(ctx, req)?;
             ok(json!([]))
         }
@@ -66,6 +78,11 @@ fn verify_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
             "read:accounts"
         },
     )?;
+    credential_account(ctx)
+}
+
+/// The owner's `CredentialAccount` (the account with its `source`).
+fn credential_account(ctx: &Ctx) -> Result<Resp> {
     ctx.db.read(|c| {
         let mut me = views::local_account(ctx, c)?;
         let account = db::account::get(c)?;
@@ -119,6 +136,28 @@ fn update_credentials(ctx: &Ctx, req: &Req) -> Result<Resp> {
     })?;
     process::update_profile(ctx)?;
     verify_credentials(ctx, req)
+}
+
+/// `DELETE /api/v1/profile/avatar|header`: back to the default picture, told to
+/// followers with `Update(Person)`.
+pub fn delete_profile_image(ctx: &Ctx, req: &Req, which: &str) -> Result<Resp> {
+    auth::require(ctx, req, "write:accounts")?;
+    let now = db::now_ms();
+    let had = ctx.db.write(|tx| {
+        let account = db::account::get(tx)?;
+        let had = match which {
+            "avatar" => account.avatar_path.is_some(),
+            _ => account.header_path.is_some(),
+        };
+        if had {
+            db::account::update_image(tx, which, None, now)?;
+        }
+        Ok(had)
+    })?;
+    if had {
+        process::update_profile(ctx)?;
+    }
+    credential_account(ctx)
 }
 
 fn fields_json(ctx: &Ctx, p: &Params) -> Result<String> {
@@ -295,7 +334,7 @@ pub fn relationship(ctx: &Ctx, actor_id: i64) -> Result<Value> {
     ctx.db.read(|c| {
         let out = follows::find(c, true, actor_id)?;
         let inc = follows::find(c, false, actor_id)?;
-        Ok(entities::relationship(
+        let mut rel = entities::relationship(
             &entities::remote_account_id(actor_id),
             out.as_ref().is_some_and(|f| f.accepted),
             out.as_ref().is_some_and(|f| !f.accepted),
@@ -304,7 +343,9 @@ pub fn relationship(ctx: &Ctx, actor_id: i64) -> Result<Value> {
             blocks::is_blocked_by(c, actor_id)?,
             blocks::is_muted(c, actor_id)?,
             inc.as_ref().is_some_and(|f| !f.accepted),
-        ))
+        );
+        rel["endorsed"] = json!(db::tags::is_endorsed(c, actor_id)?);
+        Ok(rel)
     })
 }
 

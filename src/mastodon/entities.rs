@@ -312,6 +312,23 @@ pub fn tag(config: &Config, name: &str, following: bool) -> Value {
     json!({"name": name, "url": format!("{}/tags/{name}", config.public_url), "history": [], "following": following})
 }
 
+/// A `FeaturedTag`: the owner's use count of it and the day of the last use.
+pub fn featured_tag(
+    config: &Config,
+    id: i64,
+    name: &str,
+    statuses_count: i64,
+    last_status_at: Option<i64>,
+) -> Value {
+    json!({
+        "id": id.to_string(),
+        "name": name,
+        "url": format!("{}/tags/{}", config.public_url, name.to_lowercase()),
+        "statuses_count": statuses_count,
+        "last_status_at": last_status_at.map(date_only),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@ fn configuration(ctx: &Ctx) -> Value {
     let max_bytes = ctx.config.limits.upload_max_bytes;
     json!({
         "urls": {},
-        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5},
+        "accounts": {"max_featured_tags": super::tags::MAX_FEATURED, "max_pinned_statuses": 5},
         "statuses": {
             "max_characters": crate::process::posts::MAX_CHARS,
             "max_media_attachments": 4,
@@ -138,4 +138,43 @@ pub fn preferences(ctx: &Ctx, req: &Req) -> Result<Resp> {
         "reading:expand:media": "default",
         "reading:expand:spoilers": false,
     }))
+}
+
+/// The texts of `/api/v1/instance/extended_description`, `privacy_policy` and
+/// `terms_of_service`: the `[instance]` keys, sanitized, or kith's defaults.
+pub fn text(ctx: &Ctx, which: &str) -> Result<Value> {
+    let configured = match which {
+        "extended_description" => ctx.config.instance.extended_description.as_deref(),
+        "privacy_policy" => ctx.config.instance.privacy_policy.as_deref(),
+        _ => ctx.config.instance.terms_of_service.as_deref(),
+    };
+    let content = match configured {
+        Some(html) => crate::text::sanitize_html(html, crate::text::MAX_CONTENT_BYTES),
+        None => default_text(ctx, which),
+    };
+    let since = ctx.db.read(db::account::get)?.created_at;
+    Ok(match which {
+        "terms_of_service" => json!({
+            "effective_date": crate::dates::date_only(since),
+            "effective": true,
+            "content": content,
+            "succeeded_by": null,
+        }),
+        _ => json!({"updated_at": crate::dates::mastodon(since), "content": content}),
+    })
+}
+
+fn default_text(ctx: &Ctx, which: &str) -> String {
+    let owner = format!("@{}@{}", ctx.config.username, ctx.config.domain);
+    match which {
+        "extended_description" => format!(
+            "<p>This server is the home of one account, {owner}, on the Fediverse. It runs kith.</p>"
+        ),
+        "privacy_policy" => format!(
+            "<p>This server keeps the posts, follows and profile of {owner}, and copies of what other servers send it \
+             (posts, profiles, likes and boosts addressed to this account), to show them to its owner. Posts are \
+             sent to the servers of the people they are addressed to. Nothing is shared with anyone else.</p>"
+        ),
+        _ => format!("<p>This server has no terms beyond the judgement of its owner, {owner}.</p>"),
+    }
 }

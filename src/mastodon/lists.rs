@@ -1,6 +1,7 @@
 //! Lists of accounts (CRUD and members) and keyword filters (v2), and applying filters
-//! to timelines: a `hide` filter removes matching statuses, a `warn` filter marks them
-//! in `filtered`.
+//! to timelines: a `hide` filter removes matching statuses (by keyword or named status),
+//! a `warn` filter marks them in `filtered`. A filter's keywords and statuses edited one
+//! at a time are `filters`.
 
 use super::entities::{AccountRef, parse_account_id};
 use super::{auth, ok, path_id, views};
@@ -111,7 +112,7 @@ fn filter_json(f: &lists::Filter) -> Value {
         "expires_at": f.expires_at.map(crate::dates::mastodon),
         "filter_action": f.action,
         "keywords": f.keywords.iter().map(|(id, k, w)| json!({"id": id.to_string(), "keyword": k, "whole_word": w})).collect::<Vec<_>>(),
-        "statuses": [],
+        "statuses": f.statuses.iter().map(|(id, post)| super::filters::status_json(*id, *post)).collect::<Vec<_>>(),
     })
 }
 
@@ -179,6 +180,7 @@ fn filter_from(p: &Params, id: i64) -> Result<lists::Filter> {
         action,
         expires_at,
         keywords,
+        statuses: Vec::new(),
     })
 }
 
@@ -254,9 +256,15 @@ pub fn apply(ctx: &Ctx, context: &str, statuses: Vec<Value>) -> Result<Vec<Value
                 .filter(|(_, k, w)| matches(&text, k, *w))
                 .map(|(_, k, _)| k.as_str())
                 .collect();
-            if !hits.is_empty() {
+            let status_hits: Vec<String> = f
+                .statuses
+                .iter()
+                .map(|(_, post)| post.to_string())
+                .filter(|post| shown["id"].as_str() == Some(post.as_str()))
+                .collect();
+            if !hits.is_empty() || !status_hits.is_empty() {
                 hide |= f.action == "hide";
-                results.push(json!({"filter": filter_json(f), "keyword_matches": hits, "status_matches": []}));
+                results.push(json!({"filter": filter_json(f), "keyword_matches": hits, "status_matches": status_hits}));
             }
         }
         if hide {

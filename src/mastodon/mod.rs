@@ -6,16 +6,21 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod discovery;
 pub mod entities;
+pub mod filters;
 pub mod instance;
 pub mod lists;
 pub mod media;
+pub mod notifications;
 pub mod oauth;
 pub mod oauth_token;
 pub mod push;
+pub mod reports;
 pub mod scheduled;
 pub mod statuses;
 pub mod streaming;
+pub mod tags;
 pub mod timelines;
 pub mod views;
 pub mod websocket;
@@ -136,7 +141,12 @@ fn v2(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
         ("GET", ["filters", id]) => lists::filter(ctx, req, id),
         ("PUT", ["filters", id]) => lists::update_filter(ctx, req, id),
         ("DELETE", ["filters", id]) => lists::delete_filter(ctx, req, id),
-        ("GET", ["notifications"]) => timelines::notifications_v2(ctx, req),
+        (_, ["notifications", ..]) => notifications::route_v2(ctx, req, method, rest),
+        ("GET", ["suggestions"]) => discovery::suggestions(ctx, req),
+        (
+            _,
+            ["filters", _, "keywords" | "statuses"] | ["filter_keywords" | "filter_statuses", ..],
+        ) => filters::route(ctx, req, method, rest),
         _ => Err(Error::NotFound("Not found".into())),
     }
 }
@@ -154,6 +164,9 @@ fn v1(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
         }
         Some("lists" | "filters") => lists::route(ctx, req, method, rest),
         Some("media") => media::route(ctx, req, method, rest),
+        Some("tags" | "followed_tags" | "featured_tags" | "endorsements") => {
+            tags::route(ctx, req, method, rest)
+        }
         Some("streaming") => streaming::route(ctx, req, method, rest),
         Some("push") => push::route(ctx, req, method, rest),
         Some("scheduled_statuses") => scheduled::route(ctx, req, method, rest),
@@ -164,11 +177,22 @@ fn v1(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
 fn v1_misc(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
     match (method, rest) {
         ("POST", ["apps"]) => oauth::create_app(ctx, req),
+        ("POST", ["reports"]) => reports::create(ctx, req),
         ("GET", ["apps", "verify_credentials"]) => oauth::verify_app(ctx, req),
         ("GET", ["instance"]) => instance::v1(ctx),
         ("GET", ["instance", "peers"]) => instance::peers(ctx),
         ("GET", ["instance", "activity"]) => ok(Value::Array(vec![])),
         ("GET", ["instance", "rules"]) => ok(Value::Array(vec![])),
+        (
+            "GET",
+            [
+                "instance",
+                which @ ("extended_description" | "privacy_policy" | "terms_of_service"),
+            ],
+        ) => ok(instance::text(ctx, which)?),
+        ("DELETE", ["profile", which @ ("avatar" | "header")]) => {
+            accounts::delete_profile_image(ctx, req, which)
+        }
         ("GET", ["custom_emojis"]) => ok(Value::Array(vec![])),
         ("GET", ["preferences"]) => instance::preferences(ctx, req),
         ("GET", ["announcements"]) => {
@@ -177,14 +201,7 @@ fn v1_misc(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> {
         }
         ("GET", ["trends", ..]) => ok(Value::Array(vec![])),
         ("GET", ["suggestions"]) => ok(Value::Array(vec![])),
-        ("GET", ["followed_tags"]) => {
-            auth::require(ctx, req, "read:follows")?;
-            ok(Value::Array(vec![]))
-        }
-        ("GET", ["tags", name]) => {
-            auth::optional(ctx, req)?;
-            ok(entities::tag(&ctx.config, &name.to_lowercase(), false))
-        }
+        ("GET", ["directory"]) => discovery::directory(ctx, req),
         _ => Err(Error::NotFound("Not found".into())),
     }
 }

@@ -39,7 +39,15 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("GET", ["timelines", "direct"]) | ("GET", ["conversations"]) => {
             conversations(ctx, req, rest[0] == "timelines")
         }
+        ("POST", ["conversations", id, "read"]) => conversation_read(ctx, req, id),
+        ("DELETE", ["conversations", id]) => conversation_remove(ctx, req, id),
         ("GET", ["notifications"]) => notifications_list(ctx, req),
+        ("GET" | "PATCH" | "PUT", ["notifications", "policy"]) => {
+            super::notifications::policy_v1(ctx, req, method)
+        }
+        (_, ["notifications", "requests", ..]) => {
+            super::notifications::route_requests(ctx, req, method, rest)
+        }
         ("GET", ["notifications", "unread_count"]) => {
             auth::require(ctx, req, "read:notifications")?;
             ok(json!({"count": ctx.db.read(notifications::count_unread)?}))
@@ -106,23 +114,76 @@ fn conversations(ctx: &Ctx, req: &Req, as_timeline: bool) -> Result<Resp> {
         if as_timeline {
             return Ok(paged(ctx, req, statuses, &ids));
         }
-        let items = statuses
-            .into_iter()
-            .map(|s| {
-                let accounts = if s["account"]["id"] == entities::LOCAL_ACCOUNT_ID {
-                    json!([])
-                } else {
-                    json!([s["account"]])
-                };
-                json!({"id": s["id"], "unread": false, "accounts": accounts, "last_status": s})
-            })
-            .collect();
+        let mut items = Vec::new();
+        for s in statuses {
+            let hidden = s["id"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .map(|id| db::reports::is_hidden(c, id))
+                .transpose()?
+                .unwrap_or(false);
+            if !hidden {
+                items.push(conversation_json(s));
+            }
+        }
         Ok(paged(ctx, req, items, &ids))
     })
 }
 
+/// A `Conversation`: one direct post and the other account in it. kith shows each
+/// direct post as its own conversation, read once listed.
+fn conversation_json(s: Value) -> Value {
+    let accounts = if s["account"]["id"] == entities::LOCAL_ACCOUNT_ID {
+        json!([])
+    } else {
+        json!([s["account"]])
+    };
+    json!({"id": s["id"], "unread": false, "accounts": accounts, "last_status": s})
+}
+
+/// The direct post a conversation id names, unless it was removed from the list.
+fn conversation_post(c: &db::Conn, id: &str) -> Result<db::posts::Post> {
+    let id = path_id(id)?;
+    match db::posts::find(c, id)? {
+        Some(p)
+            if p.deleted_at.is_none()
+                && p.visibility == "direct"
+                && p.reblog_of_id.is_none()
+                && !db::reports::is_hidden(c, id)? =>
+        {
+            Ok(p)
+        }
+        _ => Err(Error::NotFound("Record not found".into())),
+    }
+}
+
+/// `POST /api/v1/conversations/:id/read`.
+fn conversation_read(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
+    auth::require(ctx, req, "write:conversations")?;
+    ctx.db.read(|c| {
+        let post = conversation_post(c, id)?;
+        ok(conversation_json(views::status(
+            ctx,
+            c,
+            &post,
+            &Viewer::Owner,
+        )?))
+    })
+}
+
+/// `DELETE /api/v1/conversations/:id`: removes it from the list (the posts stay).
+fn conversation_remove(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
+    auth::require(ctx, req, "write:conversations")?;
+    let now = db::now_ms();
+    ctx.db.write(|tx| {
+        let post = conversation_post(tx, id)?;
+        db::reports::hide_conversation(tx, post.id, now)
+    })?;
+    ok(json!({}))
+}
+
 /// The stored kinds matching Mastodon notification types.
-fn kinds_for(types: &[String]) -> Vec<String> {
+pub(super) fn kinds_for(types: &[String]) -> Vec<String> {
     let all = [
         "follow",
         "follow_request",
@@ -184,42 +245,6 @@ fn notifications_list(ctx: &Ctx, req: &Req) -> Result<Resp> {
             .collect::<Result<Vec<_>>>()?;
         let ids: Vec<i64> = list.iter().map(|n| n.id).collect();
         Ok(paged(ctx, req, items, &ids))
-    })
-}
-
-/// `GET /api/v2/notifications`: each notification as its own group.
-pub fn notifications_v2(ctx: &Ctx, req: &Req) -> Result<Resp> {
-    auth::require(ctx, req, "read:notifications")?;
-    let p = Params::from_request(req)?;
-    let pg = page(&p, 80)?;
-    ctx.db.read(|c| {
-        let list = notifications::page(c, pg.max_id, pg.since_id, pg.min_id, None, pg.limit)?;
-        let mut accounts: Vec<Value> = Vec::new();
-        let mut statuses: Vec<Value> = Vec::new();
-        let mut groups = Vec::new();
-        for n in &list {
-            let full = views::notification(ctx, c, n)?;
-            let account_id = full["account"]["id"].clone();
-            if !accounts.iter().any(|a| a["id"] == account_id) {
-                accounts.push(full["account"].clone());
-            }
-            if !full["status"].is_null() {
-                statuses.push(full["status"].clone());
-            }
-            groups.push(json!({
-                "group_key": full["group_key"], "notifications_count": 1, "type": full["type"],
-                "most_recent_notification_id": full["id"], "page_min_id": full["id"], "page_max_id": full["id"],
-                "latest_page_notification_at": full["created_at"], "sample_account_ids": [account_id],
-                "status_id": full["status"]["id"],
-            }));
-        }
-        let ids: Vec<i64> = list.iter().map(|n| n.id).collect();
-        let body = json!({"accounts": accounts, "statuses": statuses, "notification_groups": groups});
-        let resp = Resp::json(200, &body);
-        Ok(match super::link_header(ctx, req, ids.iter().copied().max(), ids.iter().copied().min()) {
-            Some(link) => resp.with_header("Link", &link),
-            None => resp,
-        })
     })
 }
 

@@ -219,11 +219,15 @@ pub fn notification(ctx: &Ctx, conn: &Conn, n: &notifications::Notification) -> 
         },
         None => None,
     };
-    Ok(entities::notification(
+    let mut v = entities::notification(
         n.id,
         &n.kind,
         n.created_at,
         remote_account(ctx, conn, &actor)?,
         status,
-    ))
+    );
+    if let Some(key) = &n.group_key {
+        v["group_key"] = serde_json::json!(key);
+    }
+    Ok(v)
 }

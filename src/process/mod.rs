@@ -2,9 +2,9 @@
 //! the inbox (`inbound` dispatches it) or the owner's own action through either face.
 //! One file per kind of thing: `follows` (the follow graph, blocks, the profile),
 //! `posts` (the owner's posts), `remote_posts` (others' posts arriving), `reactions`
-//! (likes, boosts, reports), `scheduled` (posts published later), `moving` and `alias`
-//! (accounts moving in and out); `retention` removes what others wrote once nothing
-//! needs it.
+//! (likes, boosts, reports received), `reports` (reports the owner makes), `scheduled`
+//! (posts published later), `moving` and `alias` (accounts moving in and out);
+//! `retention` removes what others wrote once nothing needs it.
 //!
 //! A local action becomes rows, one activity and its delivery jobs, written in one
 //! transaction (network look-ups happen first, with no lock held). What open streams
@@ -18,6 +18,7 @@ pub mod moving;
 pub mod posts;
 pub mod reactions;
 pub mod remote_posts;
+pub mod reports;
 pub mod retention;
 pub mod scheduled;
 

@@ -98,7 +98,8 @@ fn author_of(ctx: &Ctx, author_uri: &str, budget: &mut Budget) -> Result<RemoteA
 }
 
 /// Whether the owner has reason to keep this post: its author is followed, it
-/// addresses or mentions the owner, or it replies to the owner's post.
+/// addresses or mentions the owner, it replies to the owner's post, or it is public
+/// (or unlisted) with a hashtag the owner follows (as relays deliver).
 fn is_relevant(ctx: &Ctx, author: &RemoteActor, note: &ParsedNote) -> Result<bool> {
     let me = ctx.config.actor_url();
     if note.post.audience().iter().any(|u| u == &me)
@@ -111,6 +112,13 @@ fn is_relevant(ctx: &Ctx, author: &RemoteActor, note: &ParsedNote) -> Result<boo
         .in_reply_to_uri
         .as_deref()
         .is_some_and(|r| resolve::is_local(ctx, r))
+    {
+        return Ok(true);
+    }
+    if crate::visibility::is_public(&note.post.visibility)
+        && ctx
+            .db
+            .read(|c| db::tags::any_followed(c, &note.parts.tags))?
     {
         return Ok(true);
     }

@@ -40,6 +40,16 @@ pub const MAX_HASHTAGS: usize = 100;
 /// The most links [`scan`] reports for one post.
 pub const MAX_LINKS: usize = 100;
 
+/// A hashtag name as typed (with or without `#`), when it is one whole hashtag as a
+/// post would write it: the name without `#`, else `None`.
+pub fn hashtag_name(raw: &str) -> Option<String> {
+    let name = raw.trim().trim_start_matches('#');
+    match scan(&format!("#{name}")).hashtags.as_slice() {
+        [one] if one == name => Some(name.to_string()),
+        _ => None,
+    }
+}
+
 /// Cleans and caps a remote plain string (display names, field names, emoji shortcodes): line breaks and tabs become spaces and runs of spaces one, other control and bidi-override characters go, the ends are trimmed and the result is cut to `max_chars` characters. The result is still plain text: the template engine escapes it on output.
 pub fn clean_plain(s: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max_chars.saturating_mul(4)));

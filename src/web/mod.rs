@@ -55,6 +55,8 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, segments: &[&str]) -> Result<Re
             post::show(ctx, req, v, id)
         }
         ("GET", ["tags", tag]) => timeline::tag(ctx, req, v, tag),
+        ("POST", ["tags", tag, action @ ("follow" | "unfollow")]) => form(ctx, req, v)
+            .and_then(|(_, p)| timeline::tag_follow(ctx, &p, tag, *action == "follow")),
         ("GET", ["remote_follow"]) => interaction::remote_follow(ctx, req),
         ("GET", ["authorize_interaction"]) => owner(req, v, |v| interaction::show(ctx, req, v)),
         ("GET", ["login"]) => login::form(ctx, req, v),

@@ -117,8 +117,19 @@ pub fn tag(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>, tag: &str) -> Result<R
     let title = format!("#{tag}");
     let mut path = String::from("/tags/");
     path.extend(url::form_urlencoded::byte_serialize(tag.as_bytes()));
+    let followed = match viewer {
+        Some(_) => ctx.db.read(|c| crate::db::tags::is_followed(c, &tag))?,
+        None => false,
+    };
     let top = html! {
         h1 { (title) }
+        @if let Some(v) = viewer.filter(|_| crate::text::hashtag_name(&tag).is_some()) {
+            @if followed {
+                (super::render::button(v, &path, &format!("{path}/unfollow"), "Unfollow hashtag", true))
+            } @else {
+                (super::render::button(v, &path, &format!("{path}/follow"), "Follow hashtag", false))
+            }
+        }
         @if viewer.is_none() {
             p.hint { "Public posts by @" (ctx.config.username) " with this hashtag." }
         }
@@ -135,6 +146,34 @@ pub fn tag(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>, tag: &str) -> Result<R
         crate::db::pages::list_tag(c, &tag, local_only, max_id, PAGE)
     })?;
     Ok(resp.with_header("Vary", "Cookie"))
+}
+
+/// `POST /tags/:tag/follow|unfollow`: the hashtag page's button; posts with a followed
+/// hashtag come to the home timeline.
+pub fn tag_follow(
+    ctx: &Ctx,
+    p: &crate::http::params::Params,
+    tag: &str,
+    follow: bool,
+) -> Result<Resp> {
+    let decoded = url::form_urlencoded::parse(format!("t={tag}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let name = crate::text::hashtag_name(&decoded)
+        .ok_or_else(|| Error::Unprocessable("That is not a hashtag".into()))?
+        .to_lowercase();
+    let now = crate::db::now_ms();
+    ctx.db.write(|tx| {
+        if follow {
+            crate::db::tags::follow(tx, &name, now)
+        } else {
+            crate::db::tags::unfollow(tx, &name)
+        }
+    })?;
+    let mut path = String::from("/tags/");
+    path.extend(url::form_urlencoded::byte_serialize(name.as_bytes()));
+    Ok(super::back(p, &path))
 }
 
 fn page(max_id: Option<i64>) -> Page {

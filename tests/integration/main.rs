@@ -3,8 +3,11 @@
 
 mod api;
 mod api_accounts;
+mod api_notifications;
 mod api_oauth;
+mod api_reports;
 mod api_statuses;
+mod api_tags;
 mod api_timelines;
 mod bombs;
 mod cli;

@@ -602,3 +602,37 @@ fn edits_and_boosts_stream_too() {
     assert_eq!(gone["event"], "delete");
     assert_eq!(gone["payload"], boost["id"]);
 }
+
+#[test]
+fn posts_with_a_followed_hashtag_arrive_on_the_user_stream() {
+    let k = Instance::start("owner", "");
+    let remote = crate::fake_remote::FakeRemote::start();
+    let carol = remote.actor("carol", crate::fake_remote::Key::A);
+    let t = token(&k, "read write follow");
+    let followed = post(
+        &format!("http://127.0.0.1:{}/api/v1/tags/rust/follow", k.port),
+        "application/json",
+        b"{}",
+        &[("Authorization", &bearer(&t))],
+    );
+    assert_eq!(followed.status, 200, "{}", followed.body);
+    let mut ws = connect(
+        &k,
+        "/api/v1/streaming?stream=user",
+        &[("Authorization", &bearer(&t))],
+    )
+    .upgraded();
+    // Neither followed nor addressing the owner: only its hashtag brings it in.
+    let note = crate::api_tags::relayed_note(&remote, &carol, 1, "Rust", "STREAMED-MARK");
+    crate::web::deliver(&k, &carol, &note);
+    let event = ws.message();
+    assert_eq!(event["event"], "update");
+    let status = payload(&event);
+    assert!(
+        status["content"]
+            .as_str()
+            .unwrap()
+            .contains("STREAMED-MARK")
+    );
+    assert_eq!(status["tags"][0]["name"], "rust");
+}
