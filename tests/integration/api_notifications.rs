@@ -166,10 +166,10 @@ fn likes_of_one_post_form_one_group() {
         .assert_error(401);
 }
 
-/// SECURITY 72: with a policy filtering senders the owner does not follow, their
+/// SECURITY 81: with a policy filtering senders the owner does not follow, their
 /// notifications stay out of every list and unread count until accepted.
 #[test]
-fn sec_72_policy_holds_strangers_notifications_as_requests() {
+fn sec_81_policy_holds_strangers_notifications_as_requests() {
     let alice = Api::start("alice");
     let bob = Api::start("bob");
     let carol = Api::start("carol");

@@ -102,10 +102,10 @@ fn reports_are_stored_and_forwarded_as_flags() {
     assert_eq!(alice.count("own_reports"), 2);
 }
 
-/// SECURITY 70: a report's statuses are the reported account's own; naming the owner's
+/// SECURITY 79: a report's statuses are the reported account's own; naming the owner's
 /// posts (a private one would travel in the Flag) or a third account's is refused.
 #[test]
-fn sec_70_a_report_names_only_the_reported_accounts_posts() {
+fn sec_79_a_report_names_only_the_reported_accounts_posts() {
     let alice = Api::start("alice");
     let bob = Api::start("bob");
     let carol = Api::start("carol");
@@ -135,10 +135,10 @@ fn sec_70_a_report_names_only_the_reported_accounts_posts() {
     assert_eq!(alice.count("deliveries"), 0);
 }
 
-/// SECURITY 71: WebFinger answers 400 for a malformed `resource` (RFC 7033 §4.2) and
+/// SECURITY 80: WebFinger answers 400 for a malformed `resource` (RFC 7033 §4.2) and
 /// 404 for a well-formed one naming no account here.
 #[test]
-fn sec_71_webfinger_refuses_malformed_resources() {
+fn sec_80_webfinger_refuses_malformed_resources() {
     let alice = Api::start("alice");
     let finger = |resource: &str| {
         let q = form(&[("resource", resource)]);
