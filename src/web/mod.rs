@@ -9,6 +9,7 @@ pub mod apps;
 pub mod authorize;
 
 pub mod compose;
+pub mod doctor;
 pub mod export;
 pub mod feeds;
 pub mod interaction;
@@ -95,6 +96,7 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, segments: &[&str]) -> Result<Re
         ("GET", ["settings"]) => owner(req, v, |v| settings::show(ctx, req, v, None)),
         ("GET", ["settings", "moderation"]) => owner(req, v, |v| moderation::show(ctx, req, v)),
         ("GET", ["settings", "apps"]) => owner(req, v, |v| apps::show(ctx, req, v)),
+        ("GET", ["settings", "doctor"]) => owner(req, v, |v| doctor::show(ctx, v)),
         // Import, export and moving away (the command line's portability actions).
         ("GET", ["settings", "data"]) => owner(req, v, |v| portability::show(ctx, v, None)),
         ("POST", ["settings", "import", "csv"]) => {

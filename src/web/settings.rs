@@ -51,6 +51,7 @@ pub fn tabs(current: &str) -> Markup {
         ("/settings/moderation", "Blocks and mutes"),
         ("/settings/apps", "Apps"),
         ("/settings/data", "Import and export"),
+        ("/settings/doctor", "Health"),
         ("/bookmarks", "Bookmarks"),
     ];
     html! {

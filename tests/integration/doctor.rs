@@ -154,3 +154,21 @@ fn a_proxy_that_rewrites_host_is_reported() {
         "{headers:?}"
     );
 }
+
+#[test]
+fn the_settings_page_shows_the_same_checks_to_the_owner_only() {
+    let k = Instance::start("owner", "");
+    let anonymous = crate::web::Browser::new(&k).get("/settings/doctor");
+    assert_eq!(anonymous.status, 303, "visitors are sent to the login");
+    let mut b = crate::web::Browser::new(&k);
+    b.login(&crate::web::password(&k));
+    let page = b.get("/settings/doctor");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("✓ actor at the public URL"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("✓ database integrity"), "{}", page.body);
+    assert!(page.body.contains("checks passed"), "{}", page.body);
+}
