@@ -7,7 +7,7 @@
 //! accepted activity, signature failures by host). The command line prints them; the
 //! settings page shows the same list.
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::fetch::probe::{Probed, probe};
 use serde_json::Value;

@@ -74,6 +74,39 @@ pub fn sha256_hex(data: &[u8]) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The key of the MACs kith puts in forms and proxy URLs, derived from the account's
+/// private key (so it survives restarts and never leaves the server).
+pub struct MacKey(ring::hmac::Key);
+
+impl MacKey {
+    /// The key derived from the account's private key (DER).
+    pub fn from_private_key(der: &[u8]) -> MacKey {
+        let seed = ring::digest::digest(&ring::digest::SHA256, der);
+        MacKey(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, seed.as_ref()))
+    }
+
+    /// A MAC of `data`, in hex.
+    pub fn sign(&self, data: &str) -> String {
+        let tag = ring::hmac::sign(&self.0, data.as_bytes());
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `mac` (hex) is the MAC of `data` (constant time).
+    pub fn verify(&self, data: &str, mac: &str) -> bool {
+        let Some(bytes) = (0..mac.len())
+            .step_by(2)
+            .map(|i| {
+                mac.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+        else {
+            return false;
+        };
+        ring::hmac::verify(&self.0, data.as_bytes(), &bytes).is_ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

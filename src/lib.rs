@@ -13,6 +13,7 @@ pub mod assets;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod ctx;
 pub mod dates;
 pub mod db;
 pub mod doctor;
@@ -24,6 +25,7 @@ pub mod first_run;
 pub mod heap;
 pub mod http;
 pub mod ids;
+pub mod key_fetches;
 pub mod keys;
 pub mod mastodon;
 pub mod media;
@@ -37,11 +39,13 @@ pub(crate) mod router;
 pub mod sig;
 pub mod text;
 pub mod visibility;
+pub mod wake;
 pub mod web;
 pub(crate) mod wellknown;
 pub mod workers;
 
 use crate::config::Config;
+pub use crate::ctx::Ctx;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -50,81 +54,6 @@ use std::time::Duration;
 
 /// The Mastodon version whose client API kith follows.
 pub const MASTODON_API_VERSION: &str = "4.3.0";
-
-/// Everything a request thread or worker needs, shared behind an `Arc`.
-pub struct Ctx {
-    pub config: Config,
-    pub db: Db,
-    /// The account's signing key.
-    pub key: ring::signature::RsaKeyPair,
-    pub limiter: ratelimit::RateLimiter,
-    /// The guarded outbound HTTP client.
-    pub fetcher: fetch::Fetcher,
-    /// Wakes the inbox and delivery workers.
-    pub wake: workers::Wake,
-    /// Signer key fetches from request threads: failures by client address, and how
-    /// many are running.
-    pub key_fetches: ap::inbox::KeyFetches,
-    /// Growing delays between failed logins, per client address.
-    pub login_delays: auth::LoginDelays,
-    /// Key for the MACs of CSRF tokens and proxy URLs (see [`auth::MacKey`]).
-    pub mac_key: auth::MacKey,
-    /// The open streaming API connections.
-    pub streams: mastodon::streaming::Hub,
-    /// Who hears of [`events::Event`]s.
-    pub listeners: events::Listeners,
-}
-
-impl Ctx {
-    /// Tells the listeners (open streams) what happened; call after the commit.
-    pub fn emit(&self, event: events::Event) {
-        self.listeners.emit(self, event);
-    }
-
-    /// The `keyId` of the account's key.
-    pub fn key_id(&self) -> String {
-        format!("{}#main-key", self.config.actor_url())
-    }
-
-    /// Signature headers for an outbound request to `url` (draft-cavage, fresh `Date`).
-    pub fn sign_headers(
-        &self,
-        method: &str,
-        url: &url::Url,
-        body: Option<&[u8]>,
-    ) -> Vec<(String, String)> {
-        let outgoing = sig::Outgoing {
-            method,
-            url,
-            accept: (method == "GET").then_some(fetch::ACTIVITY_ACCEPT),
-            content_type: body.map(|_| fetch::ACTIVITY_CONTENT_TYPE),
-            body,
-        };
-        sig::sign(&self.key, &self.key_id(), &outgoing, db::now_ms() / 1000)
-    }
-
-    /// A signed GET of an ActivityPub document.
-    pub fn get_signed(&self, url: &str) -> Result<fetch::Fetched> {
-        self.fetcher
-            .get_activity(url, Some(&|m, u, b| self.sign_headers(m, u, b)))
-    }
-
-    /// A MAC of `data` (hex), with a key only this server knows; for CSRF tokens.
-    pub fn mac(&self, data: &str) -> String {
-        self.mac_key.sign(data)
-    }
-
-    /// Whether `mac` is the MAC of `data` (constant time).
-    pub fn mac_ok(&self, data: &str, mac: &str) -> bool {
-        self.mac_key.verify(data, mac)
-    }
-
-    /// A signed POST of an activity to an inbox.
-    pub fn post_signed(&self, inbox: &str, body: &[u8]) -> Result<fetch::Posted> {
-        self.fetcher
-            .post_activity(inbox, body, &|m, u, b| self.sign_headers(m, u, b))
-    }
-}
 
 /// A running kith: the HTTP server, its context and the data directory lock.
 pub struct Server {
@@ -242,12 +171,12 @@ fn context(config: Config, db: Db) -> Result<Ctx> {
     Ok(Ctx {
         limiter: ratelimit::RateLimiter::new(Duration::from_secs(config.limits.window_secs)),
         fetcher: fetch::Fetcher::new(&config),
-        wake: workers::Wake::default(),
-        key_fetches: ap::inbox::KeyFetches::default(),
-        login_delays: auth::LoginDelays::default(),
-        mac_key: auth::MacKey::from_private_key(&account.private_key_der),
+        wake: wake::Wake::default(),
+        key_fetches: key_fetches::KeyFetches::default(),
+        login_delays: ratelimit::LoginDelays::default(),
+        mac_key: keys::MacKey::from_private_key(&account.private_key_der),
         streams: mastodon::streaming::Hub::default(),
-        listeners: events::Listeners::new(vec![mastodon::streaming::on_event, push::on_event]),
+        listeners: ctx::Listeners::new(vec![mastodon::streaming::on_event, push::on_event]),
         key,
         db,
         config,

@@ -127,6 +127,69 @@ pub fn client_key(ip: IpAddr) -> u128 {
     }
 }
 
+/// Failures from one address before each further attempt has to wait.
+const FREE_FAILURES: u32 = 5;
+/// The longest wait between attempts from one address.
+const MAX_DELAY_SECS: u64 = 15 * 60;
+/// Failures are forgotten this long after the last one.
+const FORGET_AFTER: Duration = Duration::from_secs(3600);
+/// Addresses tracked before the oldest are pruned.
+const TRACKED: usize = 10_000;
+
+/// Growing delays between failed logins from one address (IPv6: one /64): after a few
+/// failures, each further attempt from there waits twice as long as the last, up to a
+/// quarter of an hour. Kept per address only, so nobody elsewhere can lock the owner
+/// out (SECURITY.md 49, 70).
+#[derive(Default)]
+pub struct LoginDelays {
+    failures: Mutex<HashMap<u128, (u32, Instant)>>,
+}
+
+impl LoginDelays {
+    /// Seconds `ip` must still wait before its next attempt, if any.
+    pub(crate) fn wait(&self, ip: IpAddr) -> Option<u64> {
+        let failures = self.failures.lock().ok()?;
+        let (count, last) = *failures.get(&client_key(ip))?;
+        let delay = delay_after(count)?;
+        let waited = last.elapsed();
+        (waited < delay).then(|| (delay - waited).as_secs().max(1))
+    }
+
+    /// Counts a failure from `ip`.
+    pub(crate) fn record(&self, ip: IpAddr) {
+        let Ok(mut failures) = self.failures.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        if failures.len() >= TRACKED {
+            failures.retain(|_, (_, last)| now.duration_since(*last) < FORGET_AFTER);
+        }
+        let entry = failures.entry(client_key(ip)).or_insert((0, now));
+        if now.duration_since(entry.1) >= FORGET_AFTER {
+            entry.0 = 0;
+        }
+        *entry = (entry.0.saturating_add(1), now);
+    }
+
+    /// Forgets `ip`'s failures (after a successful login from there).
+    pub(crate) fn clear(&self, ip: IpAddr) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(&client_key(ip));
+        }
+    }
+}
+
+/// The wait after `failures` failed attempts: none for the first few, then 1 s, 2 s,
+/// 4 s … up to [`MAX_DELAY_SECS`].
+fn delay_after(failures: u32) -> Option<Duration> {
+    let over = failures.checked_sub(FREE_FAILURES)?;
+    let secs = 1u64
+        .checked_shl(over)
+        .unwrap_or(u64::MAX)
+        .min(MAX_DELAY_SECS);
+    Some(Duration::from_secs(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +251,36 @@ mod tests {
             client_key("0.0.0.1".parse().unwrap()),
             client_key("::1".parse().unwrap())
         );
+    }
+}
+
+#[cfg(test)]
+mod login_delay_tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_after_a_few_failures_and_are_capped() {
+        assert_eq!(delay_after(0), None);
+        assert_eq!(delay_after(FREE_FAILURES - 1), None);
+        assert_eq!(delay_after(FREE_FAILURES), Some(Duration::from_secs(1)));
+        assert_eq!(delay_after(FREE_FAILURES + 3), Some(Duration::from_secs(8)));
+        assert_eq!(
+            delay_after(FREE_FAILURES + 40),
+            Some(Duration::from_secs(MAX_DELAY_SECS))
+        );
+    }
+
+    #[test]
+    fn delays_are_per_address() {
+        let delays = LoginDelays::default();
+        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
+        let owner: IpAddr = "198.51.100.4".parse().unwrap();
+        for _ in 0..100 {
+            delays.record(stranger);
+        }
+        assert!(delays.wait(stranger).is_some());
+        assert_eq!(delays.wait(owner), None);
+        delays.clear(stranger);
+        assert_eq!(delays.wait(stranger), None);
     }
 }

@@ -3,10 +3,11 @@
 //! federation paths to other origins (`http::cors`, preflights included), and is the
 //! only place where an [`Error`] becomes a response, in the shape of the face that failed.
 
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::http::{Handler, Req, Resp, Spool, cors};
 use crate::ratelimit::Bucket;
-use crate::{Ctx, ap, web, wellknown};
+use crate::{ap, web, wellknown};
 use serde_json::json;
 use std::sync::Arc;
 

@@ -5,65 +5,15 @@
 //! command line — is picked up). Shutdown lets the current step finish and leaves the
 //! rest queued. `settle` lets tests wait until every queue is drained, without sleeps.
 
-use crate::Ctx;
+use crate::ctx::Ctx;
+use crate::wake::{Signal, Wake};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often idle workers look at the queues without being woken.
 const POLL: Duration = Duration::from_secs(3);
-
-/// A wake-up signal per queue, plus a signal workers raise after each step.
-#[derive(Default)]
-pub struct Wake {
-    inbox: Signal,
-    delivery: Signal,
-    progress: Signal,
-}
-
-#[derive(Default)]
-struct Signal {
-    generation: Mutex<u64>,
-    cond: Condvar,
-}
-
-impl Signal {
-    fn raise(&self) {
-        if let Ok(mut g) = self.generation.lock() {
-            *g = g.wrapping_add(1);
-            self.cond.notify_all();
-        }
-    }
-
-    fn current(&self) -> u64 {
-        self.generation.lock().map(|g| *g).unwrap_or(0)
-    }
-
-    /// Waits until the generation moves past `seen` or `timeout` passes.
-    fn wait(&self, seen: u64, timeout: Duration) {
-        if let Ok(g) = self.generation.lock() {
-            let _ = self.cond.wait_timeout_while(g, timeout, |g| *g == seen);
-        }
-    }
-}
-
-impl Wake {
-    /// Tells the inbox worker that activities were queued.
-    pub fn inbox(&self) {
-        self.inbox.raise();
-    }
-
-    /// Tells the delivery workers that jobs were queued.
-    pub fn delivery(&self) {
-        self.delivery.raise();
-    }
-
-    fn all(&self) {
-        self.inbox.raise();
-        self.delivery.raise();
-    }
-}
 
 /// The running worker threads.
 pub struct Workers {

@@ -7,7 +7,7 @@
 //! `Retry-After` as a floor (at most 6 h). The queue and host accounting live in
 //! `db::deliveries`; this module must not build activities or choose audiences.
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::{self, deliveries};
 use crate::error::{Error, Result};

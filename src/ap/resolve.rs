@@ -2,7 +2,7 @@
 //! SECURITY.md 20–25), and finding actors by URL or by `@user@host` through the cache,
 //! WebFinger and signed GETs. Network work happens before any write lock is taken.
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::actors::RemoteActor;
 use crate::error::{Error, Result};
 use crate::text;

@@ -4,12 +4,12 @@
 //! only to a signed request from an actor in their audience; others get 404. Deleted
 //! posts answer 410 with a `Tombstone`.
 
-use crate::Ctx;
 use crate::ap::CONTENT_TYPE;
 use crate::ap::note::build_note;
 use crate::ap::outbox::{
     build_announce, build_collection, build_collection_page, build_tombstone, wrap_object,
 };
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::{follows, posts};
 use crate::error::{Error, Result};

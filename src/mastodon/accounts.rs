@@ -4,8 +4,8 @@
 
 use super::entities::{self, AccountRef, parse_account_id};
 use super::{auth, ok, page, paged, views};
-use crate::Ctx;
 use crate::ap::resolve;
+use crate::ctx::Ctx;
 use crate::db::timelines::{self, Timeline};
 use crate::db::{self, blocks, follows};
 use crate::error::{Error, Result};

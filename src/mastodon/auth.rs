@@ -2,7 +2,7 @@
 //! `follow`, `push`, `profile` and their `read:statuses`-style children. The API never
 //! reads the web UI's cookie.
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::tokens;
 use crate::error::{Error, Result};
 use crate::http::Req;

@@ -5,7 +5,7 @@
 
 use super::entities::{AccountRef, parse_account_id};
 use super::{auth, ok, views};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::http::params::Params;

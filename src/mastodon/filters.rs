@@ -4,7 +4,7 @@
 //! applying them are in `lists`.
 
 use super::{auth, ok, path_id};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, filters};
 use crate::error::{Error, Result};
 use crate::http::params::Params;

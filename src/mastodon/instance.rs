@@ -3,7 +3,7 @@
 //! right code paths (`4.3.0 (compatible; kith X.Y.Z)`).
 
 use super::{auth, ok, views};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::error::Result;
 use crate::http::{Req, Resp};

@@ -6,7 +6,7 @@
 //! storing itself (sniffing, processing, files) is `crate::media`'s.
 
 use super::{auth, entities, ok, path_id};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::{self, media::Media, posts::Attachment};
 use crate::error::{Error, Result};

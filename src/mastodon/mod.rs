@@ -25,7 +25,7 @@ pub mod timelines;
 pub mod views;
 pub mod websocket;
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::timelines::Page;
 use crate::error::{Error, Result};
 use crate::http::params::Params;

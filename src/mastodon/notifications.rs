@@ -7,7 +7,7 @@
 
 use super::entities::{AccountRef, parse_account_id, remote_account_id};
 use super::{auth, ok, page, views};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::notification_groups::{self as groups, Policy};
 use crate::db::{self, Conn, notifications};
 use crate::error::{Error, Result};

@@ -5,8 +5,8 @@
 //! endpoints are `oauth_token`.
 
 use super::auth;
-use crate::Ctx;
 use crate::auth::{self as login, AuthorizePrompt, Authorized};
+use crate::ctx::Ctx;
 use crate::db::{self, oauth};
 use crate::error::{Error, Result};
 use crate::http::params::Params;

@@ -4,8 +4,8 @@
 //! (RFC 6749 §4.1.2); a code issued for a named redirect URI is redeemed only with it.
 
 use super::oauth::{parse_scopes, scopes_within};
-use crate::Ctx;
 use crate::auth::{check_login_limits, record_failed_login};
+use crate::ctx::Ctx;
 use crate::db::{self, oauth, tokens};
 use crate::error::{Error, Result};
 use crate::http::params::Params;

@@ -9,7 +9,7 @@
 
 use super::auth::{self, Auth};
 use super::ok;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, push as store};
 use crate::error::{Error, Result};
 use crate::http::params::Params;

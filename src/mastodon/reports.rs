@@ -4,7 +4,7 @@
 
 use super::entities::{AccountRef, parse_account_id};
 use super::{auth, ok, views};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, reports::OwnReport};
 use crate::error::{Error, Result};
 use crate::http::params::Params;

@@ -5,7 +5,7 @@
 //! with `scheduled_at` (`statuses`); what it does is `process::scheduled`'s.
 
 use super::{auth, ok, page, paged, path_id};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};

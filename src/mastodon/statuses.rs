@@ -4,7 +4,7 @@
 //! pins, polls, bookmark and favourite lists, and search.
 
 use super::{auth, ok, page, paged, path_id, views};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::posts::{self, Post};
 use crate::db::timelines::{self, Timeline};
 use crate::db::{self};

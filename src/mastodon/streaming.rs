@@ -34,7 +34,7 @@ pub use hub::{HEARTBEAT, Hub, MAX_STREAMS};
 use super::auth::{self, Auth};
 use super::views;
 use super::websocket;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::timelines::{self, Page, Timeline};
 use crate::db::{self, notifications, posts, tokens};

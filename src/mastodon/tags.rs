@@ -7,7 +7,7 @@
 
 use super::entities::{self, AccountRef, parse_account_id};
 use super::{auth, ok, page, paged, path_id, views};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, tags};
 use crate::error::{Error, Result};
 use crate::http::params::Params;

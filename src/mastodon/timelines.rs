@@ -2,7 +2,7 @@
 //! (with type filters, one, dismiss, clear) and markers.
 
 use super::{auth, entities, ok, page, paged, path_id, views};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::timelines::{self, Timeline};
 use crate::db::{self, markers, notifications};
 use crate::error::{Error, Result};

@@ -4,7 +4,7 @@
 //! for a viewer and checked with `crate::visibility` first, boosted original included.
 
 use super::entities::{self, AccountRef, LocalCounts, StatusParts};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::db::posts::{self, Post};

@@ -9,7 +9,7 @@
 //! evicted beyond `[media] cache_max_mb`. No database lock is held while fetching.
 
 use super::{cache_dir, file_response, remove_files, sniff, valid_name, write_new};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, media::Cached};
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};

@@ -23,8 +23,8 @@ pub use store::{
     store_file, store_profile_image, store_upload,
 };
 
-use crate::Ctx;
 use crate::config::Config;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::db::account::Account;
 use crate::error::{Error, Result};

@@ -10,7 +10,7 @@
 //! whose message says why; any other error is the disk's or the database's.
 
 use super::{NewFile, image, media_dir, remove_files, sniff, strip, write_new};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, media::Media};
 use crate::error::{Error, Result};
 use std::fs::File;

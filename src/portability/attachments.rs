@@ -9,8 +9,8 @@
 
 use super::archive::Archive;
 use super::import::{Options, Report};
-use crate::Ctx;
 use crate::ap::resolve::id_of;
+use crate::ctx::Ctx;
 use crate::db::media::Media;
 use crate::error::{Error, Result};
 use serde_json::Value;

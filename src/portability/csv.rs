@@ -12,8 +12,8 @@
 //! and lists).
 
 use super::refused;
-use crate::Ctx;
 use crate::ap::resolve;
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::blocks;
 use crate::db::portability::{self, Relation};

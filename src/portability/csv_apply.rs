@@ -10,8 +10,8 @@
 
 use super::csv::{CsvReport, Kind, Row, for_each_row};
 use super::progress;
-use crate::Ctx;
 use crate::ap::resolve;
+use crate::ctx::Ctx;
 use crate::db::actors::RemoteActor;
 use crate::db::portability::{self, Relation};
 use crate::db::{self, blocks, posts};

@@ -10,9 +10,9 @@
 //! complete; a directory must be new or empty.
 
 use super::refused;
-use crate::Ctx;
 use crate::ap::AS_NS;
 use crate::ap::outbox::{build_announce, wrap_object};
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::{self, portability, posts};
 use crate::error::{Error, Result};

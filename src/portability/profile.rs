@@ -15,7 +15,7 @@
 
 use super::archive::Archive;
 use super::import::{Options, Report};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, account::Profile};
 use crate::error::{Error, Result};
 use crate::text;

@@ -6,7 +6,7 @@
 
 use super::import::{Options, Report};
 use super::progress;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::posts::{Parts, Post};
 use crate::db::{self, portability, posts};
 use crate::error::{Error, Result};

@@ -3,8 +3,8 @@
 //! kith notices follows that come with such a move. Changes are announced to
 //! followers with `Update(Person)`.
 
-use crate::Ctx;
 use crate::ap::resolve;
+use crate::ctx::Ctx;
 use crate::db::{self, account};
 use crate::error::{Error, Result};
 

@@ -3,9 +3,9 @@
 //! `Follow`, `Accept`/`Reject` of kith's follows, `Block` of kith's actor.
 
 use super::{activity_id, queue};
-use crate::Ctx;
 use crate::ap::resolve::id_of;
 use crate::ap::{object_id, outbox, resolve};
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::db::{self, blocks, follows, notifications};

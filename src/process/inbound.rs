@@ -7,8 +7,8 @@
 
 use super::follows::{handle_accept, handle_block, handle_follow};
 use super::{moving, reactions, remote_posts};
-use crate::Ctx;
 use crate::ap::resolve::id_of;
+use crate::ctx::Ctx;
 use crate::db::actors::RemoteActor;
 use crate::db::{self, follows, notifications};
 use crate::error::{Error, Result};

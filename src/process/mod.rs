@@ -51,7 +51,7 @@ pub fn queue(
 }
 
 /// A fresh activity id under the account: `{actor}#{kind}/{n}`.
-pub fn activity_id(ctx: &crate::Ctx, kind: &str) -> String {
+pub fn activity_id(ctx: &crate::ctx::Ctx, kind: &str) -> String {
     format!("{}#{kind}/{}", ctx.config.actor_url(), crate::ids::now())
 }
 

@@ -14,9 +14,9 @@
 //! [`ALIAS_RECHECK_MS`], so a burst of follows costs one fetch. A follow that merely
 //! happens in that week is marked too: servers do not say why they follow.
 
-use crate::Ctx;
 use crate::ap::resolve::{self, id_of};
 use crate::ap::{object_id, outbox};
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::db::{self, account, follows, notifications, portability};

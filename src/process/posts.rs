@@ -2,9 +2,9 @@
 //! edit, delete, and voting in remote polls.
 
 use super::{activity_id, author_of, queue};
-use crate::Ctx;
 use crate::ap::note::{build_note, local_url};
 use crate::ap::{outbox, resolve};
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::posts::{Mention, Parts, Poll, Post};
 use crate::db::{self, follows, posts};

@@ -5,11 +5,11 @@
 
 use super::remote_posts::{Budget, fetch_object};
 use super::{activity_id, author_of, queue};
-use crate::Ctx;
 use crate::ap::note::ids;
 use crate::ap::object_id;
 use crate::ap::outbox;
 use crate::ap::resolve::{self, id_of};
+use crate::ctx::Ctx;
 use crate::db::actors::RemoteActor;
 use crate::db::posts::{Parts, Post};
 use crate::db::{self, favourites, follows, notifications, posts};

@@ -3,10 +3,10 @@
 //! history, deletions, and actor updates and deletions. Network work happens before
 //! each write transaction.
 
-use crate::Ctx;
 use crate::ap::note::{NOTE_TYPES, ParsedNote, parse_note};
 use crate::ap::object_id;
 use crate::ap::resolve::{self, id_of, same_id};
+use crate::ctx::Ctx;
 use crate::db::actors::RemoteActor;
 use crate::db::{self, follows, notifications, posts};
 use crate::error::{Error, Result};

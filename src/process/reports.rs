@@ -2,8 +2,8 @@
 //! reported account's server (its shared inbox when it has one), in one transaction.
 
 use super::{activity_id, queue};
-use crate::Ctx;
 use crate::ap::outbox;
+use crate::ctx::Ctx;
 use crate::db::actors::RemoteActor;
 use crate::db::reports::{self, OwnReport};
 use crate::error::Result;

@@ -6,7 +6,7 @@
 //! older than `notifications_days`. Reads see a consistent snapshot (WAL), so a page
 //! being rendered never sees half a removal.
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, retention};
 use crate::error::Result;
 use std::sync::atomic::{AtomicI64, Ordering};

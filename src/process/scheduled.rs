@@ -7,7 +7,7 @@
 //! shown or sent anywhere before its time. Both faces call these functions.
 
 use super::posts::{Draft, DraftPoll, check_draft, create_post_with};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::posts::Post;
 use crate::db::{self, scheduled};
 use crate::error::{Error, Result};

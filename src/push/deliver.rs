@@ -9,8 +9,8 @@
 //! are pushed (`push::wants`).
 
 use super::{encrypt, payload, vapid};
-use crate::Ctx;
 use crate::ap::deliver::{MAX_AGE_MS, MAX_RETRIES, retry_delay_ms};
+use crate::ctx::Ctx;
 use crate::db::{self, notifications, push};
 use crate::error::{Error, Result};
 

@@ -16,7 +16,7 @@ pub mod encrypt;
 pub mod payload;
 pub mod vapid;
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::notifications::{self, Notification};
 use crate::db::{self, Conn, follows, push};
 use crate::error::Result;

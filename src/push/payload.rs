@@ -4,7 +4,7 @@
 //! cut, an overlong icon URL falls back to the default avatar). It reads what it
 //! names and must not send.
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::notifications::Notification;
 use crate::db::{Conn, actors, posts, push::Subscription};
 use crate::error::Result;

@@ -3,7 +3,7 @@
 //! ES256 JWT that identifies kith to a push service: `aud` the endpoint's origin,
 //! `exp` twelve hours ahead, `sub` the instance URL. It signs; it must not send.
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::error::{Error, Result};
 use base64::Engine;

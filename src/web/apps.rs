@@ -5,7 +5,7 @@
 
 use super::render::{button, when};
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, oauth, tokens};
 use crate::error::Result;
 use crate::http::{Req, Resp};

@@ -4,8 +4,8 @@
 //! its [`AuthorizePrompt`] and [`Authorized`] answers.
 
 use super::layout;
-use crate::Ctx;
 use crate::auth::{AuthorizePrompt, Authorized};
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::http::Resp;
 use maud::html;

@@ -8,7 +8,7 @@
 
 use super::render::{View, hidden};
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::posts::{self, Post};
 use crate::error::{Error, Result};
 use crate::http::params::Params;

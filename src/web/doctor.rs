@@ -4,7 +4,7 @@
 
 use super::layout;
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::http::Resp;
 use maud::html;

@@ -8,7 +8,7 @@
 use super::portability::Scratch;
 use super::render::hidden;
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::http::Resp;
 use crate::portability::{csv, export};

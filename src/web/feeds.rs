@@ -2,7 +2,7 @@
 //! that start a thread (no boosts, replies, unlisted, followers-only or direct posts).
 //! Written with maud, whose escaping is XML's; post HTML goes in as escaped text.
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::account::Account;
 use crate::db::posts::Post;
 use crate::error::Result;

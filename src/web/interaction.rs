@@ -8,7 +8,7 @@
 use super::render::{View, button};
 use super::search::{self, Found};
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};

@@ -4,8 +4,8 @@
 
 use super::layout;
 use super::session::{self, Viewer};
-use crate::Ctx;
 use crate::auth::{check_login_limits, password_ok, record_failed_login};
+use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::http::params::Params;
 use crate::http::{Req, Resp};

@@ -30,7 +30,7 @@ pub mod session;
 pub mod settings;
 pub mod timeline;
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};

@@ -3,7 +3,7 @@
 
 use super::render::{View, button, hidden};
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, blocks};
 use crate::error::{Error, Result};
 use crate::http::params::Params;

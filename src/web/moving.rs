@@ -6,7 +6,7 @@
 
 use super::render::hidden;
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, account::Account};
 use crate::error::Result;
 use crate::http::params::Params;

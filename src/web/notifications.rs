@@ -5,7 +5,7 @@
 
 use super::render::{View, button, pager};
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, notifications};
 use crate::error::Result;
 use crate::http::{Req, Resp};

@@ -5,7 +5,7 @@
 
 use super::render::{View, button, pager};
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::actors::RemoteActor;
 use crate::db::timelines::{self, Page, Timeline};

@@ -10,7 +10,7 @@
 
 use super::render::hidden;
 use super::session::{self, Viewer};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::http::multipart::{self, Target};

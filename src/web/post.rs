@@ -6,7 +6,7 @@
 
 use super::render::View;
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::posts::{self, Post};
 use crate::db::timelines;

@@ -5,7 +5,7 @@
 
 use super::render::{View, own_avatar, pager};
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::account::Account;
 use crate::db::{follows, pages};
 use crate::error::Result;

@@ -4,7 +4,7 @@
 //! not answer leaves that count unknown until the next day; a blocked or gone account
 //! is not asked. This file fetches and stores; it renders nothing but the one line.
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::actor_counts::{self, Counts};
 use crate::db::actors::RemoteActor;
 use crate::db::{self, blocks};

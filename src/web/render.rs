@@ -6,7 +6,7 @@
 //! other strings are escaped by maud. This file reads the database but writes nothing.
 
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::account::Account;
 use crate::db::actors::RemoteActor;

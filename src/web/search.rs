@@ -5,8 +5,8 @@
 
 use super::render::View;
 use super::session::Viewer;
-use crate::Ctx;
 use crate::ap::resolve;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};

@@ -4,7 +4,7 @@
 //! token from another session (or none) never verifies. Only the token's hash is stored.
 //! This file does not render pages or check passwords (`login.rs` does).
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::{self, sessions};
 use crate::error::Result;
 use crate::http::Req;

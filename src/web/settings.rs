@@ -6,8 +6,8 @@
 
 use super::render::hidden;
 use super::session::{self, Viewer};
-use crate::Ctx;
 use crate::auth::{check_login_limits, password_ok, record_failed_login};
+use crate::ctx::Ctx;
 use crate::db::{self, account::Account};
 use crate::error::{Error, Result};
 use crate::http::params::Params;

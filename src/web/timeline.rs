@@ -4,7 +4,7 @@
 
 use super::render::{View, pager};
 use super::session::Viewer;
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::posts::Post;
 use crate::db::timelines::{self, Page, Timeline};

@@ -10,7 +10,7 @@
 
 use super::channels::{Channel, message};
 use super::hub::{Next, Session};
-use crate::Ctx;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
 use crate::mastodon::auth;
