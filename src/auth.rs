@@ -66,6 +66,9 @@ pub struct AuthorizePrompt {
     pub hidden: Vec<(String, String)>,
     /// The form's CSRF token.
     pub csrf_token: String,
+    /// Where the browser goes once the code is granted (the page's form may lead
+    /// there: its Content-Security-Policy names it).
+    pub redirect_uri: String,
     /// Why the last submission was refused (a wrong password), if it was.
     pub error: Option<String>,
 }

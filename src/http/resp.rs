@@ -172,6 +172,12 @@ impl Resp {
         self
     }
 
+    /// Sets a header, replacing any of the same name.
+    pub fn set_header(mut self, name: &str, value: &str) -> Resp {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.with_header(name, value)
+    }
+
     /// Replaces the body.
     pub fn with_body(mut self, body: Vec<u8>) -> Resp {
         self.body = body;

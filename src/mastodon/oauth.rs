@@ -278,6 +278,7 @@ fn prompt(ctx: &Ctx, r: &AuthorizeRequest, p: &Params, error: Option<&str>) -> A
             .filter_map(|name| Some((name.to_string(), p.str(name).ok()??)))
             .collect(),
         csrf_token: csrf_token(ctx, &r.app.client_id),
+        redirect_uri: r.redirect_uri.clone(),
         error: error.map(str::to_string),
     }
 }

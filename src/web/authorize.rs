@@ -38,10 +38,37 @@ pub fn page(ctx: &Ctx, prompt: &AuthorizePrompt) -> Resp {
             button type="submit" { "Authorize" }
         }
     };
-    layout::respond(
+    let resp = layout::respond(
         if prompt.error.is_some() { 401 } else { 200 },
         layout::page("Authorize an app", html! {}, body),
-    )
+    );
+    match redirect_source(&prompt.redirect_uri) {
+        // The form's answer redirects to the app: browsers apply `form-action` to
+        // that redirect too, so the app's origin (or scheme) must be allowed.
+        Some(source) => resp.set_header(
+            "Content-Security-Policy",
+            &layout::CSP.replace(
+                "form-action 'self'",
+                &format!("form-action 'self' {source}"),
+            ),
+        ),
+        None => resp,
+    }
+}
+
+/// The CSP source of a redirect URI: the origin of an http(s) URI, the scheme of an
+/// app's own (`com.example.app:`); none for the out-of-band URI or anything odd.
+fn redirect_source(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    let source = match url.scheme() {
+        "http" | "https" => url.origin().ascii_serialization(),
+        "urn" => return None,
+        scheme => format!("{scheme}:"),
+    };
+    source
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "+-.:/[]".contains(c))
+        .then_some(source)
 }
 
 /// The answer to an authorization: the prompt again, the redirect to the app, or the
@@ -67,5 +94,28 @@ pub fn refused(e: Error) -> Result<Resp> {
     match e {
         Error::RateLimited { .. } => Err(e),
         e => Ok(layout::error_page(e.status(), &e.public_message())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_sources() {
+        assert_eq!(
+            redirect_source("https://elk.example/signin/callback?x=1").as_deref(),
+            Some("https://elk.example")
+        );
+        assert_eq!(
+            redirect_source("http://127.0.0.2:8080/cb").as_deref(),
+            Some("http://127.0.0.2:8080")
+        );
+        assert_eq!(
+            redirect_source("com.example.app://oauth").as_deref(),
+            Some("com.example.app:")
+        );
+        assert_eq!(redirect_source("urn:ietf:wg:oauth:2.0:oob"), None);
+        assert_eq!(redirect_source("not a url"), None);
     }
 }
