@@ -7,7 +7,8 @@
 //! 64 pipelining requests without reading the answers and 200 dribbling a head, all
 //! open at once (the per-address share raised to the whole cap so none is refused),
 //! with the peak memory and the latency of `/health` from another address meanwhile.
-//! Prints medians; asserts nothing.
+//! Last, a viral boost: 200 connections fetching the actor and a note at once, with
+//! the peak memory. Prints medians; asserts nothing.
 
 mod support;
 use support::*;
@@ -22,10 +23,13 @@ const PROBES: usize = 50;
 const IDLE_TIMEOUT: u64 = 5;
 
 fn request(stream: &mut TcpStream) -> bool {
-    if stream
-        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .is_err()
-    {
+    get(stream, "/health", "*/*")
+}
+
+/// One keep-alive GET of `path`, reading the whole answer.
+fn get(stream: &mut TcpStream, path: &str, accept: &str) -> bool {
+    let head = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: {accept}\r\n\r\n");
+    if stream.write_all(head.as_bytes()).is_err() {
         return false;
     }
     // Read the head, then exactly Content-Length bytes, leaving the connection open.
@@ -150,6 +154,84 @@ fn main() {
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let _ = child.wait();
     attack_scenario();
+    viral_scenario();
+}
+
+/// A post of the owner's boosted by a big account: many servers fetch the actor and
+/// the note at once. 200 connections, each five rounds of both, all started together;
+/// prints the peak memory (issue 16 compares it with snac2's 18.6 MB in the same run).
+fn viral_scenario() {
+    const CLIENTS: usize = 200;
+    const ROUNDS: usize = 5;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, port) = start_kith(
+        dir.path(),
+        "idle_timeout_secs = 10\nmax_connections = 1000\nmax_connections_per_address = 1000\n\
+         trusted_proxies = []",
+    );
+    let pid = child.id();
+    let token = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["token", "--config", "kith.toml", "--scopes", "write"])
+        .current_dir(dir.path())
+        .output()
+        .expect("kith token");
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let body = "status=a+post+that+went+far&visibility=public";
+    let post = format!(
+        "POST /api/v1/statuses HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(post.as_bytes()).expect("post");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    let id = answer
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the post's id")
+        .to_string();
+    let note = format!("/users/me/statuses/{id}");
+    let idle_rss = proc_kb(pid, "VmRSS:");
+    let idle_hwm = proc_kb(pid, "VmHWM:");
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(CLIENTS + 1));
+    let started = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let barrier = barrier.clone();
+            let note = note.clone();
+            std::thread::spawn(move || {
+                let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                c.set_read_timeout(Some(Duration::from_secs(30)))
+                    .expect("timeout");
+                barrier.wait();
+                let accept = "application/activity+json";
+                (0..ROUNDS).all(|_| get(&mut c, "/users/me", accept) && get(&mut c, &note, accept))
+            })
+        })
+        .collect();
+    barrier.wait();
+    let mut peak_rss = 0;
+    while !clients.iter().all(|c| c.is_finished()) {
+        peak_rss = peak_rss.max(proc_kb(pid, "VmRSS:"));
+        std::thread::park_timeout(Duration::from_millis(5));
+    }
+    let ok = clients
+        .into_iter()
+        .map(|c| c.join().unwrap_or(false))
+        .filter(|ok| *ok)
+        .count();
+    println!(
+        "\nviral boost ({CLIENTS} connections x {ROUNDS} rounds of the actor and a note): \
+         {ok} of {CLIENTS} answered in full in {:.2} s; VmRSS idle {idle_rss} kB (peak so far {idle_hwm} kB), \
+         sampled peak {peak_rss} kB, VmHWM {} kB, after {} kB",
+        started.elapsed().as_secs_f64(),
+        proc_kb(pid, "VmHWM:"),
+        proc_kb(pid, "VmRSS:")
+    );
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = child.wait();
 }
 
 /// A connection from `from` (a loopback address) with a small receive buffer when

@@ -5,10 +5,14 @@
 //! checked a password would hold 19 MiB for the life of the process. kith fixes the
 //! threshold at start, so blocks of 1 MiB and more (password hashing, decoded
 //! pictures, large bodies) are always mapped on their own and returned when freed.
-//! Only glibc has the call; elsewhere this does nothing.
+//! It also caps the number of malloc arenas, so hundreds of connection threads share
+//! two instead of each busy one growing its own. Only glibc has the call; elsewhere
+//! this does nothing.
 
 /// Blocks of this many bytes or more get their own mapping.
 const LARGE_BLOCK: i32 = 1 << 20;
+/// The most malloc arenas (glibc's default is eight per core).
+const ARENAS: i32 = 2;
 /// Free bytes at the top of a heap past which they are returned.
 const TRIM_ABOVE: i32 = 128 * 1024;
 
@@ -22,5 +26,9 @@ pub fn return_large_blocks() {
         // Fixing one threshold fixes the other too: free space at the top of a heap
         // past this is given back (glibc's own starting value).
         libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_ABOVE);
+        // Two arenas in all, not eight per core: with a thread per connection, each
+        // arena keeps what its threads freed (a viral boost's load), and two suffice
+        // for a handful of request threads.
+        libc::mallopt(libc::M_ARENA_MAX, ARENAS);
     }
 }
