@@ -131,6 +131,15 @@ fn absolute(base: &Url, raw: &str) -> Option<String> {
     (ok && url.as_str().len() <= URL_MAX).then(|| url.to_string())
 }
 
+/// The longest start of `text` of at most `max` bytes that ends on a character.
+fn prefix(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn attr<'a>(tag: &'a Tag, name: &str) -> Option<&'a str> {
     tag.attrs
         .iter()
@@ -149,7 +158,8 @@ struct Head {
     done: bool,
 }
 
-/// The longest meta value or title text collected, in bytes (before the caps).
+/// The most bytes of a meta value or title text collected (the rest is dropped
+/// before the caps cut them further).
 const RAW_MAX: usize = 16 * 1024;
 /// The most meta tags collected.
 const METAS_MAX: usize = 200;
@@ -177,10 +187,9 @@ impl TokenSink for HeadSink {
                     let key = attr(&tag, "property").or_else(|| attr(&tag, "name"));
                     if let (Some(key), Some(content)) = (key, attr(&tag, "content"))
                         && head.metas.len() < METAS_MAX
-                        && content.len() <= RAW_MAX
                     {
                         let key = key.trim().to_ascii_lowercase();
-                        head.metas.push((key, content.to_string()));
+                        head.metas.push((key, prefix(content, RAW_MAX).to_string()));
                     }
                 }
                 // Scripts, styles and the rest are read as text, never as tags.
@@ -194,9 +203,8 @@ impl TokenSink for HeadSink {
                 _ => {}
             },
             CharacterTokens(text) if head.in_title => {
-                if head.title.len() + text.len() <= RAW_MAX {
-                    head.title.push_str(&text);
-                }
+                let room = RAW_MAX.saturating_sub(head.title.len());
+                head.title.push_str(prefix(&text, room));
             }
             _ => {}
         }

@@ -25,6 +25,7 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("GET", ["statuses", id, "context"]) => context(ctx, req, id),
         ("GET", ["statuses", id, "history"]) => history(ctx, req, id),
         ("GET", ["statuses", id, "source"]) => source(ctx, req, id),
+        ("GET", ["statuses", id, "card"]) => card(ctx, req, id),
         ("GET", ["statuses", id, who @ ("favourited_by" | "reblogged_by")]) => {
             reactors(ctx, req, id, *who == "reblogged_by")
         }
@@ -219,6 +220,14 @@ fn source(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     ok(
         json!({"id": post.id.to_string(), "text": post.source_text.unwrap_or_default(), "spoiler_text": post.spoiler_text}),
     )
+}
+
+/// `GET /api/v1/statuses/:id/card`: the post's `PreviewCard`, or `{}` when it has none
+/// (as Mastodon answered); 404 when the caller may not see the post.
+fn card(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
+    let (post, _) = find_visible(ctx, req, id)?;
+    let card = ctx.db.read(|c| views::card(ctx, c, post.id))?;
+    ok(card.unwrap_or_else(|| json!({})))
 }
 
 fn reactors(ctx: &Ctx, req: &Req, id: &str, boosts: bool) -> Result<Resp> {
