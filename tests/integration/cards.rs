@@ -438,3 +438,76 @@ fn remote_post_reaching_home_gets_a_card() {
     // Both servers fetched the page once each, for their own copy.
     assert_eq!(pages.hits("/story"), 2);
 }
+
+#[test]
+fn feeds_carry_pictures_with_their_descriptions() {
+    let a = Api::start("feeder");
+    let client = a.login("read write");
+    let (ct, body) = crate::media::multipart(
+        "p.png",
+        "image/png",
+        &crate::media::fixture("alpha.png"),
+        &[("description", "A <red> & blue square")],
+    );
+    let media = client
+        .request(
+            "POST",
+            "/api/v2/media",
+            &[("Content-Type", &ct)],
+            Some((&ct, &body)),
+        )
+        .ok();
+    let media_url = media["url"].as_str().unwrap().to_string();
+    client
+        .post_json(
+            "/api/v1/statuses",
+            &json!({"status": "PICTURE-MARK", "media_ids": [media["id"]], "visibility": "public",
+                    "spoiler_text": "eye strain"}),
+        )
+        .ok();
+    settle(&[&a]);
+    let size = std::fs::metadata(
+        a.ctx()
+            .config
+            .data_dir
+            .join("media")
+            .join(media_url.rsplit('/').next().unwrap()),
+    )
+    .unwrap()
+    .len();
+    let rss = a.anon().get("/@feeder.rss");
+    assert_eq!(rss.status, 200);
+    let xml = &rss.body;
+    assert!(
+        xml.contains("xmlns:media=\"http://search.yahoo.com/mrss/\""),
+        "{xml}"
+    );
+    let enclosure = format!("<enclosure url=\"{media_url}\" length=\"");
+    assert!(xml.contains(&enclosure), "{xml}");
+    assert!(
+        xml.contains(&format!("{enclosure}{size}\" type=\"image/png\"")),
+        "{xml}"
+    );
+    assert!(xml.contains(&format!(
+        "<media:content url=\"{media_url}\" type=\"image/png\" medium=\"image\""
+    )));
+    assert!(xml.contains(
+        "<media:description type=\"plain\">A &lt;red&gt; &amp; blue square</media:description>"
+    ));
+    // The content warning leads the item, as on the web page.
+    assert!(xml.contains("CW: eye strain"), "{xml}");
+    let atom = a.anon().get("/@feeder.atom");
+    assert_eq!(atom.status, 200);
+    assert!(
+        atom.body.contains(&format!(
+            "<link rel=\"enclosure\" type=\"image/png\" href=\"{media_url}\""
+        )),
+        "{}",
+        atom.body
+    );
+    assert!(
+        atom.body
+            .contains("title=\"A &lt;red&gt; &amp; blue square\"")
+    );
+    assert!(atom.body.contains("CW: eye strain"));
+}
