@@ -25,7 +25,7 @@ enum Page {
 }
 
 /// A recording page server on 127.0.0.1; stops when dropped.
-struct Pages {
+pub(crate) struct Pages {
     port: u16,
     routes: Arc<Mutex<HashMap<String, Page>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
@@ -33,7 +33,7 @@ struct Pages {
 }
 
 impl Pages {
-    fn start() -> Pages {
+    pub(crate) fn start() -> Pages {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let pages = Pages {
@@ -58,7 +58,7 @@ impl Pages {
         pages
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
@@ -66,7 +66,7 @@ impl Pages {
         self.routes.lock().unwrap().insert(path.into(), page);
     }
 
-    fn html(&self, path: &str, html: &str) {
+    pub(crate) fn html(&self, path: &str, html: &str) {
         self.route(path, Page::Body("text/html; charset=utf-8", html.into()));
     }
 
