@@ -45,6 +45,24 @@ pub fn request(ctx: &Ctx, post_id: i64, content_html: &str) {
     }
 }
 
+/// Queues the cards of posts the owner opens in a thread that never had one asked
+/// for (remote posts that did not come through the inbox: fetched ancestors, replies).
+pub fn request_missing(ctx: &Ctx, posts: &[&crate::db::posts::Post]) {
+    if !ctx.config.federation.link_previews {
+        return;
+    }
+    for post in posts {
+        if parse::first_link(&post.content_html).is_none() {
+            continue;
+        }
+        match ctx.db.read(|c| cards::has_post(c, post.id)) {
+            Ok(false) => request(ctx, post.id, &post.content_html),
+            Ok(true) => {}
+            Err(e) => eprintln!("cards: post {}: {e}", post.id),
+        }
+    }
+}
+
 /// One step of the card worker: fetches the page due first, if any; returns how many
 /// pages it handled (0 or 1).
 pub fn run_once(ctx: &Ctx) -> Result<usize> {

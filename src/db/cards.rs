@@ -43,6 +43,13 @@ pub fn request(conn: &Connection, post_id: i64, url: &str, host: &str, now: i64)
     Ok(queued > 0)
 }
 
+/// Whether a post was ever given a card's page.
+pub fn has_post(conn: &Connection, post_id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM post_cards WHERE post_id = ?1)")?
+        .query_row([post_id], |r| r.get(0))?)
+}
+
 /// Forgets which card a post shows (its edit left no link).
 pub fn unlink(conn: &Connection, post_id: i64) -> Result<()> {
     conn.prepare_cached("DELETE FROM post_cards WHERE post_id = ?1")?
@@ -175,7 +182,9 @@ mod tests {
         post(&conn, 2);
         let url = "https://p.example/a";
         assert!(request(&conn, 1, url, "p.example", 10).unwrap());
+        assert!(!has_post(&conn, 2).unwrap());
         assert!(!request(&conn, 2, url, "p.example", 11).unwrap());
+        assert!(has_post(&conn, 2).unwrap());
         assert!(pending_work(&conn, 10).unwrap());
         assert_eq!(next_due(&conn, 10).unwrap().unwrap().url, url);
         assert_eq!(for_post(&conn, 1).unwrap(), None);

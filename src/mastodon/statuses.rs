@@ -160,7 +160,7 @@ fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
             eprintln!("context: ancestors of {} not fetched: {e}", post.uri);
         }
     }
-    ctx.db.read(|c| {
+    let (ancestors, descendants) = ctx.db.read(|c| {
         let mut ancestors = Vec::new();
         let mut next = post.in_reply_to_uri.clone();
         while let Some(uri) = next.take() {
@@ -186,6 +186,17 @@ fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
             }
         }
         descendants.sort_by_key(|p| p.id);
+        Ok((ancestors, descendants))
+    })?;
+    if viewer.is_owner() {
+        let thread: Vec<&Post> = ancestors
+            .iter()
+            .chain(&descendants)
+            .chain([&post])
+            .collect();
+        crate::cards::request_missing(ctx, &thread);
+    }
+    ctx.db.read(|c| {
         ok(json!({
             "ancestors": views::statuses(ctx, c, &ancestors, &viewer)?,
             "descendants": views::statuses(ctx, c, &descendants, &viewer)?,

@@ -511,3 +511,36 @@ fn feeds_carry_pictures_with_their_descriptions() {
     );
     assert!(atom.body.contains("CW: eye strain"));
 }
+
+#[test]
+fn a_remote_post_opened_in_a_thread_gets_its_card() {
+    let pages = Pages::start();
+    pages.html("/story", OG_PAGE);
+    let a = Api::start("opener");
+    let b = Api::start("linker");
+    let a_client = a.login("read write follow");
+    let b_client = b.login("read write");
+    let linked = post(&b_client, &format!("Look: {}", pages.url("/story")));
+    settle(&[&a, &b]);
+    assert_eq!(
+        pages.hits("/story"),
+        1,
+        "the author's own server fetched it"
+    );
+    // Found by search, not through the inbox: no card asked for yet.
+    let uri = b_client.get(&format!("/api/v1/statuses/{linked}")).ok()["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let q = crate::api::form(&[("q", &uri), ("resolve", "true")]);
+    let found = a_client.get(&format!("/api/v2/search?{q}")).ok();
+    let id = found["statuses"][0]["id"].as_str().unwrap().to_string();
+    settle(&[&a, &b]);
+    assert!(card_of(&a_client, &id).is_null());
+    assert_eq!(pages.hits("/story"), 1);
+    // The owner opens its thread: the card is fetched.
+    a_client.get(&format!("/api/v1/statuses/{id}/context")).ok();
+    settle(&[&a, &b]);
+    assert_eq!(card_of(&a_client, &id)["title"], "A \"good\" story");
+    assert_eq!(pages.hits("/story"), 2);
+}
