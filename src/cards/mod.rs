@@ -11,6 +11,7 @@ use crate::ctx::Ctx;
 use crate::db::{self, cards};
 use crate::error::Result;
 use crate::events::Event;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// The most bytes of a page read: its head is enough.
 pub const PAGE_MAX_BYTES: u64 = 1024 * 1024;
@@ -68,6 +69,7 @@ pub fn request_missing(ctx: &Ctx, posts: &[&crate::db::posts::Post]) {
 pub fn run_once(ctx: &Ctx) -> Result<usize> {
     let now = db::now_ms();
     let Some(job) = ctx.db.read(|c| cards::next_due(c, now))? else {
+        prune_if_due(ctx, now)?;
         return Ok(0);
     };
     if !ctx.config.federation.link_previews {
@@ -111,6 +113,22 @@ pub fn run_once(ctx: &Ctx) -> Result<usize> {
         }
     }
     Ok(1)
+}
+
+/// When the card worker last forgot unlinked pages (ms), so it does so hourly.
+static LAST_PRUNE: AtomicI64 = AtomicI64::new(0);
+
+/// Forgets stale pages no post links any more, at most once an hour.
+fn prune_if_due(ctx: &Ctx, now: i64) -> Result<()> {
+    let last = LAST_PRUNE.load(Ordering::Relaxed);
+    if now - last < 3600 * 1000
+        || LAST_PRUNE
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return Ok(());
+    }
+    ctx.db.write(|tx| cards::prune(tx, now)).map(|_| ())
 }
 
 /// Fetches a page and reads its card; `Ok(None)` when it has nothing usable.

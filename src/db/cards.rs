@@ -151,6 +151,16 @@ pub fn for_post(conn: &Connection, post_id: i64) -> Result<Option<Card>> {
         .optional()?)
 }
 
+/// Forgets pages no post links any more once their answer is stale; returns how many.
+pub fn prune(conn: &Connection, now: i64) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM link_cards WHERE due_at IS NULL AND stale_at <= ?1
+             AND NOT EXISTS (SELECT 1 FROM post_cards p WHERE p.url = link_cards.url)",
+        )?
+        .execute([now])?)
+}
+
 /// Whether a page fetch is due at `now` (or running: a job leaves the queue only
 /// when its answer is stored).
 pub fn pending_work(conn: &Connection, now: i64) -> Result<bool> {
@@ -206,5 +216,11 @@ mod tests {
         assert_eq!(for_post(&conn, 1).unwrap(), Some(card));
         unlink(&conn, 1).unwrap();
         assert_eq!(for_post(&conn, 1).unwrap(), None);
+        // Still linked by post 2: kept; unlinked and stale: forgotten.
+        assert_eq!(prune(&conn, 500).unwrap(), 0);
+        unlink(&conn, 2).unwrap();
+        assert_eq!(prune(&conn, 199).unwrap(), 0);
+        assert_eq!(prune(&conn, 200).unwrap(), 1);
+        assert!(request(&conn, 1, url, "p.example", 201).unwrap());
     }
 }
