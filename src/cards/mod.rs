@@ -32,13 +32,21 @@ pub fn request(ctx: &Ctx, post_id: i64, content_html: &str) {
         return;
     }
     let link = parse::first_link(content_html);
-    let queued = ctx.db.write(|tx| match &link {
+    let queued = match &link {
         Some(url) => {
             let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-            cards::request(tx, post_id, url.as_str(), &host, db::now_ms())
+            ctx.db
+                .write(|tx| cards::request(tx, post_id, url.as_str(), &host, db::now_ms()))
         }
-        None => cards::unlink(tx, post_id).map(|()| false),
-    });
+        // Only an edit that dropped the link has anything to forget.
+        None => match ctx.db.read(|c| cards::has_post(c, post_id)) {
+            Ok(true) => ctx
+                .db
+                .write(|tx| cards::unlink(tx, post_id))
+                .map(|()| false),
+            other => other,
+        },
+    };
     match queued {
         Ok(true) => ctx.wake.cards(),
         Ok(false) => {}

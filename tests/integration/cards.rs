@@ -544,3 +544,31 @@ fn a_remote_post_opened_in_a_thread_gets_its_card() {
     assert_eq!(card_of(&a_client, &id)["title"], "A \"good\" story");
     assert_eq!(pages.hits("/story"), 2);
 }
+
+#[test]
+fn an_edit_changes_or_drops_the_card() {
+    let pages = Pages::start();
+    pages.html("/one", "<title>One</title>");
+    pages.html("/two", "<title>Two</title>");
+    let a = Api::start("editor");
+    let client = a.login("read write");
+    let id = post(&client, &pages.url("/one"));
+    settle(&[&a]);
+    assert_eq!(card_of(&client, &id)["title"], "One");
+    let edit = |text: &str| {
+        client
+            .json_body(
+                "PUT",
+                &format!("/api/v1/statuses/{id}"),
+                &json!({"status": text}),
+            )
+            .ok()
+    };
+    edit(&format!("now {}", pages.url("/two")));
+    settle(&[&a]);
+    assert_eq!(card_of(&client, &id)["title"], "Two");
+    edit("no link any more");
+    settle(&[&a]);
+    assert!(card_of(&client, &id).is_null());
+    assert_eq!((pages.hits("/one"), pages.hits("/two")), (1, 1));
+}
