@@ -352,6 +352,11 @@ fn sec_82_link_previews_refuse_pages_that_are_not_html() {
         assert!(card_of(&client, id).is_null());
     }
     assert_eq!(pages.total_hits(), 3);
+    // The failure is remembered: another post linking the page fetches nothing.
+    let again = post(&client, &format!("again {}", pages.url("/json")));
+    settle(&[&a]);
+    assert!(card_of(&client, &again).is_null());
+    assert_eq!(pages.total_hits(), 3);
 }
 
 #[test]
