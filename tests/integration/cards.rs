@@ -577,3 +577,26 @@ fn an_edit_changes_or_drops_the_card() {
     assert!(card_of(&client, &id).is_null());
     assert_eq!((pages.hits("/one"), pages.hits("/two")), (1, 1));
 }
+
+#[test]
+fn sec_82_link_previews_fetch_at_most_thirty_pages_of_a_host_a_minute() {
+    let pages = Pages::start();
+    let a = Api::start("busyhost");
+    let client = a.login("read write");
+    let ids: Vec<String> = (0..31)
+        .map(|n| {
+            let path = format!("/p{n}");
+            pages.html(&path, &format!("<title>Page {n}</title>"));
+            post(&client, &pages.url(&path))
+        })
+        .collect();
+    settle(&[&a]);
+    // Thirty fetched; the thirty-first waits for the next minute (off the queue's
+    // "due now", so settle does not wait for it).
+    assert_eq!(pages.total_hits(), 30);
+    let with_card = ids
+        .iter()
+        .filter(|id| !card_of(&client, id).is_null())
+        .count();
+    assert_eq!(with_card, 30);
+}
