@@ -38,9 +38,8 @@ pub struct PageCard {
 /// OpenGraph, then Twitter card tags, then `<title>` and the meta description;
 /// `None` when the head holds no title.
 pub fn page_card(html: &str, base: &Url) -> Option<PageCard> {
-    let sink = HeadSink::default();
-    let sink = run(sink, html);
-    let head = sink.state.into_inner();
+    let mut head = Head::default();
+    run(html, &mut |token| head.take(token));
     let pick = |names: &[&str]| {
         names
             .iter()
@@ -85,17 +84,33 @@ pub fn page_card(html: &str, base: &Url) -> Option<PageCard> {
 /// The link a post's card is for: its first `<a>` to an http(s) URL that is not a
 /// mention or a hashtag (by class, `rel="tag"`, or text starting with `@` or `#`).
 pub fn first_link(content_html: &str) -> Option<Url> {
-    let sink = run(LinkSink::default(), content_html);
-    sink.state.into_inner().found
+    let mut links = Links::default();
+    run(content_html, &mut |token| links.take(token));
+    links.found
 }
 
-fn run<S: TokenSink>(sink: S, text: &str) -> S {
+/// What reads the tokens of one text.
+type Read<'a> = &'a mut dyn FnMut(Token) -> TokenSinkResult<()>;
+
+/// The one sink type given to the tokenizer, so the binary holds one copy of its
+/// code: it hands each token to a reader.
+struct Reader<'a>(RefCell<Read<'a>>);
+
+impl TokenSink for Reader<'_> {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        (self.0.borrow_mut())(token)
+    }
+}
+
+/// Tokenizes `text`, handing every token to `read`.
+fn run(text: &str, read: Read) {
     let input = BufferQueue::default();
     input.push_back(StrTendril::from_slice(text));
-    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
+    let tokenizer = Tokenizer::new(Reader(RefCell::new(read)), TokenizerOpts::default());
     let _ = tokenizer.feed(&input);
     tokenizer.end();
-    tokenizer.sink
 }
 
 /// Plain text: control characters dropped, white space collapsed, at most `max`
@@ -164,16 +179,11 @@ const RAW_MAX: usize = 16 * 1024;
 /// The most meta tags collected.
 const METAS_MAX: usize = 200;
 
-#[derive(Default)]
-struct HeadSink {
-    state: RefCell<Head>,
-}
-
-impl TokenSink for HeadSink {
-    type Handle = ();
-
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        let mut head = self.state.borrow_mut();
+impl Head {
+    /// Reads one token of a page; asks the tokenizer to read what follows `<title>`,
+    /// `<script>` and the like as text.
+    fn take(&mut self, token: Token) -> TokenSinkResult<()> {
+        let head = self;
         if head.done {
             return TokenSinkResult::Continue;
         }
@@ -220,16 +230,10 @@ struct Links {
     found: Option<Url>,
 }
 
-#[derive(Default)]
-struct LinkSink {
-    state: RefCell<Links>,
-}
-
-impl TokenSink for LinkSink {
-    type Handle = ();
-
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        let mut links = self.state.borrow_mut();
+impl Links {
+    /// Reads one token of a post's HTML.
+    fn take(&mut self, token: Token) -> TokenSinkResult<()> {
+        let links = self;
         if links.found.is_some() {
             return TokenSinkResult::Continue;
         }
