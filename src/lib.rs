@@ -11,6 +11,7 @@
 pub mod ap;
 pub mod assets;
 pub mod auth;
+pub mod cards;
 pub mod cli;
 pub mod config;
 pub mod ctx;
@@ -236,7 +237,7 @@ pub fn start(config: Config) -> Result<Server> {
         scratch_dir: ctx.config.scratch_dir(),
     };
     let http = http::HttpServer::start(listener, opts, Arc::new(router::Router::new(ctx.clone())))?;
-    let workers = workers::start(ctx.clone(), inbox_step);
+    let workers = workers::start(ctx.clone(), inbox_step, cards::run_once);
     Ok(Server {
         http,
         workers,

@@ -1,4 +1,4 @@
-//! Wake-ups of the worker threads: a signal per queue (inbox, delivery) that request
+//! Wake-ups of the worker threads: a signal per queue (inbox, delivery, cards) that request
 //! threads and the command line raise after queueing work, and one the workers raise
 //! after each step (what `workers::settle` waits on). Kept in the shared context.
 
@@ -10,6 +10,7 @@ use std::time::Duration;
 pub struct Wake {
     pub(crate) inbox: Signal,
     pub(crate) delivery: Signal,
+    pub(crate) cards: Signal,
     pub(crate) progress: Signal,
 }
 
@@ -52,9 +53,15 @@ impl Wake {
         self.delivery.raise();
     }
 
+    /// Tells the card worker that link previews were queued.
+    pub fn cards(&self) {
+        self.cards.raise();
+    }
+
     /// Wakes every worker.
     pub(crate) fn all(&self) {
         self.inbox.raise();
         self.delivery.raise();
+        self.cards.raise();
     }
 }

@@ -1,5 +1,5 @@
-//! Background threads: the inbox workers (one per CPU) and the delivery workers (which
-//! also send Web Push messages), each taking one
+//! Background threads: the inbox workers (one per CPU), the delivery workers (which
+//! also send Web Push messages) and the card worker (link previews), each taking one
 //! batch step (`run_once`) at a time, woken by a condition variable when work is
 //! queued and every few seconds anyway (so work queued by another process — the
 //! command line — is picked up). Shutdown lets the current step finish and leaves the
@@ -27,8 +27,13 @@ pub struct Workers {
 /// provides it (its inbound `run_once`), so this module need not know it.
 pub type InboxStep = fn(&Ctx, usize, usize) -> crate::error::Result<usize>;
 
-/// Starts the inbox workers and `config.delivery_workers()` delivery workers.
-pub fn start(ctx: Arc<Ctx>, inbox_step: InboxStep) -> Workers {
+/// One step of the card worker (link previews), provided like [`InboxStep`]; returns
+/// how many queued pages it handled.
+pub type CardStep = fn(&Ctx) -> crate::error::Result<usize>;
+
+/// Starts the inbox workers, `config.delivery_workers()` delivery workers and the card
+/// worker.
+pub fn start(ctx: Arc<Ctx>, inbox_step: InboxStep, card_step: CardStep) -> Workers {
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     // One inbox worker per CPU; each takes its own shards, so one actor's activities
@@ -70,6 +75,15 @@ pub fn start(ctx: Arc<Ctx>, inbox_step: InboxStep) -> Workers {
             |w| &w.delivery,
         ));
     }
+    // One card worker: page fetches never hold up the inbox or deliveries, and no
+    // host sees more than one at a time.
+    handles.extend(spawn(
+        &ctx,
+        &stop,
+        "cards".into(),
+        move |ctx, _| card_step(ctx),
+        |w| &w.cards,
+    ));
     Workers { handles, stop, ctx }
 }
 

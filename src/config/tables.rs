@@ -16,6 +16,8 @@ pub struct Federation {
     /// Deadline of one outbound request (fetch or delivery, redirects and body
     /// included), in seconds (SECURITY.md 41); at most 40, under a delivery's lease.
     pub fetch_timeout_secs: u64,
+    /// Fetch the first link of posts for a preview card (off: no page fetches, no cards).
+    pub link_previews: bool,
 }
 
 impl Default for Federation {
@@ -24,6 +26,7 @@ impl Default for Federation {
             allow_private_addresses: false,
             delivery_workers: 0,
             fetch_timeout_secs: 30,
+            link_previews: true,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod account;
 pub mod actor_counts;
 pub mod actors;
 pub mod blocks;
+pub mod cards;
 pub mod deliveries;
 pub mod doctor;
 pub mod favourites;
@@ -76,6 +77,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_first_run.sql"),
     include_str!("migrations/0011_push.sql"),
     include_str!("migrations/0012_doctor.sql"),
+    include_str!("migrations/0013_cards.sql"),
 ];
 
 /// How often the server checkpoints the write-ahead log.

@@ -129,8 +129,8 @@ pub fn prune_seen(conn: &Connection, now: i64) -> Result<usize> {
         .execute([now - SEEN_TTL_MS])?)
 }
 
-/// Whether any inbound activity is queued or any delivery (or push job) is due now or
-/// in flight.
+/// Whether any inbound activity is queued or any delivery, push job or link preview
+/// fetch is due now or in flight.
 pub fn pending_work(conn: &Connection, now: i64) -> Result<bool> {
     let inbox: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM inbox_queue)")?
@@ -140,7 +140,10 @@ pub fn pending_work(conn: &Connection, now: i64) -> Result<bool> {
             "SELECT EXISTS (SELECT 1 FROM deliveries WHERE next_at <= ?1 OR claimed_until > ?1)",
         )?
         .query_row([now], |r| r.get(0))?;
-    Ok(inbox || deliveries || crate::db::push::pending_work(conn, now)?)
+    Ok(inbox
+        || deliveries
+        || crate::db::push::pending_work(conn, now)?
+        || crate::db::cards::pending_work(conn, now)?)
 }
 
 #[cfg(test)]

@@ -40,6 +40,10 @@ const POST_DRAIN_BYTES: u64 = 16 * 1024;
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Media types accepted for ActivityPub documents (SECURITY.md 24).
 const ACTIVITY_TYPES: &[&str] = &["application/activity+json", "application/ld+json"];
+/// Media types accepted for web pages read for link previews.
+const PAGE_TYPES: &[&str] = &["text/html", "application/xhtml+xml"];
+/// The Accept header of web page GETs.
+const PAGE_ACCEPT: &str = "text/html, application/xhtml+xml;q=0.9";
 /// Media types accepted for WebFinger and NodeInfo.
 const JSON_TYPES: &[&str] = &[
     "application/jrd+json",
@@ -121,6 +125,8 @@ struct GetSpec<'a> {
     max_bytes: u64,
     /// Accepted media types, or any when `None`.
     types: Option<&'a [&'a str]>,
+    /// A longer body is cut at `max_bytes` rather than refused.
+    cut: bool,
 }
 
 impl Fetcher {
@@ -184,6 +190,7 @@ impl Fetcher {
             signer,
             max_bytes: JSON_MAX_BYTES,
             types: Some(ACTIVITY_TYPES),
+            cut: false,
         };
         self.get(url, &spec)
     }
@@ -196,6 +203,7 @@ impl Fetcher {
             signer: None,
             max_bytes: JSON_MAX_BYTES,
             types: Some(JSON_TYPES),
+            cut: false,
         };
         self.get(url, &spec)
     }
@@ -208,6 +216,21 @@ impl Fetcher {
             signer: None,
             max_bytes,
             types: None,
+            cut: false,
+        };
+        self.get(url, &spec)
+    }
+
+    /// Unsigned GET of a web page (a link preview): HTML or XHTML only, same redirects
+    /// and deadline as the others; only the first `max_bytes` are read, the rest of a
+    /// longer page is never downloaded.
+    pub fn get_page(&self, url: &str, max_bytes: u64) -> Result<Fetched> {
+        let spec = GetSpec {
+            accept: PAGE_ACCEPT,
+            signer: None,
+            max_bytes,
+            types: Some(PAGE_TYPES),
+            cut: true,
         };
         self.get(url, &spec)
     }
@@ -380,7 +403,11 @@ fn finish(url: Url, response: Response<Body>, spec: &GetSpec) -> Result<Fetched>
             "GET {url}: unexpected Content-Type {content_type:?}"
         )));
     }
-    let body = read_capped(&url, response, spec.max_bytes)?;
+    let body = if spec.cut {
+        read_cut(&url, response, spec.max_bytes)?
+    } else {
+        read_capped(&url, response, spec.max_bytes)?
+    };
     Ok(Fetched {
         final_url: url,
         status,
@@ -428,6 +455,18 @@ fn read_capped(url: &Url, response: Response<Body>, max_bytes: u64) -> Result<Ve
     if body.len() as u64 > max_bytes {
         return Err(too_big());
     }
+    Ok(body)
+}
+
+/// Reads at most `max_bytes` of the body and drops the connection on the rest.
+fn read_cut(url: &Url, response: Response<Body>, max_bytes: u64) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    response
+        .into_body()
+        .into_reader()
+        .take(max_bytes)
+        .read_to_end(&mut body)
+        .map_err(|e| network_error(url, ureq::Error::from(e)))?;
     Ok(body)
 }
 

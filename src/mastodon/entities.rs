@@ -198,6 +198,8 @@ pub struct StatusParts {
     pub in_reply_to: Option<(String, String)>,
     pub reblog: Option<Value>,
     pub application: Option<Value>,
+    /// The `PreviewCard` of the post's first link, when its page gave one.
+    pub card: Option<Value>,
 }
 
 /// A `Status`.
@@ -232,7 +234,7 @@ pub fn status(config: &Config, post: &Post, parts: StatusParts) -> Value {
         "in_reply_to_account_id": parts.in_reply_to.as_ref().map(|(_, a)| a.clone()),
         "reblog": parts.reblog,
         "poll": parts.poll,
-        "card": null,
+        "card": parts.card,
         "language": post.language,
         "favourited": favourited,
         "reblogged": reblogged,
@@ -240,6 +242,37 @@ pub fn status(config: &Config, post: &Post, parts: StatusParts) -> Value {
         "bookmarked": bookmarked,
         "pinned": post.is_local().then_some(post.pinned_at.is_some()),
         "filtered": [],
+    })
+}
+
+/// A `PreviewCard`, with `image` already proxied through the media cache. kith reads
+/// no oEmbed, so the type is always `link` and `html`/`embed_url` are empty; the
+/// picture's size is not known when the card is made, so `width` and `height` are 0
+/// (Mastodon's own value for unknown) and `blurhash` is null.
+pub fn preview_card(card: &crate::db::cards::Card, image: Option<String>) -> Value {
+    let authors: Vec<Value> = (!card.author_name.is_empty() || !card.author_url.is_empty())
+        .then(|| json!({"name": card.author_name, "url": card.author_url, "account": null}))
+        .into_iter()
+        .collect();
+    json!({
+        "url": card.url,
+        "title": card.title,
+        "description": card.description,
+        "language": null,
+        "type": "link",
+        "author_name": card.author_name,
+        "author_url": card.author_url,
+        "authors": authors,
+        "provider_name": card.provider_name,
+        "provider_url": "",
+        "html": "",
+        "width": 0,
+        "height": 0,
+        "image": image,
+        "image_description": "",
+        "embed_url": "",
+        "blurhash": null,
+        "published_at": card.published_at.map(date),
     })
 }
 
@@ -365,6 +398,7 @@ mod tests {
             in_reply_to: None,
             reblog: None,
             application: None,
+            card: None,
         };
         let s = status(&c, &post, parts);
         assert_eq!(s["id"], "42");

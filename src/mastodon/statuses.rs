@@ -25,6 +25,7 @@ pub fn route(ctx: &Ctx, req: &Req, method: &str, rest: &[&str]) -> Result<Resp> 
         ("GET", ["statuses", id, "context"]) => context(ctx, req, id),
         ("GET", ["statuses", id, "history"]) => history(ctx, req, id),
         ("GET", ["statuses", id, "source"]) => source(ctx, req, id),
+        ("GET", ["statuses", id, "card"]) => card(ctx, req, id),
         ("GET", ["statuses", id, who @ ("favourited_by" | "reblogged_by")]) => {
             reactors(ctx, req, id, *who == "reblogged_by")
         }
@@ -159,7 +160,7 @@ fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
             eprintln!("context: ancestors of {} not fetched: {e}", post.uri);
         }
     }
-    ctx.db.read(|c| {
+    let (ancestors, descendants) = ctx.db.read(|c| {
         let mut ancestors = Vec::new();
         let mut next = post.in_reply_to_uri.clone();
         while let Some(uri) = next.take() {
@@ -185,6 +186,17 @@ fn context(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
             }
         }
         descendants.sort_by_key(|p| p.id);
+        Ok((ancestors, descendants))
+    })?;
+    if viewer.is_owner() {
+        let thread: Vec<&Post> = ancestors
+            .iter()
+            .chain(&descendants)
+            .chain([&post])
+            .collect();
+        crate::cards::request_missing(ctx, &thread);
+    }
+    ctx.db.read(|c| {
         ok(json!({
             "ancestors": views::statuses(ctx, c, &ancestors, &viewer)?,
             "descendants": views::statuses(ctx, c, &descendants, &viewer)?,
@@ -219,6 +231,14 @@ fn source(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
     ok(
         json!({"id": post.id.to_string(), "text": post.source_text.unwrap_or_default(), "spoiler_text": post.spoiler_text}),
     )
+}
+
+/// `GET /api/v1/statuses/:id/card`: the post's `PreviewCard`, or `{}` when it has none
+/// (as Mastodon answered); 404 when the caller may not see the post.
+fn card(ctx: &Ctx, req: &Req, id: &str) -> Result<Resp> {
+    let (post, _) = find_visible(ctx, req, id)?;
+    let card = ctx.db.read(|c| views::card(ctx, c, post.id))?;
+    ok(card.unwrap_or_else(|| json!({})))
 }
 
 fn reactors(ctx: &Ctx, req: &Req, id: &str, boosts: bool) -> Result<Resp> {

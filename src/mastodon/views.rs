@@ -193,8 +193,23 @@ pub fn status(ctx: &Ctx, conn: &Conn, post: &Post, viewer: &Viewer) -> Result<Va
         in_reply_to,
         reblog,
         application: None,
+        card: card(ctx, conn, post.id)?,
     };
     Ok(entities::status(&ctx.config, post, parts))
+}
+
+/// The `PreviewCard` of a post, when link previews are on and its page gave one.
+pub fn card(ctx: &Ctx, conn: &Conn, post_id: i64) -> Result<Option<Value>> {
+    if !ctx.config.federation.link_previews {
+        return Ok(None);
+    }
+    Ok(db::cards::for_post(conn, post_id)?.map(|card| {
+        let image = card
+            .image_url
+            .as_deref()
+            .map(|u| crate::media::cache::proxied(ctx, u));
+        entities::preview_card(&card, image)
+    }))
 }
 
 /// Several posts as statuses for `viewer`, leaving out those the viewer may not see.

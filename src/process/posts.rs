@@ -261,6 +261,7 @@ pub(super) fn create_post_with(
     })?;
     ctx.wake.delivery();
     ctx.emit(Event::Posted(post.id));
+    crate::cards::request(ctx, post.id, &post.content_html);
     Ok(post)
 }
 
@@ -350,6 +351,7 @@ pub fn edit_post(ctx: &Ctx, post_id: i64, draft: &Draft) -> Result<Post> {
     })?;
     ctx.wake.delivery();
     ctx.emit(Event::Edited(post_id));
+    crate::cards::request(ctx, post_id, &post.content_html);
     ctx.db.read(|c| posts::get(c, post_id))
 }
 

@@ -152,6 +152,8 @@ pub fn handle_announce(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Res
     })?;
     if inserted {
         ctx.emit(Event::Posted(boost.id));
+        // The boosted post reaches the home timeline: its card, if it never had one.
+        crate::cards::request_missing(ctx, &[&target]);
     }
     Ok(())
 }

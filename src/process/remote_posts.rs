@@ -239,6 +239,7 @@ fn store_note(ctx: &Ctx, author: &RemoteActor, mut note: ParsedNote, notify: boo
     // results are not.
     if inserted && notify {
         ctx.emit(Event::Posted(note.post.id));
+        crate::cards::request(ctx, note.post.id, &note.post.content_html);
     }
     Ok(())
 }
@@ -338,6 +339,7 @@ pub fn handle_update(ctx: &Ctx, signer: &RemoteActor, activity: &Value) -> Resul
         Ok(())
     })?;
     ctx.emit(Event::Edited(stored.id));
+    crate::cards::request(ctx, stored.id, &updated.content_html);
     Ok(())
 }
 

@@ -1,10 +1,13 @@
 //! The Atom (`/@USER.atom`) and RSS (`/@USER.rss`) feeds of the owner's public posts
 //! that start a thread (no boosts, replies, unlisted, followers-only or direct posts).
 //! Written with maud, whose escaping is XML's; post HTML goes in as escaped text.
+//! Attachments ride along for cross-posters: RSS items carry the first as an
+//! `<enclosure>` and each picture as Media RSS `<media:content>` (with its
+//! description), Atom entries carry each as a `rel="enclosure"` link.
 
 use crate::ctx::Ctx;
 use crate::db::account::Account;
-use crate::db::posts::Post;
+use crate::db::posts::{self, Attachment, Post};
 use crate::error::Result;
 use crate::http::Resp;
 use maud::{Markup, PreEscaped, html};
@@ -44,17 +47,56 @@ fn title(post: &Post) -> String {
     super::post::excerpt(post)
 }
 
+/// An attachment as a feed shows it: absolute URL, media type, size in bytes (0
+/// when kith does not know it: a file that is not its own upload) and description.
+struct Enclosure {
+    url: String,
+    media_type: String,
+    length: i64,
+    description: String,
+}
+
+impl Enclosure {
+    fn is_picture(&self) -> bool {
+        self.media_type.starts_with("image/")
+    }
+}
+
+/// A post with its attachments.
+type Entry = (Post, Vec<Enclosure>);
+
+fn enclosures(conn: &crate::db::Conn, post: &Post) -> Result<Vec<Enclosure>> {
+    posts::list_attachments(conn, post.id)?
+        .into_iter()
+        .filter_map(|a: Attachment| {
+            let url = a.remote_url?;
+            let length = match a.media_id {
+                Some(id) => crate::db::media::get(conn, id).map(|m| m.size),
+                None => Ok(0),
+            };
+            Some(length.map(|length| Enclosure {
+                url,
+                media_type: a.media_type,
+                length,
+                description: a.description,
+            }))
+        })
+        .collect()
+}
+
 /// Serves a feed.
 pub fn serve(ctx: &Ctx, kind: Kind) -> Result<Resp> {
     let (account, posts) = ctx.db.read(|c| {
-        Ok((
-            crate::db::account::get(c)?,
-            crate::visibility::filter(
-                c,
-                &crate::visibility::Viewer::Anonymous,
-                crate::db::pages::list_feed(c, ENTRIES)?,
-            )?,
-        ))
+        let list = crate::visibility::filter(
+            c,
+            &crate::visibility::Viewer::Anonymous,
+            crate::db::pages::list_feed(c, ENTRIES)?,
+        )?;
+        let entries = list
+            .into_iter()
+            .map(|p| enclosures(c, &p).map(|e| (p, e)))
+            .collect::<Result<Vec<Entry>>>()?;
+        Ok((crate::db::account::get(c)?, entries))
     })?;
     let (content_type, body) = match kind {
         Kind::Atom => (
@@ -84,11 +126,11 @@ fn names(ctx: &Ctx, account: &Account) -> (String, String) {
     )
 }
 
-fn atom(ctx: &Ctx, account: &Account, posts: &[Post]) -> Markup {
+fn atom(ctx: &Ctx, account: &Account, posts: &[Entry]) -> Markup {
     let (title_text, profile) = names(ctx, account);
     let updated = posts
         .first()
-        .map(|p| p.edited_at.unwrap_or(p.published_at))
+        .map(|(p, _)| p.edited_at.unwrap_or(p.published_at))
         .unwrap_or(account.updated_at);
     html! {
         feed xmlns="http://www.w3.org/2005/Atom" {
@@ -100,7 +142,7 @@ fn atom(ctx: &Ctx, account: &Account, posts: &[Post]) -> Markup {
             link rel="self" type="application/atom+xml" href=(format!("{profile}.atom")) {}
             icon { (crate::media::avatar_url(ctx, account)) }
             author { name { (account.username) } uri { (profile) } }
-            @for p in posts {
+            @for (p, media) in posts {
                 @let url = crate::ap::note::local_url(&ctx.config, p.id);
                 entry {
                     id { (p.uri) }
@@ -109,17 +151,48 @@ fn atom(ctx: &Ctx, account: &Account, posts: &[Post]) -> Markup {
                     published { (crate::dates::iso8601(p.published_at)) }
                     updated { (crate::dates::iso8601(p.edited_at.unwrap_or(p.published_at))) }
                     @if !p.spoiler_text.is_empty() { summary { (p.spoiler_text) } }
-                    content type="html" { (p.content_html) }
+                    content type="html" { (description(p)) }
+                    @for m in media {
+                        link rel="enclosure" type=(m.media_type) href=(m.url)
+                            length=[(m.length > 0).then_some(m.length)]
+                            title=[(!m.description.is_empty()).then_some(&m.description)] {}
+                    }
                 }
             }
         }
     }
 }
 
-fn rss(ctx: &Ctx, account: &Account, posts: &[Post]) -> Markup {
+/// The Media RSS element of a picture (maud writes no prefixed element names), with
+/// its description, and an adult rating when the post is marked sensitive.
+fn media_content(m: &Enclosure, sensitive: bool) -> Markup {
+    let text = |s: &str| html! { (s) }.into_string();
+    let mut out = format!(
+        "<media:content url=\"{}\" type=\"{}\" medium=\"image\"",
+        text(&m.url),
+        text(&m.media_type)
+    );
+    if m.length > 0 {
+        out.push_str(&format!(" fileSize=\"{}\"", m.length));
+    }
+    out.push('>');
+    if sensitive {
+        out.push_str("<media:rating scheme=\"urn:simple\">adult</media:rating>");
+    }
+    if !m.description.is_empty() {
+        out.push_str(&format!(
+            "<media:description type=\"plain\">{}</media:description>",
+            text(&m.description)
+        ));
+    }
+    out.push_str("</media:content>");
+    PreEscaped(out)
+}
+
+fn rss(ctx: &Ctx, account: &Account, posts: &[Entry]) -> Markup {
     let (title_text, profile) = names(ctx, account);
     html! {
-        rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" {
+        rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/" {
             channel {
                 title { (title_text) }
                 link { (profile) }
@@ -133,7 +206,7 @@ fn rss(ctx: &Ctx, account: &Account, posts: &[Post]) -> Markup {
                     title { (title_text) }
                     link { (profile) }
                 }
-                @for p in posts {
+                @for (p, media) in posts {
                     @let url = crate::ap::note::local_url(&ctx.config, p.id);
                     item {
                         guid isPermaLink="true" { (url) }
@@ -141,6 +214,12 @@ fn rss(ctx: &Ctx, account: &Account, posts: &[Post]) -> Markup {
                         title { (title(p)) }
                         pubDate { (httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(p.published_at.max(0) as u64))) }
                         description { (description(p)) }
+                        @if let Some(m) = media.first() {
+                            enclosure url=(m.url) length=(m.length) type=(m.media_type) {}
+                        }
+                        @for m in media.iter().filter(|m| m.is_picture()) {
+                            (media_content(m, p.sensitive))
+                        }
                     }
                 }
             }

@@ -68,6 +68,7 @@ pub fn thread(ctx: &Ctx, req: &Req, viewer: &Viewer, id: &str) -> Result<Resp> {
             }
         }
     }
+    crate::cards::request_missing(ctx, &[&post]);
     render(ctx, req, Some(viewer), &post)
 }
 

@@ -1,6 +1,6 @@
 //! Posts and accounts as HTML: the post card every list and thread uses (author,
 //! time, content warning in `<details>`, sanitized content, attachments with alt text,
-//! poll results, and for the owner the reply, boost, like, bookmark, edit and delete
+//! poll results, the link preview card, and for the owner the reply, boost, like, bookmark, edit and delete
 //! controls), remote account cards, and the small form helpers. Post and bio HTML is
 //! the stored HTML (kith's own renderer for local text, the sanitizer for remote); all
 //! other strings are escaped by maud. This file reads the database but writes nothing.
@@ -248,6 +248,7 @@ impl View<'_> {
         let href = self.post_href(post);
         let attachments = posts::list_attachments(self.conn, post.id)?;
         let poll = posts::find_poll(self.conn, post.id)?;
+        let link_card = self.link_card(post.id)?;
         let parent = match &post.in_reply_to_uri {
             Some(uri) => Some((uri.clone(), posts::find_by_uri(self.conn, uri)?)),
             None => None,
@@ -264,6 +265,7 @@ impl View<'_> {
             div.content lang=[post.language.as_deref()] { (PreEscaped(&post.content_html)) }
             (self.attachments(&attachments, post.sensitive && post.spoiler_text.is_empty()))
             @if let Some(poll) = &poll { (poll_results(poll)) }
+            (link_card)
         };
         let rel = if author.external {
             Some("nofollow noopener noreferrer")
@@ -296,6 +298,38 @@ impl View<'_> {
                     }
                 }
                 @if controls { (self.footer(post, &href)?) }
+            }
+        })
+    }
+
+    /// The preview card of a post's first link (image, title, site), when it has one.
+    fn link_card(&self, post_id: i64) -> Result<Markup> {
+        if !self.ctx.config.federation.link_previews {
+            return Ok(html! {});
+        }
+        let Some(card) = crate::db::cards::for_post(self.conn, post_id)? else {
+            return Ok(html! {});
+        };
+        let site = if card.provider_name.is_empty() {
+            url::Url::parse(&card.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default()
+        } else {
+            card.provider_name.clone()
+        };
+        Ok(html! {
+            a.link-card href=(card.url) rel="noopener noreferrer nofollow" {
+                @if let Some(image) = &card.image_url {
+                    img src=(media_src(self.ctx, image)) alt="" loading="lazy";
+                }
+                span.link-card-text {
+                    span.link-card-site { (site) }
+                    strong.link-card-title { (card.title) }
+                    @if !card.description.is_empty() {
+                        span.link-card-description { (card.description) }
+                    }
+                }
             }
         })
     }

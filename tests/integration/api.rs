@@ -30,11 +30,16 @@ impl Api {
 
     /// Starts an instance with this `[limits]` table body.
     pub fn start_with(name: &str, limits: &str) -> Api {
+        Api::start_config(name, "allow_private_addresses = true\n", limits)
+    }
+
+    /// Starts an instance with these `[federation]` and `[limits]` table bodies.
+    pub fn start_config(name: &str, federation: &str, limits: &str) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let text = format!(
             "public_url = \"http://localhost:{port}\"\nusername = \"{name}\"\nlisten = \"127.0.0.1:{port}\"\n\
-             data_dir = \"{d}\"\n[federation]\nallow_private_addresses = true\ndelivery_workers = 2\n\
+             data_dir = \"{d}\"\n[federation]\n{federation}delivery_workers = 2\n\
              [limits]\n{limits}\n",
             d = dir.path().join("data").display()
         );

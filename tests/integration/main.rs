@@ -10,6 +10,7 @@ mod api_statuses;
 mod api_tags;
 mod api_timelines;
 mod bombs;
+mod cards;
 mod cli;
 mod cors;
 mod csv_batches;

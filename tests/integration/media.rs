@@ -155,7 +155,7 @@ fn list_dir(dir: &std::path::Path) -> Vec<String> {
     }
 }
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/media")
@@ -165,7 +165,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// A multipart body: (Content-Type header, body).
-fn multipart(
+pub(crate) fn multipart(
     file_name: &str,
     content_type: &str,
     bytes: &[u8],

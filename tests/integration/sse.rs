@@ -407,3 +407,28 @@ fn sec_53_revoking_the_token_ends_its_streams_and_shutdown_ends_the_rest() {
     a.server.take().unwrap().shutdown();
     other.ended();
 }
+
+#[test]
+fn a_link_preview_arriving_later_streams_status_update() {
+    let pages = crate::cards::Pages::start();
+    pages.html("/story", "<head><title>Streamed card</title></head>");
+    let a = Instance::start("carder", "");
+    let t = token(&a, "read");
+    let mut sse = open(
+        &a,
+        "/api/v1/streaming/user",
+        &[("Authorization", &bearer(&t))],
+    );
+    assert_eq!(sse.next(), Item::Comment(")".into()));
+    let text = format!("see {}", pages.url("/story"));
+    kith::process::create_post(a.ctx(), &draft(&text, "public")).unwrap();
+    let (name, data) = sse.event();
+    assert_eq!(name, "update");
+    let shown: Value = serde_json::from_str(&data).unwrap();
+    assert!(shown["card"].is_null(), "the post is shown before its card");
+    let (name, data) = sse.event();
+    assert_eq!(name, "status.update");
+    let updated: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(updated["id"], shown["id"]);
+    assert_eq!(updated["card"]["title"], "Streamed card");
+}
