@@ -64,8 +64,11 @@ impl Kith {
              [federation]\nallow_private_addresses = true\n[limits]\ninbox_requests = 100000000\napi_requests = 100000\n"
         );
         std::fs::write(dir.path().join("kith.toml"), config).expect("config");
-        // Create the account (key generation, password hashing) in another process, so
-        // the server's peak memory is the server's own.
+        // The account is made here (key generation and password hashing), not in the
+        // server, so they do not raise the server's peak; `token` then opens it.
+        let config =
+            kith::config::Config::load(&dir.path().join("kith.toml"), false).expect("config");
+        kith::prepare(&config).expect("the account");
         let made = Command::new(env!("CARGO_BIN_EXE_kith"))
             .args(["token", "--config", "kith.toml"])
             .current_dir(dir.path())

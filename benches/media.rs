@@ -142,8 +142,10 @@ fn server(dir: &std::path::Path, uploads: &[(&str, &str, Vec<u8>)]) {
         "public_url = \"http://localhost:{port}\"\nusername = \"bench\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"data\"\n"
     );
     std::fs::write(dir.join("kith.toml"), config).expect("config");
-    // `token` creates the account (key generation and password hashing happen here,
-    // not in the server, so they do not raise the server's peak).
+    // The account is made here (key generation and password hashing), not in the
+    // server, so they do not raise the server's peak; `token` then opens it.
+    let config = kith::config::Config::load(&dir.join("kith.toml"), false).expect("config");
+    kith::prepare(&config).expect("the account");
     let out = Command::new(env!("CARGO_BIN_EXE_kith"))
         .args(["token", "--scopes", "write:media", "--config", "kith.toml"])
         .current_dir(dir)
