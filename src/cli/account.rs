@@ -10,17 +10,6 @@ use std::io::{IsTerminal, Read};
 /// The scopes a `kith token` gets when none are asked for.
 pub const DEFAULT_TOKEN_SCOPES: &str = "read write follow push";
 
-/// Known top-level scopes; `read:statuses`-style children of the first four are allowed too.
-const SCOPES: &[&str] = &[
-    "read",
-    "write",
-    "follow",
-    "push",
-    "profile",
-    "admin:read",
-    "admin:write",
-];
-
 /// Sets the login password.
 pub fn passwd(config: &Config, new_password: &str) -> Result<()> {
     set_password(config, &open_storage(config)?, new_password)
@@ -80,12 +69,8 @@ fn read_password() -> Result<String> {
 pub fn normalise_scopes(scopes: &str) -> Result<String> {
     let mut out: Vec<&str> = Vec::new();
     for scope in scopes.split_whitespace() {
-        let parent = scope.split(':').next().unwrap_or(scope);
-        let known = SCOPES.contains(&scope)
-            || (scope.contains(':')
-                && ["read", "write", "admin"].contains(&parent)
-                && scope.len() < 64);
-        if !known {
+        // The same list the OAuth endpoints accept (SECURITY.md 61): no `admin:*`.
+        if !crate::mastodon::oauth::is_known_scope(scope) {
             return Err(Error::BadRequest(format!("unknown scope {scope:?}")));
         }
         if !out.contains(&scope) {
@@ -110,6 +95,7 @@ mod tests {
             "read:statuses write:media"
         );
         assert!(normalise_scopes("sudo").is_err());
+        assert!(normalise_scopes("read admin:read").is_err());
         assert!(normalise_scopes("  ").is_err());
     }
 }

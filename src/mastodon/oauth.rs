@@ -58,13 +58,18 @@ fn unprocessable(m: &str) -> Error {
     Error::Unprocessable(m.to_string())
 }
 
+/// Whether kith has this scope (a top-level one or a child its endpoints check).
+pub fn is_known_scope(scope: &str) -> bool {
+    SCOPES.contains(&scope)
+}
+
 /// Checks and normalises a scope list; an empty one is `read`, as Mastodon's default.
 /// A scope kith does not have is refused with 422 (SECURITY.md 61).
 pub fn parse_scopes(raw: Option<&str>) -> Result<String> {
     let raw = raw.map(|s| s.replace('+', " ")).unwrap_or_default();
     let mut out: Vec<String> = Vec::new();
     for s in raw.split_whitespace() {
-        if !SCOPES.contains(&s) {
+        if !is_known_scope(s) {
             let shown: String = s.chars().take(64).collect();
             return Err(unprocessable(&format!(
                 "Validation failed: unknown scope {shown}"
