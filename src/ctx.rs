@@ -13,6 +13,8 @@ use crate::{db, fetch, sig};
 pub struct Ctx {
     pub config: Config,
     pub db: Db,
+    /// Where media files live (the data directory or a bucket).
+    pub storage: crate::storage::Storage,
     /// The account's signing key.
     pub key: ring::signature::RsaKeyPair,
     pub limiter: crate::ratelimit::RateLimiter,

@@ -43,6 +43,9 @@ pub enum Error {
     PrivateAddress(String),
     /// An outbound request failed; `transient` says whether a retry may succeed.
     Network { message: String, transient: bool },
+    /// The media storage (an S3 bucket) failed or refused; the message is for the log
+    /// and the owner's commands, clients see only that storage is unavailable (503).
+    Storage(String),
     /// The database reported an error (its cause, for the log).
     Db(Box<dyn std::error::Error + Send + Sync>),
     /// The file system reported an error.
@@ -66,7 +69,7 @@ impl Error {
             Error::Unprocessable(_) => 422,
             Error::Status(code, _) => *code,
             Error::RateLimited { .. } => 429,
-            Error::Busy => 503,
+            Error::Busy | Error::Storage(_) => 503,
             Error::Network { .. } | Error::PrivateAddress(_) => 502,
             Error::Config(_)
             | Error::Db(_)
@@ -89,6 +92,7 @@ impl Error {
             | Error::Status(_, m) => m.clone(),
             Error::RateLimited { .. } => "Too many requests".into(),
             Error::Busy => "The server is busy, try again shortly".into(),
+            Error::Storage(_) => "Media storage is unavailable, try again later".into(),
             Error::Network { message, .. } | Error::PrivateAddress(message) => message.clone(),
             Error::Config(_)
             | Error::Db(_)
@@ -101,7 +105,7 @@ impl Error {
     /// Whether trying the same thing again later may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Busy | Error::RateLimited { .. } => true,
+            Error::Busy | Error::RateLimited { .. } | Error::Storage(_) => true,
             Error::Network { transient, .. } => *transient,
             Error::Io(_) => true,
             _ => false,
@@ -116,6 +120,7 @@ impl fmt::Display for Error {
             Error::Db(e) => write!(f, "database: {e}"),
             Error::Io(e) => write!(f, "{e}"),
             Error::Internal(m) => write!(f, "internal: {m}"),
+            Error::Storage(m) => write!(f, "storage: {m}"),
             Error::Network { message, .. } | Error::PrivateAddress(message) => {
                 write!(f, "network: {message}")
             }

@@ -38,6 +38,7 @@ pub(crate) mod ratelimit;
 pub(crate) mod restart;
 pub(crate) mod router;
 pub mod sig;
+pub mod storage;
 pub mod text;
 pub mod visibility;
 pub mod wake;
@@ -161,12 +162,13 @@ fn lock_data_dir(config: &Config) -> Result<File> {
 /// few seconds; a stopped one sends it when it starts.
 pub fn cli_context(config: Config) -> Result<Arc<Ctx>> {
     let db = open_storage(&config)?;
-    Ok(Arc::new(context(config, db)?))
+    let media = storage::Storage::open(&config)?;
+    Ok(Arc::new(context(config, db, media)?))
 }
 
 /// The shared context over an opened database: the account's key loaded, a guarded
 /// client, and empty rate limiters, wake-ups and streams.
-fn context(config: Config, db: Db) -> Result<Ctx> {
+fn context(config: Config, db: Db, storage: storage::Storage) -> Result<Ctx> {
     let account = db.read(db::account::get)?;
     let key = keys::load(&account.private_key_der)?;
     Ok(Ctx {
@@ -180,6 +182,7 @@ fn context(config: Config, db: Db) -> Result<Ctx> {
         listeners: ctx::Listeners::new(vec![mastodon::streaming::on_event, push::on_event]),
         key,
         db,
+        storage,
         config,
     })
 }
@@ -226,8 +229,12 @@ pub fn start(config: Config) -> Result<Server> {
     // Uploads and exports in progress when kith last stopped are of no use now; only
     // `kith serve` (which holds the lock) writes there.
     let _ = std::fs::remove_dir_all(config.scratch_dir());
+    // A bucket that does not answer or refuses the keys stops kith now, naming the key
+    // to fix, rather than failing the first upload.
+    let media = storage::Storage::open(&config)?;
+    media.check()?;
     let (db, first_run_password) = create_storage(&config)?;
-    let ctx = Arc::new(context(config, db)?);
+    let ctx = Arc::new(context(config, db, media)?);
     let opts = http::HttpOptions {
         threads: ctx.config.http_threads,
         idle_timeout: Duration::from_secs(ctx.config.idle_timeout_secs),

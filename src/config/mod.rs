@@ -2,8 +2,10 @@
 //! [`Config`]. Unknown keys and bad values are refused with a message naming the key;
 //! nothing here touches the disk beyond reading the file.
 
+mod storage;
 mod tables;
 
+pub use storage::{Backend, Backup, Destination, S3Settings, Schedule, Secret, Serve};
 pub use tables::{Cidr, Federation, Instance, Limits, Media, Retention};
 
 use crate::error::{Error, Result};
@@ -47,18 +49,30 @@ pub struct Config {
     pub retention: Retention,
     /// The `[instance]` table.
     pub instance: Instance,
+    /// Which backend holds the media (`[storage] backend`).
+    pub storage_backend: Backend,
+    /// The bucket of `[storage]`, when one is written.
+    pub s3: Option<S3Settings>,
+    /// The `[backup]` table.
+    pub backup: Backup,
+    /// Where backups go, when `[backup] destination` is set.
+    pub backup_destination: Option<Destination>,
 }
 
 /// `data_dir` as the config file at `config_path` means it: a relative path is
 /// relative to the directory the file is in (leading `./` parts dropped, so messages
 /// show a plain path).
 pub fn beside(config_path: &Path, data_dir: &Path) -> PathBuf {
-    if data_dir.is_absolute() {
-        return data_dir.to_path_buf();
+    beside_dir(config_path.parent().unwrap_or(Path::new("")), data_dir)
+}
+
+/// `path` relative to the directory `base` (itself when absolute), without `./` parts.
+pub fn beside_dir(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
     }
-    let base = config_path.parent().unwrap_or(Path::new(""));
     base.components()
-        .chain(data_dir.components())
+        .chain(path.components())
         .filter(|c| !matches!(c, std::path::Component::CurDir))
         .collect()
 }
@@ -86,6 +100,10 @@ struct RawConfig {
     retention: Retention,
     #[serde(default)]
     instance: Instance,
+    #[serde(default)]
+    storage: storage::Storage,
+    #[serde(default)]
+    backup: Backup,
 }
 
 /// Built-in default public URL when no config file exists.
@@ -107,7 +125,8 @@ impl Config {
     pub fn load(path: &Path, optional: bool) -> Result<Config> {
         match std::fs::read_to_string(path) {
             Ok(text) => {
-                let mut config = Config::parse(&text)
+                let dir = path.parent().unwrap_or(Path::new(""));
+                let mut config = Config::parse_in(&text, dir)
                     .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
                 config.data_dir = beside(path, &config.data_dir);
                 Ok(config)
@@ -129,6 +148,12 @@ impl Config {
     /// Parses and validates config text. A relative `data_dir` stays as written
     /// (relative to the current directory); [`Config::load`] anchors it at the file.
     pub fn parse(text: &str) -> Result<Config> {
+        Config::parse_in(text, Path::new(""))
+    }
+
+    /// Parses and validates config text whose relative paths other than `data_dir`
+    /// (the secret key file, a backup folder) are relative to `config_dir`.
+    pub fn parse_in(text: &str, config_dir: &Path) -> Result<Config> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| Error::Config(toml_message(text, &e)))?;
         let public_url = raw.public_url.unwrap_or_else(|| DEFAULT_PUBLIC_URL.into());
@@ -184,6 +209,7 @@ impl Config {
                 raw.media.cache_max_mb
             )));
         }
+        let s3 = raw.storage.s3(config_dir)?;
         Ok(Config {
             public_url: format!("{scheme}://{domain}"),
             scheme,
@@ -201,6 +227,10 @@ impl Config {
             media: raw.media,
             retention: check_retention(raw.retention)?,
             instance: raw.instance,
+            storage_backend: raw.storage.backend,
+            backup_destination: raw.backup.check(config_dir, s3.is_some())?,
+            s3,
+            backup: raw.backup,
         })
     }
 

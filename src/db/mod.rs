@@ -5,6 +5,7 @@
 pub mod account;
 pub mod actor_counts;
 pub mod actors;
+pub mod backups;
 pub mod blocks;
 pub mod cards;
 pub mod deliveries;
@@ -78,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_push.sql"),
     include_str!("migrations/0012_doctor.sql"),
     include_str!("migrations/0013_cards.sql"),
+    include_str!("migrations/0014_backups.sql"),
 ];
 
 /// How often the server checkpoints the write-ahead log.

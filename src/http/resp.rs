@@ -14,16 +14,16 @@ pub struct Resp {
     pub body: Vec<u8>,
     /// With status 101: what runs on the connection once the answer is written.
     pub upgrade: Option<Upgrade>,
-    /// A body read from a file as it is sent, in place of `body`.
+    /// A body read from a file (or another reader) as it is sent, in place of `body`.
     pub file: Option<BodyFile>,
     /// A body written over time by a thread of its own, in place of `body`.
     pub stream: Option<super::stream::BodyStream>,
 }
 
-/// A response body streamed from a file; with `remove`, the file is deleted once the
-/// answer is sent (or dropped).
+/// A response body streamed from a file or another reader of a known length; with
+/// `remove`, the file is deleted once the answer is sent (or dropped).
 pub struct BodyFile {
-    file: std::fs::File,
+    file: Box<dyn Read + Send>,
     len: u64,
     remove: Option<PathBuf>,
 }
@@ -110,12 +110,24 @@ impl Resp {
         let file = opened?;
         let body = BodyFile {
             len: file.metadata()?.len(),
-            file,
+            file: Box::new(file),
             remove: remove_after.then(|| path.to_path_buf()),
         };
         let mut resp = Resp::empty(status).with_header("Content-Type", content_type);
         resp.file = Some(body);
         Ok(resp)
+    }
+
+    /// An answer whose body is `len` bytes read from `reader` as they are sent (a part
+    /// of a file, an object passed on from the media bucket).
+    pub fn reader(status: u16, content_type: &str, reader: Box<dyn Read + Send>, len: u64) -> Resp {
+        let mut resp = Resp::empty(status).with_header("Content-Type", content_type);
+        resp.file = Some(BodyFile {
+            file: Box::new(reader.take(len)),
+            len,
+            remove: None,
+        });
+        resp
     }
 
     /// A `101 Switching Protocols` answer that hands the connection to `run` (in a

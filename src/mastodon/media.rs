@@ -138,7 +138,7 @@ pub fn upload(ctx: &Ctx, req: &Req, _v2: bool) -> Result<Resp> {
     if let Err(e) = ctx.db.write(|tx| db::media::insert(tx, &m)) {
         let mut names = vec![m.file_name.as_str()];
         names.extend(m.thumb_name.as_deref());
-        crate::media::remove_files(&crate::media::media_dir(ctx), &names);
+        ctx.storage.remove(crate::storage::Area::Uploads, &names);
         return Err(e);
     }
     ok(entity(ctx, &m))
@@ -195,7 +195,7 @@ fn delete(ctx: &Ctx, req: &Req, id: i64) -> Result<Resp> {
     })?;
     let mut names = vec![m.file_name.as_str()];
     names.extend(m.thumb_name.as_deref());
-    crate::media::remove_files(&crate::media::media_dir(ctx), &names);
+    ctx.storage.remove(crate::storage::Area::Uploads, &names);
     ok(json!({}))
 }
 

@@ -5,10 +5,11 @@
 //! through the guarded fetcher with the caps of SECURITY.md #46, sniffed (its bytes,
 //! not its Content-Type, decide its type, from a strict allow-list), its declared
 //! dimensions checked for images (the header only: nothing is decoded), stored under
-//! `data_dir/cache` by a name kith chooses, and the least recently used files are
+//! `cache/` (in `data_dir` or the bucket) by a name kith chooses, and the least recently used files are
 //! evicted beyond `[media] cache_max_mb`. No database lock is held while fetching.
 
-use super::{cache_dir, file_response, remove_files, sniff, valid_name, write_new};
+use super::{file_response, sniff, stored_response, valid_name};
+use crate::storage::Area;
 use crate::ctx::Ctx;
 use crate::db::{self, media::Cached};
 use crate::error::{Error, Result};
@@ -34,8 +35,8 @@ pub fn serve(ctx: &Ctx, req: &Req) -> Result<Resp> {
         return Err(Error::Forbidden("Invalid signature".into()));
     }
     let key = crate::keys::sha256_hex(url.as_bytes());
-    if let Some((media_type, bytes)) = from_cache(ctx, &key)? {
-        return Ok(file_response(req, &media_type, bytes));
+    if let Some(resp) = from_cache(ctx, req, &key)? {
+        return Ok(resp);
     }
     let cap = if req.query_param("kind").as_deref() == Some("emoji") {
         EMOJI_MAX_BYTES
@@ -66,18 +67,18 @@ pub fn check(bytes: &[u8], declared: &str) -> Result<sniff::Sniffed> {
     Ok(kind)
 }
 
-/// A cached file's type and bytes, marking it used; a row whose file vanished is dropped.
-fn from_cache(ctx: &Ctx, key: &str) -> Result<Option<(String, Vec<u8>)>> {
+/// The cached copy under `key`, answered (and its last use recorded now and then);
+/// None when there is none, or its file is gone (the entry is then dropped).
+fn from_cache(ctx: &Ctx, req: &Req, key: &str) -> Result<Option<Resp>> {
     let Some(entry) = ctx.db.read(|c| db::media::find_cached(c, key))? else {
         return Ok(None);
     };
-    let path = cache_dir(ctx).join(&entry.file_name);
-    let bytes = if valid_name(&entry.file_name) && sniff::allowed(&entry.media_type) {
-        std::fs::read(path).ok()
+    let resp = if valid_name(&entry.file_name) && sniff::allowed(&entry.media_type) {
+        stored_response(ctx, req, Area::Cache, &entry.file_name, &entry.media_type)?
     } else {
         None
     };
-    let Some(bytes) = bytes else {
+    let Some(resp) = resp else {
         ctx.db.write(|tx| db::media::delete_cached(tx, key))?;
         return Ok(None);
     };
@@ -85,7 +86,7 @@ fn from_cache(ctx: &Ctx, key: &str) -> Result<Option<(String, Vec<u8>)>> {
     if now - entry.last_used_at >= TOUCH_EVERY_MS {
         ctx.db.write(|tx| db::media::touch_cached(tx, key, now))?;
     }
-    Ok(Some((entry.media_type, bytes)))
+    Ok(Some(resp))
 }
 
 /// Stores a fetched file and evicts beyond the budget. Files larger than the whole
@@ -95,8 +96,9 @@ pub fn store(ctx: &Ctx, key: &str, url: &str, kind: sniff::Sniffed, bytes: &[u8]
     if bytes.len() as u64 > budget {
         return Ok(());
     }
-    let dir = cache_dir(ctx);
-    let file_name = write_new(&dir, bytes, kind.ext)?;
+    let file_name = ctx
+        .storage
+        .write_new(Area::Cache, bytes, kind.ext, kind.media_type)?;
     let entry = Cached {
         url_sha256: key.to_string(),
         url: url.to_string(),
@@ -107,9 +109,9 @@ pub fn store(ctx: &Ctx, key: &str, url: &str, kind: sniff::Sniffed, bytes: &[u8]
     };
     match ctx.db.write(|tx| db::media::insert_cached(tx, &entry)) {
         Ok(true) => {}
-        Ok(false) => remove_files(&dir, &[&file_name]),
+        Ok(false) => ctx.storage.remove(Area::Cache, &[&file_name]),
         Err(e) => {
-            remove_files(&dir, &[&file_name]);
+            ctx.storage.remove(Area::Cache, &[&file_name]);
             return Err(e);
         }
     }
@@ -120,7 +122,6 @@ pub fn store(ctx: &Ctx, key: &str, url: &str, kind: sniff::Sniffed, bytes: &[u8]
 /// Removes the least recently used files until the cache holds at most `budget`
 /// bytes; returns how many went.
 pub fn evict(ctx: &Ctx, budget: u64) -> Result<usize> {
-    let dir = cache_dir(ctx);
     let mut removed = 0;
     loop {
         let (total, oldest) = ctx.db.read(|c| {
@@ -139,7 +140,7 @@ pub fn evict(ctx: &Ctx, budget: u64) -> Result<usize> {
             }
             ctx.db
                 .write(|tx| db::media::delete_cached(tx, &entry.url_sha256))?;
-            remove_files(&dir, &[&entry.file_name]);
+            ctx.storage.remove(Area::Cache, &[&entry.file_name]);
             over -= entry.size;
             removed += 1;
         }
@@ -148,7 +149,6 @@ pub fn evict(ctx: &Ctx, budget: u64) -> Result<usize> {
 
 /// Removes the cached copies of these remote URLs, if any (their posts are gone).
 pub fn forget(ctx: &Ctx, urls: &[String]) -> Result<usize> {
-    let dir = cache_dir(ctx);
     let mut removed = 0;
     for url in urls {
         let key = crate::keys::sha256_hex(url.as_bytes());
@@ -156,7 +156,7 @@ pub fn forget(ctx: &Ctx, urls: &[String]) -> Result<usize> {
             continue;
         };
         ctx.db.write(|tx| db::media::delete_cached(tx, &key))?;
-        remove_files(&dir, &[&entry.file_name]);
+        ctx.storage.remove(Area::Cache, &[&entry.file_name]);
         removed += 1;
     }
     Ok(removed)

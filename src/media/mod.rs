@@ -1,6 +1,7 @@
-//! Media files: where uploads and the remote cache live under `data_dir`, the names
-//! kith gives them, files written atomically, serving files at `/media/<name>` with
-//! their recorded type and strict headers, and removing uploads nobody attached.
+//! Media files: serving them at `/media/<name>` with their recorded type and strict
+//! headers (from the local folder, or the bucket by redirect or passed on), and
+//! removing uploads nobody attached. Where files live, their names and writing them
+//! atomically are `storage`'s.
 //! Storing an upload (from memory or from a file: sniffed, processed, stripped of
 //! metadata) is in `store`, image processing in `image` (within the memory
 //! `budget`), magic-byte sniffing in `sniff`, metadata removal without decoding in
@@ -23,15 +24,14 @@ pub use store::{
     store_file, store_profile_image, store_upload,
 };
 
-use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::db;
 use crate::db::account::Account;
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
+use crate::storage::{self, Area, Located};
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{Seek, SeekFrom};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Unattached uploads older than this are removed.
@@ -47,22 +47,6 @@ pub const FILE_HEADERS: &[(&str, &str)] = &[
     ("Access-Control-Allow-Origin", "*"),
     ("Accept-Ranges", "bytes"),
 ];
-
-/// The directory of uploaded media.
-pub fn media_dir(ctx: &Ctx) -> PathBuf {
-    uploads_dir(&ctx.config)
-}
-
-/// The directory of uploaded media under this configuration's `data_dir` (for the
-/// commands that have a configuration and no running context).
-pub fn uploads_dir(config: &Config) -> PathBuf {
-    config.data_dir.join("media")
-}
-
-/// The directory of the remote media cache.
-pub fn cache_dir(ctx: &Ctx) -> PathBuf {
-    ctx.config.data_dir.join("cache")
-}
 
 /// The public URL of an uploaded file (a name kith chose).
 pub fn local_url(ctx: &Ctx, file_name: &str) -> String {
@@ -93,94 +77,10 @@ pub fn header_url(ctx: &Ctx, account: &Account) -> String {
     }
 }
 
-/// Length of the random part of a file name, in hex digits.
-const NAME_LEN: usize = 32;
-
 /// Whether `name` has the shape of a name kith gives files: 32 of `[a-z0-9]`, a dot,
-/// and a known extension. Nothing else reaches the file system.
+/// and a known extension. Nothing else reaches the file system or the bucket.
 pub fn valid_name(name: &str) -> bool {
-    let Some((stem, ext)) = name.split_once('.') else {
-        return false;
-    };
-    stem.len() == NAME_LEN
-        && stem
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && sniff::known_ext(ext)
-}
-
-/// A fresh random file name with this extension.
-pub fn new_name(ext: &str) -> Result<String> {
-    let stem: String = crate::keys::random_bytes(NAME_LEN / 2)?
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(format!("{stem}.{ext}"))
-}
-
-/// A file being written under a temporary name; it takes its final name on
-/// [`NewFile::commit`], and is removed if dropped before.
-pub struct NewFile {
-    dir: PathBuf,
-    tmp: PathBuf,
-    writer: Option<BufWriter<File>>,
-}
-
-impl NewFile {
-    /// Creates a temporary file in `dir` (creating the directory if needed).
-    pub fn create(dir: &Path) -> Result<NewFile> {
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".tmp-{}", new_name("part")?));
-        let file = File::create_new(&tmp)?;
-        Ok(NewFile {
-            dir: dir.to_path_buf(),
-            tmp,
-            writer: Some(BufWriter::with_capacity(64 * 1024, file)),
-        })
-    }
-
-    /// The writer of the file's content.
-    pub fn writer(&mut self) -> &mut BufWriter<File> {
-        self.writer
-            .as_mut()
-            .expect("a NewFile is written before commit")
-    }
-
-    /// Flushes, syncs and renames the file to a fresh name with `ext`; returns the name.
-    pub fn commit(mut self, ext: &str) -> Result<String> {
-        let writer = self.writer.take().expect("committed once");
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        let name = new_name(ext)?;
-        std::fs::rename(&self.tmp, self.dir.join(&name))?;
-        Ok(name)
-    }
-}
-
-impl Drop for NewFile {
-    fn drop(&mut self) {
-        if self.writer.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// Writes `bytes` as a new file in `dir` named with `ext`; returns the name.
-pub fn write_new(dir: &Path, bytes: &[u8], ext: &str) -> Result<String> {
-    let mut file = NewFile::create(dir)?;
-    file.writer().write_all(bytes)?;
-    file.commit(ext)
-}
-
-/// Removes files kith named from `dir` (missing files are fine).
-pub fn remove_files(dir: &Path, names: &[&str]) {
-    for name in names.iter().filter(|n| valid_name(n)) {
-        match std::fs::remove_file(dir.join(name)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => eprintln!("media: cannot remove {name}: {e}"),
-        }
-    }
+    storage::valid_name(name) && name.split_once('.').is_some_and(|(_, ext)| sniff::known_ext(ext))
 }
 
 /// The MediaAttachment `type` of a media type. A GIF is an `image`: kith serves GIFs as
@@ -205,24 +105,89 @@ pub fn serve(ctx: &Ctx, req: &Req, name: &str) -> Result<Resp> {
         .read(|c| db::media::find_file_type(c, name))?
         .filter(|t| sniff::allowed(t))
         .ok_or_else(not_found)?;
-    let bytes = match std::fs::read(media_dir(ctx).join(name)) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
-        Err(e) => return Err(e.into()),
+    stored_response(ctx, req, Area::Uploads, name, &media_type)?.ok_or_else(not_found)
+}
+
+/// The answer for a stored file, wherever it is: a local file read as it is sent
+/// (one byte range when asked), a redirect to the bucket, or the bucket's object
+/// passed on. None when the file is nowhere.
+pub fn stored_response(
+    ctx: &Ctx,
+    req: &Req,
+    area: Area,
+    name: &str,
+    media_type: &str,
+) -> Result<Option<Resp>> {
+    let resp = match ctx.storage.locate(area, name)? {
+        None => return Ok(None),
+        Some(Located::File(path)) => {
+            let mut file = match File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let total = file.metadata()?.len();
+            match req.header("range").and_then(|r| byte_range(r, total)) {
+                Some(Ok((start, end))) => {
+                    file.seek(SeekFrom::Start(start))?;
+                    Resp::reader(206, media_type, Box::new(file), end - start + 1)
+                        .with_header("Content-Range", &format!("bytes {start}-{end}/{total}"))
+                }
+                Some(Err(())) => {
+                    Resp::empty(416).with_header("Content-Range", &format!("bytes */{total}"))
+                }
+                None => Resp::reader(200, media_type, Box::new(file), total),
+            }
+        }
+        Some(Located::Object {
+            redirect: Some(url),
+            ..
+        }) => {
+            // The address of a presigned URL expires; a public one does not change.
+            return Ok(Some(
+                Resp::empty(302)
+                    .with_header("Location", &url)
+                    .with_header("Cache-Control", "public, max-age=600")
+                    .with_header("Access-Control-Allow-Origin", "*"),
+            ));
+        }
+        Some(Located::Object {
+            key,
+            redirect: None,
+        }) => {
+            let Some(bucket) = ctx.storage.bucket() else {
+                return Ok(None);
+            };
+            let Some(got) = bucket.get(&key, req.header("range"))? else {
+                return Ok(None);
+            };
+            let mut resp = Resp::reader(got.status, media_type, got.reader, got.len.unwrap_or(0));
+            if let Some(range) = got.content_range {
+                resp = resp.with_header("Content-Range", &range);
+            }
+            resp
+        }
     };
-    Ok(file_response(req, &media_type, bytes))
+    Ok(Some(with_file_headers(resp)))
 }
 
 /// A media file answer: the recorded type, the strict headers, and one byte range
 /// when asked (Safari plays video only from servers that honour ranges).
 pub fn file_response(req: &Req, media_type: &str, bytes: Vec<u8>) -> Resp {
-    let total = bytes.len();
-    let mut resp = match req.header("range").and_then(|r| byte_range(r, total)) {
-        Some(Ok((start, end))) => Resp::bytes(206, media_type, bytes[start..=end].to_vec())
-            .with_header("Content-Range", &format!("bytes {start}-{end}/{total}")),
+    let total = bytes.len() as u64;
+    let resp = match req.header("range").and_then(|r| byte_range(r, total)) {
+        Some(Ok((start, end))) => {
+            Resp::bytes(206, media_type, bytes[start as usize..=end as usize].to_vec())
+                .with_header("Content-Range", &format!("bytes {start}-{end}/{total}"))
+        }
         Some(Err(())) => Resp::empty(416).with_header("Content-Range", &format!("bytes */{total}")),
         None => Resp::bytes(200, media_type, bytes),
     };
+    with_file_headers(resp)
+}
+
+/// Adds [`FILE_HEADERS`] to a media answer.
+fn with_file_headers(mut resp: Resp) -> Resp {
     for (name, value) in FILE_HEADERS {
         resp = resp.with_header(name, value);
     }
@@ -231,7 +196,7 @@ pub fn file_response(req: &Req, media_type: &str, bytes: Vec<u8>) -> Resp {
 
 /// Parses a single `bytes=a-b` range: None to ignore the header (send everything),
 /// `Some(Err)` when it cannot be satisfied.
-fn byte_range(header: &str, total: usize) -> Option<std::result::Result<(usize, usize), ()>> {
+fn byte_range(header: &str, total: u64) -> Option<std::result::Result<(u64, u64), ()>> {
     let spec = header.trim().strip_prefix("bytes=")?;
     if spec.contains(',') {
         return None;
@@ -239,17 +204,17 @@ fn byte_range(header: &str, total: usize) -> Option<std::result::Result<(usize, 
     let (a, b) = spec.split_once('-')?;
     let (a, b) = (a.trim(), b.trim());
     let range = if a.is_empty() {
-        let n: usize = b.parse().ok()?;
+        let n: u64 = b.parse().ok()?;
         if n == 0 {
             return Some(Err(()));
         }
         (total.saturating_sub(n), total.checked_sub(1)?)
     } else {
-        let start: usize = a.parse().ok()?;
+        let start: u64 = a.parse().ok()?;
         let end = if b.is_empty() {
             total.saturating_sub(1)
         } else {
-            b.parse::<usize>().ok()?.min(total.saturating_sub(1))
+            b.parse::<u64>().ok()?.min(total.saturating_sub(1))
         };
         if start >= total || end < start {
             return Some(Err(()));
@@ -268,34 +233,16 @@ pub fn cleanup(ctx: &Ctx, now: i64) -> Result<usize> {
         list.extend(db::media::list_unused_profile_images(c, before)?);
         Ok(list)
     })?;
-    let dir = media_dir(ctx);
     for m in &stale {
         ctx.db.write(|tx| db::media::delete(tx, m.id))?;
         let mut names = vec![m.file_name.as_str()];
         names.extend(m.thumb_name.as_deref());
-        remove_files(&dir, &names);
+        ctx.storage.remove(Area::Uploads, &names);
     }
-    remove_stale_partials(&dir);
-    remove_stale_partials(&cache_dir(ctx));
+    for area in Area::ALL {
+        storage::remove_stale_partials(&ctx.storage.local_dir(area));
+    }
     Ok(stale.len())
-}
-
-/// Removes temporary files an interrupted write left behind (older than an hour).
-fn remove_stale_partials(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let hour = std::time::Duration::from_secs(3600);
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > hour));
-        if name.to_string_lossy().starts_with(".tmp-") && old {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }
 
 /// When the last [`cleanup`] ran in this process (ms).
@@ -323,9 +270,9 @@ mod tests {
 
     #[test]
     fn only_kith_shaped_names_are_valid() {
-        let name = new_name("jpg").unwrap();
+        let name = storage::new_name("jpg").unwrap();
         assert!(valid_name(&name), "{name}");
-        assert_ne!(name, new_name("jpg").unwrap());
+        assert_ne!(name, storage::new_name("jpg").unwrap());
         let stem = "0123456789abcdef0123456789abcdef";
         assert!(valid_name(&format!("{stem}.png")));
         for bad in [
@@ -351,18 +298,5 @@ mod tests {
         assert_eq!(byte_range("bytes=10-", 10), Some(Err(())));
         assert_eq!(byte_range("bytes=0-1,4-5", 10), None);
         assert_eq!(byte_range("items=0-1", 10), None);
-    }
-
-    #[test]
-    fn a_new_file_leaves_nothing_unless_committed() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let mut f = NewFile::create(dir.path()).unwrap();
-            f.writer().write_all(b"half").unwrap();
-        }
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        let name = write_new(dir.path(), b"whole", "png").unwrap();
-        assert_eq!(std::fs::read(dir.path().join(&name)).unwrap(), b"whole");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

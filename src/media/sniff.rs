@@ -62,6 +62,11 @@ pub fn allowed(media_type: &str) -> bool {
     ALL.iter().any(|s| s.media_type == media_type)
 }
 
+/// The media type of files kith names with `ext`.
+pub fn media_type_of_ext(ext: &str) -> Option<&'static str> {
+    ALL.iter().find(|s| s.ext == ext).map(|s| s.media_type)
+}
+
 /// Whether `ext` is an extension kith names files with.
 pub fn known_ext(ext: &str) -> bool {
     ALL.iter().any(|s| s.ext == ext)

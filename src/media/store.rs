@@ -5,11 +5,12 @@
 //! processed one at a time (`image`: pixel cap, upright, metadata stripped, thumbnail,
 //! blurhash); video and audio are streamed to disk through a small buffer, MP4-family
 //! metadata boxes blanked on the way (`strip`), so a large file on disk is never read
-//! whole. Files are written under a temporary name and renamed (`NewFile`); nothing
-//! stays on disk on failure. A refusal (unknown type, too large, corrupt) is a 422
+//! whole. Files are written under a temporary name and then renamed or sent to the
+//! bucket (`storage::NewFile`); nothing stays under a final name on failure. A refusal (unknown type, too large, corrupt) is a 422
 //! whose message says why; any other error is the disk's or the database's.
 
-use super::{NewFile, image, media_dir, remove_files, sniff, strip, write_new};
+use super::{image, sniff, strip};
+use crate::storage::Area;
 use crate::ctx::Ctx;
 use crate::db::{self, media::Media};
 use crate::error::{Error, Result};
@@ -31,7 +32,7 @@ enum Source<'a> {
     File(&'a Path),
 }
 
-/// Stores an uploaded file under `media_dir`: images are processed (upright, without
+/// Stores an uploaded file in the uploads (`storage`): images are processed (upright, without
 /// metadata, with a thumbnail and blurhash), video and audio are kept as uploaded
 /// after sniffing (MP4 metadata boxes blanked). Returns the row to insert (id,
 /// description and focus left for the caller). Nothing stays on disk on failure.
@@ -71,7 +72,7 @@ fn store(ctx: &Ctx, source: Source, declared: Option<&str>) -> Result<Media> {
             Source::File(path) => store_image(ctx, &read_image_file(path)?, kind),
         };
     }
-    let mut file = NewFile::create(&media_dir(ctx))?;
+    let mut file = ctx.storage.create(Area::Uploads)?;
     let size = match source {
         Source::Bytes(bytes) => copy_stripped(
             &mut Cursor::new(bytes),
@@ -86,7 +87,7 @@ fn store(ctx: &Ctx, source: Source, declared: Option<&str>) -> Result<Media> {
             copy_stripped(&mut input, len, kind, file.writer())?
         }
     };
-    let file_name = file.commit(kind.ext)?;
+    let file_name = file.commit(kind.ext, kind.media_type)?;
     Ok(Media {
         file_name,
         media_type: kind.media_type.into(),
@@ -123,18 +124,21 @@ fn store_image(ctx: &Ctx, bytes: &[u8], kind: sniff::Sniffed) -> Result<Media> {
     if bytes.len() > IMAGE_MAX_BYTES {
         return Err(image_too_large("images"));
     }
-    let dir = media_dir(ctx);
-    let mut file = NewFile::create(&dir)?;
+    let mut file = ctx.storage.create(Area::Uploads)?;
     let processed = image::process(bytes, kind, file.writer())?;
-    let thumb_name = write_new(&dir, &processed.thumb.bytes, processed.thumb.kind.ext)?;
-    let file_name = match file.commit(processed.kind.ext) {
+    file.writer().flush()?;
+    let size = file.writer().get_ref().metadata()?.len() as i64;
+    let thumb = processed.thumb.kind;
+    let thumb_name =
+        ctx.storage
+            .write_new(Area::Uploads, &processed.thumb.bytes, thumb.ext, thumb.media_type)?;
+    let file_name = match file.commit(processed.kind.ext, processed.kind.media_type) {
         Ok(name) => name,
         Err(e) => {
-            remove_files(&dir, &[&thumb_name]);
+            ctx.storage.remove(Area::Uploads, &[&thumb_name]);
             return Err(e);
         }
     };
-    let size = std::fs::metadata(dir.join(&file_name)).map_or(0, |m| m.len() as i64);
     Ok(Media {
         file_name,
         thumb_name: Some(thumb_name),
@@ -212,8 +216,10 @@ pub fn profile_image(bytes: &[u8], which: &str) -> Result<image::Encoded> {
 
 /// Writes a processed avatar or header and records it; returns the file name.
 pub fn save_profile_image(ctx: &Ctx, encoded: &image::Encoded, which: &str) -> Result<String> {
-    let dir = media_dir(ctx);
-    let file_name = write_new(&dir, &encoded.bytes, encoded.kind.ext)?;
+    let kind = encoded.kind;
+    let file_name = ctx
+        .storage
+        .write_new(Area::Uploads, &encoded.bytes, kind.ext, kind.media_type)?;
     let now = db::now_ms();
     let row = Media {
         id: crate::ids::at(now),
@@ -228,7 +234,7 @@ pub fn save_profile_image(ctx: &Ctx, encoded: &image::Encoded, which: &str) -> R
         ..Media::default()
     };
     if let Err(e) = ctx.db.write(|tx| db::media::insert(tx, &row)) {
-        remove_files(&dir, &[&file_name]);
+        ctx.storage.remove(Area::Uploads, &[&file_name]);
         return Err(e);
     }
     Ok(file_name)

@@ -161,7 +161,7 @@ pub fn store(
 /// Removes stored files again (after a failed write, or when they were not needed).
 pub fn remove_stored(ctx: &Ctx, names: &[String]) {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    crate::media::remove_files(&crate::media::media_dir(ctx), &names);
+    ctx.storage.remove(crate::storage::Area::Uploads, &names);
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use crate::config::Config;
 use crate::db::{self, portability};
 use crate::error::{Error, Result};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use crate::storage::{Area, Storage};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// What a backup wrote.
@@ -44,6 +45,21 @@ pub fn backup(config: &Config, dest: &Path, media: Option<&Path>) -> Result<Back
         }
     }
     let db = crate::open_storage(config)?;
+    let posts = snapshot(&db, dest)?;
+    let media_files = match media {
+        Some(path) => Some(write_media_tar(&Storage::open(config)?, path)?),
+        None => None,
+    };
+    Ok(BackedUp {
+        bytes: std::fs::metadata(dest)?.len(),
+        posts,
+        media_files,
+    })
+}
+
+/// Writes a checked snapshot of `db` to `dest` (under a temporary name, then renamed;
+/// readable by the owner only); returns the owner's posts in it.
+pub fn snapshot(db: &db::Db, dest: &Path) -> Result<i64> {
     let tmp = partial(dest);
     let _ = std::fs::remove_file(&tmp);
     db.snapshot(&tmp)?;
@@ -64,15 +80,7 @@ pub fn backup(config: &Config, dest: &Path, media: Option<&Path>) -> Result<Back
     };
     File::open(&tmp)?.sync_all()?;
     std::fs::rename(&tmp, dest)?;
-    let media_files = match media {
-        Some(path) => Some(write_media_tar(config, path)?),
-        None => None,
-    };
-    Ok(BackedUp {
-        bytes: std::fs::metadata(dest)?.len(),
-        posts: info.posts,
-        media_files,
-    })
+    Ok(info.posts)
 }
 
 fn partial(path: &Path) -> PathBuf {
@@ -82,7 +90,7 @@ fn partial(path: &Path) -> PathBuf {
 }
 
 /// Makes a file readable by its owner only.
-fn private(path: &Path) -> Result<()> {
+pub(super) fn private(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -107,32 +115,31 @@ fn kith_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-/// Writes the uploads to a tarball; returns how many files.
-fn write_media_tar(config: &Config, dest: &Path) -> Result<u64> {
+/// Writes the uploads (from the folder and the bucket) to a tarball; returns how many
+/// files.
+fn write_media_tar(storage: &Storage, dest: &Path) -> Result<u64> {
     let tmp = partial(dest);
     let file = File::create(&tmp)?;
     private(&tmp)?;
     let mut tar = tar::Builder::new(BufWriter::with_capacity(256 * 1024, file));
-    let dir = crate::media::uploads_dir(config);
     let mut count = 0;
-    if dir.is_dir() {
-        for item in std::fs::read_dir(&dir)? {
-            let item = item?;
-            let name = item.file_name();
-            let Some(name) = name.to_str().filter(|n| kith_name(n)) else {
-                continue;
-            };
-            if !item.file_type()?.is_file() {
-                continue;
-            }
-            // A file removed since the listing is simply not in the backup.
-            match File::open(item.path()) {
-                Ok(mut f) => tar.append_file(format!("media/{name}"), &mut f)?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e.into()),
-            }
-            count += 1;
-        }
+    let now = (db::now_ms() / 1000).max(0) as u64;
+    for name in storage.list(Area::Uploads)? {
+        // A file removed since the listing is simply not in the backup.
+        let Some(opened) = storage.open_file(Area::Uploads, &name)? else {
+            continue;
+        };
+        let mut header = tar::Header::new_gnu();
+        header.set_size(opened.len);
+        header.set_mode(0o600);
+        header.set_mtime(now);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(
+            &mut header,
+            format!("media/{name}"),
+            opened.reader.take(opened.len),
+        )?;
+        count += 1;
     }
     let mut out = tar.into_inner()?;
     out.flush()?;
@@ -312,10 +319,10 @@ fn check_media_tar(config: &Config, path: &Path) -> Result<u64> {
     Ok(total)
 }
 
-/// Unpacks a media tarball into `data_dir/media`; existing files are kept.
+/// Unpacks a media tarball into the uploads (the folder or the bucket); existing
+/// files are kept.
 fn read_media_tar(config: &Config, path: &Path) -> Result<u64> {
-    let dir = crate::media::uploads_dir(config);
-    std::fs::create_dir_all(&dir)?;
+    let storage = Storage::open(config)?;
     let mut tar = tar::Archive::new(std::io::BufReader::new(File::open(path)?));
     let mut count = 0;
     for entry in tar.entries().map_err(damaged_tar)? {
@@ -323,18 +330,15 @@ fn read_media_tar(config: &Config, path: &Path) -> Result<u64> {
         let Some(name) = media_entry_name(&entry)? else {
             continue;
         };
-        let target = dir.join(&name);
-        if target.exists() {
+        if storage.exists(Area::Uploads, &name)? {
             continue;
         }
         let size = entry.size();
-        let tmp = dir.join(format!(".tmp-{name}"));
-        let mut out = File::create(&tmp)?;
-        let copied = std::io::copy(&mut std::io::Read::take(entry, size + 1), &mut out);
+        let mut out = storage.create(Area::Uploads)?;
+        let copied = std::io::copy(&mut entry.take(size + 1), out.writer());
         match copied {
             Ok(n) if n == size => {}
             other => {
-                let _ = std::fs::remove_file(&tmp);
                 return Err(match other {
                     Err(e) => damaged_tar(e),
                     Ok(n) => damaged_tar(format!(
@@ -343,8 +347,10 @@ fn read_media_tar(config: &Config, path: &Path) -> Result<u64> {
                 });
             }
         }
-        out.sync_all()?;
-        std::fs::rename(&tmp, &target)?;
+        let ext = name.rsplit('.').next().unwrap_or_default();
+        let media_type =
+            crate::media::sniff::media_type_of_ext(ext).unwrap_or("application/octet-stream");
+        out.commit_as(&name, media_type)?;
         count += 1;
     }
     Ok(count)

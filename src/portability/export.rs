@@ -13,6 +13,7 @@ use super::refused;
 use crate::ap::AS_NS;
 use crate::ap::outbox::{build_announce, wrap_object};
 use crate::ctx::Ctx;
+use crate::storage::Area;
 use crate::db::Conn;
 use crate::db::{self, portability, posts};
 use crate::error::{Error, Result};
@@ -111,12 +112,17 @@ impl Sink {
     }
 
     /// Copies the file at `from` into the archive as `name`.
-    fn copy(&mut self, name: &str, from: &Path) -> Result<()> {
-        let mut input = File::open(from)?;
+    /// Copies a stored upload (from the folder or the bucket) into the archive;
+    /// false when it is nowhere.
+    fn copy_stored(&mut self, ctx: &Ctx, name: &str, stored: &str) -> Result<bool> {
+        let Some(mut opened) = ctx.storage.open_file(Area::Uploads, stored)? else {
+            return Ok(false);
+        };
         self.file(name, false, |out| {
-            std::io::copy(&mut input, out)?;
+            std::io::copy(&mut opened.reader, out)?;
             Ok(())
-        })
+        })?;
+        Ok(true)
     }
 
     fn finish(self) -> Result<()> {
@@ -153,11 +159,10 @@ pub fn export(ctx: &Ctx, dest: &Path, show_progress: bool) -> Result<Exported> {
 fn write_all(ctx: &Ctx, sink: &mut Sink, show_progress: bool) -> Result<Exported> {
     let mut done = Exported::default();
     let media_files = write_outbox(ctx, sink, &mut done, show_progress)?;
-    let media_dir = crate::media::media_dir(ctx);
     for name in media_files {
-        let path = media_dir.join(&name);
-        if !name.contains('/') && path.is_file() {
-            sink.copy(&format!("media_attachments/files/{name}"), &path)?;
+        if !name.contains('/')
+            && sink.copy_stored(ctx, &format!("media_attachments/files/{name}"), &name)?
+        {
             done.media += 1;
         } else {
             done.media_missing += 1;
@@ -280,7 +285,6 @@ fn write_actor(ctx: &Ctx, sink: &mut Sink) -> Result<()> {
     person["outbox"] = json!("outbox.json");
     person["likes"] = json!("likes.json");
     person["bookmarks"] = json!("bookmarks.json");
-    let media_dir = crate::media::media_dir(ctx);
     for (field, key, stored) in [
         ("icon", "avatar", account.avatar_path.as_deref()),
         ("image", "header", account.header_path.as_deref()),
@@ -291,9 +295,7 @@ fn write_actor(ctx: &Ctx, sink: &mut Sink) -> Result<()> {
         };
         let ext = name.rsplit('.').next().unwrap_or("png");
         let archived = format!("{key}.{ext}");
-        let path = media_dir.join(name);
-        if path.is_file() {
-            sink.copy(&archived, &path)?;
+        if sink.copy_stored(ctx, &archived, name)? {
             person[field]["url"] = json!(archived);
         }
     }

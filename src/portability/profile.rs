@@ -205,8 +205,9 @@ pub fn import(
             continue;
         };
         let same = current.is_some_and(|name| {
-            std::fs::read(crate::media::media_dir(ctx).join(name))
-                .is_ok_and(|bytes| bytes == encoded.bytes)
+            ctx.storage
+                .read(crate::storage::Area::Uploads, name, crate::media::IMAGE_MAX_BYTES as u64)
+                .is_ok_and(|bytes| bytes.is_some_and(|b| b == encoded.bytes))
         });
         if record(report, which, decide(current.is_none(), same, overwrite)) {
             images.push((

@@ -228,7 +228,7 @@ fn store_images(ctx: &Ctx, p: &Params) -> Result<Vec<i64>> {
         if let Err(e) = ctx.db.write(|tx| crate::db::media::insert(tx, &m)) {
             let mut names = vec![m.file_name.as_str()];
             names.extend(m.thumb_name.as_deref());
-            crate::media::remove_files(&crate::media::media_dir(ctx), &names);
+            ctx.storage.remove(crate::storage::Area::Uploads, &names);
             return Err(e);
         }
         ids.push(m.id);
