@@ -4,7 +4,8 @@
 //! (the actor and WebFinger fetched through the network, the proxy passing the scheme,
 //! host and client address), the clock against the `Date` of recent deliveries, the
 //! delivery queue and the peers that stopped answering, and inbound health (the last
-//! accepted activity, signature failures by host). The command line prints them; the
+//! accepted activity, signature failures by host), the media bucket when there is one
+//! and the age of the last good backup. The command line prints them; the
 //! settings page shows the same list.
 
 use crate::ctx::Ctx;
@@ -66,6 +67,10 @@ pub fn run(ctx: &Ctx, network: bool) -> Vec<Check> {
     checks.push(integrity(ctx));
     checks.push(wal(ctx));
     checks.push(sizes(ctx));
+    if ctx.storage.bucket().is_some() {
+        checks.push(bucket(ctx));
+    }
+    checks.push(backups(ctx, now));
     if network {
         checks.push(public_actor(ctx));
         checks.push(webfinger(ctx));
@@ -177,6 +182,88 @@ fn sizes(ctx: &Ctx) -> Check {
             ),
         ),
         Err(e) => fail("storage", e.to_string(), "check the database file"),
+    }
+}
+
+fn bucket(ctx: &Ctx) -> Check {
+    let name = "media bucket";
+    let Some(s3) = ctx.storage.bucket() else {
+        return pass(name, "none configured");
+    };
+    match s3.check() {
+        Ok(()) => pass(
+            name,
+            format!(
+                "{} answers and takes the keys; new media go to {}",
+                s3.name(),
+                match ctx.storage.backend() {
+                    crate::config::Backend::S3 => "the bucket",
+                    crate::config::Backend::Local => "the data directory",
+                }
+            ),
+        ),
+        Err(e) => fail(
+            name,
+            e.to_string(),
+            "check [storage] endpoint, bucket, region and keys, and that the S3 server runs",
+        ),
+    }
+}
+
+fn backups(ctx: &Ctx, now: i64) -> Check {
+    let name = "backups";
+    let every = ctx.config.backup.schedule.every_ms();
+    let (last_good, last) = match ctx
+        .db
+        .read(|c| Ok((db::backups::last_good(c)?, db::backups::last_attempt(c)?)))
+    {
+        Ok(rows) => rows,
+        Err(e) => return fail(name, e.to_string(), "check the database file"),
+    };
+    let failed = last
+        .as_ref()
+        .and_then(|row| row.error.as_ref().map(|e| (row.taken_at, e.clone())));
+    let age = |ms: i64| {
+        let hours = (now - ms).max(0) / 3_600_000;
+        if hours < 48 {
+            format!("{hours} h ago")
+        } else {
+            format!("{} days ago", hours / 24)
+        }
+    };
+    match (every, last_good) {
+        (None, None) => pass(
+            name,
+            "none taken by kith; set [backup] schedule and destination to keep copies off this disk",
+        ),
+        (None, Some(good)) => pass(
+            name,
+            format!("last good {} ({}, {})", age(good.taken_at), good.name, good.destination),
+        ),
+        (Some(_), None) => fail(
+            name,
+            match failed {
+                Some((_, e)) => format!("no good backup yet; the last attempt failed: {e}"),
+                None => "no backup yet".into(),
+            },
+            "check [backup] destination (and [storage] for s3); kith tries again within an hour",
+        ),
+        (Some(every), Some(good)) if now - good.taken_at > 2 * every => fail(
+            name,
+            format!(
+                "the last good backup is {} old ({}){}",
+                age(good.taken_at),
+                good.name,
+                failed
+                    .map(|(_, e)| format!("; the last attempt failed: {e}"))
+                    .unwrap_or_default()
+            ),
+            "check [backup] destination (and [storage] for s3) and the server's log",
+        ),
+        (Some(_), Some(good)) => pass(
+            name,
+            format!("last good {} ({}, {})", age(good.taken_at), good.name, good.destination),
+        ),
     }
 }
 

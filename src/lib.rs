@@ -244,7 +244,7 @@ pub fn start(config: Config) -> Result<Server> {
         scratch_dir: ctx.config.scratch_dir(),
     };
     let http = http::HttpServer::start(listener, opts, Arc::new(router::Router::new(ctx.clone())))?;
-    let workers = workers::start(ctx.clone(), inbox_step, cards::run_once);
+    let workers = workers::start(ctx.clone(), inbox_step, background_step);
     Ok(Server {
         http,
         workers,
@@ -252,6 +252,13 @@ pub fn start(config: Config) -> Result<Server> {
         _lock: lock,
         first_run_password,
     })
+}
+
+/// The background worker's step: a scheduled backup when one is due, then the link
+/// previews; neither holds up the inbox or deliveries.
+fn background_step(ctx: &Ctx) -> Result<usize> {
+    let backed_up = usize::from(portability::backups::run_if_due(ctx));
+    Ok(cards::run_once(ctx)? + backed_up)
 }
 
 /// The inbox workers' step; worker 0 also publishes the scheduled posts that fell due,

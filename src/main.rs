@@ -47,9 +47,15 @@ enum Command {
         dest: PathBuf,
         media: Option<PathBuf>,
     },
+    /// `kith backup --to s3`: a snapshot into the bucket.
+    BackupToBucket,
     Restore {
         source: PathBuf,
         media: Option<PathBuf>,
+    },
+    /// `kith storage migrate --to s3|local`.
+    StorageMigrate {
+        to: String,
     },
     Help,
     Version,
@@ -71,6 +77,7 @@ struct MoveFlags {
     media: Option<PathBuf>,
     no_fetch: bool,
     overwrite_profile: bool,
+    to: Option<String>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -117,6 +124,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--scopes" => scopes = Some(value("--scopes")?),
             "--type" => flags.kind = Some(value("--type")?),
             "--media" => flags.media = Some(PathBuf::from(value("--media")?)),
+            "--to" => flags.to = Some(value("--to")?),
             "--overwrite" => flags.overwrite = true,
             "--no-fetch" => flags.no_fetch = true,
             "--overwrite-profile" => flags.overwrite_profile = true,
@@ -137,12 +145,14 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "no-fetch",
             "overwrite-profile",
         ],
-        Some("backup") | Some("restore") => &["config", "media"],
+        Some("backup") => &["config", "media", "to"],
+        Some("restore") => &["config", "media"],
+        Some("storage") => &["config", "to"],
         Some(other) => return Err(format!("unknown command {other:?}")),
     };
     let takes_words = matches!(
         command_word,
-        Some("queue" | "alias" | "import" | "export" | "move" | "backup" | "restore")
+        Some("queue" | "alias" | "import" | "export" | "move" | "backup" | "restore" | "storage")
     );
     if !takes_words && let Some(word) = words.first() {
         return Err(format!("unexpected argument {word:?}"));
@@ -157,6 +167,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         ("no-fetch", flags.no_fetch),
         ("overwrite-profile", flags.overwrite_profile),
         ("media", flags.media.is_some()),
+        ("to", flags.to.is_some()),
     ] {
         if given && !allowed.contains(&name) {
             return Err(format!("--{name} does not go with this command"));
@@ -180,6 +191,24 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             Some(word @ ("alias" | "import" | "export" | "move" | "backup" | "restore")) => {
                 moving_command(word, &words, flags)?
             }
+            Some("storage") => match (words.as_slice(), flags.to) {
+                ([verb], Some(to)) if verb == "migrate" => {
+                    if to != "s3" && to != "local" {
+                        return Err(format!("storage migrate --to s3 or local, not {to:?}"));
+                    }
+                    Command::StorageMigrate { to }
+                }
+                ([verb], None) if verb == "migrate" => {
+                    return Err("storage migrate needs --to s3|local".into());
+                }
+                ([], _) => return Err("storage needs migrate --to s3|local".into()),
+                ([verb, ..], _) if verb != "migrate" => {
+                    return Err(format!("unknown storage command {verb:?}"));
+                }
+                ([_, extra, ..], _) | ([extra], _) => {
+                    return Err(format!("unexpected argument {extra:?}"));
+                }
+            },
             Some("init") => Command::Init {
                 public_url: public_url.ok_or("init needs --public-url URL")?,
                 username: username.ok_or("init needs --username NAME")?,
@@ -262,9 +291,17 @@ fn moving_command(word: &str, words: &[String], flags: MoveFlags) -> Result<Comm
         "move" => Command::Move {
             target: one("@user@host")?,
         },
-        "backup" => Command::Backup {
-            dest: PathBuf::from(one("a FILE")?),
-            media: flags.media,
+        "backup" => match (words, flags.to.as_deref()) {
+            ([], Some("s3")) if flags.media.is_none() => Command::BackupToBucket,
+            (_, Some("s3")) if flags.media.is_some() => {
+                return Err("--media does not go with --to s3 (uploads in the bucket stay there)".into());
+            }
+            ([extra, ..], Some("s3")) => return Err(format!("unexpected argument {extra:?}")),
+            (_, Some(other)) => return Err(format!("backup --to s3, not {other:?}")),
+            (_, None) => Command::Backup {
+                dest: PathBuf::from(one("a FILE (or --to s3)")?),
+                media: flags.media,
+            },
         },
         _ => Command::Restore {
             source: PathBuf::from(one("a FILE")?),
@@ -363,9 +400,11 @@ fn run(args: Args) -> Result<(), Error> {
         Command::Backup { dest, media } => {
             portability::run_backup(&load()?, &dest, media.as_deref())
         }
+        Command::BackupToBucket => portability::run_backup_to_bucket(&load()?),
         Command::Restore { source, media } => {
             portability::run_restore(&load()?, &source, media.as_deref())
         }
+        Command::StorageMigrate { to } => cli::storage::run_migrate(&load()?, &to),
     }
 }
 
@@ -515,6 +554,14 @@ mod tests {
             }
         );
         assert_eq!(
+            parse("backup --to s3").unwrap().command,
+            Command::BackupToBucket
+        );
+        assert_eq!(
+            parse("storage migrate --to local").unwrap().command,
+            Command::StorageMigrate { to: "local".into() }
+        );
+        assert_eq!(
             parse("backup b.sqlite3 --media m.tar").unwrap().command,
             Command::Backup {
                 dest: PathBuf::from("b.sqlite3"),
@@ -547,6 +594,15 @@ mod tests {
             "backup",
             "backup a --type x",
             "restore a b",
+            "restore a --to s3",
+            "backup --to s3 --media m.tar",
+            "backup a --to s3",
+            "backup --to ftp",
+            "storage",
+            "storage migrate",
+            "storage migrate --to ftp",
+            "storage move --to s3",
+            "storage migrate x --to s3",
             "move x --media m.tar",
             "serve --overwrite",
         ] {

@@ -9,6 +9,7 @@ pub mod init;
 pub mod portability;
 pub mod queue;
 pub mod serve;
+pub mod storage;
 
 use crate::error::Error;
 
@@ -45,8 +46,15 @@ Moving in and out (these work while kith serve runs, except restore):
                                   move this account to a new one that lists it as an alias
   kith backup FILE [--media FILE.tar] [--config PATH]
                                   snapshot the database (it holds the keys) and the uploads
-  kith restore FILE [--media FILE.tar] --config PATH
-                                  put a backup in place (stop kith serve first)
+  kith backup --to s3 [--config PATH]
+                                  snapshot the database into the bucket of [storage], under
+                                  [backup] prefix, keeping the newest [backup] keep
+  kith restore FILE|s3:NAME|s3:latest [--media FILE.tar] --config PATH
+                                  put a backup in place (stop kith serve first); s3: takes it
+                                  from the bucket
+  kith storage migrate --to s3|local [--config PATH]
+                                  move every media file to the bucket or the data directory,
+                                  each checked before its old copy goes; run again to resume
   kith --help | --version
 
 The config file is --config PATH, else $KITH_CONFIG, else ./kith.toml.

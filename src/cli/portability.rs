@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::portability::{backup, csv, export, import};
+use crate::portability::{backup, backups, csv, export, import};
 use crate::process::{alias, moving};
 use std::path::Path;
 
@@ -25,8 +25,50 @@ pub fn run_backup(config: &Config, dest: &Path, media: Option<&Path>) -> Result<
     Ok(())
 }
 
-/// `kith restore FILE [--media FILE.tar]`: puts a backup in place (kith serve stopped).
+/// `kith backup --to s3`: a snapshot into the bucket under the `[backup]` prefix,
+/// pruned to `[backup] keep`.
+pub fn run_backup_to_bucket(config: &Config) -> Result<()> {
+    let db = crate::open_storage(config)?;
+    let storage = crate::storage::Storage::open(config)?;
+    let dest = match &config.backup_destination {
+        Some(d @ crate::config::Destination::Bucket(_)) => d.clone(),
+        _ => {
+            let mut prefix = config.backup.prefix.trim_start_matches('/').to_string();
+            if !prefix.is_empty() && !prefix.ends_with('/') {
+                prefix.push('/');
+            }
+            crate::config::Destination::Bucket(prefix)
+        }
+    };
+    let taken = backups::take(&db, &storage, config, &dest, config.backup.keep)?;
+    eprintln!(
+        "Wrote {} ({} bytes, {} posts) to {}{}. It holds the account's private key: keep the bucket private.",
+        taken.name,
+        taken.bytes,
+        taken.posts,
+        taken.destination,
+        if taken.pruned > 0 {
+            format!("; removed {} older backups", taken.pruned)
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+/// `kith restore FILE|s3:NAME|s3:latest [--media FILE.tar]`: puts a backup in place
+/// (kith serve stopped); `s3:` fetches it from the bucket first.
 pub fn run_restore(config: &Config, source: &Path, media: Option<&Path>) -> Result<()> {
+    if let Some(spec) = source.to_str().and_then(|s| s.strip_prefix("s3:")) {
+        let fetched = backups::fetch_from_bucket(config, spec)?;
+        let restored = restore_file(config, &fetched, media);
+        let _ = std::fs::remove_file(&fetched);
+        return restored;
+    }
+    restore_file(config, source, media)
+}
+
+fn restore_file(config: &Config, source: &Path, media: Option<&Path>) -> Result<()> {
     let done = backup::restore(config, source, media)?;
     eprintln!(
         "Restored {} ({} posts){}. {}Start it with: kith serve",

@@ -5,7 +5,8 @@
 //! Storing an upload (from memory or from a file: sniffed, processed, stripped of
 //! metadata) is in `store`, image processing in `image` (within the memory
 //! `budget`), magic-byte sniffing in `sniff`, metadata removal without decoding in
-//! `strip`, the remote media cache in `cache`.
+//! `strip`, the remote media cache in `cache`, moving files between the folder and
+//! the bucket in `migrate`.
 //!
 //! Invariant (SECURITY #45): no path or extension ever comes from the uploader or a
 //! remote server. Names are 32 random hex digits and an extension from kith's own
@@ -15,6 +16,7 @@
 pub mod budget;
 pub mod cache;
 pub mod image;
+pub mod migrate;
 pub mod sniff;
 pub mod store;
 pub mod strip;
@@ -118,7 +120,14 @@ pub fn stored_response(
     name: &str,
     media_type: &str,
 ) -> Result<Option<Resp>> {
-    let resp = match ctx.storage.locate(area, name)? {
+    let mut located = ctx.storage.locate(area, name)?;
+    if let Some(Located::File(path)) = &located
+        && !path.is_file()
+    {
+        // Moved to the bucket since it was found (`kith storage migrate`).
+        located = ctx.storage.locate_in_bucket(area, name);
+    }
+    let resp = match located {
         None => return Ok(None),
         Some(Located::File(path)) => {
             let mut file = match File::open(&path) {

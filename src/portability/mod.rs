@@ -8,7 +8,8 @@
 //! and `refs` finding the posts of boosts, likes and bookmarks) and `profile` fills
 //! the profile from `actor.json`; `csv` reads and writes Mastodon's CSV exports
 //! (`csv_apply` applying an import in batches); `export` writes a Mastodon-layout
-//! archive; `backup` takes and restores database snapshots.
+//! archive; `backup` takes and restores database snapshots, and `backups` keeps them
+//! off the data directory (a folder or the bucket, on a schedule or on demand).
 //!
 //! Each action opens the same database beside a running server (SQLite WAL allows it);
 //! network work (resolving accounts, fetching boosted posts) is done here through a
@@ -18,6 +19,7 @@
 pub mod archive;
 pub mod attachments;
 pub mod backup;
+pub mod backups;
 pub mod budget;
 pub mod csv;
 pub mod csv_apply;

@@ -176,14 +176,17 @@ impl Storage {
         if path.is_file() {
             return Ok(Some(Located::File(path)));
         }
-        let Some(s3) = &self.s3 else {
-            return Ok(None);
-        };
+        Ok(self.locate_in_bucket(area, name))
+    }
+
+    /// Where the file `name` of `area` would be in the bucket (None without one).
+    pub fn locate_in_bucket(&self, area: Area, name: &str) -> Option<Located> {
+        let s3 = self.s3.as_ref()?;
         let key = area.key(name);
-        Ok(Some(Located::Object {
+        Some(Located::Object {
             redirect: (self.serve == Serve::Redirect).then(|| s3.client_url(&key)),
             key,
-        }))
+        })
     }
 
     /// Whether the file `name` of `area` is in the folder or the bucket.

@@ -304,8 +304,20 @@ impl S3 {
             return Err(self.refusal(200, &doc, "complete a multipart upload"));
         }
         let expected = multipart_etag(&digests, etags.len());
-        match self.head(key)? {
-            Some(info) if info.size == size && (info.etag == expected || !info.etag.contains('-')) => {
+        let info = self.head(key)?;
+        // Most servers give the multipart ETag; some give the whole file's MD5.
+        let mut whole = || -> Result<String> {
+            file.seek(SeekFrom::Start(0))?;
+            let mut hashing = Hashing::new((&mut *file).take(size));
+            std::io::copy(&mut hashing, &mut std::io::sink())?;
+            Ok(hashing.finish().0)
+        };
+        match info {
+            Some(info)
+                if info.size == size
+                    && (info.etag == expected
+                        || (!info.etag.contains('-') && info.etag == whole()?)) =>
+            {
                 Ok(info)
             }
             Some(info) => Err(Error::Storage(format!(
