@@ -33,7 +33,7 @@ pub struct Taken {
 /// The name of a backup taken at `ms`: `kith-20261206T120000123Z.sqlite3`, which
 /// sorts by time.
 pub fn name_at(ms: i64) -> String {
-    let stamp: String = crate::dates::iso8601(ms)
+    let stamp: String = crate::dates::mastodon(ms)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
