@@ -209,6 +209,14 @@ impl Handler for Router {
     }
 
     fn spool(&self, head: &Req) -> Option<Spool> {
+        // A media upload goes to disk as it arrives and is read from there in parts.
+        if head.method == "POST" && matches!(head.path.as_str(), "/api/v1/media" | "/api/v2/media")
+        {
+            return Some(Spool {
+                dir: self.ctx.config.scratch_dir(),
+                limit: self.ctx.config.limits.upload_max_bytes,
+            });
+        }
         web::portability::spool(&self.ctx, head)
     }
 

@@ -10,9 +10,10 @@ use crate::ctx::Ctx;
 use crate::db::Conn;
 use crate::db::{self, media::Media, posts::Attachment};
 use crate::error::{Error, Result};
-use crate::http::multipart;
+use crate::http::multipart::{self, Target};
 use crate::http::params::Params;
 use crate::http::{Req, Resp};
+use crate::storage::Scratch;
 use serde_json::{Map, Value, json};
 
 /// The longest description (alt text), in characters, as Mastodon allows.
@@ -90,6 +91,44 @@ fn upload_params(req: &Req) -> Result<(Params, Option<FilePart<'_>>)> {
     Ok((Params::from_value(Value::Object(map)), file))
 }
 
+/// The parameters of a spooled multipart upload, and its `file` part written to a
+/// scratch file (None when it is missing or empty) with its declared type.
+fn spooled_upload(
+    ctx: &Ctx,
+    req: &Req,
+    body: &std::path::Path,
+) -> Result<(Params, Option<Scratch>, Option<String>)> {
+    let boundary = multipart::boundary(req.header("content-type").unwrap_or("")).ok_or_else(
+        || Error::Unprocessable("Validation failed: File can't be blank".into()),
+    )?;
+    let scratch = Scratch::new(&ctx.config.scratch_dir(), "upload", "")?;
+    let mut declared = None;
+    let mut seen = false;
+    let reader = std::io::BufReader::with_capacity(64 * 1024, std::fs::File::open(body)?);
+    let fields = multipart::parse_stream(reader, &boundary, |head| {
+        Ok(match (head.name.as_str(), &head.filename) {
+            ("file", Some(_)) if !seen => {
+                seen = true;
+                declared.clone_from(&head.content_type);
+                let file = std::fs::File::create_new(scratch.path())?;
+                Target::Write(Box::new(std::io::BufWriter::with_capacity(64 * 1024, file)))
+            }
+            (_, Some(_)) => Target::Skip,
+            (_, None) => Target::Keep,
+        })
+    })?;
+    let mut map = Map::new();
+    for (k, v) in req.query_pairs() {
+        map.insert(k, Value::String(v));
+    }
+    for (head, value) in fields {
+        map.insert(head.name, Value::String(String::from_utf8_lossy(&value).into_owned()));
+    }
+    let size = std::fs::metadata(scratch.path()).map_or(0, |m| m.len());
+    let part = (seen && size > 0).then_some(scratch);
+    Ok((Params::from_value(Value::Object(map)), part, declared))
+}
+
 /// The description and focal point of a request, checked.
 fn meta_params(p: &Params) -> Result<MetaParams> {
     let description = p.str("description")?;
@@ -125,12 +164,22 @@ pub fn parse_focus(s: &str) -> Option<(f64, f64)> {
 /// 200 with the finished `MediaAttachment` (both versions: nothing is deferred).
 pub fn upload(ctx: &Ctx, req: &Req, _v2: bool) -> Result<Resp> {
     auth::require(ctx, req, "write:media")?;
-    let (p, file) = upload_params(req)?;
-    let (description, focus) = meta_params(&p)?;
-    let (bytes, declared) = file
-        .filter(|(b, _)| !b.is_empty())
-        .ok_or_else(|| Error::Unprocessable("Validation failed: File can't be blank".into()))?;
-    let mut m = crate::media::store_upload(ctx, bytes, declared.as_deref())?;
+    let blank = || Error::Unprocessable("Validation failed: File can't be blank".into());
+    let (mut m, description, focus) = if let Some(spooled) = &req.spooled {
+        // A large body was spooled to disk; its file part goes to a file of its own
+        // as it is read, so no upload is ever whole in memory.
+        let (p, part, declared) = spooled_upload(ctx, req, &spooled.path)?;
+        let (description, focus) = meta_params(&p)?;
+        let part = part.ok_or_else(blank)?;
+        let m = crate::media::store_file(ctx, part.path(), declared.as_deref())?;
+        (m, description, focus)
+    } else {
+        let (p, file) = upload_params(req)?;
+        let (description, focus) = meta_params(&p)?;
+        let (bytes, declared) = file.filter(|(b, _)| !b.is_empty()).ok_or_else(blank)?;
+        let m = crate::media::store_upload(ctx, bytes, declared.as_deref())?;
+        (m, description, focus)
+    };
     m.id = crate::ids::at(m.created_at);
     m.description = description.unwrap_or_default();
     m.focus_x = focus.map(|f| f.0);

@@ -325,6 +325,39 @@ impl Drop for NewFile<'_> {
     }
 }
 
+/// A file in the scratch directory, removed when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// A new, unused path in `dir`, the scratch directory (created if needed).
+    pub fn new(dir: &Path, prefix: &str, ext: &str) -> Result<Scratch> {
+        std::fs::create_dir_all(dir)?;
+        let random: String = crate::keys::random_bytes(12)?
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Scratch(dir.join(format!("{prefix}-{random}{ext}"))))
+    }
+
+    /// Where the file is.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Keeps the file: someone else removes it now.
+    pub fn keep(mut self) -> PathBuf {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !self.0.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
 /// Length of the random part of a file name, in hex digits.
 const NAME_LEN: usize = 32;
 

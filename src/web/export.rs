@@ -5,7 +5,7 @@
 //! building it is work; the CSV files are plain links. Owner-only: `web/mod.rs` routes
 //! here only with a session.
 
-use super::portability::Scratch;
+use crate::storage::Scratch;
 use super::render::hidden;
 use super::session::Viewer;
 use crate::ctx::Ctx;
@@ -59,7 +59,7 @@ fn attachment(name: &str) -> String {
 
 /// `POST /settings/export`: the archive, as `kith export FILE.zip` writes it.
 pub fn archive(ctx: &Ctx) -> Result<Resp> {
-    let scratch = Scratch::new(ctx, "export", ".zip")?;
+    let scratch = Scratch::new(&ctx.config.scratch_dir(), "export", ".zip")?;
     export::export(ctx, scratch.path(), false)?;
     let name = format!(
         "kith-{}-{}.zip",

@@ -8,6 +8,7 @@
 //! (a bad CSV row, a damaged archive) are shown with the importer's message and change
 //! nothing. This file does not write SQL or parse archives itself.
 
+use crate::storage::Scratch;
 use super::render::hidden;
 use super::session::{self, Viewer};
 use crate::ctx::Ctx;
@@ -19,7 +20,6 @@ use crate::http::{Req, Resp, Spool};
 use crate::portability::csv::{self, CsvReport, Kind};
 use crate::portability::import::{self, Report};
 use maud::{Markup, html};
-use std::path::{Path, PathBuf};
 
 /// Where the CSV import form posts.
 pub const CSV_UPLOAD_PATH: &str = "/settings/import/csv";
@@ -289,40 +289,6 @@ pub fn spool(ctx: &Ctx, head: &Req) -> Option<Spool> {
     }
 }
 
-/// A file in the scratch directory, removed when dropped.
-pub struct Scratch(PathBuf);
-
-impl Scratch {
-    /// A new, unused path in the scratch directory (the directory is created).
-    pub fn new(ctx: &Ctx, prefix: &str, ext: &str) -> Result<Scratch> {
-        let dir = ctx.config.scratch_dir();
-        std::fs::create_dir_all(&dir)?;
-        let random: String = crate::keys::random_bytes(12)?
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok(Scratch(dir.join(format!("{prefix}-{random}{ext}"))))
-    }
-
-    /// Where the file is.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// Keeps the file: someone else removes it now.
-    pub fn keep(mut self) -> PathBuf {
-        std::mem::take(&mut self.0)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !self.0.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
-
 /// `POST /settings/import/archive`: the spooled body is split into its fields and the
 /// archive file; then, with the CSRF token checked, `kith import mastodon-archive`
 /// runs on the file.
@@ -339,7 +305,7 @@ pub fn import_archive(ctx: &Ctx, req: &Req, viewer: Option<&Viewer>) -> Result<R
     };
     let boundary = multipart::boundary(req.header("content-type").unwrap_or(""))
         .ok_or_else(|| Error::BadRequest("The form must be sent as multipart/form-data".into()))?;
-    let archive = Scratch::new(ctx, "archive", "")?;
+    let archive = Scratch::new(&ctx.config.scratch_dir(), "archive", "")?;
     let mut archive_bytes = false;
     let body = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&spooled.path)?);
     let fields = multipart::parse_stream(body, &boundary, |head| {

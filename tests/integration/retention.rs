@@ -93,9 +93,12 @@ fn retention_removes_exactly_what_nobody_needs() {
     });
     let gone_too = post(&k, Some(&followed), "gone-too", old, |_, _| {});
     // Its picture sits in the media cache.
-    let cache = kith::media::cache_dir(k.ctx());
-    std::fs::create_dir_all(&cache).unwrap();
-    let file_name = kith::media::write_new(&cache, b"not really a png", "png").unwrap();
+    let cache = k.ctx().storage.local_dir(kith::storage::Area::Cache);
+    let file_name = k
+        .ctx()
+        .storage
+        .write_new(kith::storage::Area::Cache, b"not really a png", "png", "image/png")
+        .unwrap();
     let url = "https://remote.example/files/gone.png";
     let cached = db::media::Cached {
         url_sha256: kith::keys::sha256_hex(url.as_bytes()),
