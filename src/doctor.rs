@@ -238,7 +238,12 @@ fn backups(ctx: &Ctx, now: i64) -> Check {
         ),
         (None, Some(good)) => pass(
             name,
-            format!("last good {} ({}, {})", age(good.taken_at), good.name, good.destination),
+            format!(
+                "last good {} ({}, {})",
+                age(good.taken_at),
+                good.name,
+                good.destination
+            ),
         ),
         (Some(_), None) => fail(
             name,
@@ -262,7 +267,12 @@ fn backups(ctx: &Ctx, now: i64) -> Check {
         ),
         (Some(_), Some(good)) => pass(
             name,
-            format!("last good {} ({}, {})", age(good.taken_at), good.name, good.destination),
+            format!(
+                "last good {} ({}, {})",
+                age(good.taken_at),
+                good.name,
+                good.destination
+            ),
         ),
     }
 }

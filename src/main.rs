@@ -294,7 +294,9 @@ fn moving_command(word: &str, words: &[String], flags: MoveFlags) -> Result<Comm
         "backup" => match (words, flags.to.as_deref()) {
             ([], Some("s3")) if flags.media.is_none() => Command::BackupToBucket,
             (_, Some("s3")) if flags.media.is_some() => {
-                return Err("--media does not go with --to s3 (uploads in the bucket stay there)".into());
+                return Err(
+                    "--media does not go with --to s3 (uploads in the bucket stay there)".into(),
+                );
             }
             ([extra, ..], Some("s3")) => return Err(format!("unexpected argument {extra:?}")),
             (_, Some(other)) => return Err(format!("backup --to s3, not {other:?}")),

@@ -70,6 +70,7 @@ pub fn sentence(e: &Error) -> String {
         Error::Db(db) => format!("the database reported an error: {db}"),
         Error::Internal(m) => format!("internal error: {m}"),
         Error::Network { message, .. } => format!("a network request failed: {message}"),
+        Error::Storage(m) => format!("media storage: {m}"),
         Error::Doctor(failed) => format!(
             "{failed} check{} failed (see above)",
             if *failed == 1 { "" } else { "s" }

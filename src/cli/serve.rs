@@ -1,4 +1,4 @@
-//! `kith serve`: checks it can listen, prepares the data directory (on the first run
+//! `kith serve`: checks it can listen and reach the media bucket, prepares the data directory (on the first run
 //! it hands over the generated password and starts itself afresh), runs the server
 //! until SIGINT or SIGTERM, then shuts it down in order.
 
@@ -11,6 +11,9 @@ use std::io::IsTerminal;
 pub fn run(config: Config) -> Result<()> {
     // A port in use stops kith here, before a data directory or account exists.
     crate::check_listen(&config)?;
+    // So is a bucket that does not answer or refuses the keys (the message names the
+    // key to fix); `start` checks again after a first-run restart.
+    crate::storage::Storage::open(&config)?.check()?;
     if let Some(password) = crate::prepare(&config)? {
         announce_password(&config, &password);
         let error = crate::restart::exec_self();

@@ -98,9 +98,8 @@ fn spooled_upload(
     req: &Req,
     body: &std::path::Path,
 ) -> Result<(Params, Option<Scratch>, Option<String>)> {
-    let boundary = multipart::boundary(req.header("content-type").unwrap_or("")).ok_or_else(
-        || Error::Unprocessable("Validation failed: File can't be blank".into()),
-    )?;
+    let boundary = multipart::boundary(req.header("content-type").unwrap_or(""))
+        .ok_or_else(|| Error::Unprocessable("Validation failed: File can't be blank".into()))?;
     let scratch = Scratch::new(&ctx.config.scratch_dir(), "upload", "")?;
     let mut declared = None;
     let mut seen = false;
@@ -122,7 +121,10 @@ fn spooled_upload(
         map.insert(k, Value::String(v));
     }
     for (head, value) in fields {
-        map.insert(head.name, Value::String(String::from_utf8_lossy(&value).into_owned()));
+        map.insert(
+            head.name,
+            Value::String(String::from_utf8_lossy(&value).into_owned()),
+        );
     }
     let size = std::fs::metadata(scratch.path()).map_or(0, |m| m.len());
     let part = (seen && size > 0).then_some(scratch);

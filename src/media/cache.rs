@@ -9,11 +9,11 @@
 //! evicted beyond `[media] cache_max_mb`. No database lock is held while fetching.
 
 use super::{file_response, sniff, stored_response, valid_name};
-use crate::storage::Area;
 use crate::ctx::Ctx;
 use crate::db::{self, media::Cached};
 use crate::error::{Error, Result};
 use crate::http::{Req, Resp};
+use crate::storage::Area;
 
 /// The largest remote media file fetched.
 pub const REMOTE_MAX_BYTES: u64 = 40 * 1024 * 1024;

@@ -135,7 +135,18 @@ fn to_bucket(s3: &S3, dir: &Path, name: &str, key: &str) -> Result<(u64, bool)> 
 
 /// Copies the object to `dir/name` unless a matching file is there, checks it, then
 /// removes the object. Returns its size and whether it was already there.
-fn to_folder(s3: &S3, dir: &Path, name: &str, object: &ObjectInfo) -> Result<(u64, bool)> {
+fn to_folder(s3: &S3, dir: &Path, name: &str, listed: &ObjectInfo) -> Result<(u64, bool)> {
+    // Some servers leave the ETag out of listings; the object's own head has it.
+    let object = &match listed.etag.is_empty() {
+        true => s3.head(&listed.key)?.unwrap_or_else(|| listed.clone()),
+        false => listed.clone(),
+    };
+    if object.etag.is_empty() {
+        return Err(Error::Storage(format!(
+            "{}: the bucket gives no ETag to check a copy against",
+            object.key
+        )));
+    }
     let path = dir.join(name);
     let matches = |p: &Path| -> Result<bool> {
         let (size, etag) = s3::file_etag(p)?;

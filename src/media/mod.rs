@@ -82,7 +82,10 @@ pub fn header_url(ctx: &Ctx, account: &Account) -> String {
 /// Whether `name` has the shape of a name kith gives files: 32 of `[a-z0-9]`, a dot,
 /// and a known extension. Nothing else reaches the file system or the bucket.
 pub fn valid_name(name: &str) -> bool {
-    storage::valid_name(name) && name.split_once('.').is_some_and(|(_, ext)| sniff::known_ext(ext))
+    storage::valid_name(name)
+        && name
+            .split_once('.')
+            .is_some_and(|(_, ext)| sniff::known_ext(ext))
 }
 
 /// The MediaAttachment `type` of a media type. A GIF is an `image`: kith serves GIFs as
@@ -185,10 +188,12 @@ pub fn stored_response(
 pub fn file_response(req: &Req, media_type: &str, bytes: Vec<u8>) -> Resp {
     let total = bytes.len() as u64;
     let resp = match req.header("range").and_then(|r| byte_range(r, total)) {
-        Some(Ok((start, end))) => {
-            Resp::bytes(206, media_type, bytes[start as usize..=end as usize].to_vec())
-                .with_header("Content-Range", &format!("bytes {start}-{end}/{total}"))
-        }
+        Some(Ok((start, end))) => Resp::bytes(
+            206,
+            media_type,
+            bytes[start as usize..=end as usize].to_vec(),
+        )
+        .with_header("Content-Range", &format!("bytes {start}-{end}/{total}")),
         Some(Err(())) => Resp::empty(416).with_header("Content-Range", &format!("bytes */{total}")),
         None => Resp::bytes(200, media_type, bytes),
     };

@@ -10,10 +10,10 @@
 //! whose message says why; any other error is the disk's or the database's.
 
 use super::{image, sniff, strip};
-use crate::storage::Area;
 use crate::ctx::Ctx;
 use crate::db::{self, media::Media};
 use crate::error::{Error, Result};
+use crate::storage::Area;
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read, Seek, Write};
 use std::path::Path;
@@ -129,9 +129,12 @@ fn store_image(ctx: &Ctx, bytes: &[u8], kind: sniff::Sniffed) -> Result<Media> {
     file.writer().flush()?;
     let size = file.writer().get_ref().metadata()?.len() as i64;
     let thumb = processed.thumb.kind;
-    let thumb_name =
-        ctx.storage
-            .write_new(Area::Uploads, &processed.thumb.bytes, thumb.ext, thumb.media_type)?;
+    let thumb_name = ctx.storage.write_new(
+        Area::Uploads,
+        &processed.thumb.bytes,
+        thumb.ext,
+        thumb.media_type,
+    )?;
     let file_name = match file.commit(processed.kind.ext, processed.kind.media_type) {
         Ok(name) => name,
         Err(e) => {
@@ -217,9 +220,9 @@ pub fn profile_image(bytes: &[u8], which: &str) -> Result<image::Encoded> {
 /// Writes a processed avatar or header and records it; returns the file name.
 pub fn save_profile_image(ctx: &Ctx, encoded: &image::Encoded, which: &str) -> Result<String> {
     let kind = encoded.kind;
-    let file_name = ctx
-        .storage
-        .write_new(Area::Uploads, &encoded.bytes, kind.ext, kind.media_type)?;
+    let file_name =
+        ctx.storage
+            .write_new(Area::Uploads, &encoded.bytes, kind.ext, kind.media_type)?;
     let now = db::now_ms();
     let row = Media {
         id: crate::ids::at(now),

@@ -19,8 +19,8 @@ use super::refused;
 use crate::config::Config;
 use crate::db::{self, portability};
 use crate::error::{Error, Result};
-use std::fs::File;
 use crate::storage::{Area, Storage};
+use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 

@@ -113,7 +113,8 @@ fn write(
             create_private_dir(&staging)?;
             let path = staging.join(name);
             let sent = snapshot(db, &path).and_then(|posts| {
-                let info = s3.put_file(&format!("{prefix}{name}"), &path, "application/vnd.sqlite3")?;
+                let info =
+                    s3.put_file(&format!("{prefix}{name}"), &path, "application/vnd.sqlite3")?;
                 Ok((info.size, posts))
             });
             let _ = std::fs::remove_file(&path);
@@ -229,7 +230,13 @@ pub fn run_if_due(ctx: &Ctx) -> bool {
     if !due {
         return false;
     }
-    match take(&ctx.db, &ctx.storage, &ctx.config, dest, ctx.config.backup.keep) {
+    match take(
+        &ctx.db,
+        &ctx.storage,
+        &ctx.config,
+        dest,
+        ctx.config.backup.keep,
+    ) {
         Ok(t) => eprintln!(
             "backup: wrote {} ({} bytes) to {}{}",
             t.name,
@@ -269,7 +276,10 @@ pub fn fetch_from_bucket(config: &Config, spec: &str) -> Result<PathBuf> {
     let key = if spec == "latest" {
         let names = list(&storage, &Destination::Bucket(prefix.clone()))?;
         let newest = names.last().ok_or_else(|| {
-            Error::NotFound(format!("there are no backups in {} under {prefix:?}", s3.name()))
+            Error::NotFound(format!(
+                "there are no backups in {} under {prefix:?}",
+                s3.name()
+            ))
         })?;
         format!("{prefix}{newest}")
     } else if spec.contains('/') {
@@ -314,7 +324,12 @@ mod tests {
         let b = name_at(1_700_000_000_001);
         assert!(is_backup_name(&a), "{a}");
         assert!(a < b);
-        for other in ["kith.sqlite3", "kith-x.sqlite3", "notes.txt", "kith-2026.sqlite3"] {
+        for other in [
+            "kith.sqlite3",
+            "kith-x.sqlite3",
+            "notes.txt",
+            "kith-2026.sqlite3",
+        ] {
             assert!(!is_backup_name(other), "{other}");
         }
     }

@@ -206,7 +206,11 @@ pub fn import(
         };
         let same = current.is_some_and(|name| {
             ctx.storage
-                .read(crate::storage::Area::Uploads, name, crate::media::IMAGE_MAX_BYTES as u64)
+                .read(
+                    crate::storage::Area::Uploads,
+                    name,
+                    crate::media::IMAGE_MAX_BYTES as u64,
+                )
                 .is_ok_and(|bytes| bytes.is_some_and(|b| b == encoded.bytes))
         });
         if record(report, which, decide(current.is_none(), same, overwrite)) {

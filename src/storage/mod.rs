@@ -53,7 +53,10 @@ pub enum Located {
     File(PathBuf),
     /// An object in the bucket: its key, and the address a client may be sent to
     /// (None when the bucket is proxied).
-    Object { key: String, redirect: Option<String> },
+    Object {
+        key: String,
+        redirect: Option<String>,
+    },
 }
 
 /// An open file or object and its length.
@@ -138,7 +141,13 @@ impl Storage {
     }
 
     /// Writes `bytes` as a new file in `area`; returns its name.
-    pub fn write_new(&self, area: Area, bytes: &[u8], ext: &str, media_type: &str) -> Result<String> {
+    pub fn write_new(
+        &self,
+        area: Area,
+        bytes: &[u8],
+        ext: &str,
+        media_type: &str,
+    ) -> Result<String> {
         if let Some(s3) = self.target_bucket() {
             let name = new_name(ext)?;
             s3.put_bytes(&area.key(&name), bytes, media_type)?;
@@ -260,7 +269,9 @@ impl Storage {
         let mut bytes = Vec::with_capacity(opened.len as usize);
         opened.reader.take(max + 1).read_to_end(&mut bytes)?;
         if bytes.len() as u64 > max {
-            return Err(Error::Unprocessable(format!("{name} is more than {max} bytes")));
+            return Err(Error::Unprocessable(format!(
+                "{name} is more than {max} bytes"
+            )));
         }
         Ok(Some(bytes))
     }
@@ -368,7 +379,10 @@ pub fn valid_name(name: &str) -> bool {
     let Some((stem, ext)) = name.split_once('.') else {
         return false;
     };
-    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let plain = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
     stem.len() == NAME_LEN && plain(stem) && (1..=5).contains(&ext.len()) && plain(ext)
 }
 

@@ -5,13 +5,13 @@
 //! building it is work; the CSV files are plain links. Owner-only: `web/mod.rs` routes
 //! here only with a session.
 
-use crate::storage::Scratch;
 use super::render::hidden;
 use super::session::Viewer;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::http::Resp;
 use crate::portability::{csv, export};
+use crate::storage::Scratch;
 use maud::{Markup, html};
 
 /// The CSV files offered: (file name, label).

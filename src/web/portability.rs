@@ -8,7 +8,6 @@
 //! (a bad CSV row, a damaged archive) are shown with the importer's message and change
 //! nothing. This file does not write SQL or parse archives itself.
 
-use crate::storage::Scratch;
 use super::render::hidden;
 use super::session::{self, Viewer};
 use crate::ctx::Ctx;
@@ -19,6 +18,7 @@ use crate::http::params::Params;
 use crate::http::{Req, Resp, Spool};
 use crate::portability::csv::{self, CsvReport, Kind};
 use crate::portability::import::{self, Report};
+use crate::storage::Scratch;
 use maud::{Markup, html};
 
 /// Where the CSV import form posts.

@@ -97,7 +97,12 @@ fn retention_removes_exactly_what_nobody_needs() {
     let file_name = k
         .ctx()
         .storage
-        .write_new(kith::storage::Area::Cache, b"not really a png", "png", "image/png")
+        .write_new(
+            kith::storage::Area::Cache,
+            b"not really a png",
+            "png",
+            "image/png",
+        )
         .unwrap();
     let url = "https://remote.example/files/gone.png";
     let cached = db::media::Cached {
