@@ -106,3 +106,54 @@ fn cidr_matching() {
     assert!(Cidr::parse("::1").unwrap().contains("::1".parse().unwrap()));
     assert!(Cidr::parse("1.2.3.4/33").is_none());
 }
+
+#[test]
+fn storage_and_backup_tables_are_checked() {
+    let c = Config::defaults();
+    assert_eq!(c.storage_backend, Backend::Local);
+    assert!(c.s3.is_none());
+    assert_eq!(c.backup.schedule, Schedule::Off);
+    assert_eq!(c.backup_destination, None);
+    let s3 = "[storage]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:3900/\"\nbucket = \"kith-media\"\n\
+              access_key_id = \"AK\"\nsecret_access_key = \"SK\"\n";
+    let c = Config::parse(s3).unwrap();
+    let settings = c.s3.as_ref().unwrap();
+    assert_eq!(settings.region, "us-east-1");
+    assert!(settings.path_style);
+    assert_eq!(settings.serve, Serve::Redirect);
+    assert_eq!(settings.secret.read().unwrap(), "SK");
+    assert!(!format!("{settings:?}").contains("SK\""), "the secret is not printed");
+    assert!(err("[storage]\nbackend = \"s3\"\n").contains("needs endpoint"));
+    assert!(err("[storage]\nbackend = \"ftp\"\n").contains("storage"));
+    assert!(err(&s3.replace("kith-media", "Kith_Media")).contains("storage.bucket"));
+    assert!(err(&s3.replace("http://127.0.0.1:3900/", "s3.example.org")).contains("storage.endpoint"));
+    assert!(err(&s3.replace("access_key_id = \"AK\"\n", "")).contains("storage.access_key_id"));
+    assert!(
+        err(&format!("{s3}secret_access_key_file = \"k\"\n")).contains("not both"),
+        "a secret twice is refused"
+    );
+    assert!(err(&format!("{s3}public_url = \"cdn\"\n")).contains("storage.public_url"));
+    // A secret in a file beside the config, read at start.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "from-a-file\n").unwrap();
+    let text = s3.replace("secret_access_key = \"SK\"", "secret_access_key_file = \"secret\"");
+    let c = Config::parse_in(&text, dir.path()).unwrap();
+    assert_eq!(c.s3.unwrap().secret.read().unwrap(), "from-a-file");
+    let c = Config::parse_in(&text, &dir.path().join("elsewhere")).unwrap();
+    let e = c.s3.unwrap().secret.read().unwrap_err().to_string();
+    assert!(e.contains("storage.secret_access_key_file"), "{e}");
+    // Backups.
+    assert!(err("[backup]\nschedule = \"daily\"\n").contains("backup.destination"));
+    assert!(err("[backup]\ndestination = \"s3\"\n").contains("needs a bucket"));
+    assert!(err("[backup]\nschedule = \"monthly\"\ndestination = \"b\"\n").contains("backup"));
+    assert!(err("[backup]\nkeep = 0\ndestination = \"b\"\n").contains("backup.keep"));
+    let c = Config::parse_in(
+        &format!("{s3}[backup]\nschedule = \"weekly\"\ndestination = \"s3\"\nprefix = \"kith\"\n"),
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(c.backup_destination, Some(Destination::Bucket("kith/".into())));
+    assert_eq!(c.backup.schedule.every_ms(), Some(7 * 24 * 3600 * 1000));
+    let c = Config::parse_in("[backup]\ndestination = \"saved\"\n", dir.path()).unwrap();
+    assert_eq!(c.backup_destination, Some(Destination::Folder(dir.path().join("saved"))));
+}

@@ -131,7 +131,7 @@ fn raw_get(url: &str, headers: &[(&str, &str)]) -> (u16, Option<String>, Vec<u8>
 }
 
 #[test]
-fn uploads_live_in_the_bucket_and_are_served_by_redirect_or_passed_on() {
+fn sec_83_bucket_media_are_handed_out_by_expiring_signatures_or_passed_on() {
     let s3 = S3Server::start();
     let owner = Owner::start(&s3.storage_toml("s3", ""));
     let m = owner.upload("photo.jpg", "image/jpeg", &fixture(JPEG)).ok();
@@ -291,7 +291,7 @@ fn serve_refused(config: &str) -> (i32, String) {
 }
 
 #[test]
-fn wrong_keys_a_missing_bucket_or_no_server_stop_kith_at_start() {
+fn sec_84_wrong_keys_a_missing_bucket_or_no_server_stop_kith_at_start() {
     let s3 = S3Server::start();
     let cases = [
         (
@@ -351,7 +351,7 @@ fn wrong_keys_a_missing_bucket_or_no_server_stop_kith_at_start() {
 }
 
 #[test]
-fn an_upload_that_cannot_reach_the_bucket_leaves_nothing_and_a_clear_error() {
+fn sec_84_an_upload_that_cannot_reach_the_bucket_leaves_nothing() {
     let mut s3 = S3Server::start();
     let owner = Owner::start(&s3.storage_toml("s3", ""));
     s3.stop();
@@ -450,7 +450,7 @@ fn migrate(owner: &Owner, to: &str, cut: bool) -> (bool, String) {
 }
 
 #[test]
-fn storage_migrate_both_ways_resumes_after_an_interruption_while_kith_serves() {
+fn sec_86_storage_migrate_resumes_after_an_interruption_and_loses_nothing() {
     let s3 = S3Server::start();
     let owner = Owner::start(&s3.storage_toml("local", ""));
     let mut paths = Vec::new();
@@ -610,7 +610,7 @@ fn scheduled_backups_are_pruned_and_restore_into_a_fresh_instance() {
 }
 
 #[test]
-fn backups_to_a_folder_are_taken_at_start_and_pruned() {
+fn sec_85_backups_are_private_and_pruning_touches_only_kiths_own() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("backups");
     std::fs::create_dir_all(&folder).unwrap();
