@@ -162,12 +162,18 @@ impl Storage {
     /// names of kith's shape are touched; a failure is logged, not returned.
     pub fn remove(&self, area: Area, names: &[&str]) {
         for name in names.iter().filter(|n| valid_name(n)) {
-            match std::fs::remove_file(self.local_dir(area).join(name)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => eprintln!("storage: cannot remove {name}: {e}"),
-            }
+            let was_local = match std::fs::remove_file(self.local_dir(area).join(name)) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => {
+                    eprintln!("storage: cannot remove {name}: {e}");
+                    true
+                }
+            };
+            // With local media, the bucket is asked only for a file not found here
+            // (moved there by `kith storage migrate`).
             if let Some(s3) = &self.s3
+                && (self.backend == Backend::S3 || !was_local)
                 && let Err(e) = s3.delete(&area.key(name))
             {
                 eprintln!("storage: cannot remove {name}: {e}");
