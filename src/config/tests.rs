@@ -122,11 +122,16 @@ fn storage_and_backup_tables_are_checked() {
     assert!(settings.path_style);
     assert_eq!(settings.serve, Serve::Redirect);
     assert_eq!(settings.secret.read().unwrap(), "SK");
-    assert!(!format!("{settings:?}").contains("SK\""), "the secret is not printed");
+    assert!(
+        !format!("{settings:?}").contains("SK\""),
+        "the secret is not printed"
+    );
     assert!(err("[storage]\nbackend = \"s3\"\n").contains("needs endpoint"));
     assert!(err("[storage]\nbackend = \"ftp\"\n").contains("storage"));
     assert!(err(&s3.replace("kith-media", "Kith_Media")).contains("storage.bucket"));
-    assert!(err(&s3.replace("http://127.0.0.1:3900/", "s3.example.org")).contains("storage.endpoint"));
+    assert!(
+        err(&s3.replace("http://127.0.0.1:3900/", "s3.example.org")).contains("storage.endpoint")
+    );
     assert!(err(&s3.replace("access_key_id = \"AK\"\n", "")).contains("storage.access_key_id"));
     assert!(
         err(&format!("{s3}secret_access_key_file = \"k\"\n")).contains("not both"),
@@ -136,7 +141,10 @@ fn storage_and_backup_tables_are_checked() {
     // A secret in a file beside the config, read at start.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("secret"), "from-a-file\n").unwrap();
-    let text = s3.replace("secret_access_key = \"SK\"", "secret_access_key_file = \"secret\"");
+    let text = s3.replace(
+        "secret_access_key = \"SK\"",
+        "secret_access_key_file = \"secret\"",
+    );
     let c = Config::parse_in(&text, dir.path()).unwrap();
     assert_eq!(c.s3.unwrap().secret.read().unwrap(), "from-a-file");
     let c = Config::parse_in(&text, &dir.path().join("elsewhere")).unwrap();
@@ -152,8 +160,14 @@ fn storage_and_backup_tables_are_checked() {
         dir.path(),
     )
     .unwrap();
-    assert_eq!(c.backup_destination, Some(Destination::Bucket("kith/".into())));
+    assert_eq!(
+        c.backup_destination,
+        Some(Destination::Bucket("kith/".into()))
+    );
     assert_eq!(c.backup.schedule.every_ms(), Some(7 * 24 * 3600 * 1000));
     let c = Config::parse_in("[backup]\ndestination = \"saved\"\n", dir.path()).unwrap();
-    assert_eq!(c.backup_destination, Some(Destination::Folder(dir.path().join("saved"))));
+    assert_eq!(
+        c.backup_destination,
+        Some(Destination::Folder(dir.path().join("saved")))
+    );
 }

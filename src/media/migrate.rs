@@ -51,6 +51,17 @@ pub fn migrate(
         )
     })?;
     s3.check()?;
+    let _lock = lock(storage)?;
+    // What a killed run was downloading (only a migration writes these names).
+    for area in Area::ALL {
+        if let Ok(entries) = std::fs::read_dir(storage.local_dir(area)) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(PARTIAL) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
     let mut work = Vec::new();
     for area in Area::ALL {
         match to {
@@ -106,6 +117,27 @@ pub fn migrate(
     Ok(out)
 }
 
+/// The prefix of the files a migration downloads into before they are checked.
+const PARTIAL: &str = ".tmp-migrate-";
+
+/// The migration's lock in the data directory: one runs at a time.
+fn lock(storage: &Storage) -> Result<File> {
+    let path = storage.data_dir().join("storage-migrate.lock");
+    std::fs::create_dir_all(storage.data_dir())?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Conflict(
+            "another kith storage migrate is running on this data directory".into(),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
 /// The media type of a file by its extension (as kith named it).
 fn media_type(name: &str) -> &'static str {
     let ext = name.rsplit('.').next().unwrap_or_default();
@@ -157,7 +189,7 @@ fn to_folder(s3: &S3, dir: &Path, name: &str, listed: &ObjectInfo) -> Result<(u6
     let there = path.is_file() && matches(&path)?;
     if !there {
         std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".tmp-{}", new_name("part")?));
+        let tmp = dir.join(format!("{PARTIAL}{}", new_name("part")?));
         let copied = download(s3, &object.key, &tmp).and_then(|()| {
             if matches(&tmp)? {
                 Ok(())

@@ -104,6 +104,11 @@ impl Storage {
         self.s3.as_ref()
     }
 
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// The backend new files go to.
     pub fn backend(&self) -> Backend {
         self.backend
