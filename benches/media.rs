@@ -253,24 +253,6 @@ fn main() {
     bucket(&jpeg);
 }
 
-/// An MP4 of `len` bytes: a file type box and one media data box of noise.
-fn mp4_of(len: usize) -> Vec<u8> {
-    let mut v = Vec::with_capacity(len);
-    v.extend(20u32.to_be_bytes());
-    v.extend(b"ftypisom\0\0\x02\0isom");
-    v.extend(((len - 20) as u32).to_be_bytes());
-    v.extend(b"mdat");
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend(x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
-
 /// The whole server again, its media in a bucket of a real S3 server on loopback.
 fn bucket(jpeg: &[u8]) {
     let s3s = std::env::var_os("KITH_S3S_FS")
@@ -306,7 +288,7 @@ fn bucket(jpeg: &[u8]) {
     );
     let uploads = [
         ("IMG_0001.JPG", "image/jpeg", jpeg.to_vec()),
-        ("clip.mp4", "video/mp4", mp4_of(150 * 1024 * 1024)),
+        ("clip.mp4", "video/mp4", generate::mp4_of(150 * 1024 * 1024)),
     ];
     server(dir.path(), &extra, &uploads);
     let _ = server_s3.kill();

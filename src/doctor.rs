@@ -236,15 +236,6 @@ fn backups(ctx: &Ctx, now: i64) -> Check {
             name,
             "none taken by kith; set [backup] schedule and destination to keep copies off this disk",
         ),
-        (None, Some(good)) => pass(
-            name,
-            format!(
-                "last good {} ({}, {})",
-                age(good.taken_at),
-                good.name,
-                good.destination
-            ),
-        ),
         (Some(_), None) => fail(
             name,
             match failed {
@@ -256,7 +247,7 @@ fn backups(ctx: &Ctx, now: i64) -> Check {
         (Some(every), Some(good)) if now - good.taken_at > 2 * every => fail(
             name,
             format!(
-                "the last good backup is {} old ({}){}",
+                "the last good backup was taken {} ({}){}",
                 age(good.taken_at),
                 good.name,
                 failed
@@ -265,7 +256,7 @@ fn backups(ctx: &Ctx, now: i64) -> Check {
             ),
             "check [backup] destination (and [storage] for s3) and the server's log",
         ),
-        (Some(_), Some(good)) => pass(
+        (_, Some(good)) => pass(
             name,
             format!(
                 "last good {} ({}, {})",

@@ -30,28 +30,11 @@ pub fn run_backup(config: &Config, dest: &Path, media: Option<&Path>) -> Result<
 pub fn run_backup_to_bucket(config: &Config) -> Result<()> {
     let db = crate::open_storage(config)?;
     let storage = crate::storage::Storage::open(config)?;
-    let dest = match &config.backup_destination {
-        Some(d @ crate::config::Destination::Bucket(_)) => d.clone(),
-        _ => {
-            let mut prefix = config.backup.prefix.trim_start_matches('/').to_string();
-            if !prefix.is_empty() && !prefix.ends_with('/') {
-                prefix.push('/');
-            }
-            crate::config::Destination::Bucket(prefix)
-        }
-    };
+    let dest = backups::bucket_destination(config);
     let taken = backups::take(&db, &storage, config, &dest, config.backup.keep)?;
     eprintln!(
-        "Wrote {} ({} bytes, {} posts) to {}{}. It holds the account's private key: keep the bucket private.",
-        taken.name,
-        taken.bytes,
-        taken.posts,
-        taken.destination,
-        if taken.pruned > 0 {
-            format!("; removed {} older backups", taken.pruned)
-        } else {
-            String::new()
-        }
+        "Wrote {}. It holds the account's private key: keep the bucket private.",
+        backups::summary(&taken)
     );
     Ok(())
 }

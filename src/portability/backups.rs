@@ -173,6 +173,36 @@ pub fn list(storage: &Storage, dest: &Destination) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// The bucket under the `[backup]` prefix, whatever `[backup] destination` says: where
+/// `kith backup --to s3` writes and `kith restore s3:…` reads.
+pub fn bucket_destination(config: &Config) -> Destination {
+    match &config.backup_destination {
+        Some(d @ Destination::Bucket(_)) => d.clone(),
+        _ => {
+            let mut prefix = config.backup.prefix.trim_start_matches('/').to_string();
+            if !prefix.is_empty() && !prefix.ends_with('/') {
+                prefix.push('/');
+            }
+            Destination::Bucket(prefix)
+        }
+    }
+}
+
+/// What one backup wrote, as a line: its name, size, place, and what was pruned.
+pub fn summary(t: &Taken) -> String {
+    format!(
+        "{} ({} bytes, {} posts) to {}{}",
+        t.name,
+        t.bytes,
+        t.posts,
+        t.destination,
+        match t.pruned {
+            0 => String::new(),
+            n => format!("; removed {n} older"),
+        }
+    )
+}
+
 /// Removes the oldest backups at `dest` beyond `keep`; returns how many went.
 fn prune(storage: &Storage, dest: &Destination, keep: u32) -> Result<usize> {
     let names = list(storage, dest)?;
@@ -237,17 +267,7 @@ pub fn run_if_due(ctx: &Ctx) -> bool {
         dest,
         ctx.config.backup.keep,
     ) {
-        Ok(t) => eprintln!(
-            "backup: wrote {} ({} bytes) to {}{}",
-            t.name,
-            t.bytes,
-            t.destination,
-            if t.pruned > 0 {
-                format!("; removed {} older", t.pruned)
-            } else {
-                String::new()
-            }
-        ),
+        Ok(t) => eprintln!("backup: wrote {}", summary(&t)),
         Err(e) => eprintln!(
             "backup: failed to back up to {}: {}; trying again within an hour",
             label(dest),
@@ -263,15 +283,10 @@ pub fn run_if_due(ctx: &Ctx) -> bool {
 pub fn fetch_from_bucket(config: &Config, spec: &str) -> Result<PathBuf> {
     let storage = Storage::open(config)?;
     let s3 = bucket(&storage)?;
-    let prefix = match &config.backup_destination {
-        Some(Destination::Bucket(p)) => p.clone(),
-        _ => {
-            let mut p = config.backup.prefix.trim_start_matches('/').to_string();
-            if !p.is_empty() && !p.ends_with('/') {
-                p.push('/');
-            }
-            p
-        }
+    let Destination::Bucket(prefix) = bucket_destination(config) else {
+        return Err(Error::Internal(
+            "a bucket destination without a prefix".into(),
+        ));
     };
     let key = if spec == "latest" {
         let names = list(&storage, &Destination::Bucket(prefix.clone()))?;

@@ -144,24 +144,11 @@ impl S3 {
         if size > MULTIPART_ABOVE {
             return self.put_multipart(key, &mut file, size, content_type);
         }
-        let mut hashing = Hashing::new((&mut file).take(size));
         let url =
             actions::PutObject::new(&self.bucket, Some(&self.credentials), key).sign(SIGNED_FOR);
-        let resp = self
-            .agent
-            .put(url.as_str())
-            .header("Content-Type", content_type)
-            .header("Content-Length", &size.to_string())
-            .send(ureq::SendBody::from_reader(&mut hashing))
-            .map_err(|e| self.unreachable(&e))?;
-        let etag = etag_of(&resp);
-        self.expect_ok(resp, "upload")?;
-        let (md5, sent) = hashing.finish();
-        if sent != size {
-            return Err(Error::Storage(format!(
-                "{key}: the file changed while it was sent ({sent} of {size} bytes)"
-            )));
-        }
+        let (etag, md5) =
+            self.send_counted(&url, key, &mut file, size, Some(content_type), "upload")?;
+        let md5 = hex(&md5);
         if etag.as_deref().is_some_and(|e| e != md5) {
             // The object is not what was sent: it must not stay.
             let _ = self.delete(key);
@@ -260,7 +247,6 @@ impl S3 {
         while offset < size {
             let len = PART_SIZE.min(size - offset);
             file.seek(SeekFrom::Start(offset))?;
-            let mut hashing = Hashing::new((&mut *file).take(len));
             let url = actions::UploadPart::new(
                 &self.bucket,
                 Some(&self.credentials),
@@ -269,20 +255,7 @@ impl S3 {
                 upload_id,
             )
             .sign(SIGNED_FOR);
-            let resp = self
-                .agent
-                .put(url.as_str())
-                .header("Content-Length", &len.to_string())
-                .send(ureq::SendBody::from_reader(&mut hashing))
-                .map_err(|e| self.unreachable(&e))?;
-            let etag = etag_of(&resp);
-            self.expect_ok(resp, "upload a part")?;
-            let (md5, sent) = hashing.finish_raw();
-            if sent != len {
-                return Err(Error::Storage(format!(
-                    "{key}: the file changed while it was sent"
-                )));
-            }
+            let (etag, md5) = self.send_counted(&url, key, file, len, None, "upload a part")?;
             let md5_hex = hex(&md5);
             let etag = etag.unwrap_or_else(|| md5_hex.clone());
             if etag != md5_hex {
@@ -344,6 +317,39 @@ impl S3 {
         }
     }
 
+    /// PUTs `len` bytes of `file` (from where it stands) to the signed `url`; returns
+    /// the ETag answered and the MD5 of what was sent. The file must not change.
+    fn send_counted(
+        &self,
+        url: &url::Url,
+        key: &str,
+        file: &mut File,
+        len: u64,
+        content_type: Option<&str>,
+        what: &str,
+    ) -> Result<(Option<String>, Vec<u8>)> {
+        let mut hashing = Hashing::new(file.take(len));
+        let mut req = self
+            .agent
+            .put(url.as_str())
+            .header("Content-Length", &len.to_string());
+        if let Some(t) = content_type {
+            req = req.header("Content-Type", t);
+        }
+        let resp = req
+            .send(ureq::SendBody::from_reader(&mut hashing))
+            .map_err(|e| self.unreachable(&e))?;
+        let etag = etag_of(&resp);
+        self.expect_ok(resp, what)?;
+        let (md5, sent) = hashing.finish_raw();
+        if sent != len {
+            return Err(Error::Storage(format!(
+                "{key}: the file changed while it was sent ({sent} of {len} bytes)"
+            )));
+        }
+        Ok((etag, md5))
+    }
+
     /// What the bucket holds as `key`, if anything.
     pub fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
         let url =
@@ -379,22 +385,14 @@ impl S3 {
             200 | 206 => Ok(Some(Download {
                 status,
                 len: header_u64(&resp, "content-length"),
-                content_range: resp
-                    .headers()
-                    .get("content-range")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
+                content_range: header_str(&resp, "content-range"),
                 reader: Box::new(resp.into_body().into_reader()),
             })),
             404 => Ok(None),
             416 => Ok(Some(Download {
                 status,
                 len: Some(0),
-                content_range: resp
-                    .headers()
-                    .get("content-range")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
+                content_range: header_str(&resp, "content-range"),
                 reader: Box::new(std::io::empty()),
             })),
             _ => {
@@ -516,11 +514,15 @@ fn etag_of(resp: &ureq::http::Response<ureq::Body>) -> Option<String> {
         .map(|v| v.trim().trim_matches('"').to_ascii_lowercase())
 }
 
-fn header_u64(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<u64> {
+fn header_str(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
     resp.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
+        .map(str::to_string)
+}
+
+fn header_u64(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<u64> {
+    header_str(resp, name).and_then(|v| v.trim().parse().ok())
 }
 
 /// Reads a short document (an error or a listing); what cannot be read is empty.

@@ -8,6 +8,10 @@
 //! resumed, while kith serves every file; scheduled and on-demand backups pruned to
 //! their count and restored into a fresh instance with the same posts and keys.
 
+#[allow(dead_code)]
+#[path = "../fixtures/media/generate.rs"]
+mod generate;
+
 use crate::media::multipart;
 use crate::s3_server::{ACCESS_KEY, BUCKET, S3Server, list_files};
 use crate::support::{Got, TestServer, agent, collect, free_port, get, run_kith, signal};
@@ -215,24 +219,6 @@ fn peak_rss(pid: u32) -> u64 {
     kb * 1024
 }
 
-/// An MP4 of `len` bytes: a file type box and one media data box of random bytes.
-fn mp4_of(len: usize) -> Vec<u8> {
-    let mut v = Vec::with_capacity(len);
-    v.extend(20u32.to_be_bytes());
-    v.extend(b"ftypisom\0\0\x02\0isom");
-    v.extend(((len - 20) as u32).to_be_bytes());
-    v.extend(b"mdat");
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend(x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
-
 #[test]
 fn a_150_mb_video_goes_up_in_parts_within_the_upload_memory_bound() {
     let s3 = S3Server::start();
@@ -240,7 +226,7 @@ fn a_150_mb_video_goes_up_in_parts_within_the_upload_memory_bound() {
         "[limits]\nupload_max_bytes = 209715200\n{}",
         s3.storage_toml("s3", "")
     ));
-    let video = mp4_of(150 * 1024 * 1024);
+    let video = generate::mp4_of(150 * 1024 * 1024);
     let m = owner.upload("clip.mp4", "video/mp4", &video).ok();
     assert_eq!(m["type"], "video");
     let (path, name) = Owner::media_path(m["url"].as_str().unwrap());
@@ -357,7 +343,7 @@ fn sec_84_an_upload_that_cannot_reach_the_bucket_leaves_nothing() {
     s3.stop();
     for (name, ct, bytes) in [
         ("photo.jpg", "image/jpeg", fixture(JPEG)),
-        ("clip.mp4", "video/mp4", mp4_of(20 * 1024 * 1024)),
+        ("clip.mp4", "video/mp4", generate::mp4_of(20 * 1024 * 1024)),
     ] {
         let got = owner.upload(name, ct, &bytes);
         got.assert_error(503);
