@@ -8,7 +8,8 @@
 
 use crate::config::Backend;
 use crate::error::{Error, Result};
-use crate::storage::s3::{self, Hashing, ObjectInfo, S3};
+use crate::storage::etag::{Hashing, file_etag};
+use crate::storage::s3::{ObjectInfo, S3};
 use crate::storage::{Area, Storage, local_names, new_name};
 use std::fs::File;
 use std::io::BufWriter;
@@ -148,7 +149,7 @@ fn media_type(name: &str) -> &'static str {
 /// removes the local file. Returns its size and whether it was already there.
 fn to_bucket(s3: &S3, dir: &Path, name: &str, key: &str) -> Result<(u64, bool)> {
     let path = dir.join(name);
-    let (size, etag) = s3::file_etag(&path)?;
+    let (size, etag) = file_etag(&path)?;
     let there = s3
         .head(key)?
         .is_some_and(|info| info.size == size && info.etag == etag);
@@ -181,7 +182,7 @@ fn to_folder(s3: &S3, dir: &Path, name: &str, listed: &ObjectInfo) -> Result<(u6
     }
     let path = dir.join(name);
     let matches = |p: &Path| -> Result<bool> {
-        let (size, etag) = s3::file_etag(p)?;
+        let (size, etag) = file_etag(p)?;
         // A multipart ETag from another uploader depends on its part size, which is
         // not known: then the size is what can be compared (and every byte counted).
         Ok(size == object.size && (etag == object.etag || object.etag.contains('-')))

@@ -12,7 +12,9 @@
 //! any point leaves no file under a final name. The moves between backends are in
 //! `media::migrate`, the bucket client in `s3`.
 
+pub mod etag;
 pub mod s3;
+pub mod xml;
 
 use crate::config::{Backend, Config, Serve};
 use crate::error::{Error, Result};

@@ -7,6 +7,8 @@
 //! stays. The endpoint is the owner's own (often on the home network), so this
 //! client does not refuse private addresses the way the federation client does.
 
+use super::etag::{Hashing, hex, multipart_etag};
+use super::xml::{complete_body, parse_listing, unescape, xml_field};
 use crate::config::S3Settings;
 use crate::error::{Error, Result};
 use md5::{Digest, Md5};
@@ -534,171 +536,9 @@ fn read_doc(resp: ureq::http::Response<ureq::Body>) -> String {
         .unwrap_or_default()
 }
 
-/// The text of the first `<name>` element of an XML document.
-fn xml_field(doc: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let start = doc.find(&open)? + open.len();
-    let end = doc[start..].find(&format!("</{name}>"))? + start;
-    Some(doc[start..end].trim().to_string())
-}
-
-/// The objects of a `ListObjectsV2` answer and its continuation token. Read by hand,
-/// as servers differ in what they leave out (some send no ETag in listings).
-fn parse_listing(doc: &str) -> Option<(Vec<ObjectInfo>, Option<String>)> {
-    if !doc.contains("<ListBucketResult") {
-        return None;
-    }
-    let mut objects = Vec::new();
-    for chunk in doc.split("<Contents>").skip(1) {
-        let entry = chunk.split("</Contents>").next()?;
-        objects.push(ObjectInfo {
-            key: unescape(&xml_field(entry, "Key")?),
-            size: xml_field(entry, "Size")?.parse().ok()?,
-            etag: xml_field(entry, "ETag")
-                .map(|e| unescape(&e).trim_matches('"').to_ascii_lowercase())
-                .unwrap_or_default(),
-        });
-    }
-    let truncated = xml_field(doc, "IsTruncated").is_some_and(|t| t == "true");
-    let next = xml_field(doc, "NextContinuationToken")
-        .map(|t| unescape(&t))
-        .filter(|_| truncated);
-    Some((objects, next))
-}
-
-/// The body of `CompleteMultipartUpload`: each part's number and ETag (quoted).
-fn complete_body(etags: &[String]) -> String {
-    let mut body = String::from("<CompleteMultipartUpload>");
-    for (i, etag) in etags.iter().enumerate() {
-        body.push_str(&format!(
-            "<Part><ETag>{}</ETag><PartNumber>{}</PartNumber></Part>",
-            etag.replace('&', "&amp;").replace('<', "&lt;"),
-            i + 1
-        ));
-    }
-    body.push_str("</CompleteMultipartUpload>");
-    body
-}
-
-/// Undoes XML's five escapes.
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&#34;", "\"")
-        .replace("&amp;", "&")
-}
-
-/// The ETag S3 gives a multipart object: the MD5 of the parts' MD5s, and their count.
-pub fn multipart_etag(part_digests: &[u8], parts: usize) -> String {
-    format!("{}-{parts}", hex(&Md5::digest(part_digests)))
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A reader that hashes (MD5) and counts what passes through it.
-pub struct Hashing<R> {
-    inner: R,
-    md5: Md5,
-    count: u64,
-}
-
-impl<R: Read> Hashing<R> {
-    /// Wraps `inner`.
-    pub fn new(inner: R) -> Hashing<R> {
-        Hashing {
-            inner,
-            md5: Md5::new(),
-            count: 0,
-        }
-    }
-
-    /// The MD5 (hex) and the number of bytes read.
-    pub fn finish(self) -> (String, u64) {
-        let (md5, count) = self.finish_raw();
-        (hex(&md5), count)
-    }
-
-    /// The MD5 (bytes) and the number of bytes read.
-    pub fn finish_raw(self) -> (Vec<u8>, u64) {
-        (self.md5.finalize().to_vec(), self.count)
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.md5.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-/// The MD5 (hex) of a file, and the ETag S3 would give it when uploaded by kith.
-pub fn file_etag(path: &Path) -> Result<(u64, String)> {
-    let mut file = File::open(path)?;
-    let size = file.metadata()?.len();
-    if size <= MULTIPART_ABOVE {
-        let mut hashing = Hashing::new(&mut file);
-        std::io::copy(&mut hashing, &mut std::io::sink())?;
-        let (md5, n) = hashing.finish();
-        return Ok((n, md5));
-    }
-    let mut digests = Vec::new();
-    let mut parts = 0;
-    let mut total = 0;
-    loop {
-        let mut hashing = Hashing::new((&mut file).take(PART_SIZE));
-        std::io::copy(&mut hashing, &mut std::io::sink())?;
-        let (md5, n) = hashing.finish_raw();
-        if n == 0 {
-            break;
-        }
-        digests.extend_from_slice(&md5);
-        parts += 1;
-        total += n;
-    }
-    Ok((total, multipart_etag(&digests, parts)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn multipart_etags_are_the_md5_of_the_part_md5s() {
-        let a = Md5::digest(b"a");
-        let b = Md5::digest(b"b");
-        let mut both = a.to_vec();
-        both.extend_from_slice(&b);
-        assert_eq!(
-            multipart_etag(&both, 2),
-            format!("{}-2", hex(&Md5::digest(&both)))
-        );
-        assert_eq!(hex(&Md5::digest(b"")), "d41d8cd98f00b204e9800998ecf8427e");
-    }
-
-    #[test]
-    fn listings_are_read_with_or_without_etags() {
-        let doc = "<?xml version=\"1.0\"?><ListBucketResult><IsTruncated>true</IsTruncated>\
-            <Contents><Key>media/a&amp;b.png</Key><Size>12</Size><ETag>&quot;ABC&quot;</ETag></Contents>\
-            <Contents><Key>media/c.png</Key><LastModified>x</LastModified><Size>3</Size></Contents>\
-            <NextContinuationToken>t1</NextContinuationToken></ListBucketResult>";
-        let (objects, next) = parse_listing(doc).unwrap();
-        assert_eq!(objects.len(), 2);
-        assert_eq!(objects[0].key, "media/a&b.png");
-        assert_eq!(objects[0].etag, "abc");
-        assert_eq!(objects[1].size, 3);
-        assert_eq!(objects[1].etag, "");
-        assert_eq!(next.as_deref(), Some("t1"));
-        assert!(parse_listing("<Error><Code>x</Code></Error>").is_none());
-        let last = "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>";
-        assert_eq!(parse_listing(last), Some((Vec::new(), None)));
-    }
 
     #[test]
     fn error_codes_are_read_from_the_document() {
