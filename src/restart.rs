@@ -1,6 +1,7 @@
 //! Starting afresh: after a first run has set up the account, `kith serve` replaces its
 //! own process with a new run of the same command (same arguments, environment and
-//! process id). Key generation and argon2 leave pages of code and heap resident that a
+//! process id); it also does so once at start, to run with the allocator's settings
+//! that glibc reads only when a process starts (`heap`). Key generation and argon2 leave pages of code and heap resident that a
 //! server started on an existing data directory never touches; a new process image
 //! leaves them behind. When the exec fails (the binary is gone, or cannot be run
 //! directly, as under qemu-user), the caller simply goes on in the same process.

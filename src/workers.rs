@@ -3,7 +3,9 @@
 //! batch step (`run_once`) at a time, woken by a condition variable when work is
 //! queued and every few seconds anyway (so work queued by another process — the
 //! command line — is picked up). Shutdown lets the current step finish and leaves the
-//! rest queued. `settle` lets tests wait until every queue is drained, without sleeps.
+//! rest queued. The first inbox worker, when idle, also has the allocator give free
+//! memory back (`heap::give_back`). `settle` lets tests wait until every queue is
+//! drained, without sleeps.
 
 use crate::ctx::Ctx;
 use crate::wake::{Signal, Wake};
@@ -55,7 +57,12 @@ pub fn start(ctx: Arc<Ctx>, inbox_step: InboxStep, card_step: CardStep) -> Worke
                         eprintln!("database: checkpoint failed: {e}");
                     }
                 }
-                inbox_step(ctx, worker, inbox_workers)
+                let done = inbox_step(ctx, worker, inbox_workers)?;
+                if worker == 0 && done == 0 {
+                    // Nothing to do: what the last burst freed goes back.
+                    crate::heap::give_back();
+                }
+                Ok(done)
             },
             |w| &w.inbox,
         ));

@@ -1,6 +1,7 @@
-//! `kith serve`: checks it can listen and reach the media bucket, prepares the data directory (on the first run
-//! it hands over the generated password and starts itself afresh), runs the server
-//! until SIGINT or SIGTERM, then shuts it down in order.
+//! `kith serve`: starts itself afresh once with the allocator's settings (`heap`),
+//! checks it can listen and reach the media bucket, prepares the data directory (on
+//! the first run it hands over the generated password and starts itself afresh), runs
+//! the server until SIGINT or SIGTERM, then shuts it down in order.
 
 use crate::config::Config;
 use crate::error::Result;
@@ -9,6 +10,11 @@ use std::io::IsTerminal;
 
 /// `kith serve`: runs the server in this process until a stop signal arrives.
 pub fn run(config: Config) -> Result<()> {
+    // glibc's per-thread caches are turned off by the environment only, before start.
+    if !crate::heap::thread_caches_off() {
+        let error = crate::restart::exec_self();
+        eprintln!("kith: could not restart with the allocator's settings ({error}); going on");
+    }
     // A port in use stops kith here, before a data directory or account exists.
     crate::check_listen(&config)?;
     // So is a bucket that does not answer or refuses the keys (the message names the

@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -147,6 +147,53 @@ fn worker_loop(queue: &Mutex<Receiver<Job>>, stopping: &AtomicBool) {
     }
 }
 
+/// An answer on its way from a request thread back to the connection's thread: the
+/// answer once given, and whether the giving side is gone. One small allocation per
+/// request (an `mpsc` channel is several, one of them aligned to 128 bytes, which
+/// fragments the heap when hundreds of connections are served at once).
+struct Answer {
+    slot: Mutex<(Option<Resp>, bool)>,
+    ready: Condvar,
+}
+
+/// The request thread's end of an [`Answer`]; dropped unanswered (the job was never
+/// run), it wakes the connection's thread with nothing.
+struct AnswerTx(Arc<Answer>);
+
+impl AnswerTx {
+    fn send(self, resp: Resp) {
+        let mut slot = self.0.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.0 = Some(resp);
+    }
+}
+
+impl Drop for AnswerTx {
+    fn drop(&mut self) {
+        let mut slot = self.0.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.1 = true;
+        self.0.ready.notify_one();
+    }
+}
+
+impl Answer {
+    /// Waits for the answer; `None` when the job was dropped without one.
+    fn wait(&self) -> Option<Resp> {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(resp) = slot.0.take() {
+                return Some(resp);
+            }
+            if slot.1 {
+                return None;
+            }
+            slot = self
+                .ready
+                .wait(slot)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
 /// Runs `work` on a request thread and waits for its answer; 500 when it panics, 503
 /// when the request threads have stopped.
 fn on_request_thread(
@@ -154,7 +201,11 @@ fn on_request_thread(
     what: &str,
     work: impl FnOnce() -> Resp + Send + 'static,
 ) -> Resp {
-    let (tx, rx) = mpsc::sync_channel::<Resp>(1);
+    let answer = Arc::new(Answer {
+        slot: Mutex::new((None, false)),
+        ready: Condvar::new(),
+    });
+    let tx = AnswerTx(answer.clone());
     let what = what.to_string();
     let job: Job = Box::new(move || {
         let resp = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
@@ -164,7 +215,7 @@ fn on_request_thread(
                 Resp::json(500, &serde_json::json!({"error": "Internal server error"}))
             }
         };
-        let _ = tx.send(resp);
+        tx.send(resp);
     });
     let unavailable = || {
         Resp::json(503, &serde_json::json!({"error": "The server is stopping"}))
@@ -173,7 +224,7 @@ fn on_request_thread(
     if jobs.send(job).is_err() {
         return unavailable();
     }
-    rx.recv().unwrap_or_else(|_| unavailable())
+    answer.wait().unwrap_or_else(unavailable)
 }
 
 /// On the connection's thread: reads one request and its body within the cap, has a

@@ -241,6 +241,10 @@ impl ClientConnection {
 
     /// kith patch: answers a request that cannot be read on with an empty `status`,
     /// then ends the connection (its next request could not be found).
+    /// kith patch: never inlined, so the answer's buffers are on the stack only while
+    /// a refusal is written, not in the frame of every read.
+    #[inline(never)]
+    #[cold]
     fn refuse(&mut self, status: u16, version: HTTPVersion) {
         use crate::{Response, StatusCode};
         let mut writer = self.sink.next_writer();
@@ -256,6 +260,7 @@ impl ClientConnection {
 
     /// kith patch: no more requests are read; what the client still sends is drained
     /// for a moment so that the last answer reaches it.
+    #[inline(never)]
     fn end(&mut self) {
         self.no_more_requests = true;
         self.pace.linger();

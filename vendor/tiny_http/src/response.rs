@@ -183,6 +183,28 @@ fn choose_transfer_encoding(
     TransferEncoding::Identity
 }
 
+/// kith patch: the most a body is copied by at a time.
+const COPY_BUFFER: usize = 16 * 1024;
+
+/// kith patch: copies a body through a buffer on the heap (as large as the body, at
+/// most [`COPY_BUFFER`]) instead of `io::copy`'s 8 KiB on the stack: each connection
+/// thread keeps every stack page it ever touched, and hundreds may be open.
+#[inline(never)]
+fn copy_body(reader: &mut dyn Read, writer: &mut dyn Write, len: Option<usize>) -> IoResult<u64> {
+    let mut buf = vec![0u8; len.unwrap_or(COPY_BUFFER).clamp(1, COPY_BUFFER)];
+    let mut copied = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(copied),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        writer.write_all(&buf[..n])?;
+        copied += n as u64;
+    }
+}
+
 impl<R> Response<R>
 where
     R: Read,
@@ -434,7 +456,7 @@ where
                     use chunked_transfer::Encoder;
 
                     let mut writer = Encoder::new(writer);
-                    io::copy(&mut reader, &mut writer)?;
+                    copy_body(&mut reader, &mut writer, None)?;
                 }
 
                 Some(TransferEncoding::Identity) => {
@@ -442,7 +464,7 @@ where
                     let data_length = data_length.unwrap();
 
                     if data_length >= 1 {
-                        io::copy(&mut reader, &mut writer)?;
+                        copy_body(&mut reader, &mut writer, Some(data_length))?;
                     }
                 }
 

@@ -158,6 +158,9 @@ impl Pace {
     /// stops writing, then reads and drops what the client still sends for a moment,
     /// so that closing does not reset the connection before the client has read the
     /// answer. Bounded in time and bytes.
+    /// (Never inlined: its 4 KiB buffer stays out of the frames of the reading path.)
+    #[inline(never)]
+    #[cold]
     pub(crate) fn linger(&self) {
         let _ = self.sock.shutdown(Shutdown::Write);
         let until = Instant::now() + Duration::from_millis(500);

@@ -1,11 +1,70 @@
 use std::io::Result as IoResult;
 use std::io::{Read, Write};
 
-use std::sync::mpsc::channel;
-use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use std::mem;
+
+/// kith patch: a one-time hand-over from one holder to the next, in one small
+/// allocation. The published crate made two `mpsc` channels for every request, each
+/// several allocations (one of them aligned to 128 bytes, and a block of 31 slots on
+/// the first send), which fragmented the heap when hundreds of connections were
+/// served at once.
+struct Baton<T> {
+    /// The value once given, and whether the giver is gone.
+    slot: Mutex<(Option<T>, bool)>,
+    ready: Condvar,
+}
+
+/// The giving end of a [`Baton`]; dropping it unblocks a taker still waiting.
+struct Sender<T>(Arc<Baton<T>>);
+
+/// The taking end of a [`Baton`].
+struct Receiver<T>(Arc<Baton<T>>);
+
+/// What `recv` returns when the giver went away without giving.
+#[derive(Debug)]
+struct RecvError;
+
+fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    let baton = Arc::new(Baton {
+        slot: Mutex::new((None, false)),
+        ready: Condvar::new(),
+    });
+    (Sender(baton.clone()), Receiver(baton))
+}
+
+impl<T> Sender<T> {
+    fn send(&self, value: T) -> Result<(), T> {
+        let mut slot = self.0.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.0 = Some(value);
+        self.0.ready.notify_one();
+        Ok(())
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let mut slot = self.0.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.1 = true;
+        self.0.ready.notify_one();
+    }
+}
+
+impl<T> Receiver<T> {
+    fn recv(&self) -> Result<T, RecvError> {
+        let mut slot = self.0.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(value) = slot.0.take() {
+                return Ok(value);
+            }
+            if slot.1 {
+                return Err(RecvError);
+            }
+            slot = self.0.ready.wait(slot).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
 
 pub struct SequentialReaderBuilder<R>
 where
