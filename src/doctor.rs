@@ -220,9 +220,6 @@ fn backups(ctx: &Ctx, now: i64) -> Check {
         Ok(rows) => rows,
         Err(e) => return fail(name, e.to_string(), "check the database file"),
     };
-    let failed = last
-        .as_ref()
-        .and_then(|row| row.error.as_ref().map(|e| (row.taken_at, e.clone())));
     let age = |ms: i64| {
         let hours = (now - ms).max(0) / 3_600_000;
         if hours < 48 {
@@ -231,41 +228,63 @@ fn backups(ctx: &Ctx, now: i64) -> Check {
             format!("{} days ago", hours / 24)
         }
     };
-    match (every, last_good) {
-        (None, None) => pass(
-            name,
-            "none taken by kith; set [backup] schedule and destination to keep copies off this disk",
-        ),
-        (Some(_), None) => fail(
-            name,
-            match failed {
-                Some((_, e)) => format!("no good backup yet; the last attempt failed: {e}"),
-                None => "no backup yet".into(),
-            },
-            "check [backup] destination (and [storage] for s3); kith tries again within an hour",
-        ),
-        (Some(every), Some(good)) if now - good.taken_at > 2 * every => fail(
+    let fix = "check [backup] destination (and [storage] for s3) and the server's log";
+    if let Some(row) = last.as_ref().filter(|r| r.error.is_some()) {
+        return fail(
             name,
             format!(
-                "the last good backup was taken {} ({}){}",
-                age(good.taken_at),
-                good.name,
-                failed
-                    .map(|(_, e)| format!("; the last attempt failed: {e}"))
+                "the last attempt, {}, failed: {}{}",
+                age(row.taken_at),
+                row.error.as_deref().unwrap_or_default(),
+                last_good
+                    .as_ref()
+                    .map(|g| format!("; the last good one was {}", age(g.taken_at)))
                     .unwrap_or_default()
             ),
-            "check [backup] destination (and [storage] for s3) and the server's log",
-        ),
-        (_, Some(good)) => pass(
+            fix,
+        );
+    }
+    let Some(good) = last_good else {
+        return match every {
+            None => pass(
+                name,
+                "none taken by kith; set [backup] schedule and destination to keep copies off this disk",
+            ),
+            Some(_) => fail(name, "no backup yet", fix),
+        };
+    };
+    if let Some(every) = every
+        && now - good.taken_at > 2 * every
+    {
+        return fail(
             name,
             format!(
-                "last good {} ({}, {})",
+                "the last good backup was taken {} ({})",
                 age(good.taken_at),
-                good.name,
-                good.destination
+                good.name
             ),
-        ),
+            fix,
+        );
     }
+    // A backup holds the account's key: nobody may read it without the bucket's keys.
+    if let (Some(prefix), Some(s3)) = (good.destination.strip_prefix("s3:"), ctx.storage.bucket())
+        && let Some(url) = s3.readable_by_anyone(&format!("{prefix}{}", good.name))
+    {
+        return fail(
+            name,
+            format!("anyone can read the last backup, which holds the account's key, at {url}"),
+            "make the bucket private: only media/ and cache/ may be public (a policy on those prefixes)",
+        );
+    }
+    pass(
+        name,
+        format!(
+            "last good {} ({}, {})",
+            age(good.taken_at),
+            good.name,
+            good.destination
+        ),
+    )
 }
 
 /// Probes `url`, turning a failure into a failed check.

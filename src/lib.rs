@@ -232,7 +232,7 @@ pub fn start(config: Config) -> Result<Server> {
     // A bucket that does not answer or refuses the keys stops kith now, naming the key
     // to fix, rather than failing the first upload.
     let media = storage::Storage::open(&config)?;
-    media.check()?;
+    media.check_at_start()?;
     let (db, first_run_password) = create_storage(&config)?;
     let ctx = Arc::new(context(config, db, media)?);
     let opts = http::HttpOptions {

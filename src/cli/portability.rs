@@ -30,7 +30,7 @@ pub fn run_backup(config: &Config, dest: &Path, media: Option<&Path>) -> Result<
 pub fn run_backup_to_bucket(config: &Config) -> Result<()> {
     let db = crate::open_storage(config)?;
     let storage = crate::storage::Storage::open(config)?;
-    let dest = backups::bucket_destination(config);
+    let dest = backups::bucket_destination(config)?;
     let taken = backups::take(&db, &storage, config, &dest, config.backup.keep)?;
     eprintln!(
         "Wrote {}. It holds the account's private key: keep the bucket private.",

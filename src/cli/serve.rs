@@ -17,9 +17,11 @@ pub fn run(config: Config) -> Result<()> {
     }
     // A port in use stops kith here, before a data directory or account exists.
     crate::check_listen(&config)?;
-    // So is a bucket that does not answer or refuses the keys (the message names the
-    // key to fix); `start` checks again after a first-run restart.
-    crate::storage::Storage::open(&config)?.check()?;
+    // So is a media bucket that does not answer or refuses the keys (the message names
+    // the key to fix); `start` checks again (and warns of a bucket for backups only).
+    if config.storage_backend == crate::config::Backend::S3 {
+        crate::storage::Storage::open(&config)?.check()?;
+    }
     if let Some(password) = crate::prepare(&config)? {
         announce_password(&config, &password);
         let error = crate::restart::exec_self();

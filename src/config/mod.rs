@@ -210,6 +210,7 @@ impl Config {
             )));
         }
         let s3 = raw.storage.s3(config_dir)?;
+        let backup_destination = raw.backup.check(config_dir, s3.is_some(), &domain)?;
         Ok(Config {
             public_url: format!("{scheme}://{domain}"),
             scheme,
@@ -228,7 +229,7 @@ impl Config {
             retention: check_retention(raw.retention)?,
             instance: raw.instance,
             storage_backend: raw.storage.backend,
-            backup_destination: raw.backup.check(config_dir, s3.is_some())?,
+            backup_destination,
             s3,
             backup: raw.backup,
         })

@@ -19,11 +19,11 @@ pub enum Backend {
 }
 
 /// How `/media/<name>` answers for a file in the bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Serve {
-    /// A redirect to `public_url` or, without one, a presigned URL that expires.
-    #[default]
+    /// A redirect to `public_url` or, without one, a presigned URL that expires (for
+    /// an endpoint every follower's server can reach).
     Redirect,
     /// kith fetches the object and passes it on (a private bucket nobody else reaches).
     Proxy,
@@ -53,8 +53,9 @@ pub struct Storage {
     /// Where the bucket's objects are public (a CDN or the bucket's own address);
     /// media redirect there instead of to presigned URLs.
     pub public_url: Option<String>,
-    /// `redirect` (the default) or `proxy`.
-    pub serve: Serve,
+    /// `redirect` or `proxy`; the default is `redirect` with a `public_url`, else
+    /// `proxy` (an endpoint on a home network is not one followers can reach).
+    pub serve: Option<Serve>,
 }
 
 /// The S3 settings, complete and checked.
@@ -143,6 +144,8 @@ impl Storage {
         let endpoint = url::Url::parse(&endpoint_text)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            // Keys in the address would be shown wherever the address is.
+            .filter(|u| u.username().is_empty() && u.password().is_none())
             .ok_or_else(|| {
                 Error::Config(format!(
                     "storage.endpoint: {endpoint_text:?} is not an http(s) address such as \"https://s3.example.org\""
@@ -181,6 +184,8 @@ impl Storage {
                     matches!(p.scheme(), "http" | "https")
                         && p.host().is_some()
                         && p.query().is_none()
+                        && p.username().is_empty()
+                        && p.password().is_none()
                 });
                 if parsed.is_none() {
                     return Err(Error::Config(format!(
@@ -201,8 +206,11 @@ impl Storage {
             access_key_id,
             secret,
             path_style: self.path_style.unwrap_or(true),
+            serve: self.serve.unwrap_or(match public_url {
+                Some(_) => Serve::Redirect,
+                None => Serve::Proxy,
+            }),
             public_url,
-            serve: self.serve,
         }))
     }
 }
@@ -240,8 +248,9 @@ pub struct Backup {
     /// `"s3"` for the bucket of `[storage]`, or a local folder (relative to the config
     /// file); unset with a schedule is an error.
     pub destination: Option<String>,
-    /// The key prefix of backups in the bucket.
-    pub prefix: String,
+    /// The key prefix of backups in the bucket; `backups/DOMAIN/` when unset, so two
+    /// servers sharing a bucket never prune or restore each other's backups.
+    pub prefix: Option<String>,
     /// How many scheduled backups are kept; older ones are removed.
     pub keep: u32,
 }
@@ -251,7 +260,7 @@ impl Default for Backup {
         Backup {
             schedule: Schedule::Off,
             destination: None,
-            prefix: "backups/".into(),
+            prefix: None,
             keep: 7,
         }
     }
@@ -267,21 +276,39 @@ pub enum Destination {
 }
 
 impl Backup {
+    /// The key prefix of backups in the bucket (ending in `/`), for the server of
+    /// `domain`; an error names a prefix that is not one.
+    pub fn bucket_prefix(&self, domain: &str) -> Result<String> {
+        let prefix = match &self.prefix {
+            Some(p) => p.trim_start_matches('/').to_string(),
+            None => format!("backups/{domain}/"),
+        };
+        if prefix.contains("..") || prefix.chars().any(|c| c.is_control()) || prefix.len() > 200 {
+            return Err(Error::Config(format!(
+                "backup.prefix: {prefix:?} is not a key prefix such as \"backups/\""
+            )));
+        }
+        let mut prefix = prefix;
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        Ok(prefix)
+    }
+
     /// Checks the table; `has_bucket` says whether `[storage]` names a bucket.
-    pub fn check(&self, config_dir: &Path, has_bucket: bool) -> Result<Option<Destination>> {
+    pub fn check(
+        &self,
+        config_dir: &Path,
+        has_bucket: bool,
+        domain: &str,
+    ) -> Result<Option<Destination>> {
         if self.keep == 0 || self.keep > 1000 {
             return Err(Error::Config(format!(
                 "backup.keep: {} is out of range (1 to 1000)",
                 self.keep
             )));
         }
-        let prefix = self.prefix.trim_start_matches('/');
-        if prefix.contains("..") || prefix.chars().any(|c| c.is_control()) || prefix.len() > 200 {
-            return Err(Error::Config(format!(
-                "backup.prefix: {:?} is not a key prefix such as \"backups/\"",
-                self.prefix
-            )));
-        }
+        let prefix = self.bucket_prefix(domain)?;
         let destination = match self.destination.as_deref().map(str::trim) {
             None | Some("") => None,
             Some("s3") => {
@@ -291,11 +318,7 @@ impl Backup {
                             .into(),
                     ));
                 }
-                let mut p = prefix.to_string();
-                if !p.is_empty() && !p.ends_with('/') {
-                    p.push('/');
-                }
-                Some(Destination::Bucket(p))
+                Some(Destination::Bucket(prefix))
             }
             Some(folder) => Some(Destination::Folder(super::beside_dir(
                 config_dir,

@@ -120,7 +120,7 @@ fn storage_and_backup_tables_are_checked() {
     let settings = c.s3.as_ref().unwrap();
     assert_eq!(settings.region, "us-east-1");
     assert!(settings.path_style);
-    assert_eq!(settings.serve, Serve::Redirect);
+    assert_eq!(settings.serve, Serve::Proxy, "no public address: proxied");
     assert_eq!(settings.secret.read().unwrap(), "SK");
     assert!(
         !format!("{settings:?}").contains("SK\""),
@@ -150,7 +150,22 @@ fn storage_and_backup_tables_are_checked() {
     let c = Config::parse_in(&text, &dir.path().join("elsewhere")).unwrap();
     let e = c.s3.unwrap().secret.read().unwrap_err().to_string();
     assert!(e.contains("storage.secret_access_key_file"), "{e}");
-    // Backups.
+    let cdn = Config::parse(&format!("{s3}public_url = \"https://cdn.example/\"\n")).unwrap();
+    assert_eq!(
+        cdn.s3.unwrap().serve,
+        Serve::Redirect,
+        "a public address: redirected"
+    );
+    assert!(
+        err(&s3.replace("http://127.0.0.1", "http://AK:SK@127.0.0.1")).contains("storage.endpoint"),
+        "keys in the address are refused"
+    );
+    // Backups: by default under a prefix of this server's own.
+    let c = Config::parse(&format!("{s3}[backup]\ndestination = \"s3\"\n")).unwrap();
+    assert_eq!(
+        c.backup_destination,
+        Some(Destination::Bucket("backups/localhost:8080/".into()))
+    );
     assert!(err("[backup]\nschedule = \"daily\"\n").contains("backup.destination"));
     assert!(err("[backup]\ndestination = \"s3\"\n").contains("needs a bucket"));
     assert!(err("[backup]\nschedule = \"monthly\"\ndestination = \"b\"\n").contains("backup"));

@@ -170,7 +170,11 @@ pub fn stored_response(
             let Some(bucket) = ctx.storage.bucket() else {
                 return Ok(None);
             };
-            let Some(got) = bucket.get(&key, req.header("range"))? else {
+            // Only a range kith would honour itself is passed on; others are ignored.
+            let range = req
+                .header("range")
+                .filter(|r| byte_range(r, u64::MAX).is_some());
+            let Some(got) = bucket.get(&key, range)? else {
                 return Ok(None);
             };
             let mut resp = Resp::reader(got.status, media_type, got.reader, got.len.unwrap_or(0));
@@ -228,9 +232,14 @@ fn byte_range(header: &str, total: u64) -> Option<std::result::Result<(u64, u64)
         let end = if b.is_empty() {
             total.saturating_sub(1)
         } else {
-            b.parse::<u64>().ok()?.min(total.saturating_sub(1))
+            let last: u64 = b.parse().ok()?;
+            if last < start {
+                // Not a valid range at all: ignored, as RFC 9110 asks.
+                return None;
+            }
+            last.min(total.saturating_sub(1))
         };
-        if start >= total || end < start {
+        if start >= total {
             return Some(Err(()));
         }
         (start, end)
@@ -310,6 +319,8 @@ mod tests {
         assert_eq!(byte_range("bytes=-3", 10), Some(Ok((7, 9))));
         assert_eq!(byte_range("bytes=8-100", 10), Some(Ok((8, 9))));
         assert_eq!(byte_range("bytes=10-", 10), Some(Err(())));
+        assert_eq!(byte_range("bytes=10-20", 10), Some(Err(())));
+        assert_eq!(byte_range("bytes=5-3", 10), None);
         assert_eq!(byte_range("bytes=0-1,4-5", 10), None);
         assert_eq!(byte_range("items=0-1", 10), None);
     }

@@ -104,7 +104,13 @@ fn write(
         Destination::Folder(dir) => {
             create_private_dir(dir)?;
             let path = dir.join(name);
-            let posts = snapshot(db, &path)?;
+            let posts = snapshot(db, &path).map_err(|e| match e {
+                Error::Io(io) => Error::Config(format!(
+                    "backup.destination: cannot write in {}: {io}",
+                    dir.display()
+                )),
+                other => other,
+            })?;
             Ok((std::fs::metadata(&path)?.len(), posts))
         }
         Destination::Bucket(prefix) => {
@@ -123,23 +129,24 @@ fn write(
     }
 }
 
+/// Creates the backup folder readable by kith's user only; a folder that exists is
+/// left as its owner set it.
 fn create_private_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let named = |e: std::io::Error| {
         Error::Config(format!(
             "backup.destination: cannot create {}: {e}",
             dir.display()
         ))
-    })?;
-    private_dir(dir)
-}
-
-fn private_dir(dir: &Path) -> Result<()> {
+    };
+    std::fs::create_dir_all(dir).map_err(named)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(named)?;
     }
-    let _ = dir;
     Ok(())
 }
 
@@ -175,16 +182,12 @@ pub fn list(storage: &Storage, dest: &Destination) -> Result<Vec<String>> {
 
 /// The bucket under the `[backup]` prefix, whatever `[backup] destination` says: where
 /// `kith backup --to s3` writes and `kith restore s3:…` reads.
-pub fn bucket_destination(config: &Config) -> Destination {
+pub fn bucket_destination(config: &Config) -> Result<Destination> {
     match &config.backup_destination {
-        Some(d @ Destination::Bucket(_)) => d.clone(),
-        _ => {
-            let mut prefix = config.backup.prefix.trim_start_matches('/').to_string();
-            if !prefix.is_empty() && !prefix.ends_with('/') {
-                prefix.push('/');
-            }
-            Destination::Bucket(prefix)
-        }
+        Some(d @ Destination::Bucket(_)) => Ok(d.clone()),
+        _ => Ok(Destination::Bucket(
+            config.backup.bucket_prefix(&config.domain)?,
+        )),
     }
 }
 
@@ -283,7 +286,7 @@ pub fn run_if_due(ctx: &Ctx) -> bool {
 pub fn fetch_from_bucket(config: &Config, spec: &str) -> Result<PathBuf> {
     let storage = Storage::open(config)?;
     let s3 = bucket(&storage)?;
-    let Destination::Bucket(prefix) = bucket_destination(config) else {
+    let Destination::Bucket(prefix) = bucket_destination(config)? else {
         return Err(Error::Internal(
             "a bucket destination without a prefix".into(),
         ));

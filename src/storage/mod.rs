@@ -87,7 +87,7 @@ impl Storage {
             data_dir: config.data_dir.clone(),
             staging: config.scratch_dir(),
             backend: config.storage_backend,
-            serve: config.s3.as_ref().map(|s| s.serve).unwrap_or_default(),
+            serve: config.s3.as_ref().map_or(Serve::Proxy, |s| s.serve),
             s3,
         })
     }
@@ -98,6 +98,19 @@ impl Storage {
         match &self.s3 {
             Some(s3) => s3.check(),
             None => Ok(()),
+        }
+    }
+
+    /// [`Storage::check`] at start: a failure stops kith when the media live in the
+    /// bucket; when they do not (the bucket holds backups, or is where a move goes),
+    /// it is a warning in the log, and `kith doctor` shows it.
+    pub fn check_at_start(&self) -> Result<()> {
+        match self.check() {
+            Err(e) if self.backend == Backend::Local => {
+                eprintln!("kith: warning: media storage: {e}");
+                Ok(())
+            }
+            other => other,
         }
     }
 
@@ -177,10 +190,10 @@ impl Storage {
                     true
                 }
             };
-            // With local media, the bucket is asked only for a file not found here
-            // (moved there by `kith storage migrate`).
+            // With local media, the bucket is asked for an upload always (a move may
+            // have copied it there already) and for a cached file not found here.
             if let Some(s3) = &self.s3
-                && (self.backend == Backend::S3 || !was_local)
+                && (self.backend == Backend::S3 || area == Area::Uploads || !was_local)
                 && let Err(e) = s3.delete(&area.key(name))
             {
                 eprintln!("storage: cannot remove {name}: {e}");
@@ -205,6 +218,10 @@ impl Storage {
     pub fn locate_in_bucket(&self, area: Area, name: &str) -> Option<Located> {
         let s3 = self.s3.as_ref()?;
         let key = area.key(name);
+        // With local media, a file is in the bucket only when a move put it there.
+        if self.backend == Backend::Local && !matches!(s3.head(&key), Ok(Some(_))) {
+            return None;
+        }
         Some(Located::Object {
             redirect: (self.serve == Serve::Redirect).then(|| s3.client_url(&key)),
             key,

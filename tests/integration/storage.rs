@@ -137,7 +137,8 @@ fn raw_get(url: &str, headers: &[(&str, &str)]) -> (u16, Option<String>, Vec<u8>
 #[test]
 fn sec_83_bucket_media_are_handed_out_by_expiring_signatures_or_passed_on() {
     let s3 = S3Server::start();
-    let owner = Owner::start(&s3.storage_toml("s3", ""));
+    // Presigned redirects, for an endpoint followers' servers can reach.
+    let owner = Owner::start(&s3.storage_toml("s3", "serve = \"redirect\""));
     let m = owner.upload("photo.jpg", "image/jpeg", &fixture(JPEG)).ok();
     let (path, name) = Owner::media_path(m["url"].as_str().unwrap());
     let (_, thumb) = Owner::media_path(m["preview_url"].as_str().unwrap());
@@ -178,8 +179,9 @@ fn sec_83_bucket_media_are_handed_out_by_expiring_signatures_or_passed_on() {
     assert!(s3.objects("media").is_empty(), "{:?}", s3.objects("media"));
     assert_eq!(raw_get(&owner.kith.url(&path), &[]).0, 404);
 
-    // Passed on by kith for a private bucket: type, length and one byte range.
-    let proxied = Owner::start(&s3.storage_toml("s3", "serve = \"proxy\""));
+    // Passed on by kith for a private bucket (the default without a public address):
+    // type, length and one byte range.
+    let proxied = Owner::start(&s3.storage_toml("s3", ""));
     let m = proxied
         .upload("photo.jpg", "image/jpeg", &fixture(JPEG))
         .ok();
@@ -193,6 +195,12 @@ fn sec_83_bucket_media_are_handed_out_by_expiring_signatures_or_passed_on() {
     let (status, _, part) = raw_get(&proxied.kith.url(&path), &[("Range", "bytes=2-11")]);
     assert_eq!(status, 206);
     assert_eq!(part, stored[2..12].to_vec());
+    let (status, _, whole) = raw_get(&proxied.kith.url(&path), &[("Range", "bytes=9-3")]);
+    assert_eq!(
+        (status, whole.len()),
+        (200, stored.len()),
+        "an invalid range is ignored"
+    );
 
     // With a public address (a CDN), the redirect goes there.
     let public = Owner::start(&s3.storage_toml("s3", "public_url = \"https://cdn.example/m/\""));
@@ -298,11 +306,6 @@ fn sec_84_wrong_keys_a_missing_bucket_or_no_server_stop_kith_at_start() {
                 .replace(&s3.endpoint(), &format!("http://127.0.0.1:{}", free_port())),
             "storage.endpoint",
         ),
-        // A bucket named only for backups is checked too.
-        (
-            s3.storage_toml("local", "").replace(ACCESS_KEY, "nobody"),
-            "storage.access_key_id",
-        ),
     ];
     for (config, key) in cases {
         let (code, err) = serve_refused(&config);
@@ -310,6 +313,11 @@ fn sec_84_wrong_keys_a_missing_bucket_or_no_server_stop_kith_at_start() {
         assert!(err.contains(key), "{key} not named in: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    // A bucket only for backups (or a move) that refuses: kith starts with media in the
+    // data directory, and says which key to fix.
+    let warned = TestServer::start(&s3.storage_toml("local", "").replace(ACCESS_KEY, "nobody"));
+    let line = warned.wait_log(|l| l.starts_with("kith: warning: media storage:"));
+    assert!(line.contains("storage.access_key_id"), "{line}");
     // Incomplete settings are configuration errors (exit 2), before any request.
     for (config, key) in [
         (
@@ -497,7 +505,10 @@ fn scheduled_backups_are_pruned_and_restore_into_a_fresh_instance() {
     let mut owner = Owner::start(&format!("{storage}{backup}"));
     // The first scheduled backup is taken at start.
     let line = owner.kith.wait_log(|l| l.starts_with("backup: wrote "));
-    assert!(line.contains("to s3:backups/"), "{line}");
+    assert!(
+        line.contains(&format!("to s3:backups/localhost:{}/", owner.kith.port)),
+        "{line}"
+    );
     let status = crate::support::post(
         &owner.kith.url("/api/v1/statuses"),
         "application/x-www-form-urlencoded",
@@ -514,8 +525,8 @@ fn scheduled_backups_are_pruned_and_restore_into_a_fresh_instance() {
         assert!(out.status.success(), "{err}");
         assert!(err.contains("Wrote kith-"), "{err}");
     }
-    // Three taken, two kept.
-    let kept = s3.objects("backups");
+    // Three taken, two kept, under a prefix of this server's own.
+    let kept = s3.objects(&format!("backups/localhost:{}", owner.kith.port));
     assert_eq!(kept.len(), 2, "{kept:?}");
     assert!(
         kept.iter()
@@ -642,4 +653,44 @@ fn sec_85_backups_are_private_and_pruning_touches_only_kiths_own() {
     let out = kith.command(&["backup", "--to", "s3"], None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("[storage]"));
+}
+
+/// A web server on loopback that answers 200 with one byte to every request.
+fn open_to_anyone() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = std::io::Read::read(&mut stream, &mut buf);
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn sec_85_doctor_fails_when_anyone_can_read_a_backup() {
+    let s3 = S3Server::start();
+    let public = open_to_anyone();
+    let owner = Owner::start(&format!(
+        "{}[backup]\nschedule = \"daily\"\ndestination = \"s3\"\n",
+        s3.storage_toml("s3", &format!("public_url = \"http://127.0.0.1:{public}\""))
+    ));
+    owner.kith.wait_log(|l| l.starts_with("backup: wrote "));
+    let doctor = owner.kith.command(&["doctor"], None);
+    let report = String::from_utf8_lossy(&doctor.stdout).to_string();
+    assert!(!doctor.status.success(), "{report}");
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("✗ backups: anyone can read the last backup"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        line.contains(&format!("http://127.0.0.1:{public}/backups/")),
+        "{line}"
+    );
 }
