@@ -572,12 +572,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_codes_are_read_from_the_document() {
-        let doc = "<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code><Message>x</Message></Error>";
-        assert_eq!(
-            xml_field(doc, "Code").as_deref(),
-            Some("SignatureDoesNotMatch")
-        );
-        assert_eq!(xml_field("", "Code"), None);
+    fn refusals_name_the_key_to_fix() {
+        let config = crate::config::Config::parse(
+            "[storage]\nendpoint = \"http://127.0.0.1:9\"\nbucket = \"kith\"\n\
+             access_key_id = \"AK\"\nsecret_access_key = \"SK\"\n",
+        )
+        .unwrap();
+        let s3 = S3::new(config.s3.as_ref().unwrap()).unwrap();
+        let error = |code: &str, status: u16| {
+            let doc = format!("<Error><Code>{code}</Code></Error>");
+            s3.refusal(status, &doc, "upload").to_string()
+        };
+        assert!(error("InvalidAccessKeyId", 403).contains("storage.access_key_id"));
+        assert!(error("SignatureDoesNotMatch", 403).contains("storage.secret_access_key"));
+        assert!(error("NoSuchBucket", 404).contains("storage.bucket"));
+        assert!(error("", 404).contains("storage.bucket"));
+        let refused = error("AccessDenied", 403);
+        assert!(refused.contains("403 AccessDenied"), "{refused}");
+        assert!(!refused.contains("SK"), "no secret in messages: {refused}");
+        assert_eq!(s3.name(), "http://127.0.0.1:9/kith");
     }
 }
