@@ -210,6 +210,16 @@ fn bucket(ctx: &Ctx) -> Check {
     }
 }
 
+/// How long before `now` the time `ms` was: "5 h ago", "3 days ago".
+fn ago(now: i64, ms: i64) -> String {
+    let hours = (now - ms).max(0) / 3_600_000;
+    if hours < 48 {
+        format!("{hours} h ago")
+    } else {
+        format!("{} days ago", hours / 24)
+    }
+}
+
 fn backups(ctx: &Ctx, now: i64) -> Check {
     let name = "backups";
     let every = ctx.config.backup.schedule.every_ms();
@@ -220,14 +230,7 @@ fn backups(ctx: &Ctx, now: i64) -> Check {
         Ok(rows) => rows,
         Err(e) => return fail(name, e.to_string(), "check the database file"),
     };
-    let age = |ms: i64| {
-        let hours = (now - ms).max(0) / 3_600_000;
-        if hours < 48 {
-            format!("{hours} h ago")
-        } else {
-            format!("{} days ago", hours / 24)
-        }
-    };
+    let age = |ms: i64| ago(now, ms);
     let fix = "check [backup] destination (and [storage] for s3) and the server's log";
     if let Some(row) = last.as_ref().filter(|r| r.error.is_some()) {
         return fail(

@@ -132,15 +132,7 @@ impl Storage {
             }
             return Ok(None);
         }
-        let need = |key: &str, v: &Option<String>| -> Result<String> {
-            match v.as_deref().map(str::trim) {
-                Some(s) if !s.is_empty() => Ok(s.to_string()),
-                _ => Err(Error::Config(format!(
-                    "storage.{key}: must be set to use an S3 bucket"
-                ))),
-            }
-        };
-        let endpoint_text = need("endpoint", &self.endpoint)?;
+        let endpoint_text = required("endpoint", &self.endpoint)?;
         let endpoint = url::Url::parse(&endpoint_text)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
@@ -151,7 +143,7 @@ impl Storage {
                     "storage.endpoint: {endpoint_text:?} is not an http(s) address such as \"https://s3.example.org\""
                 ))
             })?;
-        let bucket = need("bucket", &self.bucket)?;
+        let bucket = required("bucket", &self.bucket)?;
         if !bucket
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
@@ -161,40 +153,13 @@ impl Storage {
                 "storage.bucket: {bucket:?} is not a bucket name (3 to 63 of a-z, 0-9, '-' and '.')"
             )));
         }
-        let access_key_id = need("access_key_id", &self.access_key_id)?;
-        let secret = match (&self.secret_access_key, &self.secret_access_key_file) {
-            (Some(_), Some(_)) => {
-                return Err(Error::Config(
-                    "storage: set secret_access_key or secret_access_key_file, not both".into(),
-                ));
-            }
-            (Some(s), None) => Secret::Inline(need("secret_access_key", &Some(s.clone()))?),
-            (None, Some(f)) => Secret::File(super::beside_dir(config_dir, f)),
-            (None, None) => {
-                return Err(Error::Config(
-                    "storage.secret_access_key: must be set (or secret_access_key_file) to use an S3 bucket"
-                        .into(),
-                ));
-            }
-        };
-        let public_url = match &self.public_url {
-            None => None,
-            Some(u) => {
-                let parsed = url::Url::parse(u).ok().filter(|p| {
-                    matches!(p.scheme(), "http" | "https")
-                        && p.host().is_some()
-                        && p.query().is_none()
-                        && p.username().is_empty()
-                        && p.password().is_none()
-                });
-                if parsed.is_none() {
-                    return Err(Error::Config(format!(
-                        "storage.public_url: {u:?} is not an http(s) address such as \"https://media.example.org\""
-                    )));
-                }
-                Some(u.trim_end_matches('/').to_string())
-            }
-        };
+        let access_key_id = required("access_key_id", &self.access_key_id)?;
+        let secret = self.secret(config_dir)?;
+        let public_url = self
+            .public_url
+            .as_deref()
+            .map(checked_public_url)
+            .transpose()?;
         Ok(Some(S3Settings {
             endpoint,
             region: self
@@ -213,6 +178,54 @@ impl Storage {
             public_url,
         }))
     }
+
+    /// Where the secret key comes from: written inline or in a file.
+    fn secret(&self, config_dir: &Path) -> Result<Secret> {
+        Ok(
+            match (&self.secret_access_key, &self.secret_access_key_file) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::Config(
+                        "storage: set secret_access_key or secret_access_key_file, not both".into(),
+                    ));
+                }
+                (Some(s), None) => Secret::Inline(required("secret_access_key", &Some(s.clone()))?),
+                (None, Some(f)) => Secret::File(super::beside_dir(config_dir, f)),
+                (None, None) => {
+                    return Err(Error::Config(
+                    "storage.secret_access_key: must be set (or secret_access_key_file) to use an S3 bucket"
+                        .into(),
+                ));
+                }
+            },
+        )
+    }
+}
+
+/// A key that must be set (not blank) to use a bucket.
+fn required(key: &str, value: &Option<String>) -> Result<String> {
+    match value.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() => Ok(s.to_string()),
+        _ => Err(Error::Config(format!(
+            "storage.{key}: must be set to use an S3 bucket"
+        ))),
+    }
+}
+
+/// `public_url` checked (http(s), a host, no query, no keys), without a trailing slash.
+fn checked_public_url(u: &str) -> Result<String> {
+    let parsed = url::Url::parse(u).ok().filter(|p| {
+        matches!(p.scheme(), "http" | "https")
+            && p.host().is_some()
+            && p.query().is_none()
+            && p.username().is_empty()
+            && p.password().is_none()
+    });
+    if parsed.is_none() {
+        return Err(Error::Config(format!(
+            "storage.public_url: {u:?} is not an http(s) address such as \"https://media.example.org\""
+        )));
+    }
+    Ok(u.trim_end_matches('/').to_string())
 }
 
 /// How often scheduled backups are taken.

@@ -10,10 +10,11 @@ use crate::config::Backend;
 use crate::error::{Error, Result};
 use crate::storage::etag::{Hashing, file_etag};
 use crate::storage::s3::{ObjectInfo, S3};
-use crate::storage::{Area, Storage, local_names, new_name};
+use crate::storage::{Area, Storage, local_names, new_name, remove_partials};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
+use std::time::Duration;
 
 /// One file moved (or found in place), for progress reports.
 #[derive(Debug, Clone)]
@@ -53,34 +54,18 @@ pub fn migrate(
     })?;
     s3.check()?;
     let _lock = lock(storage)?;
-    // What a killed run was downloading (only a migration writes these names).
-    for area in Area::ALL {
-        if let Ok(entries) = std::fs::read_dir(storage.local_dir(area)) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(PARTIAL) {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
-    }
     let mut work = Vec::new();
     for area in Area::ALL {
+        // What a killed run was downloading (only a migration writes these names).
+        remove_partials(&storage.local_dir(area), PARTIAL, Duration::ZERO);
         match to {
             Backend::S3 => {
-                for name in local_names(&storage.local_dir(area))? {
-                    work.push((area, name, None));
-                }
+                let names = local_names(&storage.local_dir(area))?;
+                work.extend(names.into_iter().map(|name| (area, name, None)));
             }
             Backend::Local => {
-                let prefix = area.key("");
-                for object in s3.list(&prefix)? {
-                    if let Some(name) = object.key.strip_prefix(&prefix)
-                        && crate::storage::valid_name(name)
-                    {
-                        let name = name.to_string();
-                        work.push((area, name, Some(object)));
-                    }
-                }
+                let objects = storage.bucket_objects(area)?;
+                work.extend(objects.into_iter().map(|(name, o)| (area, name, Some(o))));
             }
         }
     }

@@ -132,25 +132,11 @@ pub fn stored_response(
     }
     let resp = match located {
         None => return Ok(None),
-        Some(Located::File(path)) => {
-            let mut file = match File::open(&path) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
-            let total = file.metadata()?.len();
-            match req.header("range").and_then(|r| byte_range(r, total)) {
-                Some(Ok((start, end))) => {
-                    file.seek(SeekFrom::Start(start))?;
-                    Resp::reader(206, media_type, Box::new(file), end - start + 1)
-                        .with_header("Content-Range", &format!("bytes {start}-{end}/{total}"))
-                }
-                Some(Err(())) => {
-                    Resp::empty(416).with_header("Content-Range", &format!("bytes */{total}"))
-                }
-                None => Resp::reader(200, media_type, Box::new(file), total),
-            }
-        }
+        Some(Located::File(path)) => match File::open(&path) {
+            Ok(file) => file_answer(req, file, media_type)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        },
         Some(Located::Object {
             redirect: Some(url),
             ..
@@ -185,6 +171,24 @@ pub fn stored_response(
         }
     };
     Ok(Some(with_file_headers(resp)))
+}
+
+/// A local file read as it is sent: whole, or the one byte range asked for.
+fn file_answer(req: &Req, mut file: File, media_type: &str) -> Result<Resp> {
+    let total = file.metadata()?.len();
+    Ok(
+        match req.header("range").and_then(|r| byte_range(r, total)) {
+            Some(Ok((start, end))) => {
+                file.seek(SeekFrom::Start(start))?;
+                Resp::reader(206, media_type, Box::new(file), end - start + 1)
+                    .with_header("Content-Range", &format!("bytes {start}-{end}/{total}"))
+            }
+            Some(Err(())) => {
+                Resp::empty(416).with_header("Content-Range", &format!("bytes */{total}"))
+            }
+            None => Resp::reader(200, media_type, Box::new(file), total),
+        },
+    )
 }
 
 /// A media file answer: the recorded type, the strict headers, and one byte range

@@ -245,19 +245,27 @@ impl Storage {
     /// The names of the files of `area` in the folder and the bucket, sorted, each once.
     pub fn list(&self, area: Area) -> Result<Vec<String>> {
         let mut names = local_names(&self.local_dir(area))?;
-        if let Some(s3) = &self.s3 {
-            let prefix = area.key("");
-            for object in s3.list(&prefix)? {
-                if let Some(name) = object.key.strip_prefix(&prefix)
-                    && valid_name(name)
-                {
-                    names.push(name.to_string());
-                }
-            }
-        }
+        names.extend(self.bucket_objects(area)?.into_iter().map(|(name, _)| name));
         names.sort();
         names.dedup();
         Ok(names)
+    }
+
+    /// The files of `area` in the bucket (none without one), by name: only names of
+    /// kith's shape.
+    pub fn bucket_objects(&self, area: Area) -> Result<Vec<(String, s3::ObjectInfo)>> {
+        let Some(s3) = &self.s3 else {
+            return Ok(Vec::new());
+        };
+        let prefix = area.key("");
+        Ok(s3
+            .list(&prefix)?
+            .into_iter()
+            .filter_map(|object| {
+                let name = object.key.strip_prefix(&prefix)?.to_string();
+                valid_name(&name).then_some((name, object))
+            })
+            .collect())
     }
 
     /// Opens the file `name` of `area` for reading, wherever it is.
@@ -447,17 +455,21 @@ pub fn local_names(dir: &Path) -> Result<Vec<String>> {
 
 /// Removes temporary files an interrupted write left in `dir` (older than an hour).
 pub fn remove_stale_partials(dir: &Path) {
+    remove_partials(dir, ".tmp-", std::time::Duration::from_secs(3600));
+}
+
+/// Removes the files in `dir` whose names start with `prefix` and that are older
+/// than `age`.
+pub fn remove_partials(dir: &Path, prefix: &str, age: std::time::Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let hour = std::time::Duration::from_secs(3600);
     for entry in entries.flatten() {
-        let name = entry.file_name();
         let old = entry
             .metadata()
             .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > hour));
-        if name.to_string_lossy().starts_with(".tmp-") && old {
+            .is_ok_and(|t| t.elapsed().is_ok_and(|elapsed| elapsed >= age));
+        if entry.file_name().to_string_lossy().starts_with(prefix) && old {
             let _ = std::fs::remove_file(entry.path());
         }
     }

@@ -281,6 +281,12 @@ impl S3 {
                 .checked_add(1)
                 .ok_or_else(|| Error::Storage(format!("{key}: the file has too many parts")))?;
         }
+        self.complete(key, upload_id, &etags)?;
+        self.check_completed(key, file, size, &multipart_etag(&digests, etags.len()))
+    }
+
+    /// Completes a multipart upload from its parts' ETags (quoted, in order).
+    fn complete(&self, key: &str, upload_id: &str, etags: &[String]) -> Result<()> {
         let complete = actions::CompleteMultipartUpload::new(
             &self.bucket,
             Some(&self.credentials),
@@ -289,7 +295,7 @@ impl S3 {
             etags.iter().map(String::as_str),
         );
         let url = complete.sign(SIGNED_FOR);
-        let body = complete_body(&etags);
+        let body = complete_body(etags);
         let resp = self
             .agent
             .post(url.as_str())
@@ -301,16 +307,26 @@ impl S3 {
         if doc.contains("<Error>") {
             return Err(self.refusal(200, &doc, "complete a multipart upload"));
         }
-        let expected = multipart_etag(&digests, etags.len());
-        let info = self.head(key)?;
-        // Most servers give the multipart ETag; some give the whole file's MD5.
+        Ok(())
+    }
+
+    /// Checks a completed multipart object against the file sent: its size, and its
+    /// ETag, which most servers give as `expected` (the multipart one) and some as the
+    /// whole file's MD5.
+    fn check_completed(
+        &self,
+        key: &str,
+        file: &mut File,
+        size: u64,
+        expected: &str,
+    ) -> Result<ObjectInfo> {
         let mut whole = || -> Result<String> {
             file.seek(SeekFrom::Start(0))?;
             let mut hashing = Hashing::new((&mut *file).take(size));
             std::io::copy(&mut hashing, &mut std::io::sink())?;
             Ok(hashing.finish().0)
         };
-        match info {
+        match self.head(key)? {
             Some(info)
                 if info.size == size
                     && (info.etag == expected
